@@ -1,0 +1,44 @@
+import { GraphQLError } from 'graphql';
+
+/** The error codes of the product contract; nothing else reaches a client. */
+export enum ErrorCode {
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  FORBIDDEN = 'FORBIDDEN',
+  NOT_FOUND = 'NOT_FOUND',
+  BAD_USER_INPUT = 'BAD_USER_INPUT',
+  CONFLICT = 'CONFLICT',
+  APPROVAL_REQUIRED = 'APPROVAL_REQUIRED',
+  UPSTREAM_UNAVAILABLE = 'UPSTREAM_UNAVAILABLE',
+  INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
+}
+
+const CODES = new Set<string>(Object.values(ErrorCode));
+
+export function isContractCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && CODES.has(code);
+}
+
+/** An expected error: its message and code are meant for the client. */
+export class GraphQLErrorWithCode extends GraphQLError {
+  constructor(
+    message: string,
+    readonly code: ErrorCode,
+    extra: Record<string, unknown> = {},
+  ) {
+    super(message, { extensions: { ...extra, code } });
+    this.name = 'GraphQLErrorWithCode';
+  }
+}
+
+export const unauthenticated = (msg = 'Authentication required') =>
+  new GraphQLErrorWithCode(msg, ErrorCode.UNAUTHENTICATED);
+export const forbidden = (msg = 'Not allowed') => new GraphQLErrorWithCode(msg, ErrorCode.FORBIDDEN);
+export const notFound = (what: string, id: string) =>
+  new GraphQLErrorWithCode(`${what} ${id} not found`, ErrorCode.NOT_FOUND, { id });
+export const badInput = (msg: string, field?: string) =>
+  new GraphQLErrorWithCode(msg, ErrorCode.BAD_USER_INPUT, field ? { field } : {});
+export const conflict = (msg: string) => new GraphQLErrorWithCode(msg, ErrorCode.CONFLICT);
+export const approvalRequired = (msg: string) =>
+  new GraphQLErrorWithCode(msg, ErrorCode.APPROVAL_REQUIRED);
+export const upstreamUnavailable = (msg: string) =>
+  new GraphQLErrorWithCode(msg, ErrorCode.UPSTREAM_UNAVAILABLE);

@@ -1,0 +1,117 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+import { createPgConfig } from '@electric-sql/pglite/node-postgres';
+import type { Config } from '../config/index.js';
+import type { Database } from './tables.js';
+import { log } from '../logger.js';
+
+/**
+ * The store: one pg.Pool, either on a real PostgreSQL (DATABASE_URL) or on an
+ * embedded, file-backed PGlite (a pool of one: PGlite is single-connection).
+ * Everything above this file speaks plain PostgreSQL through Kysely, so the
+ * same code and the same migrations run on both.
+ */
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly pool: pg.Pool;
+  readonly kind: 'pglite' | 'postgres';
+  /** A round trip, for readiness. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+// pg parses int8 (bigserial ids, counts) as strings by default: event ids
+// stay exact as strings; counts are converted where they are read.
+
+export class DataDirLockedError extends Error {
+  constructor(dir: string, pid: number) {
+    super(`DATA_DIR ${dir} is in use by process ${pid}; stop it or choose another DATA_DIR`);
+    this.name = 'DataDirLockedError';
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** One process per data directory: PGlite's files would be corrupted by two. */
+export function acquireLock(dir: string): () => void {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, '.lock');
+  for (;;) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(fs.readFileSync(file, 'utf8').trim());
+      if (pid && pid !== process.pid && pidAlive(pid)) throw new DataDirLockedError(dir, pid);
+      // A stale lock from a process that died without cleaning up.
+      fs.rmSync(file, { force: true });
+    }
+  }
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    try {
+      if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.rmSync(file);
+    } catch {
+      /* already gone */
+    }
+  };
+}
+
+export async function openStore(config: Pick<Config, 'dataDir' | 'databaseUrl' | 'dbPoolMax'>): Promise<Store> {
+  if (config.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.dbPoolMax });
+    pool.on('error', (err) => log.error('postgres pool error', { err }));
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return {
+      db,
+      pool,
+      kind: 'postgres',
+      ping: async () => {
+        await pool.query('select 1');
+      },
+      close: async () => {
+        await db.destroy();
+      },
+    };
+  }
+  const pgDir = path.join(config.dataDir, 'pg');
+  const release = acquireLock(config.dataDir);
+  try {
+    const pglite = await PGlite.create(pgDir);
+    const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1 });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return {
+      db,
+      pool,
+      kind: 'pglite',
+      ping: async () => {
+        await pool.query('select 1');
+      },
+      close: async () => {
+        try {
+          await db.destroy();
+          // Flushes PGlite's files to disk.
+          await pglite.close();
+        } finally {
+          release();
+        }
+      },
+    };
+  } catch (e) {
+    release();
+    throw e;
+  }
+}

@@ -1,0 +1,234 @@
+import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
+
+/**
+ * The one set of migrations, for PGlite and PostgreSQL alike. Each subgraph's
+ * tables live in its own schema; the migrator's own tables live in `public`.
+ * Kysely's Postgres adapter takes an advisory lock while migrating, so several
+ * replicas starting at once do not race.
+ */
+// Migrations are schema-agnostic by nature: they receive a Kysely of unknown shape.
+type AnyDB = Kysely<unknown>;
+
+function outbox(schema: string) {
+  return sql`
+    create table ${sql.raw(schema)}.events (
+      id bigserial primary key,
+      topic text not null,
+      payload jsonb not null,
+      occurred_at timestamptz not null default now()
+    );
+    create index on ${sql.raw(schema)}.events (topic, id);
+  `;
+}
+
+function commands(schema: string) {
+  return sql`
+    create table ${sql.raw(schema)}.commands (
+      id bigserial primary key,
+      kind text not null,
+      payload jsonb not null,
+      created_at timestamptz not null default now(),
+      attempts int not null default 0,
+      last_error text,
+      done_at timestamptz,
+      next_attempt_at timestamptz not null default now()
+    );
+    create index on ${sql.raw(schema)}.commands (next_attempt_at) where done_at is null;
+  `;
+}
+
+const m001_workflow: Migration = {
+  async up(db: AnyDB) {
+    await sql`create schema if not exists workflow`.execute(db);
+    await sql`
+      create table workflow.cases (
+        id text primary key,
+        kind text not null,
+        status text not null,
+        title text not null,
+        customer_id text,
+        template_id text,
+        template_version_id text,
+        channel text,
+        data jsonb,
+        started_by text not null,
+        assigned_team text,
+        assignee text,
+        due_at timestamptz,
+        subject jsonb,
+        idempotency_key text unique,
+        resolution text,
+        created_at timestamptz not null default now(),
+        updated_at timestamptz not null default now()
+      );
+      create index on workflow.cases (customer_id, created_at, id);
+      create index on workflow.cases (kind, status, created_at, id);
+      create table workflow.approvals (
+        id text primary key,
+        case_id text not null references workflow.cases(id),
+        stage text not null,
+        seq int not null,
+        decision text not null,
+        decided_by text,
+        decided_at timestamptz,
+        comment text,
+        unique (case_id, stage)
+      );
+      create table workflow.tasks (
+        id text primary key,
+        case_id text not null references workflow.cases(id),
+        approval_id text references workflow.approvals(id),
+        kind text not null,
+        role text not null,
+        team text,
+        assignee text,
+        status text not null,
+        due_at timestamptz,
+        created_at timestamptz not null default now(),
+        completed_at timestamptz
+      );
+      create index on workflow.tasks (case_id);
+      create table workflow.audit_events (
+        id bigserial primary key,
+        case_id text not null references workflow.cases(id),
+        at timestamptz not null default now(),
+        actor text not null,
+        action text not null,
+        detail jsonb
+      );
+      create index on workflow.audit_events (case_id, id);
+    `.execute(db);
+    await outbox('workflow').execute(db);
+    await commands('workflow').execute(db);
+  },
+};
+
+const m002_customers: Migration = {
+  async up(db: AnyDB) {
+    await sql`create schema if not exists customers`.execute(db);
+    await sql`
+      create table customers.customers (
+        id text primary key,
+        name text not null,
+        email text,
+        phone text,
+        address jsonb,
+        preferred_channel text not null,
+        segments text[] not null default '{}',
+        locale text not null,
+        brand text not null,
+        created_at timestamptz not null default now()
+      );
+      create index on customers.customers using gin (segments);
+    `.execute(db);
+    await outbox('customers').execute(db);
+  },
+};
+
+const m003_communications: Migration = {
+  async up(db: AnyDB) {
+    await sql`create schema if not exists communications`.execute(db);
+    await sql`
+      create table communications.templates (
+        id text primary key,
+        name text not null,
+        document_type text not null,
+        channels text[] not null,
+        created_at timestamptz not null default now()
+      );
+      create table communications.template_versions (
+        id text primary key,
+        template_id text not null references communications.templates(id),
+        version int not null,
+        status text not null,
+        content jsonb not null,
+        data_schema jsonb not null,
+        content_hash text not null,
+        approved_by text,
+        approved_at timestamptz,
+        created_by text not null,
+        created_at timestamptz not null default now(),
+        unique (template_id, version)
+      );
+      create table communications.documents (
+        id text primary key,
+        status text not null,
+        channel text not null,
+        customer_id text not null,
+        case_id text,
+        template_version_id text not null references communications.template_versions(id),
+        snapshot jsonb not null,
+        content_hash text,
+        media_type text,
+        reissue_of text references communications.documents(id),
+        idempotency_key text unique,
+        requested_by text not null,
+        created_at timestamptz not null default now(),
+        updated_at timestamptz not null default now()
+      );
+      create index on communications.documents (customer_id, created_at, id);
+      create index on communications.documents (case_id);
+      create table communications.document_parts (
+        document_id text not null references communications.documents(id),
+        name text not null,
+        media_type text not null,
+        body bytea not null,
+        primary key (document_id, name)
+      );
+      create table communications.deliveries (
+        id text primary key,
+        document_id text not null references communications.documents(id),
+        channel text not null,
+        status text not null,
+        attempts int not null default 0,
+        address text,
+        location text,
+        last_error text,
+        created_at timestamptz not null default now(),
+        updated_at timestamptz not null default now()
+      );
+      create index on communications.deliveries (document_id);
+      create index on communications.deliveries (status) where status in ('PENDING', 'SENT');
+      create table communications.exceptions (
+        id text primary key,
+        kind text not null,
+        status text not null,
+        message text not null,
+        document_id text references communications.documents(id),
+        delivery_id text references communications.deliveries(id),
+        case_id text,
+        resolution text,
+        resolved_by text,
+        resolved_at timestamptz,
+        retry_document_id text,
+        retry_delivery_id text,
+        created_at timestamptz not null default now()
+      );
+      create index on communications.exceptions (document_id);
+      create index on communications.exceptions (case_id);
+    `.execute(db);
+    await outbox('communications').execute(db);
+    await commands('communications').execute(db);
+  },
+};
+
+export const migrations: Record<string, Migration> = {
+  '001_workflow': m001_workflow,
+  '002_customers': m002_customers,
+  '003_communications': m003_communications,
+};
+
+class StaticProvider implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return migrations;
+  }
+}
+
+export async function migrate(db: Kysely<unknown>): Promise<void> {
+  const migrator = new Migrator({ db, provider: new StaticProvider() });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`Migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
+  }
+}

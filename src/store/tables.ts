@@ -1,0 +1,222 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/**
+ * Row types of every table, grouped by the subgraph that owns them. Each
+ * subgraph's datasources are typed with its own slice (WorkflowDB, ...), so a
+ * datasource reading another subgraph's table does not compile.
+ */
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type JsonObject = ColumnType<Record<string, unknown>, string, string>;
+type NullableJson = ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+/** bigserial: pg returns int8 as a string, which keeps it exact. */
+type BigId = ColumnType<string, never, never>;
+
+/** The outbox every subgraph writes its externally visible changes to. */
+export interface EventsTable {
+  id: Generated<BigId>;
+  topic: string;
+  payload: JsonObject;
+  occurred_at: Generated<Timestamp>;
+}
+
+/** Work for another subgraph, committed with the change that asks for it. */
+export interface CommandsTable {
+  id: Generated<BigId>;
+  kind: string;
+  payload: JsonObject;
+  created_at: Generated<Timestamp>;
+  attempts: Generated<number>;
+  last_error: string | null;
+  done_at: Timestamp | null;
+  next_attempt_at: Generated<Timestamp>;
+}
+
+// ── workflow ────────────────────────────────────────────────────────────────
+export interface CasesTable {
+  id: string;
+  kind: string;
+  status: string;
+  title: string;
+  customer_id: string | null;
+  template_id: string | null;
+  template_version_id: string | null;
+  channel: string | null;
+  data: NullableJson;
+  started_by: string;
+  assigned_team: string | null;
+  assignee: string | null;
+  due_at: Timestamp | null;
+  /** Links to the other side: the exception or document a case is about. */
+  subject: NullableJson;
+  idempotency_key: string | null;
+  resolution: string | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface ApprovalsTable {
+  id: string;
+  case_id: string;
+  stage: string;
+  seq: number;
+  decision: string;
+  decided_by: string | null;
+  decided_at: Timestamp | null;
+  comment: string | null;
+}
+
+export interface TasksTable {
+  id: string;
+  case_id: string;
+  approval_id: string | null;
+  kind: string;
+  role: string;
+  team: string | null;
+  assignee: string | null;
+  status: string;
+  due_at: Timestamp | null;
+  created_at: Generated<Timestamp>;
+  completed_at: Timestamp | null;
+}
+
+export interface AuditEventsTable {
+  id: Generated<BigId>;
+  case_id: string;
+  at: Generated<Timestamp>;
+  actor: string;
+  action: string;
+  detail: NullableJson;
+}
+
+export interface WorkflowDB {
+  'workflow.cases': CasesTable;
+  'workflow.approvals': ApprovalsTable;
+  'workflow.tasks': TasksTable;
+  'workflow.audit_events': AuditEventsTable;
+  'workflow.events': EventsTable;
+  'workflow.commands': CommandsTable;
+}
+
+// ── customers ───────────────────────────────────────────────────────────────
+export interface CustomersTable {
+  id: string;
+  name: string;
+  email: string | null;
+  phone: string | null;
+  address: NullableJson;
+  preferred_channel: string;
+  segments: string[];
+  locale: string;
+  brand: string;
+  created_at: Generated<Timestamp>;
+}
+
+export interface CustomersDB {
+  'customers.customers': CustomersTable;
+  'customers.events': EventsTable;
+}
+
+// ── communications ──────────────────────────────────────────────────────────
+export interface TemplatesTable {
+  id: string;
+  name: string;
+  document_type: string;
+  channels: string[];
+  created_at: Generated<Timestamp>;
+}
+
+export interface TemplateVersionsTable {
+  id: string;
+  template_id: string;
+  version: number;
+  status: string;
+  content: JsonObject;
+  data_schema: JsonObject;
+  content_hash: string;
+  approved_by: string | null;
+  approved_at: Timestamp | null;
+  created_by: string;
+  created_at: Generated<Timestamp>;
+}
+
+export interface DocumentsTable {
+  id: string;
+  status: string;
+  channel: string;
+  customer_id: string;
+  case_id: string | null;
+  template_version_id: string;
+  /** The archived data snapshot the document was rendered from. */
+  snapshot: JsonObject;
+  content_hash: string | null;
+  media_type: string | null;
+  reissue_of: string | null;
+  idempotency_key: string | null;
+  requested_by: string;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+/** The rendered output of a document, one row per part (document.pdf, body.html, body.txt, ...). */
+export interface DocumentPartsTable {
+  document_id: string;
+  name: string;
+  media_type: string;
+  body: Buffer;
+}
+
+export interface DeliveriesTable {
+  id: string;
+  document_id: string;
+  channel: string;
+  status: string;
+  attempts: number;
+  address: string | null;
+  location: string | null;
+  last_error: string | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface ExceptionsTable {
+  id: string;
+  kind: string;
+  status: string;
+  message: string;
+  document_id: string | null;
+  delivery_id: string | null;
+  case_id: string | null;
+  resolution: string | null;
+  resolved_by: string | null;
+  resolved_at: Timestamp | null;
+  retry_document_id: string | null;
+  retry_delivery_id: string | null;
+  created_at: Generated<Timestamp>;
+}
+
+export interface CommunicationsDB {
+  'communications.templates': TemplatesTable;
+  'communications.template_versions': TemplateVersionsTable;
+  'communications.documents': DocumentsTable;
+  'communications.document_parts': DocumentPartsTable;
+  'communications.deliveries': DeliveriesTable;
+  'communications.exceptions': ExceptionsTable;
+  'communications.events': EventsTable;
+  'communications.commands': CommandsTable;
+}
+
+export type Database = WorkflowDB & CustomersDB & CommunicationsDB;
+
+export type CaseRow = Selectable<CasesTable>;
+export type ApprovalRow = Selectable<ApprovalsTable>;
+export type TaskRow = Selectable<TasksTable>;
+export type AuditEventRow = Selectable<AuditEventsTable>;
+export type CustomerRow = Selectable<CustomersTable>;
+export type TemplateRow = Selectable<TemplatesTable>;
+export type TemplateVersionRow = Selectable<TemplateVersionsTable>;
+export type DocumentRow = Selectable<DocumentsTable>;
+export type DeliveryRow = Selectable<DeliveriesTable>;
+export type ExceptionRow = Selectable<ExceptionsTable>;
+export type EventRow = Selectable<EventsTable>;
+export type NewCase = Insertable<CasesTable>;
+export type CaseUpdate = Updateable<CasesTable>;
