@@ -5,30 +5,33 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
  * subgraph's datasources are typed with its own slice (WorkflowDB, ...), so a
  * datasource reading another subgraph's table does not compile.
  */
+/** A timestamp with a database default: optional on insert. */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 type JsonObject = ColumnType<Record<string, unknown>, string, string>;
 type NullableJson = ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
 /** bigserial: pg returns int8 as a string, which keeps it exact. */
 type BigId = ColumnType<string, never, never>;
+export type { BigId };
 
 /** The outbox every subgraph writes its externally visible changes to. */
 export interface EventsTable {
-  id: Generated<BigId>;
+  id: BigId;
   topic: string;
   payload: JsonObject;
-  occurred_at: Generated<Timestamp>;
+  occurred_at: Timestamp;
 }
 
 /** Work for another subgraph, committed with the change that asks for it. */
 export interface CommandsTable {
-  id: Generated<BigId>;
+  id: BigId;
   kind: string;
   payload: JsonObject;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
   attempts: Generated<number>;
   last_error: string | null;
-  done_at: Timestamp | null;
-  next_attempt_at: Generated<Timestamp>;
+  done_at: NullableTimestamp;
+  next_attempt_at: Timestamp;
 }
 
 // ── workflow ────────────────────────────────────────────────────────────────
@@ -45,13 +48,13 @@ export interface CasesTable {
   started_by: string;
   assigned_team: string | null;
   assignee: string | null;
-  due_at: Timestamp | null;
+  due_at: NullableTimestamp;
   /** Links to the other side: the exception or document a case is about. */
   subject: NullableJson;
   idempotency_key: string | null;
   resolution: string | null;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export interface ApprovalsTable {
@@ -61,7 +64,7 @@ export interface ApprovalsTable {
   seq: number;
   decision: string;
   decided_by: string | null;
-  decided_at: Timestamp | null;
+  decided_at: NullableTimestamp;
   comment: string | null;
 }
 
@@ -74,15 +77,15 @@ export interface TasksTable {
   team: string | null;
   assignee: string | null;
   status: string;
-  due_at: Timestamp | null;
-  created_at: Generated<Timestamp>;
-  completed_at: Timestamp | null;
+  due_at: NullableTimestamp;
+  created_at: Timestamp;
+  completed_at: NullableTimestamp;
 }
 
 export interface AuditEventsTable {
-  id: Generated<BigId>;
+  id: BigId;
   case_id: string;
-  at: Generated<Timestamp>;
+  at: Timestamp;
   actor: string;
   action: string;
   detail: NullableJson;
@@ -108,7 +111,7 @@ export interface CustomersTable {
   segments: string[];
   locale: string;
   brand: string;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface CustomersDB {
@@ -122,7 +125,7 @@ export interface TemplatesTable {
   name: string;
   document_type: string;
   channels: string[];
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface TemplateVersionsTable {
@@ -134,9 +137,9 @@ export interface TemplateVersionsTable {
   data_schema: JsonObject;
   content_hash: string;
   approved_by: string | null;
-  approved_at: Timestamp | null;
+  approved_at: NullableTimestamp;
   created_by: string;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface DocumentsTable {
@@ -153,8 +156,8 @@ export interface DocumentsTable {
   reissue_of: string | null;
   idempotency_key: string | null;
   requested_by: string;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 /** The rendered output of a document, one row per part (document.pdf, body.html, body.txt, ...). */
@@ -174,8 +177,8 @@ export interface DeliveriesTable {
   address: string | null;
   location: string | null;
   last_error: string | null;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export interface ExceptionsTable {
@@ -188,10 +191,10 @@ export interface ExceptionsTable {
   case_id: string | null;
   resolution: string | null;
   resolved_by: string | null;
-  resolved_at: Timestamp | null;
+  resolved_at: NullableTimestamp;
   retry_document_id: string | null;
   retry_delivery_id: string | null;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface CommunicationsDB {
@@ -220,3 +223,11 @@ export type ExceptionRow = Selectable<ExceptionsTable>;
 export type EventRow = Selectable<EventsTable>;
 export type NewCase = Insertable<CasesTable>;
 export type CaseUpdate = Updateable<CasesTable>;
+
+/**
+ * A subgraph's typed view of the shared handle. In the embedded default all
+ * schemas live in one database; the type is what keeps each subgraph to its own.
+ */
+export function sliceOf<DB>(db: unknown): import('kysely').Kysely<DB> {
+  return db as import('kysely').Kysely<DB>;
+}

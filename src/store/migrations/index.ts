@@ -15,7 +15,7 @@ function outbox(schema: string) {
       id bigserial primary key,
       topic text not null,
       payload jsonb not null,
-      occurred_at timestamptz not null default now()
+      occurred_at timestamptz(3) not null default now()
     );
     create index on ${sql.raw(schema)}.events (topic, id);
   `;
@@ -27,11 +27,11 @@ function commands(schema: string) {
       id bigserial primary key,
       kind text not null,
       payload jsonb not null,
-      created_at timestamptz not null default now(),
+      created_at timestamptz(3) not null default now(),
       attempts int not null default 0,
       last_error text,
-      done_at timestamptz,
-      next_attempt_at timestamptz not null default now()
+      done_at timestamptz(3),
+      next_attempt_at timestamptz(3) not null default now()
     );
     create index on ${sql.raw(schema)}.commands (next_attempt_at) where done_at is null;
   `;
@@ -54,12 +54,12 @@ const m001_workflow: Migration = {
         started_by text not null,
         assigned_team text,
         assignee text,
-        due_at timestamptz,
+        due_at timestamptz(3),
         subject jsonb,
         idempotency_key text unique,
         resolution text,
-        created_at timestamptz not null default now(),
-        updated_at timestamptz not null default now()
+        created_at timestamptz(3) not null default now(),
+        updated_at timestamptz(3) not null default now()
       );
       create index on workflow.cases (customer_id, created_at, id);
       create index on workflow.cases (kind, status, created_at, id);
@@ -70,7 +70,7 @@ const m001_workflow: Migration = {
         seq int not null,
         decision text not null,
         decided_by text,
-        decided_at timestamptz,
+        decided_at timestamptz(3),
         comment text,
         unique (case_id, stage)
       );
@@ -83,15 +83,15 @@ const m001_workflow: Migration = {
         team text,
         assignee text,
         status text not null,
-        due_at timestamptz,
-        created_at timestamptz not null default now(),
-        completed_at timestamptz
+        due_at timestamptz(3),
+        created_at timestamptz(3) not null default now(),
+        completed_at timestamptz(3)
       );
       create index on workflow.tasks (case_id);
       create table workflow.audit_events (
         id bigserial primary key,
         case_id text not null references workflow.cases(id),
-        at timestamptz not null default now(),
+        at timestamptz(3) not null default now(),
         actor text not null,
         action text not null,
         detail jsonb
@@ -117,7 +117,7 @@ const m002_customers: Migration = {
         segments text[] not null default '{}',
         locale text not null,
         brand text not null,
-        created_at timestamptz not null default now()
+        created_at timestamptz(3) not null default now()
       );
       create index on customers.customers using gin (segments);
     `.execute(db);
@@ -134,7 +134,7 @@ const m003_communications: Migration = {
         name text not null,
         document_type text not null,
         channels text[] not null,
-        created_at timestamptz not null default now()
+        created_at timestamptz(3) not null default now()
       );
       create table communications.template_versions (
         id text primary key,
@@ -145,9 +145,9 @@ const m003_communications: Migration = {
         data_schema jsonb not null,
         content_hash text not null,
         approved_by text,
-        approved_at timestamptz,
+        approved_at timestamptz(3),
         created_by text not null,
-        created_at timestamptz not null default now(),
+        created_at timestamptz(3) not null default now(),
         unique (template_id, version)
       );
       create table communications.documents (
@@ -163,8 +163,8 @@ const m003_communications: Migration = {
         reissue_of text references communications.documents(id),
         idempotency_key text unique,
         requested_by text not null,
-        created_at timestamptz not null default now(),
-        updated_at timestamptz not null default now()
+        created_at timestamptz(3) not null default now(),
+        updated_at timestamptz(3) not null default now()
       );
       create index on communications.documents (customer_id, created_at, id);
       create index on communications.documents (case_id);
@@ -184,8 +184,8 @@ const m003_communications: Migration = {
         address text,
         location text,
         last_error text,
-        created_at timestamptz not null default now(),
-        updated_at timestamptz not null default now()
+        created_at timestamptz(3) not null default now(),
+        updated_at timestamptz(3) not null default now()
       );
       create index on communications.deliveries (document_id);
       create index on communications.deliveries (status) where status in ('PENDING', 'SENT');
@@ -199,10 +199,10 @@ const m003_communications: Migration = {
         case_id text,
         resolution text,
         resolved_by text,
-        resolved_at timestamptz,
+        resolved_at timestamptz(3),
         retry_document_id text,
         retry_delivery_id text,
-        created_at timestamptz not null default now()
+        created_at timestamptz(3) not null default now()
       );
       create index on communications.exceptions (document_id);
       create index on communications.exceptions (case_id);

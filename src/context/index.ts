@@ -1,0 +1,37 @@
+import type { Principal } from '../identity/index.js';
+import type { EventBus } from '../events/index.js';
+import type { CaseReader, WorkflowLoaders } from '../datasources/workflow/cases.js';
+import type { WorkflowService } from '../datasources/workflow/service.js';
+import type { CustomerDataSource, CustomerLoaders } from '../datasources/customers/customers.js';
+import type { CommunicationsReader, CommunicationsLoaders } from '../datasources/communications/reader.js';
+import type { CommunicationsService } from '../datasources/communications/service.js';
+
+/** What every request carries, whichever subgraph runs it. */
+export interface BaseContext {
+  requestId: string;
+  /** null when no token was sent; a bad token never gets this far. */
+  principal: Principal | null;
+  /** Aborts when the client goes away (subscriptions end with it). */
+  signal?: AbortSignal;
+}
+
+export interface WorkflowContext extends BaseContext {
+  workflow: { service: WorkflowService; reader: CaseReader; loaders: WorkflowLoaders; bus: EventBus };
+}
+
+export interface CustomersContext extends BaseContext {
+  customers: { source: CustomerDataSource; loaders: CustomerLoaders };
+}
+
+export interface CommunicationsContext extends BaseContext {
+  communications: {
+    service: CommunicationsService;
+    reader: CommunicationsReader;
+    loaders: CommunicationsLoaders;
+    bus: EventBus;
+    /** Base URL for document downloads (`/documents/:id/content`). */
+    publicUrl: string;
+  };
+}
+
+export type AnyContext = WorkflowContext | CustomersContext | CommunicationsContext;

@@ -1,0 +1,188 @@
+import { sql, type Kysely } from 'kysely';
+import type { Outbox } from '../../events/index.js';
+import { log } from '../../logger.js';
+import type { CommunicationsDB, DeliveryRow, DocumentRow } from '../../store/tables.js';
+import { BRANDS, DeliveryError, type Channel, type DeliveryChannels, type RenderSnapshot } from './engine/index.js';
+import { emitDelivery, type CommunicationsService } from './service.js';
+
+/**
+ * Moves deliveries along PENDING → SENT → DELIVERED (or FAILED). Each step
+ * is its own transaction with its event; the state lives in the table, so a
+ * restart picks up where the last process stopped. Sending the same delivery
+ * twice writes the same file, so a crash between send and commit is harmless.
+ */
+export class DeliveryWorker {
+  private stopped = false;
+  private wake: (() => void) | null = null;
+  private loop: Promise<void> | null = null;
+  private active = 0;
+
+  constructor(
+    private readonly db: Kysely<CommunicationsDB>,
+    private readonly outbox: Outbox<CommunicationsDB>,
+    private readonly channels: DeliveryChannels,
+    private readonly service: CommunicationsService,
+    /** How long the embedded carrier takes to confirm a sent delivery. */
+    private readonly stepMs: number,
+  ) {}
+
+  start(): void {
+    if (this.loop) return;
+    this.loop = this.run();
+  }
+
+  kick(): void {
+    this.wake?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+  }
+
+  /** Runs every due step until none is left (tests, shutdown). */
+  async drain(): Promise<void> {
+    while ((await this.tick()) > 0) {
+      /* keep going */
+    }
+  }
+
+  get busy(): boolean {
+    return this.active > 0;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      let worked = 0;
+      try {
+        worked = await this.tick();
+      } catch (err) {
+        log.error('delivery worker failed', { err });
+      }
+      if (worked || this.stopped) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(20, this.stepMs));
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = null;
+    }
+  }
+
+  /** One pass: send pending deliveries, confirm sent ones that are due. */
+  async tick(): Promise<number> {
+    this.active++;
+    try {
+      let n = 0;
+      const pending = await this.db
+        .selectFrom('communications.deliveries')
+        .selectAll()
+        .where('status', '=', 'PENDING')
+        .orderBy('created_at')
+        .limit(20)
+        .execute();
+      for (const d of pending) {
+        await this.send(d);
+        n++;
+      }
+      const due = await this.db
+        .selectFrom('communications.deliveries')
+        .selectAll()
+        .where('status', '=', 'SENT')
+        .where('updated_at', '<=', sql<Date>`now() - ${`${this.stepMs} milliseconds`}::interval`)
+        .orderBy('updated_at')
+        .limit(50)
+        .execute();
+      for (const d of due) {
+        await this.transition(d.id, 'SENT', { status: 'DELIVERED' });
+        n++;
+      }
+      return n;
+    } finally {
+      this.active--;
+    }
+  }
+
+  private async send(d: DeliveryRow): Promise<void> {
+    const doc = await this.db.selectFrom('communications.documents').selectAll().where('id', '=', d.document_id).executeTakeFirstOrThrow();
+    const snapshot = doc.snapshot as unknown as RenderSnapshot;
+    try {
+      if (!d.address) throw new DeliveryError(noAddressMessage(d.channel as Channel));
+      const parts = await this.db.selectFrom('communications.document_parts').selectAll().where('document_id', '=', doc.id).orderBy('name').execute();
+      const brand = BRANDS[snapshot.customer.brand];
+      if (!brand) throw new DeliveryError(`unknown brand ${snapshot.customer.brand}`);
+      const customer = { ...snapshot.customer, ...contactFor(d) };
+      const receipt = await this.channels.send({
+        deliveryId: d.id,
+        documentId: doc.id,
+        channel: d.channel as Channel,
+        parts: parts.map((p) => ({ name: p.name, mediaType: p.media_type, body: p.body })),
+        customer,
+        brand,
+      });
+      await this.transition(d.id, 'PENDING', { status: 'SENT', location: receipt.location, attempts: d.attempts + 1 });
+    } catch (err) {
+      if (!(err instanceof DeliveryError)) throw err;
+      await this.fail(d, doc, err.message);
+    }
+  }
+
+  private async transition(id: string, from: string, set: { status: string; location?: string; attempts?: number }): Promise<void> {
+    await this.outbox.transaction(async (tx, emit) => {
+      const row = await tx
+        .updateTable('communications.deliveries')
+        .set({ ...set, updated_at: new Date() })
+        .where('id', '=', id)
+        .where('status', '=', from)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return; // another worker moved it first
+      const doc = await tx.selectFrom('communications.documents').select(['id', 'customer_id', 'case_id']).where('id', '=', row.document_id).executeTakeFirstOrThrow();
+      await emitDelivery(emit, row, doc);
+    });
+  }
+
+  private async fail(d: DeliveryRow, doc: DocumentRow, message: string): Promise<void> {
+    await this.outbox.transaction(async (tx, emit) => {
+      const row = await tx
+        .updateTable('communications.deliveries')
+        .set({ status: 'FAILED', attempts: d.attempts + 1, last_error: message, updated_at: new Date() })
+        .where('id', '=', d.id)
+        .where('status', '=', 'PENDING')
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return;
+      await emitDelivery(emit, row, doc);
+      await this.service.raiseException(tx, 'DELIVERY_FAILURE', `${d.channel} delivery failed: ${message}`, doc, d.id);
+    });
+  }
+}
+
+function noAddressMessage(channel: Channel): string {
+  switch (channel) {
+    case 'EMAIL':
+      return 'the customer has no email address';
+    case 'MOBILE':
+      return 'the customer has no mobile number';
+    case 'PRINT':
+      return 'the customer has no postal address';
+    case 'WEB':
+      return 'no web account';
+  }
+}
+
+/** The delivery's own address wins over the snapshot's (a resend goes to the current one). */
+function contactFor(d: DeliveryRow): Partial<RenderSnapshot['customer']> {
+  switch (d.channel as Channel) {
+    case 'EMAIL':
+      return { email: d.address };
+    case 'MOBILE':
+      return { phone: d.address };
+    case 'PRINT':
+    case 'WEB':
+      return {};
+  }
+}

@@ -1,0 +1,112 @@
+import { TemplateError } from './errors.js';
+
+/**
+ * Locale-aware formatting that gives the same output on every host: an unsupported locale
+ * would otherwise fall back to the host's default locale, and a date-time without an offset
+ * would be read in the host's time zone.
+ */
+
+const FALLBACK_LOCALE = 'en-GB';
+const localeCache = new Map<string, string>();
+
+export function resolveLocale(locale: unknown): string {
+  if (typeof locale !== 'string' || locale === '') return FALLBACK_LOCALE;
+  const cached = localeCache.get(locale);
+  if (cached) return cached;
+  let resolved = FALLBACK_LOCALE;
+  try {
+    const supported = Intl.NumberFormat.supportedLocalesOf([locale]);
+    if (supported.length > 0) resolved = supported[0];
+  } catch {
+    // A malformed tag (RangeError) gets the fallback rather than failing the document.
+  }
+  if (localeCache.size < 1000) localeCache.set(locale, resolved);
+  return resolved;
+}
+
+const numberFormats = new Map<string, Intl.NumberFormat>();
+
+export function formatMoney(amount: unknown, currency: unknown, locale: string): string {
+  if (amount === null || amount === undefined || amount === '') return '';
+  const value = typeof amount === 'string' && /^-?\d+(\.\d+)?$/.test(amount) ? Number(amount) : amount;
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new TemplateError(`money: ${JSON.stringify(amount)} is not a number`);
+  }
+  if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency)) {
+    throw new TemplateError(`money: ${JSON.stringify(currency)} is not an ISO 4217 currency code`);
+  }
+  const key = `${locale}|${currency}`;
+  let format = numberFormats.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat(locale, { style: 'currency', currency });
+    if (numberFormats.size < 1000) numberFormats.set(key, format);
+  }
+  return format.format(value);
+}
+
+const percentFormats = new Map<string, Intl.NumberFormat>();
+
+/** `4.25` (meaning 4.25 %) in the reader's convention, e.g. "4.25%" or "4,25 %". */
+export function formatPercent(value: unknown, locale: string): string {
+  if (value === null || value === undefined || value === '') return '';
+  const number = typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isFinite(number)) {
+    throw new TemplateError(`percent: ${JSON.stringify(value)} is not a number`);
+  }
+  let format = percentFormats.get(locale);
+  if (!format) {
+    format = new Intl.NumberFormat(locale, { style: 'percent', minimumFractionDigits: 2, maximumFractionDigits: 3 });
+    if (percentFormats.size < 1000) percentFormats.set(locale, format);
+  }
+  // Scaled in decimal, not by float division: 4.35 / 100 is 0.043500000000000004.
+  return format.format(Number(`${number}e-2`));
+}
+
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Parses an ISO date or an ISO date-time with an explicit offset; anything else is refused. */
+export function parseIsoDate(value: unknown, what: string): Date {
+  if (typeof value === 'string') {
+    const dateOnly = DATE_ONLY.exec(value);
+    if (dateOnly) {
+      const [, y, m, d] = dateOnly;
+      const date = new Date(Date.UTC(Number(y), Number(m) - 1, Number(d)));
+      // Date.UTC rolls 2025-02-30 over into March; a calendar date that does not exist is an error.
+      if (date.toISOString().slice(0, 10) === value) return date;
+    } else if (DATE_TIME.test(value)) {
+      const date = new Date(value);
+      if (!Number.isNaN(date.getTime())) return date;
+    }
+  }
+  throw new TemplateError(`${what}: ${JSON.stringify(value)} is not an ISO date (YYYY-MM-DD or date-time with offset)`);
+}
+
+export type DateStyle = 'iso' | 'long';
+
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+
+export function formatDate(value: unknown, style: DateStyle, locale: string): string {
+  if (value === null || value === undefined || value === '') return '';
+  const date = parseIsoDate(value, 'date');
+  if (style === 'iso') return date.toISOString().slice(0, 10);
+  let format = dateFormats.get(locale);
+  if (!format) {
+    format = new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone: 'UTC' });
+    if (dateFormats.size < 1000) dateFormats.set(locale, format);
+  }
+  return format.format(date);
+}
+
+let regionNames: Intl.DisplayNames | null = null;
+
+/**
+ * An ISO 3166 code as the country line of a postal address: the English name in capitals, as
+ * the UPU recommends for international mail. Anything that is not a known code is printed as given.
+ */
+export function postalCountry(code: string): string {
+  if (!/^[A-Za-z]{2}$/.test(code)) return code;
+  regionNames ??= new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' });
+  const name = regionNames.of(code.toUpperCase());
+  return !name || name === 'Unknown Region' ? code : name.toUpperCase();
+}

@@ -1,0 +1,105 @@
+import Handlebars from 'handlebars';
+import { TemplateError } from './errors.js';
+import { formatDate, formatMoney, formatPercent, resolveLocale, type DateStyle } from './format.js';
+import type { Brand, RenderSnapshot } from './types.js';
+
+export interface TemplateContext {
+  customer: RenderSnapshot['customer'];
+  data: Record<string, unknown>;
+  case: { id: string; title: string } | null;
+  brand: Brand;
+  issuedAt: string;
+}
+
+/** 'html' escapes every {{expression}} (HTML and MJML); 'none' is for text, SMS, subjects and PDF. */
+export type Escaping = 'html' | 'none';
+
+export type CompiledTemplate = (context: TemplateContext) => string;
+
+/**
+ * Explicit `false` (rather than the library default) also stops Handlebars from logging a
+ * console warning each time a template probes a prototype property such as `constructor`.
+ */
+const RUNTIME_OPTIONS: Handlebars.RuntimeOptions = {
+  allowProtoPropertiesByDefault: false,
+  allowProtoMethodsByDefault: false,
+};
+
+/** Handlebars passes helper arguments positionally with its options object last. */
+function splitHelperArgs(args: unknown[]): { params: unknown[]; root: Partial<TemplateContext> } {
+  const options = args[args.length - 1] as Handlebars.HelperOptions;
+  // `HelperOptions.data` is typed `any` by the library; narrow it to the context we passed in.
+  const data: unknown = options?.data;
+  const root =
+    typeof data === 'object' && data !== null && 'root' in data ? (data as { root: unknown }).root : undefined;
+  return {
+    params: args.slice(0, -1),
+    root: typeof root === 'object' && root !== null ? (root as Partial<TemplateContext>) : {},
+  };
+}
+
+function moneyHelper(...args: unknown[]): string {
+  const { params, root } = splitHelperArgs(args);
+  const [amount, currency] = params;
+  return formatMoney(amount, currency ?? root.data?.currency, resolveLocale(root.customer?.locale));
+}
+
+function dateHelper(...args: unknown[]): string {
+  const { params, root } = splitHelperArgs(args);
+  const [value, style = 'iso'] = params;
+  if (style !== 'iso' && style !== 'long') {
+    throw new TemplateError(`date: unknown format ${JSON.stringify(style)} (use "iso" or "long")`);
+  }
+  return formatDate(value, style as DateStyle, resolveLocale(root.customer?.locale));
+}
+
+function percentHelper(...args: unknown[]): string {
+  const { params, root } = splitHelperArgs(args);
+  return formatPercent(params[0], resolveLocale(root.customer?.locale));
+}
+
+/** Strict equality, for choosing wording by a status: {{#if (eq data.outcome "UPHELD")}}. */
+function eqHelper(...args: unknown[]): boolean {
+  const [a, b] = splitHelperArgs(args).params;
+  return a === b;
+}
+
+function upperHelper(...args: unknown[]): string {
+  const [value] = splitHelperArgs(args).params;
+  return value === null || value === undefined ? '' : String(value).toUpperCase();
+}
+
+export interface TemplateEnvironment {
+  compile(source: string, escaping: Escaping, label: string): CompiledTemplate;
+}
+
+export function createTemplateEnvironment(): TemplateEnvironment {
+  // A private environment so helpers registered elsewhere in the process cannot reach templates.
+  const hb = Handlebars.create();
+  // `log` would write template-controlled text straight to the console, past our logger.
+  hb.unregisterHelper('log');
+  hb.registerHelper('money', moneyHelper);
+  hb.registerHelper('date', dateHelper);
+  hb.registerHelper('upper', upperHelper);
+  hb.registerHelper('percent', percentHelper);
+  hb.registerHelper('eq', eqHelper);
+
+  return {
+    compile(source, escaping, label) {
+      // Handlebars compiles lazily on first call; parse now so a syntax error surfaces once, here.
+      try {
+        hb.parse(source);
+      } catch (err) {
+        throw new TemplateError(`${label}: ${(err as Error).message}`, { cause: err });
+      }
+      const template = hb.compile<TemplateContext>(source, { strict: false, noEscape: escaping === 'none' });
+      return (context) => {
+        try {
+          return template(context, RUNTIME_OPTIONS);
+        } catch (err) {
+          throw new TemplateError(`${label}: ${(err as Error).message}`, { cause: err });
+        }
+      };
+    },
+  };
+}

@@ -1,0 +1,28 @@
+/**
+ * The embedded communications engine: the stand-in for OpenText Exstream that turns an approved
+ * template version and an archived snapshot into channel output, and delivers it to a local outbox.
+ */
+export type {
+  Brand,
+  Channel,
+  PostalAddress,
+  PrintBlock,
+  RenderableVersion,
+  RenderedPart,
+  Renderer,
+  RenderResult,
+  RenderSnapshot,
+  TemplateContent,
+} from './types.js';
+export { CHANNELS } from './types.js';
+export { MissingDataError, TemplateError } from './errors.js';
+export { BRANDS } from './brands.js';
+export { contentHashOf } from './hash.js';
+export { createRenderer, supportedChannels, SMS_MAX_CHARS } from './render.js';
+export {
+  createOutboxChannels,
+  DeliveryError,
+  type DeliveryChannels,
+  type DeliveryReceipt,
+  type DeliveryRequest,
+} from './outbox.js';

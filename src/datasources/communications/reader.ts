@@ -1,0 +1,142 @@
+import DataLoader from 'dataloader';
+import { sql, type Kysely } from 'kysely';
+import type {
+  CommunicationsDB,
+  DeliveryRow,
+  DocumentRow,
+  ExceptionRow,
+  TemplateRow,
+  TemplateVersionRow,
+} from '../../store/tables.js';
+import { groupBy, loadFirstPages } from '../batching.js';
+import { decodeCursor, pageSize, toPage, type Page } from '../pagination.js';
+
+/** Reads of the communications store, each batched by key for DataLoader. */
+export class CommunicationsReader {
+  constructor(private readonly db: Kysely<CommunicationsDB>) {}
+
+  private async byIds<T extends { id: string }>(
+    table: 'communications.templates' | 'communications.template_versions' | 'communications.documents' | 'communications.deliveries' | 'communications.exceptions',
+    ids: readonly string[],
+  ): Promise<(T | null)[]> {
+    if (!ids.length) return [];
+    const rows = (await this.db.selectFrom(table).selectAll().where('id', 'in', [...ids]).execute()) as unknown as T[];
+    const map = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => map.get(id) ?? null);
+  }
+
+  templates = (ids: readonly string[]) => this.byIds<TemplateRow>('communications.templates', ids);
+  versions = (ids: readonly string[]) => this.byIds<TemplateVersionRow>('communications.template_versions', ids);
+  documents = (ids: readonly string[]) => this.byIds<DocumentRow>('communications.documents', ids);
+  deliveries = (ids: readonly string[]) => this.byIds<DeliveryRow>('communications.deliveries', ids);
+  exceptions = (ids: readonly string[]) => this.byIds<ExceptionRow>('communications.exceptions', ids);
+
+  async allTemplates(): Promise<TemplateRow[]> {
+    return this.db.selectFrom('communications.templates').selectAll().orderBy('name').execute();
+  }
+
+  async versionsByTemplate(templateIds: readonly string[]): Promise<TemplateVersionRow[][]> {
+    const rows = templateIds.length
+      ? await this.db.selectFrom('communications.template_versions').selectAll().where('template_id', 'in', [...templateIds]).orderBy('version').execute()
+      : [];
+    return groupBy(templateIds, rows, (r) => r.template_id);
+  }
+
+  async documentsByCase(caseIds: readonly string[]): Promise<DocumentRow[][]> {
+    const rows = caseIds.length
+      ? await this.db.selectFrom('communications.documents').selectAll().where('case_id', 'in', [...caseIds]).orderBy('created_at').orderBy('id').execute()
+      : [];
+    return groupBy(caseIds, rows, (r) => r.case_id ?? '');
+  }
+
+  async deliveriesByDocument(documentIds: readonly string[]): Promise<DeliveryRow[][]> {
+    const rows = documentIds.length
+      ? await this.db.selectFrom('communications.deliveries').selectAll().where('document_id', 'in', [...documentIds]).orderBy('created_at').orderBy('id').execute()
+      : [];
+    return groupBy(documentIds, rows, (r) => r.document_id);
+  }
+
+  async exceptionsByDocument(documentIds: readonly string[]): Promise<ExceptionRow[][]> {
+    const rows = documentIds.length
+      ? await this.db.selectFrom('communications.exceptions').selectAll().where('document_id', 'in', [...documentIds]).orderBy('created_at').orderBy('id').execute()
+      : [];
+    return groupBy(documentIds, rows, (r) => r.document_id ?? '');
+  }
+
+  /** A case's exceptions: those of its documents, and the one an exception case works. */
+  async exceptionsByCase(caseIds: readonly string[]): Promise<ExceptionRow[][]> {
+    if (!caseIds.length) return [];
+    const ids = [...caseIds];
+    const rows = await this.db
+      .selectFrom('communications.exceptions as e')
+      .leftJoin('communications.documents as d', 'd.id', 'e.document_id')
+      .selectAll('e')
+      .select(sql<string>`coalesce(case when e.case_id = any(${sql.val(ids)}) then e.case_id end, d.case_id)`.as('for_case'))
+      .where((eb) => eb.or([eb('e.case_id', 'in', ids), eb('d.case_id', 'in', ids)]))
+      .orderBy('e.created_at')
+      .orderBy('e.id')
+      .execute();
+    const map = new Map<string, ExceptionRow[]>(ids.map((id) => [id, []]));
+    for (const { for_case, ...row } of rows) {
+      // An exception belongs both to its exception case and to its document's case.
+      if (row.case_id && map.has(row.case_id)) map.get(row.case_id)!.push(row);
+      const docCase = for_case !== row.case_id ? for_case : null;
+      if (docCase && map.has(docCase)) map.get(docCase)!.push(row);
+    }
+    return ids.map((id) => map.get(id) ?? []);
+  }
+
+  async documentsOfCustomer(args: { customerId: string; first?: number | null; after?: string | null }): Promise<Page<DocumentRow>> {
+    const size = pageSize(args.first);
+    const cursor = decodeCursor(args.after);
+    const q = this.db.selectFrom('communications.documents').where('customer_id', '=', args.customerId);
+    const { count } = await q.select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow();
+    let pq = q.selectAll();
+    if (cursor) {
+      pq = pq.where((eb) =>
+        eb.or([
+          eb('created_at', '<', new Date(cursor.at)),
+          eb.and([eb('created_at', '=', new Date(cursor.at)), eb('id', '<', cursor.id)]),
+        ]),
+      );
+    }
+    const rows = await pq.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(size + 1).execute();
+    return toPage(rows, size, Number(count));
+  }
+
+  async firstDocumentPageByCustomer(customerIds: readonly string[], size: number): Promise<Page<DocumentRow>[]> {
+    if (!customerIds.length) return [];
+    const rows = await this.db
+      .selectFrom('communications.documents')
+      .selectAll()
+      .where('customer_id', 'in', [...customerIds])
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .execute();
+    return groupBy(customerIds, rows, (r) => r.customer_id).map((list) => toPage(list, size, list.length));
+  }
+
+  async parts(documentId: string) {
+    return this.db.selectFrom('communications.document_parts').selectAll().where('document_id', '=', documentId).orderBy('name').execute();
+  }
+}
+
+export function communicationsLoaders(reader: CommunicationsReader) {
+  return {
+    template: new DataLoader<string, TemplateRow | null>((ids) => reader.templates(ids)),
+    version: new DataLoader<string, TemplateVersionRow | null>((ids) => reader.versions(ids)),
+    versionsByTemplate: new DataLoader<string, TemplateVersionRow[]>((ids) => reader.versionsByTemplate(ids)),
+    document: new DataLoader<string, DocumentRow | null>((ids) => reader.documents(ids)),
+    delivery: new DataLoader<string, DeliveryRow | null>((ids) => reader.deliveries(ids)),
+    exception: new DataLoader<string, ExceptionRow | null>((ids) => reader.exceptions(ids)),
+    documentsByCase: new DataLoader<string, DocumentRow[]>((ids) => reader.documentsByCase(ids)),
+    deliveriesByDocument: new DataLoader<string, DeliveryRow[]>((ids) => reader.deliveriesByDocument(ids)),
+    exceptionsByDocument: new DataLoader<string, ExceptionRow[]>((ids) => reader.exceptionsByDocument(ids)),
+    exceptionsByCase: new DataLoader<string, ExceptionRow[]>((ids) => reader.exceptionsByCase(ids)),
+    /** Keyed by `${customerId}:${first}`: first pages batch across customers. */
+    documentsByCustomer: new DataLoader<string, Page<DocumentRow>>((keys) =>
+      loadFirstPages(keys, (ids, size) => reader.firstDocumentPageByCustomer(ids, size)),
+    ),
+  };
+}
+export type CommunicationsLoaders = ReturnType<typeof communicationsLoaders>;

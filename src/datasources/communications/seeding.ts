@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { CommunicationsDB } from '../../store/tables.js';
+import { SEED_TEMPLATES } from './seed/templates.js';
+
+/** The hash an approval is bound to: the version's content and data schema. */
+export function templateContentHash(content: unknown, dataSchema: unknown): string {
+  return createHash('sha256').update(JSON.stringify({ content, dataSchema })).digest('hex');
+}
+
+/** One approved version per demo template, on first start. */
+export async function seedTemplates(db: Kysely<CommunicationsDB>): Promise<number> {
+  const { count } = await db.selectFrom('communications.templates').select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow();
+  if (Number(count) > 0) return 0;
+  await db.transaction().execute(async (tx) => {
+    for (const t of SEED_TEMPLATES) {
+      await tx.insertInto('communications.templates').values({ id: t.id, name: t.name, document_type: t.documentType, channels: t.channels }).execute();
+      await tx
+        .insertInto('communications.template_versions')
+        .values({
+          id: `${t.id}_v1`,
+          template_id: t.id,
+          version: 1,
+          status: 'APPROVED',
+          content: JSON.stringify(t.content),
+          data_schema: JSON.stringify(t.dataSchema),
+          content_hash: templateContentHash(t.content, t.dataSchema),
+          approved_by: 'seed:compliance',
+          approved_at: new Date(Date.UTC(2026, 0, 1)),
+          created_by: 'seed:template-author',
+        })
+        .execute();
+    }
+  });
+  return SEED_TEMPLATES.length;
+}

@@ -1,0 +1,425 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import type { CommandRelay } from '../../events/commands.js';
+import type { Emit, Outbox } from '../../events/index.js';
+import { approvalRequired, badInput, conflict, notFound } from '../../errors/index.js';
+import type { CommunicationsDB, DeliveryRow, DocumentRow, ExceptionRow, TemplateVersionRow } from '../../store/tables.js';
+import {
+  MissingDataError,
+  TemplateError,
+  type Channel,
+  type RenderResult,
+  type RenderSnapshot,
+  type Renderer,
+  type TemplateContent,
+} from './engine/index.js';
+import type { CommunicationsPorts, CustomerProfile } from './ports.js';
+
+export const CHANNELS: readonly Channel[] = ['PRINT', 'EMAIL', 'WEB', 'MOBILE'];
+const DATA_MAX_BYTES = 64 * 1024;
+const KEY_MAX = 200;
+const newId = (prefix: string) => `${prefix}_${randomUUID()}`;
+
+export interface GenerateRequest {
+  actor: string;
+  customerId: string;
+  templateId?: string | null;
+  /** A pinned version (case approvals, reissues); else the template's approved version. */
+  templateVersionId?: string | null;
+  channel?: string | null;
+  data?: unknown;
+  caseId?: string | null;
+  /** Skip the case approval check: the caller (workflow's own command) is the approval. */
+  caseApproved?: boolean;
+  idempotencyKey?: string | null;
+  reissueOf?: string | null;
+  /** Re-render from this archived snapshot instead of current data. */
+  snapshot?: RenderSnapshot | null;
+}
+
+/**
+ * Generation, delivery and exceptions: the embedded stand-in for Exstream.
+ * A failure to generate is not an error of the request: the document comes
+ * back FAILED with its exception, and an exception case is opened.
+ */
+export class CommunicationsService {
+  constructor(
+    private readonly db: Kysely<CommunicationsDB>,
+    private readonly outbox: Outbox<CommunicationsDB>,
+    private readonly commands: CommandRelay,
+    private readonly renderer: Renderer,
+    private readonly ports: CommunicationsPorts,
+  ) {}
+
+  async approvedVersion(templateId: string): Promise<{ template: { id: string; channels: string[] }; version: TemplateVersionRow | null } | null> {
+    const template = await this.db.selectFrom('communications.templates').selectAll().where('id', '=', templateId).executeTakeFirst();
+    if (!template) return null;
+    const version = await this.db
+      .selectFrom('communications.template_versions')
+      .selectAll()
+      .where('template_id', '=', templateId)
+      .where('status', '=', 'APPROVED')
+      .orderBy('version', 'desc')
+      .executeTakeFirst();
+    return { template, version: version ?? null };
+  }
+
+  async generate(req: GenerateRequest): Promise<DocumentRow> {
+    const key = req.idempotencyKey ?? null;
+    if (key !== null && (key.length === 0 || key.length > KEY_MAX)) {
+      throw badInput(`idempotencyKey: 1 to ${KEY_MAX} characters`, 'idempotencyKey');
+    }
+    if (key) {
+      const existing = await this.byIdempotencyKey(key);
+      if (existing) return existing;
+    }
+    const data = req.snapshot ? req.snapshot.data : checkData(req.data);
+
+    const { version, channels } = await this.resolveVersion(req);
+    let caseInfo: RenderSnapshot['case'] = null;
+    if (req.caseId) {
+      const approval = await this.ports.caseApproval(req.caseId);
+      if (!approval) throw notFound('Case', req.caseId);
+      if (!req.caseApproved && approval.state !== 'APPROVED') {
+        throw approvalRequired(`Case ${req.caseId} is not signed off (approvals ${approval.state.toLowerCase()})`);
+      }
+      caseInfo = { id: approval.caseId, title: approval.title };
+    }
+    let customer: CustomerProfile | null = null;
+    if (!req.snapshot) {
+      [customer] = await this.ports.customers([req.customerId]);
+      if (!customer) throw notFound('Customer', req.customerId);
+    }
+    const channel = (req.channel ?? customer?.preferredChannel ?? null) as Channel | null;
+    if (!channel || !CHANNELS.includes(channel)) throw badInput('channel: one of PRINT, EMAIL, WEB, MOBILE', 'channel');
+    if (!channels.includes(channel)) throw badInput(`channel: the template does not support ${channel}`, 'channel');
+
+    const snapshot: RenderSnapshot = req.snapshot ?? {
+      customer: {
+        id: customer!.id,
+        name: customer!.name,
+        email: customer!.email,
+        phone: customer!.phone,
+        address: customer!.address,
+        locale: customer!.locale,
+        brand: customer!.brand,
+        segments: customer!.segments,
+      },
+      data,
+      case: caseInfo,
+      issuedAt: new Date().toISOString(),
+    };
+
+    let rendered: RenderResult | null = null;
+    let failure: { kind: 'MISSING_DATA' | 'TEMPLATE_ERROR'; message: string } | null = null;
+    try {
+      rendered = await this.renderer.render(
+        { id: version.id, content: version.content as TemplateContent, dataSchema: version.data_schema },
+        channel,
+        snapshot,
+      );
+    } catch (err) {
+      if (err instanceof MissingDataError) failure = { kind: 'MISSING_DATA', message: err.message };
+      else if (err instanceof TemplateError) failure = { kind: 'TEMPLATE_ERROR', message: err.message };
+      else throw err;
+    }
+
+    const documentId = newId('doc');
+    try {
+      const doc = await this.outbox.transaction(async (tx, emit) => {
+        const doc = await tx
+          .insertInto('communications.documents')
+          .values({
+            id: documentId,
+            status: rendered ? 'GENERATED' : 'FAILED',
+            channel,
+            customer_id: snapshot.customer.id,
+            case_id: req.caseId ?? null,
+            template_version_id: version.id,
+            snapshot: JSON.stringify(snapshot),
+            content_hash: rendered?.contentHash ?? null,
+            media_type: rendered?.mediaType ?? null,
+            reissue_of: req.reissueOf ?? null,
+            idempotency_key: key,
+            requested_by: req.actor,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await emit('DOCUMENT_STATUS', { documentId, status: doc.status, customerId: doc.customer_id, caseId: doc.case_id });
+        if (rendered) {
+          for (const part of rendered.parts) {
+            await tx
+              .insertInto('communications.document_parts')
+              .values({ document_id: documentId, name: part.name, media_type: part.mediaType, body: part.body })
+              .execute();
+          }
+          await this.createDelivery(tx, emit, doc, addressFor(channel, snapshot.customer));
+        } else {
+          await this.raiseException(tx, failure!.kind, failure!.message, doc, null);
+        }
+        return doc;
+      });
+      return doc;
+    } catch (err) {
+      // Two requests with one key raced: the unique index let one win; return its document.
+      if (key) {
+        const existing = await this.byIdempotencyKey(key);
+        if (existing) return existing;
+      }
+      throw err;
+    }
+  }
+
+  private async byIdempotencyKey(key: string): Promise<DocumentRow | undefined> {
+    return this.db.selectFrom('communications.documents').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
+  }
+
+  private async resolveVersion(req: GenerateRequest): Promise<{ version: TemplateVersionRow; channels: string[] }> {
+    if (req.templateVersionId) {
+      const version = await this.db
+        .selectFrom('communications.template_versions')
+        .selectAll()
+        .where('id', '=', req.templateVersionId)
+        .executeTakeFirst();
+      if (!version) throw notFound('TemplateVersion', req.templateVersionId);
+      // A reissue reproduces what was sent, whatever became of the version since.
+      if (!req.reissueOf && version.status !== 'APPROVED') {
+        throw approvalRequired(`Template version ${version.id} is ${version.status}, not APPROVED`);
+      }
+      const template = await this.db.selectFrom('communications.templates').select('channels').where('id', '=', version.template_id).executeTakeFirstOrThrow();
+      return { version, channels: template.channels };
+    }
+    if (!req.templateId) throw badInput('templateId: required', 'templateId');
+    const found = await this.approvedVersion(req.templateId);
+    if (!found) throw notFound('Template', req.templateId);
+    if (!found.version) throw approvalRequired(`Template ${req.templateId} has no approved version`);
+    return { version: found.version, channels: found.template.channels };
+  }
+
+  private async createDelivery(tx: Transaction<CommunicationsDB>, emit: Emit, doc: DocumentRow, address: string | null): Promise<DeliveryRow> {
+    const delivery = await tx
+      .insertInto('communications.deliveries')
+      .values({
+        id: newId('dlv'),
+        document_id: doc.id,
+        channel: doc.channel,
+        status: 'PENDING',
+        attempts: 0,
+        address,
+        location: null,
+        last_error: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await emitDelivery(emit, delivery, doc);
+    return delivery;
+  }
+
+  /** Records an exception and asks workflow for its case (after commit, durably). */
+  async raiseException(
+    tx: Transaction<CommunicationsDB>,
+    kind: 'MISSING_DATA' | 'TEMPLATE_ERROR' | 'DELIVERY_FAILURE',
+    message: string,
+    doc: DocumentRow,
+    deliveryId: string | null,
+  ): Promise<ExceptionRow> {
+    const exc = await tx
+      .insertInto('communications.exceptions')
+      .values({
+        id: newId('exc'),
+        kind,
+        status: 'OPEN',
+        message: message.slice(0, 1000),
+        document_id: doc.id,
+        delivery_id: deliveryId,
+        case_id: null,
+        resolution: null,
+        resolved_by: null,
+        resolved_at: null,
+        retry_document_id: null,
+        retry_delivery_id: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await this.commands.enqueue(tx, 'openExceptionCase', {
+      exceptionId: exc.id,
+      kind,
+      message: exc.message,
+      documentId: doc.id,
+      customerId: doc.customer_id,
+      channel: doc.channel,
+      sourceCaseId: doc.case_id,
+    });
+    return exc;
+  }
+
+  /** Command handler: opens the exception's case, links it, and announces the exception. */
+  async runOpenExceptionCase(payload: Record<string, unknown>): Promise<void> {
+    const exceptionId = String(payload.exceptionId);
+    const { caseId } = await this.ports.openExceptionCase({
+      exceptionId,
+      kind: String(payload.kind),
+      message: String(payload.message),
+      documentId: (payload.documentId as string | null) ?? null,
+      customerId: (payload.customerId as string | null) ?? null,
+      channel: (payload.channel as string | null) ?? null,
+      sourceCaseId: (payload.sourceCaseId as string | null) ?? null,
+    });
+    await this.outbox.transaction(async (tx, emit) => {
+      const linked = await tx
+        .updateTable('communications.exceptions')
+        .set({ case_id: caseId })
+        .where('id', '=', exceptionId)
+        .where('case_id', 'is', null)
+        .returningAll()
+        .executeTakeFirst();
+      // Raised once its case exists, so subscribers can read `case { ... }` at once.
+      if (linked) await emit('EXCEPTION_RAISED', { exceptionId, kind: linked.kind, caseId });
+    });
+  }
+
+  async resolveException(
+    actor: string,
+    input: { exceptionId: string; resolution: string; regenerate?: boolean | null; data?: unknown },
+  ): Promise<ExceptionRow> {
+    const resolution = input.resolution.trim();
+    if (!resolution || resolution.length > 2000) throw badInput('resolution: 1 to 2000 characters', 'resolution');
+    const corrected = input.data == null ? null : checkData(input.data);
+    const exc = await this.db.selectFrom('communications.exceptions').selectAll().where('id', '=', input.exceptionId).executeTakeFirst();
+    if (!exc) throw notFound('GenerationException', input.exceptionId);
+    if (exc.status !== 'OPEN') throw conflict(`Exception ${exc.id} is already ${exc.status}`);
+    if (!exc.case_id) throw conflict(`Exception ${exc.id} has no case yet; try again in a moment`);
+    const doc = exc.document_id
+      ? await this.db.selectFrom('communications.documents').selectAll().where('id', '=', exc.document_id).executeTakeFirst()
+      : undefined;
+    if (corrected && exc.kind !== 'MISSING_DATA') throw badInput('data: corrected data applies to MISSING_DATA exceptions only', 'data');
+
+    let retryDocument: DocumentRow | null = null;
+    let retryDelivery: DeliveryRow | null = null;
+    if (input.regenerate && doc) {
+      if (exc.kind === 'DELIVERY_FAILURE') {
+        retryDelivery = await this.resend(doc, exc);
+      } else {
+        const snapshot = doc.snapshot as unknown as RenderSnapshot;
+        retryDocument = await this.generate({
+          actor,
+          customerId: doc.customer_id,
+          templateVersionId: doc.template_version_id,
+          channel: doc.channel,
+          data: { ...snapshot.data, ...(corrected ?? {}) },
+          caseId: doc.case_id,
+          // Generation was signed off for the original; the retry inherits it.
+          caseApproved: true,
+          idempotencyKey: `retry:${exc.id}`,
+        });
+      }
+    }
+    const resolved = await this.outbox.transaction(async (tx) => {
+      const row = await tx
+        .updateTable('communications.exceptions')
+        .set({
+          status: 'RESOLVED',
+          resolution,
+          resolved_by: actor,
+          resolved_at: new Date(),
+          retry_document_id: retryDocument?.id ?? null,
+          retry_delivery_id: retryDelivery?.id ?? null,
+        })
+        .where('id', '=', exc.id)
+        .where('status', '=', 'OPEN')
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) throw conflict(`Exception ${exc.id} was resolved meanwhile`);
+      await this.commands.enqueue(tx, 'recordExceptionOutcome', {
+        caseId: exc.case_id,
+        sourceCaseId: doc?.case_id ?? null,
+        actor,
+        resolution,
+        retryDocumentId: retryDocument?.id ?? null,
+        retryDeliveryId: retryDelivery?.id ?? null,
+        retryStatus: retryDocument?.status ?? (retryDelivery ? 'RESENT' : null),
+      });
+      return row;
+    });
+    return resolved;
+  }
+
+  async runRecordExceptionOutcome(payload: Record<string, unknown>): Promise<void> {
+    await this.ports.recordExceptionOutcome({
+      caseId: String(payload.caseId),
+      sourceCaseId: (payload.sourceCaseId as string | null) ?? null,
+      actor: String(payload.actor),
+      resolution: String(payload.resolution),
+      retryDocumentId: (payload.retryDocumentId as string | null) ?? null,
+      retryDeliveryId: (payload.retryDeliveryId as string | null) ?? null,
+      retryStatus: (payload.retryStatus as string | null) ?? null,
+    });
+  }
+
+  /** A new delivery attempt of the same bytes, to the customer's current address. */
+  private async resend(doc: DocumentRow, exc: ExceptionRow): Promise<DeliveryRow> {
+    const [customer] = await this.ports.customers([doc.customer_id]);
+    const address = customer ? addressFor(doc.channel as Channel, customer) : null;
+    // One resend per exception, however often this runs.
+    const id = `dlv_resend_${exc.id}`;
+    return this.outbox.transaction(async (tx, emit) => {
+      const delivery = await tx
+        .insertInto('communications.deliveries')
+        .values({
+          id,
+          document_id: doc.id,
+          channel: doc.channel,
+          status: 'PENDING',
+          attempts: 0,
+          address,
+          location: null,
+          last_error: null,
+        })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      const row = delivery ?? (await tx.selectFrom('communications.deliveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+      if (delivery) await emitDelivery(emit, row, doc);
+      return row;
+    });
+  }
+}
+
+export async function emitDelivery(emit: Emit, delivery: DeliveryRow, doc: Pick<DocumentRow, 'id' | 'customer_id' | 'case_id'>) {
+  await emit('DELIVERY_STATUS', {
+    deliveryId: delivery.id,
+    documentId: doc.id,
+    customerId: doc.customer_id,
+    caseId: doc.case_id,
+    // The state at this step: subscribers see every step even if the next one already happened.
+    delivery: {
+      id: delivery.id,
+      channel: delivery.channel,
+      status: delivery.status,
+      attempts: delivery.attempts,
+      lastError: delivery.last_error,
+      updatedAt: new Date(delivery.updated_at).toISOString(),
+    },
+  });
+}
+
+/** The address a channel delivers to, or null when the customer has none. */
+export function addressFor(channel: Channel, c: RenderSnapshot['customer']): string | null {
+  switch (channel) {
+    case 'EMAIL':
+      return c.email;
+    case 'MOBILE':
+      return c.phone;
+    case 'PRINT':
+      return c.address ? [c.address.line1, c.address.line2, c.address.city, c.address.postcode, c.address.country].filter(Boolean).join(', ') : null;
+    case 'WEB':
+      return `web:${c.id}`;
+  }
+}
+
+function checkData(data: unknown): Record<string, unknown> {
+  if (data == null) return {};
+  if (typeof data !== 'object' || Array.isArray(data)) throw badInput('data: must be a JSON object', 'data');
+  if (Buffer.byteLength(JSON.stringify(data)) > DATA_MAX_BYTES) throw badInput(`data: at most ${DATA_MAX_BYTES} bytes`, 'data');
+  return data as Record<string, unknown>;
+}

@@ -1,0 +1,121 @@
+import DataLoader from 'dataloader';
+import type { Kysely } from 'kysely';
+import type { ApprovalRow, AuditEventRow, CaseRow, TaskRow, WorkflowDB } from '../../store/tables.js';
+import { groupBy, loadFirstPages } from '../batching.js';
+import { decodeCursor, pageSize, toPage, type Page } from '../pagination.js';
+
+export interface CaseFilter {
+  kind?: string | null;
+  status?: string | null;
+  customerId?: string | null;
+  first?: number | null;
+  after?: string | null;
+}
+
+/** Reads of the workflow store, each batched by key for DataLoader. */
+export class CaseReader {
+  constructor(private readonly db: Kysely<WorkflowDB>) {}
+
+  async casesByIds(ids: readonly string[]): Promise<(CaseRow | null)[]> {
+    const rows = ids.length
+      ? await this.db.selectFrom('workflow.cases').selectAll().where('id', 'in', [...ids]).execute()
+      : [];
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
+  async approvalsByIds(ids: readonly string[]): Promise<(ApprovalRow | null)[]> {
+    const rows = ids.length
+      ? await this.db.selectFrom('workflow.approvals').selectAll().where('id', 'in', [...ids]).execute()
+      : [];
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
+  async approvalsByCase(caseIds: readonly string[]): Promise<ApprovalRow[][]> {
+    const rows = caseIds.length
+      ? await this.db
+          .selectFrom('workflow.approvals')
+          .selectAll()
+          .where('case_id', 'in', [...caseIds])
+          .orderBy('seq')
+          .execute()
+      : [];
+    return groupBy(caseIds, rows, (r) => r.case_id);
+  }
+
+  async tasksByCase(caseIds: readonly string[]): Promise<TaskRow[][]> {
+    const rows = caseIds.length
+      ? await this.db
+          .selectFrom('workflow.tasks')
+          .selectAll()
+          .where('case_id', 'in', [...caseIds])
+          .orderBy('created_at')
+          .orderBy('id')
+          .execute()
+      : [];
+    return groupBy(caseIds, rows, (r) => r.case_id);
+  }
+
+  async historyByCase(caseIds: readonly string[]): Promise<AuditEventRow[][]> {
+    const rows = caseIds.length
+      ? await this.db
+          .selectFrom('workflow.audit_events')
+          .selectAll()
+          .where('case_id', 'in', [...caseIds])
+          .orderBy('id')
+          .execute()
+      : [];
+    return groupBy(caseIds, rows, (r) => r.case_id);
+  }
+
+  async list(filter: CaseFilter): Promise<Page<CaseRow>> {
+    const size = pageSize(filter.first);
+    const cursor = decodeCursor(filter.after);
+    let q = this.db.selectFrom('workflow.cases');
+    if (filter.kind) q = q.where('kind', '=', filter.kind);
+    if (filter.status) q = q.where('status', '=', filter.status);
+    if (filter.customerId) q = q.where('customer_id', '=', filter.customerId);
+    const { count } = await q.select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow();
+    let pq = q.selectAll();
+    // Newest first: what a case worker wants on top.
+    if (cursor) {
+      pq = pq.where((eb) =>
+        eb.or([
+          eb('created_at', '<', new Date(cursor.at)),
+          eb.and([eb('created_at', '=', new Date(cursor.at)), eb('id', '<', cursor.id)]),
+        ]),
+      );
+    }
+    const rows = await pq.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(size + 1).execute();
+    return toPage(rows, size, Number(count));
+  }
+
+  /** One batched query for the first page of several customers' cases. */
+  async firstPageByCustomer(customerIds: readonly string[], size: number): Promise<Page<CaseRow>[]> {
+    if (!customerIds.length) return [];
+    const rows = await this.db
+      .selectFrom('workflow.cases')
+      .selectAll()
+      .where('customer_id', 'in', [...customerIds])
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .execute();
+    return groupBy(customerIds, rows, (r) => r.customer_id ?? '').map((list) => toPage(list, size, list.length));
+  }
+}
+
+export function workflowLoaders(reader: CaseReader) {
+  return {
+    case: new DataLoader<string, CaseRow | null>((ids) => reader.casesByIds(ids)),
+    approval: new DataLoader<string, ApprovalRow | null>((ids) => reader.approvalsByIds(ids)),
+    approvalsByCase: new DataLoader<string, ApprovalRow[]>((ids) => reader.approvalsByCase(ids)),
+    tasksByCase: new DataLoader<string, TaskRow[]>((ids) => reader.tasksByCase(ids)),
+    historyByCase: new DataLoader<string, AuditEventRow[]>((ids) => reader.historyByCase(ids)),
+    /** Keyed by `${customerId}:${first}` so one page size batches together. */
+    casesByCustomer: new DataLoader<string, Page<CaseRow>>((keys) =>
+      loadFirstPages(keys, (ids, size) => reader.firstPageByCustomer(ids, size)),
+    ),
+  };
+}
+export type WorkflowLoaders = ReturnType<typeof workflowLoaders>;

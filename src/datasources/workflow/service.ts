@@ -1,0 +1,463 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import type { CommandRelay } from '../../events/commands.js';
+import type { Emit, Outbox } from '../../events/index.js';
+import { badInput, conflict, forbidden, notFound, approvalRequired } from '../../errors/index.js';
+import type { Principal, Role } from '../../identity/index.js';
+import type { ApprovalRow, CaseRow, WorkflowDB } from '../../store/tables.js';
+import type { GenerateForCaseCommand, WorkflowPorts } from './ports.js';
+
+export const STAGES = ['REVIEW', 'APPROVAL', 'COMPLIANCE'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** The role that decides each stage; admin is deliberately absent (four-eyes has no override). */
+export const STAGE_ROLE: Record<Stage, Role> = { REVIEW: 'reviewer', APPROVAL: 'approver', COMPLIANCE: 'compliance' };
+const STAGE_TEAM: Record<Stage, string> = { REVIEW: 'review', APPROVAL: 'approvals', COMPLIANCE: 'compliance' };
+/** Working time a stage may take before its task is overdue. */
+const STAGE_SLA_MS = 2 * 24 * 3600_000;
+const EXCEPTION_SLA_MS = 24 * 3600_000;
+
+export interface StartCaseInput {
+  kind: string;
+  title: string;
+  customerId?: string | null;
+  templateId?: string | null;
+  channel?: string | null;
+  data?: Record<string, unknown> | null;
+}
+
+export interface OpenExceptionCaseInput {
+  exceptionId: string;
+  kind: string;
+  message: string;
+  documentId: string | null;
+  customerId: string | null;
+  channel: string | null;
+  sourceCaseId: string | null;
+}
+
+export interface ExceptionOutcomeInput {
+  caseId: string;
+  sourceCaseId: string | null;
+  actor: string;
+  resolution: string;
+  retryDocumentId: string | null;
+  retryDeliveryId: string | null;
+  retryStatus: string | null;
+}
+
+export type ApprovalState = 'APPROVED' | 'PENDING' | 'REJECTED' | 'NO_APPROVALS';
+
+const newId = (prefix: string) => `${prefix}_${randomUUID()}`;
+const TITLE_MAX = 200;
+
+/**
+ * The case lifecycle: every rule of the contract (stage order, four-eyes,
+ * roles) is enforced here, the one path every entry point goes through.
+ */
+export class WorkflowService {
+  constructor(
+    private readonly db: Kysely<WorkflowDB>,
+    private readonly outbox: Outbox<WorkflowDB>,
+    private readonly commands: CommandRelay,
+    private readonly ports: WorkflowPorts,
+  ) {}
+
+  async startCase(principal: Principal, input: StartCaseInput): Promise<CaseRow> {
+    const title = input.title.trim();
+    if (!title || title.length > TITLE_MAX) throw badInput(`title: 1 to ${TITLE_MAX} characters`, 'title');
+    switch (input.kind) {
+      case 'REGULATED_DOCUMENT':
+        return this.startRegulatedDocument(principal, { ...input, title });
+      case 'GENERATION_EXCEPTION':
+        throw badInput('kind: GENERATION_EXCEPTION cases are opened by the system when generation fails', 'kind');
+      default:
+        throw badInput(`kind: ${input.kind} cases cannot be started yet`, 'kind');
+    }
+  }
+
+  private async startRegulatedDocument(principal: Principal, input: StartCaseInput): Promise<CaseRow> {
+    if (!input.customerId) throw badInput('customerId: required for REGULATED_DOCUMENT', 'customerId');
+    if (!input.templateId) throw badInput('templateId: required for REGULATED_DOCUMENT', 'templateId');
+    const customer = await this.ports.customer(input.customerId);
+    if (!customer) throw notFound('Customer', input.customerId);
+    const version = await this.ports.approvedVersion(input.templateId);
+    if (version === 'NO_TEMPLATE') throw notFound('Template', input.templateId);
+    if (!version) throw approvalRequired(`Template ${input.templateId} has no approved version`);
+    const channel = input.channel ?? customer.preferredChannel;
+    if (!version.channels.includes(channel)) {
+      throw badInput(`channel: template ${input.templateId} does not support ${channel}`, 'channel');
+    }
+    const caseId = newId('case');
+    const now = Date.now();
+    return this.outbox.transaction(async (tx, emit) => {
+      const row = await tx
+        .insertInto('workflow.cases')
+        .values({
+          id: caseId,
+          kind: 'REGULATED_DOCUMENT',
+          status: 'AWAITING_APPROVAL',
+          title: input.title,
+          customer_id: customer.id,
+          template_id: version.templateId,
+          // Pinned now: a version approved later must not change what was reviewed.
+          template_version_id: version.templateVersionId,
+          channel,
+          data: JSON.stringify(input.data ?? {}),
+          started_by: principal.sub,
+          assigned_team: STAGE_TEAM.REVIEW,
+          assignee: null,
+          due_at: new Date(now + STAGES.length * STAGE_SLA_MS),
+          subject: null,
+          idempotency_key: null,
+          resolution: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      for (const [seq, stage] of STAGES.entries()) {
+        const approvalId = newId('apr');
+        await tx
+          .insertInto('workflow.approvals')
+          .values({ id: approvalId, case_id: caseId, stage, seq, decision: 'PENDING', decided_by: null, decided_at: null, comment: null })
+          .execute();
+        await tx
+          .insertInto('workflow.tasks')
+          .values({
+            id: newId('task'),
+            case_id: caseId,
+            approval_id: approvalId,
+            kind: 'APPROVAL',
+            role: STAGE_ROLE[stage],
+            team: STAGE_TEAM[stage],
+            assignee: null,
+            status: 'OPEN',
+            due_at: new Date(now + (seq + 1) * STAGE_SLA_MS),
+            completed_at: null,
+          })
+          .execute();
+      }
+      await this.audit(tx, caseId, principal.sub, 'CASE_STARTED', {
+        kind: 'REGULATED_DOCUMENT',
+        templateId: version.templateId,
+        templateVersionId: version.templateVersionId,
+        channel,
+      });
+      await emit('CASE_UPDATED', { caseId });
+      return row;
+    });
+  }
+
+  async decideApproval(
+    principal: Principal,
+    input: { approvalId: string; decision: string; comment?: string | null },
+  ): Promise<ApprovalRow> {
+    if (input.decision !== 'APPROVED' && input.decision !== 'REJECTED') {
+      throw badInput('decision: APPROVED or REJECTED', 'decision');
+    }
+    if (input.comment != null && input.comment.length > 2000) throw badInput('comment: at most 2000 characters', 'comment');
+    let generate: GenerateForCaseCommand | null = null;
+    const approval = await this.outbox.transaction(async (tx, emit) => {
+      const target = await tx.selectFrom('workflow.approvals').selectAll().where('id', '=', input.approvalId).executeTakeFirst();
+      if (!target) throw notFound('Approval', input.approvalId);
+      // Lock the case: two deciders racing on one case serialise here.
+      const c = await tx.selectFrom('workflow.cases').selectAll().where('id', '=', target.case_id).forUpdate().executeTakeFirstOrThrow();
+      const all = await tx.selectFrom('workflow.approvals').selectAll().where('case_id', '=', c.id).orderBy('seq').execute();
+      const stage = target.stage as Stage;
+      const fresh = all.find((a) => a.id === target.id)!;
+      if (!principal.roles.includes(STAGE_ROLE[stage])) {
+        throw forbidden(`Deciding the ${stage} stage needs the ${STAGE_ROLE[stage]} role`);
+      }
+      if (fresh.decision !== 'PENDING') throw conflict(`The ${stage} stage was already decided`);
+      if (c.status !== 'AWAITING_APPROVAL') throw conflict(`Case ${c.id} is ${c.status}, not awaiting approval`);
+      const earlier = all.filter((a) => a.seq < fresh.seq && a.decision !== 'APPROVED');
+      if (earlier.length) throw conflict(`Stage ${earlier[0]!.stage} must be approved before ${stage}`);
+      if (c.started_by === principal.sub) throw forbidden('Four-eyes: the person who started a case cannot decide its approvals');
+      if (all.some((a) => a.decided_by === principal.sub)) {
+        throw forbidden('Four-eyes: one person decides at most one stage of a case');
+      }
+      const decidedAt = new Date();
+      const updated = await tx
+        .updateTable('workflow.approvals')
+        .set({ decision: input.decision, decided_by: principal.sub, decided_at: decidedAt, comment: input.comment ?? null })
+        .where('id', '=', fresh.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await tx
+        .updateTable('workflow.tasks')
+        .set({ status: 'DONE', completed_at: decidedAt, assignee: principal.sub })
+        .where('approval_id', '=', fresh.id)
+        .execute();
+      await this.audit(tx, c.id, principal.sub, input.decision === 'APPROVED' ? 'APPROVAL_APPROVED' : 'APPROVAL_REJECTED', {
+        stage,
+        comment: input.comment ?? null,
+      });
+      const next = all.find((a) => a.seq === fresh.seq + 1);
+      if (input.decision === 'REJECTED') {
+        await tx
+          .updateTable('workflow.tasks')
+          .set({ status: 'CANCELLED', completed_at: decidedAt })
+          .where('case_id', '=', c.id)
+          .where('status', '=', 'OPEN')
+          .execute();
+        await this.setStatus(tx, emit, c.id, 'REJECTED', principal.sub, { stage }, { assigned_team: null });
+      } else if (next) {
+        await tx.updateTable('workflow.cases').set({ assigned_team: STAGE_TEAM[next.stage as Stage], updated_at: decidedAt }).where('id', '=', c.id).execute();
+        await emit('CASE_UPDATED', { caseId: c.id });
+      } else {
+        await this.setStatus(tx, emit, c.id, 'APPROVED', principal.sub, {}, { assigned_team: null });
+        if (c.kind === 'REGULATED_DOCUMENT' && c.template_version_id && c.customer_id && c.channel) {
+          generate = {
+            caseId: c.id,
+            customerId: c.customer_id,
+            templateVersionId: c.template_version_id,
+            channel: c.channel,
+            data: (c.data ?? {}) as Record<string, unknown>,
+            requestedBy: c.started_by,
+            // One document per case, however often the command runs.
+            idempotencyKey: `case:${c.id}`,
+          };
+          await this.commands.enqueue(tx, 'generateForCase', { ...generate });
+        }
+      }
+      return updated;
+    });
+    return approval;
+  }
+
+  /** Command handler: asks communications for the document, then records it on the case. */
+  async runGenerateForCase(cmd: GenerateForCaseCommand): Promise<void> {
+    const outcome = await this.ports.generateForCase(cmd);
+    await this.outbox.transaction(async (tx, emit) => {
+      const c = await tx.selectFrom('workflow.cases').selectAll().where('id', '=', cmd.caseId).forUpdate().executeTakeFirstOrThrow();
+      const already = await tx
+        .selectFrom('workflow.audit_events')
+        .select('id')
+        .where('case_id', '=', c.id)
+        .where('action', 'in', ['DOCUMENT_GENERATED', 'GENERATION_FAILED'])
+        .executeTakeFirst();
+      if (already) return; // the command ran twice; the case already knows
+      const generated = outcome.status === 'GENERATED';
+      await this.audit(tx, c.id, 'system', generated ? 'DOCUMENT_GENERATED' : 'GENERATION_FAILED', {
+        documentId: outcome.documentId,
+        templateVersionId: cmd.templateVersionId,
+      });
+      await this.setStatus(tx, emit, c.id, generated ? 'RESOLVED' : 'IN_PROGRESS', 'system', { documentId: outcome.documentId }, {
+        assigned_team: generated ? null : 'operations',
+      });
+    });
+  }
+
+  async approvalsOf(caseId: string): Promise<ApprovalRow[]> {
+    return this.db.selectFrom('workflow.approvals').selectAll().where('case_id', '=', caseId).orderBy('seq').execute();
+  }
+
+  /** Is generation for this case signed off? */
+  async approvalState(caseId: string): Promise<{ state: ApprovalState; caseRow: CaseRow } | null> {
+    const c = await this.db.selectFrom('workflow.cases').selectAll().where('id', '=', caseId).executeTakeFirst();
+    if (!c) return null;
+    const approvals = await this.db.selectFrom('workflow.approvals').select('decision').where('case_id', '=', caseId).execute();
+    let state: ApprovalState;
+    if (!approvals.length) state = 'NO_APPROVALS';
+    else if (approvals.some((a) => a.decision === 'REJECTED')) state = 'REJECTED';
+    else if (approvals.every((a) => a.decision === 'APPROVED')) state = 'APPROVED';
+    else state = 'PENDING';
+    return { state, caseRow: c };
+  }
+
+  /** Opened by communications when generation or delivery fails; idempotent per exception. */
+  async openExceptionCase(input: OpenExceptionCaseInput): Promise<CaseRow> {
+    const key = `exception:${input.exceptionId}`;
+    const existing = await this.db.selectFrom('workflow.cases').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
+    if (existing) return existing;
+    const caseId = newId('case');
+    try {
+      return await this.outbox.transaction(async (tx, emit) => {
+        const team = exceptionTeam(input.kind, input.channel);
+        const row = await tx
+          .insertInto('workflow.cases')
+          .values({
+            id: caseId,
+            kind: 'GENERATION_EXCEPTION',
+            status: 'OPEN',
+            title: `${humanKind(input.kind)}: ${input.message}`.slice(0, TITLE_MAX),
+            customer_id: input.customerId,
+            template_id: null,
+            template_version_id: null,
+            channel: input.channel,
+            data: null,
+            started_by: 'system',
+            assigned_team: team,
+            assignee: null,
+            due_at: new Date(Date.now() + EXCEPTION_SLA_MS),
+            subject: JSON.stringify({ exceptionId: input.exceptionId, documentId: input.documentId, sourceCaseId: input.sourceCaseId }),
+            idempotency_key: key,
+            resolution: null,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await tx
+          .insertInto('workflow.tasks')
+          .values({
+            id: newId('task'),
+            case_id: caseId,
+            approval_id: null,
+            kind: 'INVESTIGATE',
+            role: 'operations',
+            team,
+            assignee: null,
+            status: 'OPEN',
+            due_at: row.due_at,
+            completed_at: null,
+          })
+          .execute();
+        await this.audit(tx, caseId, 'system', 'EXCEPTION_CASE_OPENED', {
+          exceptionId: input.exceptionId,
+          kind: input.kind,
+          documentId: input.documentId,
+          sourceCaseId: input.sourceCaseId,
+          message: input.message,
+        });
+        if (input.sourceCaseId) {
+          const src = await tx.selectFrom('workflow.cases').select('id').where('id', '=', input.sourceCaseId).executeTakeFirst();
+          if (src) {
+            await this.audit(tx, src.id, 'system', 'EXCEPTION_RAISED', { exceptionId: input.exceptionId, exceptionCaseId: caseId, kind: input.kind });
+            await emit('CASE_UPDATED', { caseId: src.id });
+          }
+        }
+        await emit('CASE_UPDATED', { caseId });
+        return row;
+      });
+    } catch (err) {
+      // Lost a race with another relay on the same exception: the winner's case stands.
+      const winner = await this.db.selectFrom('workflow.cases').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
+      if (winner) return winner;
+      throw err;
+    }
+  }
+
+  /** Records how an exception was worked, on its case and on the case it came from. */
+  async recordExceptionOutcome(input: ExceptionOutcomeInput): Promise<void> {
+    await this.outbox.transaction(async (tx, emit) => {
+      const c = await tx.selectFrom('workflow.cases').selectAll().where('id', '=', input.caseId).forUpdate().executeTakeFirst();
+      if (!c) throw notFound('Case', input.caseId);
+      if (c.status === 'RESOLVED') return; // recorded already
+      const detail = {
+        resolution: input.resolution,
+        retryDocumentId: input.retryDocumentId,
+        retryDeliveryId: input.retryDeliveryId,
+        retryStatus: input.retryStatus,
+      };
+      await tx
+        .updateTable('workflow.tasks')
+        .set({ status: 'DONE', completed_at: new Date(), assignee: input.actor })
+        .where('case_id', '=', c.id)
+        .where('status', '=', 'OPEN')
+        .execute();
+      await this.setStatus(tx, emit, c.id, 'RESOLVED', input.actor, detail, { resolution: input.resolution, assignee: input.actor });
+      if (input.sourceCaseId) {
+        const src = await tx.selectFrom('workflow.cases').selectAll().where('id', '=', input.sourceCaseId).forUpdate().executeTakeFirst();
+        if (src) {
+          await this.audit(tx, src.id, input.actor, input.retryDocumentId ? 'DOCUMENT_REGENERATED' : 'EXCEPTION_RESOLVED', {
+            exceptionCaseId: c.id,
+            ...detail,
+          });
+          if (src.status === 'IN_PROGRESS' && input.retryStatus === 'GENERATED') {
+            await this.setStatus(tx, emit, src.id, 'RESOLVED', input.actor, { documentId: input.retryDocumentId }, { assigned_team: null });
+          } else {
+            await emit('CASE_UPDATED', { caseId: src.id });
+          }
+        }
+      }
+    });
+  }
+
+  async reissue(principal: Principal, input: { documentId: string; reason: string }): Promise<CaseRow> {
+    const reason = input.reason.trim();
+    if (!reason || reason.length > 2000) throw badInput('reason: 1 to 2000 characters', 'reason');
+    const doc = await this.ports.document(input.documentId);
+    if (!doc) throw notFound('Document', input.documentId);
+    const caseId = newId('case');
+    return this.outbox.transaction(async (tx, emit) => {
+      const row = await tx
+        .insertInto('workflow.cases')
+        .values({
+          id: caseId,
+          kind: 'REISSUE',
+          status: 'OPEN',
+          title: `Reissue of document ${doc.id}`,
+          customer_id: doc.customerId,
+          template_id: null,
+          template_version_id: null,
+          channel: doc.channel,
+          data: null,
+          started_by: principal.sub,
+          assigned_team: 'customer-service',
+          assignee: null,
+          due_at: new Date(Date.now() + STAGE_SLA_MS),
+          subject: JSON.stringify({ documentId: doc.id, reason }),
+          idempotency_key: null,
+          resolution: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await tx
+        .insertInto('workflow.tasks')
+        .values({
+          id: newId('task'),
+          case_id: caseId,
+          approval_id: null,
+          kind: 'AUTHORISE_REISSUE',
+          role: 'service-agent',
+          team: 'customer-service',
+          assignee: null,
+          status: 'OPEN',
+          due_at: row.due_at,
+          completed_at: null,
+        })
+        .execute();
+      await this.audit(tx, caseId, principal.sub, 'REISSUE_REQUESTED', { documentId: doc.id, reason });
+      await emit('CASE_UPDATED', { caseId });
+      return row;
+    });
+  }
+
+  private async setStatus(
+    tx: Transaction<WorkflowDB>,
+    emit: Emit,
+    caseId: string,
+    status: string,
+    actor: string,
+    detail: Record<string, unknown>,
+    extra: { assigned_team?: string | null; resolution?: string | null; assignee?: string | null } = {},
+  ): Promise<void> {
+    await tx.updateTable('workflow.cases').set({ status, updated_at: new Date(), ...extra }).where('id', '=', caseId).execute();
+    await this.audit(tx, caseId, actor, `STATUS_${status}`, detail);
+    await emit('CASE_UPDATED', { caseId });
+  }
+
+  private async audit(tx: Transaction<WorkflowDB>, caseId: string, actor: string, action: string, detail: Record<string, unknown>) {
+    await tx.insertInto('workflow.audit_events').values({ case_id: caseId, actor, action, detail: JSON.stringify(detail) }).execute();
+  }
+}
+
+/**
+ * Where an exception case goes: the operations team works every generation
+ * exception for now; configurable routing rules (per kind and channel) come
+ * with the flows issue.
+ */
+export function exceptionTeam(_kind: string, _channel: string | null): string {
+  return 'operations';
+}
+
+function humanKind(kind: string): string {
+  switch (kind) {
+    case 'MISSING_DATA':
+      return 'Missing data';
+    case 'TEMPLATE_ERROR':
+      return 'Template error';
+    case 'DELIVERY_FAILURE':
+      return 'Delivery failure';
+    default:
+      return kind;
+  }
+}

@@ -1,0 +1,120 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { SubgraphName } from '../config/index.js';
+import { log } from '../logger.js';
+
+/**
+ * Durable work for another subgraph (generate the approved document, open an
+ * exception case, ...), enqueued in the same transaction as the change that
+ * asks for it and carried out after commit. A crash between commit and call
+ * loses nothing: the command is still pending and runs again on start.
+ * Handlers must be idempotent (they pass idempotency keys), because a command
+ * can run more than once: after a crash, or after a lease expires.
+ */
+export type CommandHandler = (payload: Record<string, unknown>) => Promise<void>;
+
+export interface CommandRelayOptions {
+  /** How long a claimed command is hidden from other relays while it runs. */
+  leaseMs?: number;
+  /** Poll interval when idle, in case a wake-up was missed (another process committed). */
+  pollMs?: number;
+  maxAttempts?: number;
+}
+
+export class CommandRelay {
+  private running = false;
+  private stopped = false;
+  private wake: (() => void) | null = null;
+  private loop: Promise<void> | null = null;
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private readonly maxAttempts: number;
+
+  constructor(
+    private readonly db: Kysely<unknown>,
+    private readonly source: SubgraphName,
+    private readonly handlers: Record<string, CommandHandler>,
+    opts: CommandRelayOptions = {},
+  ) {
+    this.leaseMs = opts.leaseMs ?? 60_000;
+    this.pollMs = opts.pollMs ?? 1_000;
+    this.maxAttempts = opts.maxAttempts ?? 20;
+  }
+
+  async enqueue<DB>(tx: Transaction<DB>, kind: string, payload: Record<string, unknown>): Promise<void> {
+    if (!this.handlers[kind]) throw new Error(`no handler for command ${kind}`);
+    await sql`insert into ${sql.table(`${this.source}.commands`)} (kind, payload)
+      values (${kind}, ${JSON.stringify(payload)}::jsonb)`.execute(tx);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Process pending commands now (after a commit that enqueued one). */
+  kick(): void {
+    this.wake?.();
+  }
+
+  /** Finishes the command in hand, then stops. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+  }
+
+  /** Runs until no command is due; for tests and for draining on shutdown. */
+  async drain(): Promise<void> {
+    while (await this.runOne()) {
+      /* keep going */
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      let worked = false;
+      try {
+        worked = await this.runOne();
+      } catch (err) {
+        log.error('command relay failed', { source: this.source, err });
+      }
+      if (worked || this.stopped) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.pollMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = null;
+    }
+  }
+
+  private async runOne(): Promise<boolean> {
+    const table = sql.table(`${this.source}.commands`);
+    const { rows } = await sql<{ id: string; kind: string; payload: Record<string, unknown>; attempts: number }>`
+      update ${table} set next_attempt_at = now() + ${`${this.leaseMs} milliseconds`}::interval,
+        attempts = attempts + 1
+      where id = (
+        select id from ${table}
+        where done_at is null and next_attempt_at <= now() and attempts < ${this.maxAttempts}
+        order by id limit 1 for update skip locked)
+      returning id, kind, payload, attempts`.execute(this.db);
+    const cmd = rows[0];
+    if (!cmd) return false;
+    const handler = this.handlers[cmd.kind];
+    try {
+      if (!handler) throw new Error(`no handler for command ${cmd.kind}`);
+      await handler(cmd.payload);
+      await sql`update ${table} set done_at = now(), last_error = null where id = ${cmd.id}`.execute(this.db);
+    } catch (err) {
+      // Exponential backoff, capped at a minute; the lease already hides it until then.
+      const delay = Math.min(60_000, 200 * 2 ** Math.min(cmd.attempts, 10));
+      log.warn('command failed; will retry', { source: this.source, kind: cmd.kind, id: cmd.id, attempts: cmd.attempts, err });
+      await sql`update ${table} set last_error = ${String((err as Error)?.message ?? err)},
+        next_attempt_at = now() + ${`${delay} milliseconds`}::interval where id = ${cmd.id}`.execute(this.db);
+    }
+    return true;
+  }
+}

@@ -1,0 +1,152 @@
+import { MemPubSub } from '@graphql-hive/pubsub';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { SubgraphName } from '../config/index.js';
+
+/**
+ * Events: every externally visible change is written to its subgraph's
+ * `events` table in the same transaction as the change (the outbox), and is
+ * published on the bus only after that transaction commits. A subscriber
+ * therefore never sees an event whose change was rolled back, and the event's
+ * id (increasing per table, so per stream) is the resume cursor.
+ */
+export type Topic = 'CASE_UPDATED' | 'DOCUMENT_STATUS' | 'DELIVERY_STATUS' | 'EXCEPTION_RAISED';
+
+export interface BusEvent<P extends object = Record<string, unknown>> {
+  id: string;
+  source: SubgraphName;
+  topic: Topic;
+  occurredAt: string;
+  payload: P;
+}
+
+/** The transport between the process that commits and the processes that subscribe. */
+export interface EventBus {
+  publish(event: BusEvent): Promise<void>;
+  /** Calls `listener` for each event of the topic until the returned function is called. */
+  listen(source: SubgraphName, topic: Topic, listener: (event: BusEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+const channelOf = (source: SubgraphName, topic: Topic) => `${source}:${topic}`;
+
+/** In-process bus, the embedded default. */
+export class InProcessBus implements EventBus {
+  private readonly pubsub = new MemPubSub<Record<string, BusEvent>>();
+  private readonly unsubscribers = new Set<() => void>();
+
+  async publish(event: BusEvent): Promise<void> {
+    this.pubsub.publish(channelOf(event.source, event.topic), event);
+  }
+
+  listen(source: SubgraphName, topic: Topic, listener: (event: BusEvent) => void): () => void {
+    let off: (() => void) | null = null;
+    let cancelled = false;
+    const done = () => {
+      cancelled = true;
+      this.unsubscribers.delete(done);
+      off?.();
+    };
+    void Promise.resolve(this.pubsub.subscribe(channelOf(source, topic), listener)).then((unsubscribe) => {
+      off = () => void unsubscribe();
+      if (cancelled) off();
+    });
+    this.unsubscribers.add(done);
+    return done;
+  }
+
+  async close(): Promise<void> {
+    for (const off of [...this.unsubscribers]) off();
+    this.pubsub.dispose();
+  }
+}
+
+/**
+ * An async iterator fed by pushes. Unlike an async generator, `return()`
+ * takes effect at once even while a `next()` is waiting, so a subscriber
+ * that leaves releases its bus listener immediately, not at the next event.
+ */
+export function pushIterator<T>(subscribe: (push: (value: T) => void) => () => void): AsyncIterableIterator<T> {
+  const queue: T[] = [];
+  const waiting: Array<(r: IteratorResult<T>) => void> = [];
+  let done = false;
+  const unsubscribe = subscribe((value) => {
+    if (done) return;
+    const w = waiting.shift();
+    if (w) w({ value, done: false });
+    else queue.push(value);
+  });
+  const finish = (): IteratorResult<T> => {
+    if (!done) {
+      done = true;
+      unsubscribe();
+      for (const w of waiting.splice(0)) w({ value: undefined, done: true });
+      queue.length = 0;
+    }
+    return { value: undefined, done: true };
+  };
+  return {
+    next: () => {
+      if (queue.length) return Promise.resolve({ value: queue.shift()!, done: false });
+      if (done) return Promise.resolve({ value: undefined, done: true });
+      return new Promise((resolve) => waiting.push(resolve));
+    },
+    return: () => Promise.resolve(finish()),
+    throw: (err?: unknown) => {
+      finish();
+      return Promise.reject(err);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+/** Emits an event inside a transaction; it is published after commit. */
+export type Emit = (topic: Topic, payload: Record<string, unknown>) => Promise<BusEvent>;
+
+/**
+ * The write side of one subgraph's outbox. `transaction` runs `fn` in a
+ * database transaction, collects the events it emits, and publishes them once
+ * the commit succeeded (in id order).
+ */
+export class Outbox<DB> {
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly source: SubgraphName,
+    private readonly bus: EventBus,
+  ) {}
+
+  async transaction<T>(fn: (tx: Transaction<DB>, emit: Emit) => Promise<T>): Promise<T> {
+    const pending: BusEvent[] = [];
+    const table = sql.table(`${this.source}.events`);
+    const result = await this.db.transaction().execute(async (tx) => {
+      const emit: Emit = async (topic, payload) => {
+        const { rows } = await sql<{ id: string; occurred_at: Date }>`
+          insert into ${table} (topic, payload) values (${topic}, ${JSON.stringify(payload)}::jsonb)
+          returning id, occurred_at`.execute(tx);
+        const row = rows[0]!;
+        const event: BusEvent = {
+          id: String(row.id),
+          source: this.source,
+          topic,
+          occurredAt: new Date(row.occurred_at).toISOString(),
+          payload,
+        };
+        pending.push(event);
+        return event;
+      };
+      return fn(tx, emit);
+    });
+    for (const event of pending) await this.bus.publish(event);
+    if (pending.length || this.listeners.size) for (const l of this.listeners) l();
+    return result;
+  }
+
+  /** Called after every commit; workers use it to wake up. */
+  onCommit(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}

@@ -1,0 +1,186 @@
+import { getStitchedSchemaFromSupergraphSdl } from '@graphql-tools/federation';
+import type { Executor } from '@graphql-tools/utils';
+import type { GraphQLSchema } from 'graphql';
+import type { Kysely } from 'kysely';
+import type { Config, SubgraphName } from '../config/index.js';
+import { SUBGRAPH_NAMES } from '../config/index.js';
+import { InProcessBus, type EventBus } from '../events/index.js';
+import { createDevVerifier, loadOrCreateDevKey, type TokenVerifier } from '../identity/index.js';
+import { log } from '../logger.js';
+import { seedTemplates } from '../datasources/communications/seeding.js';
+import { seedCustomers } from '../datasources/customers/seeding.js';
+import { openStore, type Store } from '../store/db.js';
+import { migrate } from '../store/migrations/index.js';
+import { sliceOf, type CommunicationsDB, type CustomersDB, type Database } from '../store/tables.js';
+import { seedDemoCases } from '../subgraphs/demo.js';
+import { createInProcessSubgraphs, type SubgraphSet } from '../subgraphs/inprocess.js';
+import { composeSupergraph, subgraphSdl } from './compose.js';
+import { documentContentRoute } from './documents.js';
+import { inProcessExecutor, remoteExecutor } from './executors.js';
+import { serveGraphQL, type RunningServer } from './serve.js';
+
+export interface Gateway {
+  readonly url: string;
+  readonly port: number;
+  readonly supergraphSdl: string;
+  readonly apiSdl: string;
+  /** Present in in-process mode. */
+  readonly subgraphs: SubgraphSet | null;
+  readonly store: Store | null;
+  stop(): Promise<void>;
+}
+
+/** The stitched, executable supergraph over the given executors. */
+export function stitch(supergraphSdl: string, executors: Record<string, Executor>): GraphQLSchema {
+  return getStitchedSchemaFromSupergraphSdl({
+    supergraphSdl,
+    onSubschemaConfig(cfg) {
+      const executor = executors[cfg.name.toLowerCase()];
+      if (!executor) throw new Error(`no executor for subgraph ${cfg.name}`);
+      cfg.executor = executor;
+    },
+    batch: true,
+  });
+}
+
+export async function verifierFor(config: Config): Promise<TokenVerifier> {
+  const key = await loadOrCreateDevKey(config.dataDir);
+  return createDevVerifier(key, { ...config.auth, clockToleranceSec: 5 });
+}
+
+/** Opens (and on first start migrates and seeds) the store shared by the in-process subgraphs. */
+export async function openSeededStore(config: Config): Promise<Store> {
+  const store = await openStore(config);
+  try {
+    await migrate(store.db as Kysely<unknown>);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
+}
+
+export async function startGateway(config: Config, overrides: { bus?: EventBus } = {}): Promise<Gateway> {
+  const verifier = await verifierFor(config);
+  if (config.gatewayMode === 'remote') return startRemoteGateway(config, verifier);
+
+  const store = await openSeededStore(config);
+  const bus = overrides.bus ?? new InProcessBus();
+  let subgraphs: SubgraphSet | null = null;
+  let server: RunningServer | null = null;
+  try {
+    subgraphs = await createInProcessSubgraphs({
+      db: store.db as Kysely<Database>,
+      bus,
+      dataDir: config.dataDir,
+      publicUrl: '',
+      deliveryStepMs: config.deliveryStepMs,
+    });
+    const { supergraphSdl, apiSdl } = composeSupergraph(
+      subgraphs.all.map((s) => ({ name: s.name, url: `inprocess://${s.name}`, sdl: subgraphSdl(s.schema) })),
+    );
+    const executors = Object.fromEntries(subgraphs.all.map((s) => [s.name, inProcessExecutor(s)]));
+    const schema = stitch(supergraphSdl, executors);
+
+    if (config.seedDemo) {
+      const customers = await seedCustomers(sliceOf<CustomersDB>(store.db));
+      const templates = await seedTemplates(sliceOf<CommunicationsDB>(store.db));
+      if (customers) {
+        subgraphs.all.forEach((s) => s.start());
+        await seedDemoCases(subgraphs);
+        log.info('seeded demo data', { customers, templates });
+      }
+    }
+    subgraphs.all.forEach((s) => s.start());
+    const set = subgraphs;
+    server = await serveGraphQL(
+      {
+        name: 'gateway',
+        schema,
+        verifier,
+        ready: async () => {
+          await store.ping();
+          return true;
+        },
+        routes: [documentContentRoute(() => set.communications.reader)],
+        landingPage: true,
+        introspection: true,
+        graceMs: config.shutdownGraceMs,
+        onStop: async () => {
+          await Promise.all(set.all.map((s) => s.stop()));
+          await bus.close();
+          await store.close();
+        },
+      },
+      config.port,
+      config.host,
+    );
+    const running = server;
+    return {
+      url: running.url,
+      port: running.port,
+      supergraphSdl,
+      apiSdl,
+      subgraphs: set,
+      store,
+      stop: () => running.stop(),
+    };
+  } catch (err) {
+    if (subgraphs) await Promise.all(subgraphs.all.map((s) => s.stop()));
+    await bus.close();
+    await store.close();
+    throw err;
+  }
+}
+
+/** Remote mode: the subgraphs are services at SUBGRAPH_URLS. */
+async function startRemoteGateway(config: Config, verifier: TokenVerifier): Promise<Gateway> {
+  const urls = config.subgraphUrls as Record<SubgraphName, string>;
+  const sdls = await Promise.all(SUBGRAPH_NAMES.map(async (name) => ({ name, url: urls[name], sdl: await fetchSdl(name, urls[name]) })));
+  const { supergraphSdl, apiSdl } = composeSupergraph(sdls);
+  const remotes = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, remoteExecutor(name, urls[name])]));
+  const schema = stitch(supergraphSdl, Object.fromEntries(Object.entries(remotes).map(([n, r]) => [n, r.executor])));
+  const server = await serveGraphQL(
+    {
+      name: 'gateway',
+      schema,
+      verifier,
+      ready: async () => {
+        const answers = await Promise.all(SUBGRAPH_NAMES.map((n) => fetch(new URL('/readyz', urls[n])).then((r) => r.ok, () => false)));
+        return answers.every(Boolean);
+      },
+      routes: [],
+      landingPage: true,
+      introspection: true,
+      graceMs: config.shutdownGraceMs,
+      onStop: async () => {
+        await Promise.all(Object.values(remotes).map((r) => r.dispose()));
+      },
+    },
+    config.port,
+    config.host,
+  );
+  return { url: server.url, port: server.port, supergraphSdl, apiSdl, subgraphs: null, store: null, stop: () => server.stop() };
+}
+
+/** A subgraph's SDL, waiting for it to come up (services start in any order). */
+async function fetchSdl(name: string, url: string, attempts = 60): Promise<string> {
+  let last: unknown;
+  for (let i = 0; i < attempts; i++) {
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ _service { sdl } }' }),
+      });
+      const body = (await res.json()) as { data?: { _service?: { sdl?: string } } };
+      const sdl = body.data?._service?.sdl;
+      if (sdl) return sdl;
+      last = new Error(`no SDL in answer: ${JSON.stringify(body).slice(0, 200)}`);
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`subgraph ${name} at ${url} did not answer: ${String(last)}`);
+}

@@ -1,0 +1,210 @@
+import { randomUUID } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { GraphQLError, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { BaseContext } from '../context/index.js';
+import { ErrorCode } from '../errors/index.js';
+import { AuthError, bearerToken, type Principal, type TokenVerifier } from '../identity/index.js';
+import { log } from '../logger.js';
+import { maskError } from './errors.js';
+import { BodyError, handleGraphQL, sendError, sendJson } from './http.js';
+import type { ForwardingContext } from './executors.js';
+
+/** An extra HTTP route; returns false when the request is not its own. */
+export type Route = (req: IncomingMessage, res: ServerResponse, auth: () => Promise<Principal | null>) => Promise<boolean>;
+
+export interface ServeOptions {
+  name: string;
+  schema: GraphQLSchema;
+  verifier: TokenVerifier;
+  /** Every dependency answers (store, subgraphs). */
+  ready: () => Promise<boolean>;
+  routes?: Route[];
+  landingPage: boolean;
+  introspection: boolean;
+  /** Runs after the servers stopped taking work: drain workers, flush the store. */
+  onStop: () => Promise<void>;
+  graceMs: number;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export class HttpAuthError extends GraphQLError {
+  constructor(message: string) {
+    super(message, { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } } });
+  }
+}
+
+/** Turns an Authorization header into a principal; no header is anonymous, a bad one is refused. */
+async function authenticate(verifier: TokenVerifier, header: string | undefined): Promise<Principal | null> {
+  try {
+    const token = bearerToken(header);
+    return token ? await verifier.verify(token) : null;
+  } catch (err) {
+    if (err instanceof AuthError) throw new HttpAuthError(err.message);
+    throw err;
+  }
+}
+
+function maskResult(result: ExecutionResult): ExecutionResult {
+  if (!result.errors?.length) return result;
+  return { ...result, errors: result.errors.map((e) => maskError(e.toJSON(), e) as unknown as GraphQLError) };
+}
+
+/**
+ * One GraphQL service over HTTP (Apollo Server) and graphql-ws on the same
+ * URL, with health endpoints and a draining stop. The gateway and each
+ * standalone subgraph are served by this same function.
+ */
+export async function serveGraphQL(opts: ServeOptions, port: number, host: string): Promise<RunningServer> {
+  const httpServer = http.createServer();
+  let stopping = false;
+
+  const apollo = new ApolloServer<ForwardingContext>({
+    schema: opts.schema,
+    introspection: opts.introspection,
+    csrfPrevention: true,
+    formatError: maskError,
+    includeStacktraceInErrorResponses: false,
+    // The process owns the shutdown sequence (drain, then stop workers, then flush the store).
+    stopOnTerminationSignals: false,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: opts.graceMs }),
+      opts.landingPage
+        ? ApolloServerPluginLandingPageLocalDefault({
+            embed: { endpointIsEditable: false, initialState: { pollForSchemaUpdates: false } },
+            includeCookies: false,
+            footer: false,
+          })
+        : ApolloServerPluginLandingPageDisabled(),
+      {
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              // Sockets close with 1001 (going away); clients reconnect elsewhere.
+              await wsServer.dispose();
+            },
+          };
+        },
+      },
+    ],
+  });
+  await apollo.start();
+
+  const wss = new WebSocketServer({ server: httpServer, path: '/graphql' });
+  type Extra = {
+    principal?: Principal;
+    authorization?: string;
+    expiry?: NodeJS.Timeout;
+  };
+  const wsServer = useServer<Record<string, unknown>, Extra>(
+    {
+      schema: opts.schema,
+      context: (ctx): ForwardingContext & BaseContext => ({
+        requestId: randomUUID(),
+        principal: ctx.extra.principal ?? null,
+        authorization: ctx.extra.authorization,
+      }),
+      onConnect: async (ctx) => {
+        const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        let principal: Principal | null = null;
+        try {
+          const token = typeof raw === 'string' ? bearerToken(raw) : null;
+          principal = token ? await opts.verifier.verify(token) : null;
+        } catch (err) {
+          if (!(err instanceof AuthError)) throw err;
+        }
+        if (!principal) {
+          ctx.extra.socket.close(CloseCode.Unauthorized, 'Unauthorized');
+          return false;
+        }
+        if (!principal.roles.length) {
+          ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden: the token carries no role');
+          return false;
+        }
+        ctx.extra.principal = principal;
+        ctx.extra.authorization = String(raw);
+        if (principal.exp) {
+          // A token that expires mid-connection ends the connection.
+          const ms = principal.exp * 1000 - Date.now();
+          ctx.extra.expiry = setTimeout(() => ctx.extra.socket.close(CloseCode.Unauthorized, 'Token expired'), Math.max(0, Math.min(ms, 2 ** 31 - 1)));
+          ctx.extra.expiry.unref();
+        }
+        return true;
+      },
+      onClose: (ctx) => {
+        if (ctx.extra.expiry) clearTimeout(ctx.extra.expiry);
+      },
+      onNext: (_ctx, _id, _payload, _args, result) => maskResult(result as ExecutionResult),
+      onError: (_ctx, _id, _payload, errors) =>
+        errors.map((e) => maskError(e.toJSON(), e) as GraphQLFormattedError as GraphQLError),
+    },
+    wss,
+  );
+
+  httpServer.on('request', (req, res) => {
+    void handle(req, res).catch((err) => {
+      log.error('request failed', { err, url: req.url });
+      if (!res.headersSent) sendError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
+      else res.end();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (url.pathname === '/readyz') {
+      const ok = !stopping && (await opts.ready().catch(() => false));
+      return sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready' });
+    }
+    const auth = () => authenticate(opts.verifier, req.headers.authorization);
+    for (const route of opts.routes ?? []) {
+      if (await route(req, res, auth)) return;
+    }
+    if (url.pathname !== '/graphql') return sendError(res, 404, ErrorCode.NOT_FOUND, 'Not found');
+    try {
+      await handleGraphQL(apollo, req, res, async () => ({
+        requestId: randomUUID(),
+        principal: await auth(),
+        authorization: req.headers.authorization,
+      }));
+    } catch (err) {
+      if (err instanceof BodyError) return sendError(res, err.status, ErrorCode.BAD_USER_INPUT, err.message);
+      throw err;
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(port, host, () => resolve());
+  });
+  const actual = (httpServer.address() as AddressInfo).port;
+  const url = `http://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${actual}/graphql`;
+  log.info(`${opts.name} listening`, { url });
+
+  let stopped: Promise<void> | null = null;
+  return {
+    url,
+    port: actual,
+    stop: () =>
+      (stopped ??= (async () => {
+        stopping = true;
+        // Apollo's drain: stop accepting, let in-flight requests finish, close sockets.
+        await apollo.stop();
+        await new Promise<void>((resolve) => wss.close(() => resolve()));
+        await opts.onStop();
+        log.info(`${opts.name} stopped`);
+      })()),
+  };
+}

@@ -1,0 +1,37 @@
+import 'reflect-metadata';
+import { ConfigError, loadConfig } from './config/index.js';
+import { startGateway } from './gateway/index.js';
+import { CompositionError } from './gateway/compose.js';
+import { configureLogger, log } from './logger.js';
+
+/** `npm start`: the gateway, with the subgraphs in-process by default. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  configureLogger({ level: config.logLevel, name: 'gateway' });
+  const gateway = await startGateway(config);
+  log.info('CommsGraph is up', { url: gateway.url, mode: config.gatewayMode, dataDir: config.dataDir });
+  let exiting = false;
+  const shutdown = (signal: string) => {
+    if (exiting) return;
+    exiting = true;
+    log.info('draining', { signal });
+    gateway.stop().then(
+      () => process.exit(0),
+      (err) => {
+        log.error('shutdown failed', { err });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError || err instanceof CompositionError) {
+    process.stderr.write(`${err.message}\n`);
+  } else {
+    log.error('failed to start', { err });
+  }
+  process.exit(1);
+});

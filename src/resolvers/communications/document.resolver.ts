@@ -1,0 +1,213 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { CommunicationsContext } from '../../context/index.js';
+import { pageSize } from '../../datasources/pagination.js';
+import { notFound } from '../../errors/index.js';
+import type { BusEvent } from '../../events/index.js';
+import {
+  CaseCommunications,
+  CustomerCommunications,
+  Delivery,
+  DeliveryStatusEvent,
+  Document,
+  DocumentConnection,
+  GenerateDocumentInput,
+  GenerationException,
+  ResolveExceptionInput,
+  TemplateVersion,
+} from '../../schema/communications/types.js';
+import { ExceptionKind } from '../../schema/shared/index.js';
+import type { DeliveryRow } from '../../store/tables.js';
+import { MUTATION_ROLES } from '../policy.js';
+import { requirePrincipal, streamOf } from '../streams.js';
+import { caseRef, toDelivery, toDocument, toDocumentConnection, toException, toVersion } from './mappers.js';
+
+@Resolver(() => Document)
+export class DocumentResolver {
+  @Authorized()
+  @Query(() => Document, { nullable: true })
+  async document(@Arg('id', () => ID) id: string, @Ctx() ctx: CommunicationsContext): Promise<Document | null> {
+    const row = await ctx.communications.loaders.document.load(id);
+    return row ? toDocument(row, ctx.communications.publicUrl) : null;
+  }
+
+  @Authorized(...MUTATION_ROLES.generateDocument)
+  @Mutation(() => Document, {
+    description: "Generates from the template's approved version. A generation failure is not an error: the document comes back FAILED with its exception.",
+  })
+  async generateDocument(@Arg('input', () => GenerateDocumentInput) input: GenerateDocumentInput, @Ctx() ctx: CommunicationsContext): Promise<Document> {
+    const row = await ctx.communications.service.generate({ actor: ctx.principal!.sub, ...input });
+    return toDocument(row, ctx.communications.publicUrl);
+  }
+
+  @Authorized()
+  @Subscription(() => DeliveryStatusEvent, {
+    description: 'Every step of every delivery (PENDING, SENT, DELIVERED, FAILED), optionally for one customer, case or document.',
+    subscribe: ({ args, context }) => {
+      const ctx = context as CommunicationsContext;
+      requirePrincipal(ctx);
+      const a = args as { customerId?: string | null; caseId?: string | null; documentId?: string | null };
+      return streamOf(ctx.communications.bus, 'communications', 'DELIVERY_STATUS', (e) =>
+        (!a.customerId || e.payload.customerId === a.customerId) &&
+        (!a.caseId || e.payload.caseId === a.caseId) &&
+        (!a.documentId || e.payload.documentId === a.documentId),
+      );
+    },
+  })
+  deliveryStatusChanged(
+    @Root() event: BusEvent,
+    @Arg('customerId', () => ID, { nullable: true }) _customerId?: string | null,
+    @Arg('caseId', () => ID, { nullable: true }) _caseId?: string | null,
+    @Arg('documentId', () => ID, { nullable: true }) _documentId?: string | null,
+  ): DeliveryStatusEvent {
+    const d = event.payload.delivery as { id: string; channel: string; status: string; attempts: number; lastError: string | null; updatedAt: string };
+    return {
+      eventId: event.id,
+      occurredAt: new Date(event.occurredAt),
+      // The delivery as it was at this step, so every step reaches the subscriber.
+      delivery: toDelivery({
+        id: d.id,
+        channel: d.channel,
+        status: d.status,
+        attempts: d.attempts,
+        last_error: d.lastError,
+        updated_at: new Date(d.updatedAt),
+      } as DeliveryRow),
+      documentId: String(event.payload.documentId),
+    };
+  }
+
+  @FieldResolver(() => CaseCommunications, { nullable: true })
+  case(@Root() d: Document) {
+    return caseRef(d.caseId);
+  }
+
+  @FieldResolver(() => TemplateVersion)
+  async templateVersion(@Root() d: Document, @Ctx() ctx: CommunicationsContext): Promise<TemplateVersion> {
+    const v = await ctx.communications.loaders.version.load(d.templateVersionId);
+    if (!v) throw notFound('TemplateVersion', d.templateVersionId);
+    return toVersion(v);
+  }
+
+  @FieldResolver(() => Document, { nullable: true })
+  async reissueOf(@Root() d: Document, @Ctx() ctx: CommunicationsContext): Promise<Document | null> {
+    if (!d.reissueOfId) return null;
+    const row = await ctx.communications.loaders.document.load(d.reissueOfId);
+    return row ? toDocument(row, ctx.communications.publicUrl) : null;
+  }
+
+  @FieldResolver(() => [Delivery])
+  async deliveries(@Root() d: Document, @Ctx() ctx: CommunicationsContext): Promise<Delivery[]> {
+    return (await ctx.communications.loaders.deliveriesByDocument.load(d.id)).map(toDelivery);
+  }
+
+  @FieldResolver(() => [GenerationException])
+  async exceptions(@Root() d: Document, @Ctx() ctx: CommunicationsContext): Promise<GenerationException[]> {
+    return (await ctx.communications.loaders.exceptionsByDocument.load(d.id)).map(toException);
+  }
+}
+
+@Resolver(() => DeliveryStatusEvent)
+export class DeliveryStatusEventResolver {
+  @FieldResolver(() => Document)
+  async document(@Root() e: DeliveryStatusEvent, @Ctx() ctx: CommunicationsContext): Promise<Document> {
+    const [row] = await ctx.communications.reader.documents([e.documentId]);
+    if (!row) throw notFound('Document', e.documentId);
+    return toDocument(row, ctx.communications.publicUrl);
+  }
+}
+
+@Resolver(() => GenerationException)
+export class GenerationExceptionResolver {
+  @Authorized(...MUTATION_ROLES.resolveException)
+  @Mutation(() => GenerationException, {
+    description: 'Records the resolution on the exception and its case; with regenerate, generates again (or resends the same bytes for a delivery failure).',
+  })
+  async resolveException(@Arg('input', () => ResolveExceptionInput) input: ResolveExceptionInput, @Ctx() ctx: CommunicationsContext): Promise<GenerationException> {
+    return toException(await ctx.communications.service.resolveException(ctx.principal!.sub, input));
+  }
+
+  @Authorized()
+  @Subscription(() => GenerationException, {
+    description: 'Each generation or delivery failure, once its exception case is open.',
+    subscribe: ({ args, context }) => {
+      const ctx = context as CommunicationsContext;
+      requirePrincipal(ctx);
+      const kind = (args as { kind?: string | null }).kind ?? null;
+      return streamOf(ctx.communications.bus, 'communications', 'EXCEPTION_RAISED', (e) => !kind || e.payload.kind === kind);
+    },
+  })
+  async generationExceptionRaised(
+    @Root() event: BusEvent,
+    @Ctx() ctx: CommunicationsContext,
+    @Arg('kind', () => ExceptionKind, { nullable: true }) _kind?: ExceptionKind | null,
+  ): Promise<GenerationException> {
+    const id = String(event.payload.exceptionId);
+    const [row] = await ctx.communications.reader.exceptions([id]);
+    if (!row) throw notFound('GenerationException', id);
+    return toException(row);
+  }
+
+  @FieldResolver(() => Document, { nullable: true })
+  async document(@Root() e: GenerationException, @Ctx() ctx: CommunicationsContext): Promise<Document | null> {
+    if (!e.documentId) return null;
+    const row = await ctx.communications.loaders.document.load(e.documentId);
+    return row ? toDocument(row, ctx.communications.publicUrl) : null;
+  }
+
+  @FieldResolver(() => Delivery, { nullable: true, description: 'The failed delivery, for a DELIVERY_FAILURE.' })
+  async delivery(@Root() e: GenerationException, @Ctx() ctx: CommunicationsContext): Promise<Delivery | null> {
+    if (!e.deliveryId) return null;
+    const row = await ctx.communications.loaders.delivery.load(e.deliveryId);
+    return row ? toDelivery(row) : null;
+  }
+
+  @FieldResolver(() => CaseCommunications, { nullable: true, description: 'The workflow case opened for operations to work this exception.' })
+  case(@Root() e: GenerationException) {
+    return caseRef(e.caseId);
+  }
+
+  @FieldResolver(() => Document, { nullable: true, description: 'The document generated again when the exception was resolved.' })
+  async retryDocument(@Root() e: GenerationException, @Ctx() ctx: CommunicationsContext): Promise<Document | null> {
+    if (!e.retryDocumentId) return null;
+    const row = await ctx.communications.loaders.document.load(e.retryDocumentId);
+    return row ? toDocument(row, ctx.communications.publicUrl) : null;
+  }
+
+  @FieldResolver(() => Delivery, { nullable: true, description: 'The new delivery attempt of the same document, for a resend.' })
+  async retryDelivery(@Root() e: GenerationException, @Ctx() ctx: CommunicationsContext): Promise<Delivery | null> {
+    if (!e.retryDeliveryId) return null;
+    const row = await ctx.communications.loaders.delivery.load(e.retryDeliveryId);
+    return row ? toDelivery(row) : null;
+  }
+}
+
+@Resolver(() => CaseCommunications)
+export class CaseCommunicationsResolver {
+  @FieldResolver(() => [Document])
+  async documents(@Root() c: CaseCommunications, @Ctx() ctx: CommunicationsContext): Promise<Document[]> {
+    return (await ctx.communications.loaders.documentsByCase.load(c.id)).map((r) => toDocument(r, ctx.communications.publicUrl));
+  }
+
+  @FieldResolver(() => [GenerationException])
+  async exceptions(@Root() c: CaseCommunications, @Ctx() ctx: CommunicationsContext): Promise<GenerationException[]> {
+    return (await ctx.communications.loaders.exceptionsByCase.load(c.id)).map(toException);
+  }
+}
+
+@Resolver(() => CustomerCommunications)
+export class CustomerCommunicationsResolver {
+  @FieldResolver(() => DocumentConnection)
+  async documents(
+    @Root() c: CustomerCommunications,
+    @Ctx() ctx: CommunicationsContext,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ): Promise<DocumentConnection> {
+    const { loaders, reader, publicUrl } = ctx.communications;
+    // First pages batch across customers; later pages are one query each.
+    const page = after == null
+      ? await loaders.documentsByCustomer.load(`${c.id}:${pageSize(first)}`)
+      : await reader.documentsOfCustomer({ customerId: c.id, first, after });
+    return toDocumentConnection(page, publicUrl);
+  }
+}

@@ -1,0 +1,28 @@
+import type { AuthChecker } from 'type-graphql';
+import { forbidden, unauthenticated } from '../errors/index.js';
+import type { Role } from '../identity/index.js';
+import type { BaseContext } from '../context/index.js';
+
+/**
+ * Who may run which mutation: the one place that says so. Reads need an
+ * authenticated caller; field-level rules for personal data come with the
+ * security issue. The four-eyes rules are not roles and live in the workflow
+ * service, which every entry point goes through.
+ */
+export const MUTATION_ROLES = {
+  startCase: ['requester', 'service-agent', 'compliance', 'admin'],
+  decideApproval: ['reviewer', 'approver', 'compliance'],
+  generateDocument: ['service', 'operations'],
+  reissueDocument: ['requester', 'service-agent'],
+  resolveException: ['operations'],
+} as const satisfies Record<string, readonly Role[]>;
+
+/** type-graphql's @Authorized: no roles listed means "any authenticated caller". */
+export const authChecker: AuthChecker<BaseContext, string> = ({ context }, roles) => {
+  const principal = context.principal;
+  if (!principal) throw unauthenticated();
+  if (roles.length && !roles.some((r) => principal.roles.includes(r as Role))) {
+    throw forbidden(`Requires one of the roles: ${roles.join(', ')}`);
+  }
+  return true;
+};

@@ -1,0 +1,136 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { WorkflowContext } from '../../context/index.js';
+import { pageSize } from '../../datasources/pagination.js';
+import { notFound } from '../../errors/index.js';
+import type { BusEvent } from '../../events/index.js';
+import { CaseKind, CaseStatus } from '../../schema/shared/index.js';
+import {
+  Approval,
+  AuditEvent,
+  Case,
+  CaseConnection,
+  CustomerCases,
+  DecideApprovalInput,
+  ReissueDocumentInput,
+  StartCaseInput,
+  Task,
+} from '../../schema/workflow/types.js';
+import { MUTATION_ROLES } from '../policy.js';
+import { requirePrincipal, streamOf } from '../streams.js';
+import { toApproval, toAuditEvent, toCase, toCaseConnection, toTask } from './mappers.js';
+
+@Resolver(() => Case)
+export class CaseResolver {
+  @Authorized()
+  @Query(() => Case, { nullable: true })
+  async case(@Arg('id', () => ID) id: string, @Ctx() ctx: WorkflowContext): Promise<Case | null> {
+    const row = await ctx.workflow.loaders.case.load(id);
+    return row ? toCase(row) : null;
+  }
+
+  @Authorized()
+  @Query(() => CaseConnection)
+  async cases(
+    @Ctx() ctx: WorkflowContext,
+    @Arg('kind', () => CaseKind, { nullable: true }) kind?: CaseKind | null,
+    @Arg('status', () => CaseStatus, { nullable: true }) status?: CaseStatus | null,
+    @Arg('customerId', () => ID, { nullable: true }) customerId?: string | null,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ): Promise<CaseConnection> {
+    return toCaseConnection(await ctx.workflow.reader.list({ kind, status, customerId, first, after }));
+  }
+
+  @Authorized(...MUTATION_ROLES.startCase)
+  @Mutation(() => Case)
+  async startCase(@Arg('input', () => StartCaseInput) input: StartCaseInput, @Ctx() ctx: WorkflowContext): Promise<Case> {
+    const row = await ctx.workflow.service.startCase(ctx.principal!, {
+      ...input,
+      data: (input.data ?? null) as Record<string, unknown> | null,
+    });
+    return toCase(row);
+  }
+
+  @Authorized(...MUTATION_ROLES.decideApproval)
+  @Mutation(() => Approval)
+  async decideApproval(@Arg('input', () => DecideApprovalInput) input: DecideApprovalInput, @Ctx() ctx: WorkflowContext): Promise<Approval> {
+    return toApproval(await ctx.workflow.service.decideApproval(ctx.principal!, input));
+  }
+
+  @Authorized(...MUTATION_ROLES.reissueDocument)
+  @Mutation(() => Case, { description: 'Opens a REISSUE case; once authorised, the exact prior version is regenerated.' })
+  async reissueDocument(@Arg('input', () => ReissueDocumentInput) input: ReissueDocumentInput, @Ctx() ctx: WorkflowContext): Promise<Case> {
+    return toCase(await ctx.workflow.service.reissue(ctx.principal!, input));
+  }
+
+  @Authorized()
+  @Subscription(() => Case, {
+    description: 'Every change of a case (status, approvals, assignment, trail), or of one case.',
+    subscribe: ({ args, context }) => {
+      const ctx = context as WorkflowContext;
+      requirePrincipal(ctx);
+      const caseId = (args as { caseId?: string | null }).caseId ?? null;
+      return streamOf(ctx.workflow.bus, 'workflow', 'CASE_UPDATED', (e) => !caseId || e.payload.caseId === caseId);
+    },
+  })
+  async caseUpdated(
+    @Root() event: BusEvent,
+    @Ctx() ctx: WorkflowContext,
+    @Arg('caseId', () => ID, { nullable: true }) _caseId?: string | null,
+  ): Promise<Case> {
+    const id = String(event.payload.caseId);
+    // Read at delivery time, bypassing the per-request cache: a long-lived subscription sees each change.
+    const [row] = await ctx.workflow.reader.casesByIds([id]);
+    if (!row) throw notFound('Case', id);
+    return toCase(row);
+  }
+
+  @FieldResolver(() => [Approval])
+  async approvals(@Root() c: Case, @Ctx() ctx: WorkflowContext): Promise<Approval[]> {
+    return (await ctx.workflow.loaders.approvalsByCase.load(c.id)).map(toApproval);
+  }
+
+  @FieldResolver(() => [Task], { description: 'Approval and investigation tasks, with team/role, assignee and due date.' })
+  async tasks(@Root() c: Case, @Ctx() ctx: WorkflowContext): Promise<Task[]> {
+    return (await ctx.workflow.loaders.tasksByCase.load(c.id)).map(toTask);
+  }
+
+  @FieldResolver(() => [AuditEvent])
+  async history(@Root() c: Case, @Ctx() ctx: WorkflowContext): Promise<AuditEvent[]> {
+    return (await ctx.workflow.loaders.historyByCase.load(c.id)).map(toAuditEvent);
+  }
+}
+
+@Resolver(() => Approval)
+export class ApprovalResolver {
+  @FieldResolver(() => Task, { nullable: true, description: 'The task behind this approval.' })
+  async task(@Root() a: Approval, @Ctx() ctx: WorkflowContext): Promise<Task | null> {
+    const tasks = await ctx.workflow.loaders.tasksByCase.load(a.caseId);
+    const t = tasks.find((t) => t.approval_id === a.id);
+    return t ? toTask(t) : null;
+  }
+
+  @FieldResolver(() => Case)
+  async case(@Root() a: Approval, @Ctx() ctx: WorkflowContext): Promise<Case> {
+    const row = await ctx.workflow.loaders.case.load(a.caseId);
+    if (!row) throw notFound('Case', a.caseId);
+    return toCase(row);
+  }
+}
+
+@Resolver(() => CustomerCases)
+export class CustomerCasesResolver {
+  @FieldResolver(() => CaseConnection)
+  async cases(
+    @Root() customer: CustomerCases,
+    @Ctx() ctx: WorkflowContext,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ): Promise<CaseConnection> {
+    // First pages batch across customers; later pages are one query each.
+    if (after == null) {
+      return toCaseConnection(await ctx.workflow.loaders.casesByCustomer.load(`${customer.id}:${pageSize(first)}`));
+    }
+    return toCaseConnection(await ctx.workflow.reader.list({ customerId: customer.id, first, after }));
+  }
+}

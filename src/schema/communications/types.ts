@@ -1,0 +1,239 @@
+import { Directive, Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import {
+  Channel,
+  DateTime,
+  DeliveryStatus,
+  DocumentStatus,
+  ExceptionKind,
+  ExceptionStatus,
+  JSONScalar,
+  PageInfo,
+  TemplateStatus,
+} from '../shared/index.js';
+
+@ObjectType({ description: 'communications subgraph (Exstream side)' })
+@Directive('@key(fields: "id")')
+export class Template {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => String, { description: 'e.g. account_statement, claim_letter' })
+  documentType!: string;
+
+  @Field(() => [Channel])
+  channels!: Channel[];
+}
+
+@ObjectType()
+@Directive('@key(fields: "id")')
+export class TemplateVersion {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => Int)
+  version!: number;
+
+  @Field(() => TemplateStatus)
+  status!: TemplateStatus;
+
+  @Field(() => String)
+  contentHash!: string;
+
+  @Field(() => JSONScalar, {
+    description:
+      "JSON Schema (draft 2020-12) of the `data` this version needs beyond the\ncustomer's own profile; generation with data that does not satisfy it fails\nwith MISSING_DATA. Front ends build their request forms from it.",
+  })
+  dataSchema!: unknown;
+
+  @Field(() => String, { nullable: true })
+  approvedBy!: string | null;
+
+  @Field(() => DateTime, { nullable: true })
+  approvedAt!: Date | null;
+
+  @Field(() => DateTime)
+  createdAt!: Date;
+
+  templateId!: string;
+}
+
+@ObjectType()
+@Directive('@key(fields: "id")')
+export class Delivery {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => Channel)
+  channel!: Channel;
+
+  @Field(() => DeliveryStatus)
+  status!: DeliveryStatus;
+
+  @Field(() => Int)
+  attempts!: number;
+
+  @Field(() => String, { nullable: true })
+  lastError!: string | null;
+
+  @Field(() => DateTime)
+  updatedAt!: Date;
+}
+
+@ObjectType()
+@Directive('@key(fields: "id")')
+export class Document {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => DocumentStatus)
+  status!: DocumentStatus;
+
+  @Field(() => Channel)
+  channel!: Channel;
+
+  @Field(() => ID, { description: 'The customer the document is for (resolved as `customer` by the customers subgraph).' })
+  customerId!: string;
+
+  @Field(() => String, { nullable: true, description: 'Hash of the rendered output; a reissue of the same document has the same hash.' })
+  contentHash!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Media type of the rendered output (application/pdf, multipart/alternative, text/html, text/plain).' })
+  mediaType!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Where an authorised client downloads the rendered output (GET, with the same bearer token).' })
+  contentUrl!: string | null;
+
+  @Field(() => String)
+  requestedBy!: string;
+
+  @Field(() => DateTime)
+  createdAt!: Date;
+
+  caseId!: string | null;
+  templateVersionId!: string;
+  reissueOfId!: string | null;
+}
+
+@ObjectType()
+@Directive('@key(fields: "id")')
+export class GenerationException {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => ExceptionKind)
+  kind!: ExceptionKind;
+
+  @Field(() => ExceptionStatus)
+  status!: ExceptionStatus;
+
+  @Field(() => String)
+  message!: string;
+
+  @Field(() => String, { nullable: true })
+  resolution!: string | null;
+
+  @Field(() => String, { nullable: true })
+  resolvedBy!: string | null;
+
+  @Field(() => DateTime, { nullable: true })
+  resolvedAt!: Date | null;
+
+  @Field(() => DateTime)
+  createdAt!: Date;
+
+  documentId!: string | null;
+  deliveryId!: string | null;
+  caseId!: string | null;
+  retryDocumentId!: string | null;
+  retryDeliveryId!: string | null;
+}
+
+@ObjectType()
+export class DocumentEdge {
+  @Field(() => String)
+  cursor!: string;
+
+  @Field(() => Document)
+  node!: Document;
+}
+
+@ObjectType()
+export class DocumentConnection {
+  @Field(() => [DocumentEdge])
+  edges!: DocumentEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+
+  @Field(() => Int)
+  totalCount!: number;
+}
+
+@ObjectType()
+export class DeliveryStatusEvent {
+  @Field(() => ID, { description: 'Unique and increasing per stream; a subscriber can resume after it.' })
+  eventId!: string;
+
+  @Field(() => DateTime)
+  occurredAt!: Date;
+
+  @Field(() => Delivery)
+  delivery!: Delivery;
+
+  documentId!: string;
+}
+
+/** Workflow owns Case; communications adds its documents and exceptions. */
+@ObjectType('Case')
+@Directive('@key(fields: "id")')
+export class CaseCommunications {
+  @Field(() => ID)
+  id!: string;
+}
+
+/** Customers owns Customer; communications adds the customer's documents. */
+@ObjectType('Customer')
+@Directive('@key(fields: "id")')
+export class CustomerCommunications {
+  @Field(() => ID)
+  id!: string;
+}
+
+@InputType()
+export class GenerateDocumentInput {
+  @Field(() => ID)
+  customerId!: string;
+
+  @Field(() => ID)
+  templateId!: string;
+
+  @Field(() => Channel, { nullable: true, description: "Defaults to the customer's preferred channel." })
+  channel?: Channel | null;
+
+  @Field(() => JSONScalar, { nullable: true })
+  data?: unknown;
+
+  @Field(() => ID, { nullable: true })
+  caseId?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The same key returns the same document instead of generating twice.' })
+  idempotencyKey?: string | null;
+}
+
+@InputType()
+export class ResolveExceptionInput {
+  @Field(() => ID)
+  exceptionId!: string;
+
+  @Field(() => String)
+  resolution!: string;
+
+  @Field(() => Boolean, { nullable: true, description: 'Generate (or resend) the document again once the cause is fixed.' })
+  regenerate?: boolean | null;
+
+  @Field(() => JSONScalar, { nullable: true, description: 'Corrected data for a MISSING_DATA exception, merged over the original data.' })
+  data?: unknown;
+}

@@ -1,0 +1,32 @@
+import type { Kysely } from 'kysely';
+import type { BaseContext, CustomersContext } from '../context/index.js';
+import { EmbeddedCustomers, customerLoaders, type CustomerDataSource } from '../datasources/customers/customers.js';
+import { CaseCustomerResolver, CustomerResolver, DocumentCustomerResolver } from '../resolvers/customers/customer.resolver.js';
+import { customersReferences } from '../resolvers/customers/customer.reference.js';
+import type { CustomersDB } from '../store/tables.js';
+import { CaseCustomer, DocumentCustomer } from '../schema/customers/types.js';
+import { buildFederatedSchema } from './build.js';
+import type { Subgraph } from './types.js';
+
+export interface CustomersSubgraph extends Subgraph<CustomersContext> {
+  readonly source: CustomerDataSource;
+}
+
+export async function createCustomersSubgraph(deps: { db: Kysely<CustomersDB> }): Promise<CustomersSubgraph> {
+  const schema = await buildFederatedSchema({
+    resolvers: [CustomerResolver, CaseCustomerResolver, DocumentCustomerResolver],
+    // Entities other subgraphs own, which this one extends: nothing here references them.
+    orphanedTypes: [CaseCustomer, DocumentCustomer],
+    references: customersReferences,
+  });
+  const source = new EmbeddedCustomers(deps.db);
+  return {
+    name: 'customers',
+    schema,
+    source,
+    contextFor: (base: BaseContext): CustomersContext => ({ ...base, customers: { source, loaders: customerLoaders(source) } }),
+    start: () => undefined,
+    stop: async () => undefined,
+    settle: async () => undefined,
+  };
+}

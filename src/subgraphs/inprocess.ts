@@ -1,0 +1,124 @@
+import type { Kysely } from 'kysely';
+import type { EventBus } from '../events/index.js';
+import type { Database } from '../store/tables.js';
+import type { CommunicationsPorts, CustomerProfile } from '../datasources/communications/ports.js';
+import type { WorkflowPorts } from '../datasources/workflow/ports.js';
+import { sliceOf, type CommunicationsDB, type CustomerRow, type CustomersDB, type WorkflowDB } from '../store/tables.js';
+import type { Renderer, DeliveryChannels } from '../datasources/communications/engine/index.js';
+import { createCommunicationsSubgraph, type CommunicationsSubgraph } from './communications.js';
+import { createCustomersSubgraph, type CustomersSubgraph } from './customers.js';
+import { createWorkflowSubgraph, type WorkflowSubgraph } from './workflow.js';
+import type { Subgraph } from './types.js';
+
+export interface SubgraphSet {
+  workflow: WorkflowSubgraph;
+  customers: CustomersSubgraph;
+  communications: CommunicationsSubgraph;
+  all: Subgraph[];
+  /** Runs every subgraph's due background work until none is left. */
+  settle(): Promise<void>;
+}
+
+export function toProfile(r: CustomerRow): CustomerProfile {
+  return {
+    id: r.id,
+    name: r.name,
+    email: r.email,
+    phone: r.phone,
+    address: r.address as CustomerProfile['address'],
+    locale: r.locale,
+    brand: r.brand,
+    segments: r.segments,
+    preferredChannel: r.preferred_channel,
+  };
+}
+
+/**
+ * The three subgraphs in one process, each talking to the others through the
+ * others' services (the same calls their GraphQL APIs make as services), so
+ * none reads another's tables.
+ */
+export async function createInProcessSubgraphs(deps: {
+  db: Kysely<Database>;
+  bus: EventBus;
+  dataDir: string;
+  publicUrl: string;
+  deliveryStepMs: number;
+  renderer?: Renderer;
+  channels?: DeliveryChannels;
+}): Promise<SubgraphSet> {
+  // Filled in below; ports are only called after start, when all three exist.
+  const late: { workflow?: WorkflowSubgraph; customers?: CustomersSubgraph; communications?: CommunicationsSubgraph } = {};
+
+  const workflowPorts: WorkflowPorts = {
+    async customer(id) {
+      const [row] = await late.customers!.source.byIds([id]);
+      return row ? { id: row.id, preferredChannel: row.preferred_channel } : null;
+    },
+    async approvedVersion(templateId) {
+      const found = await late.communications!.service.approvedVersion(templateId);
+      if (!found) return 'NO_TEMPLATE';
+      if (!found.version) return null;
+      return { templateId, templateVersionId: found.version.id, channels: found.template.channels };
+    },
+    async generateForCase(cmd) {
+      const doc = await late.communications!.service.generate({
+        actor: cmd.requestedBy,
+        customerId: cmd.customerId,
+        templateVersionId: cmd.templateVersionId,
+        channel: cmd.channel,
+        data: cmd.data,
+        caseId: cmd.caseId,
+        caseApproved: true,
+        idempotencyKey: cmd.idempotencyKey,
+      });
+      return { documentId: doc.id, status: doc.status === 'GENERATED' ? 'GENERATED' : 'FAILED' };
+    },
+    async document(id) {
+      const [doc] = await late.communications!.reader.documents([id]);
+      return doc ? { id: doc.id, customerId: doc.customer_id, channel: doc.channel } : null;
+    },
+  };
+
+  const communicationsPorts: CommunicationsPorts = {
+    async customers(ids) {
+      return (await late.customers!.source.byIds(ids)).map((r) => (r ? toProfile(r) : null));
+    },
+    async caseApproval(caseId) {
+      const found = await late.workflow!.service.approvalState(caseId);
+      return found ? { caseId, title: found.caseRow.title, customerId: found.caseRow.customer_id, state: found.state } : null;
+    },
+    async openExceptionCase(input) {
+      const c = await late.workflow!.service.openExceptionCase(input);
+      return { caseId: c.id };
+    },
+    async recordExceptionOutcome(input) {
+      await late.workflow!.service.recordExceptionOutcome(input);
+    },
+  };
+
+  late.workflow = await createWorkflowSubgraph({ db: sliceOf<WorkflowDB>(deps.db), bus: deps.bus, ports: workflowPorts });
+  late.customers = await createCustomersSubgraph({ db: sliceOf<CustomersDB>(deps.db) });
+  late.communications = await createCommunicationsSubgraph({
+    db: sliceOf<CommunicationsDB>(deps.db),
+    bus: deps.bus,
+    ports: communicationsPorts,
+    dataDir: deps.dataDir,
+    publicUrl: deps.publicUrl,
+    deliveryStepMs: deps.deliveryStepMs,
+    renderer: deps.renderer,
+    channels: deps.channels,
+  });
+  const { workflow, customers, communications } = late;
+  const all: Subgraph[] = [workflow, customers, communications];
+  return {
+    workflow,
+    customers,
+    communications,
+    all,
+    async settle() {
+      // Work in one subgraph can create work in another (approval → generation → exception case).
+      for (let i = 0; i < 5; i++) for (const s of all) await s.settle();
+    },
+  };
+}

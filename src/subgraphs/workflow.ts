@@ -1,0 +1,48 @@
+import type { Kysely } from 'kysely';
+import type { WorkflowContext, BaseContext } from '../context/index.js';
+import { CaseReader, workflowLoaders } from '../datasources/workflow/cases.js';
+import type { GenerateForCaseCommand, WorkflowPorts } from '../datasources/workflow/ports.js';
+import { WorkflowService } from '../datasources/workflow/service.js';
+import { CommandRelay } from '../events/commands.js';
+import { Outbox, type EventBus } from '../events/index.js';
+import { ApprovalResolver, CaseResolver, CustomerCasesResolver } from '../resolvers/workflow/case.resolver.js';
+import { workflowReferences } from '../resolvers/workflow/case.reference.js';
+import type { WorkflowDB } from '../store/tables.js';
+import { CustomerCases } from '../schema/workflow/types.js';
+import { buildFederatedSchema } from './build.js';
+import type { Subgraph } from './types.js';
+
+export interface WorkflowSubgraph extends Subgraph<WorkflowContext> {
+  readonly service: WorkflowService;
+}
+
+export async function createWorkflowSubgraph(deps: { db: Kysely<WorkflowDB>; bus: EventBus; ports: WorkflowPorts }): Promise<WorkflowSubgraph> {
+  const schema = await buildFederatedSchema({
+    resolvers: [CaseResolver, ApprovalResolver, CustomerCasesResolver],
+    // Customer is owned by the customers subgraph; workflow adds `cases` to it.
+    orphanedTypes: [CustomerCases],
+    references: workflowReferences,
+  });
+  const outbox = new Outbox<WorkflowDB>(deps.db, 'workflow', deps.bus);
+  const reader = new CaseReader(deps.db);
+  // Late-bound: the relay's handler needs the service, the service enqueues on the relay.
+  let service: WorkflowService | null = null;
+  const relay = new CommandRelay(deps.db as Kysely<unknown>, 'workflow', {
+    generateForCase: (payload) => service!.runGenerateForCase(payload as unknown as GenerateForCaseCommand),
+  });
+  service = new WorkflowService(deps.db, outbox, relay, deps.ports);
+  outbox.onCommit(() => relay.kick());
+  const svc = service;
+  return {
+    name: 'workflow',
+    schema,
+    service: svc,
+    contextFor: (base: BaseContext): WorkflowContext => ({
+      ...base,
+      workflow: { service: svc, reader, loaders: workflowLoaders(reader), bus: deps.bus },
+    }),
+    start: () => relay.start(),
+    stop: () => relay.stop(),
+    settle: () => relay.drain(),
+  };
+}
