@@ -60,7 +60,10 @@ describe('PRINT', () => {
     const id = /\/ID \[<([0-9a-f]+)> <([0-9a-f]+)>\]/.exec(text);
     expect(id).not.toBeNull();
     expect(id![1]).toBe(id![2]);
-    expect(dateObjects(april.parts[0].body.toString('latin1'))).toEqual(['D:20250415080000Z', 'D:20250415080000Z']);
+    expect(dateObjects(april.parts[0].body.toString('latin1'))).toEqual([
+      'D:20250415080000Z',
+      'D:20250415080000Z',
+    ]);
     expect(april.parts[0].body.toString('latin1')).not.toContain(`<${id![1]}>`);
     expect(april.contentHash).not.toBe(march.contentHash);
   });
@@ -68,7 +71,9 @@ describe('PRINT', () => {
   it('embeds DejaVu and renders Polish, Romanian and euro characters', async () => {
     const renderer = createRenderer();
     // Romanian writes euro amounts as "1.234,50 EUR", so that customer gets the euro sign from the title.
-    const version = demoVersion('ver_euro', { print: { ...demoVersion().content.print!, title: 'Sumă: {{money data.amount "EUR"}} / €' } });
+    const version = demoVersion('ver_euro', {
+      print: { ...demoVersion().content.print!, title: 'Sumă: {{money data.amount "EUR"}} / €' },
+    });
     for (const customer of [LUKASZ, STEFAN]) {
       const result = await renderer.render(version, 'PRINT', snapshot(customer, DATA));
       const pdf = result.parts[0].body;
@@ -133,16 +138,25 @@ describe('PRINT', () => {
     const long = demoVersion('ver_long', {
       print: {
         title: 'Long letter',
-        blocks: Array.from({ length: 40 }, () => ({ kind: 'paragraph' as const, text: 'Lorem ipsum dolor sit amet. '.repeat(8) })),
+        blocks: Array.from({ length: 40 }, () => ({
+          kind: 'paragraph' as const,
+          text: 'Lorem ipsum dolor sit amet. '.repeat(8),
+        })),
       },
     });
-    const pdf = (await renderer.render(long, 'PRINT', snapshot(MARGARET, DATA))).parts[0].body.toString('latin1');
+    const pdf = (await renderer.render(long, 'PRINT', snapshot(MARGARET, DATA))).parts[0].body.toString(
+      'latin1',
+    );
     const pages = pdf.match(/\/Type \/Page\b/g)?.length ?? 0;
     expect(pages).toBeGreaterThan(1);
   });
 
   it('prints a letter to a customer without a postal address (the outbox refuses to post it)', async () => {
-    const result = await createRenderer().render(demoVersion(), 'PRINT', snapshot({ ...LUKASZ, address: null }, DATA));
+    const result = await createRenderer().render(
+      demoVersion(),
+      'PRINT',
+      snapshot({ ...LUKASZ, address: null }, DATA),
+    );
     expect(result.parts[0].body.subarray(0, 5).toString()).toBe('%PDF-');
   });
 });
@@ -192,7 +206,9 @@ describe('EMAIL', () => {
 
   it('turns MJML errors into TemplateError', async () => {
     const renderer = createRenderer();
-    const bad = demoVersion('ver_bad_mjml', { mjml: '<mjml><mj-body><mj-sektion></mj-sektion></mj-body></mjml>' });
+    const bad = demoVersion('ver_bad_mjml', {
+      mjml: '<mjml><mj-body><mj-sektion></mj-sektion></mj-body></mjml>',
+    });
     await expect(renderer.render(bad, 'EMAIL', snapshot(LUKASZ, DATA))).rejects.toThrow(TemplateError);
     await expect(renderer.render(bad, 'EMAIL', snapshot(LUKASZ, DATA))).rejects.toThrow(/mj-sektion/);
     const notMjml = demoVersion('ver_not_mjml', { mjml: 'just some text' });
@@ -200,7 +216,9 @@ describe('EMAIL', () => {
     const random = demoVersion('ver_carousel', {
       mjml: '<mjml><mj-body><mj-section><mj-column><mj-carousel></mj-carousel></mj-column></mj-section></mj-body></mjml>',
     });
-    await expect(renderer.render(random, 'EMAIL', snapshot(LUKASZ, DATA))).rejects.toThrow(/not reproducible/);
+    await expect(renderer.render(random, 'EMAIL', snapshot(LUKASZ, DATA))).rejects.toThrow(
+      /not reproducible/,
+    );
   });
 });
 
@@ -220,7 +238,9 @@ describe('WEB', () => {
   });
 
   it('leaves a template that is already a whole document as it is', async () => {
-    const version = demoVersion('ver_full_page', { html: '<!DOCTYPE html><html><body>{{customer.name}}</body></html>' });
+    const version = demoVersion('ver_full_page', {
+      html: '<!DOCTYPE html><html><body>{{customer.name}}</body></html>',
+    });
     const result = await createRenderer().render(version, 'WEB', snapshot(LUKASZ, DATA));
     expect(partText(result.parts, 'index.html')).toBe('<!DOCTYPE html><html><body>Łukasz Żółć</body></html>');
   });
@@ -241,7 +261,9 @@ describe('MOBILE', () => {
     expect(partText(ok.parts, 'sms.txt')).toBe(exactly160);
     await expect(
       renderer.render(version, 'MOBILE', snapshot(LUKASZ, { ...DATA, note: 'x'.repeat(161) })),
-    ).rejects.toThrow(new TemplateError('template version ver_sms MOBILE: SMS is 161 characters; the limit is 160'));
+    ).rejects.toThrow(
+      new TemplateError('template version ver_sms MOBILE: SMS is 161 characters; the limit is 160'),
+    );
   });
 });
 
@@ -276,9 +298,17 @@ describe('data validation', () => {
     };
     const renderer = createRenderer();
     await expect(
-      renderer.render(version, 'MOBILE', snapshot(LUKASZ, { account: {}, when: '2025-02-30', items: ['a', 'b'], contact: 'nobody' })),
+      renderer.render(
+        version,
+        'MOBILE',
+        snapshot(LUKASZ, { account: {}, when: '2025-02-30', items: ['a', 'b'], contact: 'nobody' }),
+      ),
     ).rejects.toMatchObject({ missing: ['/account/number', '/when', '/items', '/contact'] });
-    const ok = await renderer.render(version, 'MOBILE', snapshot(LUKASZ, { account: { number: '42' }, when: '2025-02-28' }));
+    const ok = await renderer.render(
+      version,
+      'MOBILE',
+      snapshot(LUKASZ, { account: { number: '42' }, when: '2025-02-28' }),
+    );
     expect(partText(ok.parts, 'sms.txt')).toBe('42');
   });
 
@@ -287,7 +317,9 @@ describe('data validation', () => {
       ...demoVersion('ver_bad_schema'),
       dataSchema: { type: 'object', properties: { a: { type: 'strnig' } } },
     };
-    await expect(createRenderer().render(version, 'MOBILE', snapshot(LUKASZ, DATA))).rejects.toThrow(TemplateError);
+    await expect(createRenderer().render(version, 'MOBILE', snapshot(LUKASZ, DATA))).rejects.toThrow(
+      TemplateError,
+    );
   });
 });
 
@@ -329,7 +361,9 @@ describe('template faults', () => {
   });
 
   it('accepts custom brands', async () => {
-    const custom = createRenderer({ brands: { acme: { ...BRANDS.contoso, id: 'acme', name: 'Acme Mutual' } } });
+    const custom = createRenderer({
+      brands: { acme: { ...BRANDS.contoso, id: 'acme', name: 'Acme Mutual' } },
+    });
     const result = await custom.render(demoVersion(), 'MOBILE', snapshot({ ...LUKASZ, brand: 'acme' }, DATA));
     expect(partText(result.parts, 'sms.txt')).toBe('Acme Mutual: you owe 1234,50\u00a0€.');
   });
@@ -358,8 +392,13 @@ describe('prototype access from templates', () => {
   });
 
   it('treats a "__proto__" key in the data as plain data and pollutes nothing', async () => {
-    const data = JSON.parse('{"amount": 1, "currency": "EUR", "__proto__": {"polluted": "yes"}}') as Record<string, unknown>;
-    const version = demoVersion('ver_proto_data', { sms: '[{{data.__proto__.polluted}}][{{polluted}}][{{data.polluted}}]' });
+    const data = JSON.parse('{"amount": 1, "currency": "EUR", "__proto__": {"polluted": "yes"}}') as Record<
+      string,
+      unknown
+    >;
+    const version = demoVersion('ver_proto_data', {
+      sms: '[{{data.__proto__.polluted}}][{{polluted}}][{{data.polluted}}]',
+    });
     const result = await createRenderer().render(version, 'MOBILE', snapshot(LUKASZ, data));
     // The JSON's own "__proto__" member is the caller's data, so it may be shown...
     expect(partText(result.parts, 'sms.txt')).toBe('[yes][][]');
@@ -372,8 +411,13 @@ describe('helpers', () => {
   const renderer = createRenderer();
   const render = async (sms: string, locale: string, data: Record<string, unknown> = DATA) =>
     partText(
-      (await renderer.render(demoVersion(`ver_helper_${sms}`, { sms }), 'MOBILE', snapshot({ ...LUKASZ, locale }, data)))
-        .parts,
+      (
+        await renderer.render(
+          demoVersion(`ver_helper_${sms}`, { sms }),
+          'MOBILE',
+          snapshot({ ...LUKASZ, locale }, data),
+        )
+      ).parts,
       'sms.txt',
     );
 

@@ -1,4 +1,7 @@
-import type { RenderableVersion, RenderSnapshot } from '../../../src/datasources/communications/engine/index.js';
+import type {
+  RenderableVersion,
+  RenderSnapshot,
+} from '../../../src/datasources/communications/engine/index.js';
 
 type Customer = RenderSnapshot['customer'];
 
@@ -18,7 +21,13 @@ export const STEFAN: Customer = {
   name: 'Ștefan Ionescu',
   email: 'stefan.ionescu@example.org',
   phone: null,
-  address: { line1: 'Strada Lalelelor 14', line2: 'Ap. 6', city: 'București', postcode: '030167', country: 'RO' },
+  address: {
+    line1: 'Strada Lalelelor 14',
+    line2: 'Ap. 6',
+    city: 'București',
+    postcode: '030167',
+    country: 'RO',
+  },
   locale: 'ro-RO',
   brand: 'contoso',
   segments: ['savings', 'eu-resident'],
@@ -42,12 +51,19 @@ export const LONG_NAME: Customer = {
   name: 'Maria-Magdalena Alexandrina Wolfeschlegelsteinhausen-Bergerdorff von Hohenzollern-Sigmaringen',
 };
 
-export function snapshot(customer: Customer, data: Record<string, unknown>, extra: Partial<RenderSnapshot> = {}): RenderSnapshot {
+export function snapshot(
+  customer: Customer,
+  data: Record<string, unknown>,
+  extra: Partial<RenderSnapshot> = {},
+): RenderSnapshot {
   return { customer, data, case: null, issuedAt: '2025-03-01T09:30:00.000Z', ...extra };
 }
 
 /** A small version exercising every channel, for engine tests that are not about the seed library. */
-export function demoVersion(id = 'ver_demo_1', overrides: Partial<RenderableVersion['content']> = {}): RenderableVersion {
+export function demoVersion(
+  id = 'ver_demo_1',
+  overrides: Partial<RenderableVersion['content']> = {},
+): RenderableVersion {
   return {
     id,
     dataSchema: {

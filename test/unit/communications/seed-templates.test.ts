@@ -61,8 +61,14 @@ describe.each(cases)('%s on %s', (_id, channel, template) => {
     ['Ștefan Ionescu (contoso, ro-RO)', STEFAN],
     ['Margaret Thornton (northwind, en-GB)', MARGARET],
   ])('renders for %s', async (_who, customer) => {
-    const caseInfo = template.documentType.startsWith('dispute') ? { id: 'case_42', title: 'Disputed card payment' } : null;
-    const result = await renderer.render(versionOf(template), channel, snapshot(customer, template.sampleData, { case: caseInfo }));
+    const caseInfo = template.documentType.startsWith('dispute')
+      ? { id: 'case_42', title: 'Disputed card payment' }
+      : null;
+    const result = await renderer.render(
+      versionOf(template),
+      channel,
+      snapshot(customer, template.sampleData, { case: caseInfo }),
+    );
     expect(result.contentHash).toBe(contentHashOf(result.parts));
     const brandName = customer.brand === 'contoso' ? 'Contoso Bank' : 'Northwind Assurance';
     switch (channel) {
@@ -100,7 +106,9 @@ describe.each(cases)('%s on %s', (_id, channel, template) => {
     const [field] = template.dataSchema.required as string[];
     const data = { ...template.sampleData };
     delete data[field];
-    const err = await renderer.render(versionOf(template), channel, snapshot(LUKASZ, data)).catch((e: unknown) => e);
+    const err = await renderer
+      .render(versionOf(template), channel, snapshot(LUKASZ, data))
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MissingDataError);
     expect((err as MissingDataError).missing).toContain(`/${field}`);
   });
@@ -128,7 +136,11 @@ describe('SMS length with the longest allowed data', () => {
   it.each(mobile.map((t) => [t.id, t] as const))('%s stays within 160 characters', async (_id, template) => {
     for (const locale of ['en-GB', 'pl-PL', 'de-DE', 'fr-FR']) {
       const customer = { ...LONG_NAME, locale };
-      const result = await renderer.render(versionOf(template), 'MOBILE', snapshot(customer, longestData(template)));
+      const result = await renderer.render(
+        versionOf(template),
+        'MOBILE',
+        snapshot(customer, longestData(template)),
+      );
       expect([...partText(result.parts, 'sms.txt')].length).toBeLessThanOrEqual(160);
     }
   });

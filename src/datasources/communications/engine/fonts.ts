@@ -37,7 +37,9 @@ function walkUp(start: string): string | null {
 export function findFontDir(): string {
   const dir = walkUp(__dirname) ?? walkUp(process.cwd());
   if (!dir) {
-    throw new TemplateError(`PRINT fonts not found: no assets/fonts/${REGULAR_FILE} above ${__dirname} or ${process.cwd()}`);
+    throw new TemplateError(
+      `PRINT fonts not found: no assets/fonts/${REGULAR_FILE} above ${__dirname} or ${process.cwd()}`,
+    );
   }
   return dir;
 }

@@ -55,7 +55,11 @@ export function formatPercent(value: unknown, locale: string): string {
   }
   let format = percentFormats.get(locale);
   if (!format) {
-    format = new Intl.NumberFormat(locale, { style: 'percent', minimumFractionDigits: 2, maximumFractionDigits: 3 });
+    format = new Intl.NumberFormat(locale, {
+      style: 'percent',
+      minimumFractionDigits: 2,
+      maximumFractionDigits: 3,
+    });
     if (percentFormats.size < 1000) percentFormats.set(locale, format);
   }
   // Scaled in decimal, not by float division: 4.35 / 100 is 0.043500000000000004.
@@ -79,7 +83,9 @@ export function parseIsoDate(value: unknown, what: string): Date {
       if (!Number.isNaN(date.getTime())) return date;
     }
   }
-  throw new TemplateError(`${what}: ${JSON.stringify(value)} is not an ISO date (YYYY-MM-DD or date-time with offset)`);
+  throw new TemplateError(
+    `${what}: ${JSON.stringify(value)} is not an ISO date (YYYY-MM-DD or date-time with offset)`,
+  );
 }
 
 export type DateStyle = 'iso' | 'long';

@@ -31,7 +31,9 @@ function splitHelperArgs(args: unknown[]): { params: unknown[]; root: Partial<Te
   // `HelperOptions.data` is typed `any` by the library; narrow it to the context we passed in.
   const data: unknown = options?.data;
   const root =
-    typeof data === 'object' && data !== null && 'root' in data ? (data as { root: unknown }).root : undefined;
+    typeof data === 'object' && data !== null && 'root' in data
+      ? (data as { root: unknown }).root
+      : undefined;
   return {
     params: args.slice(0, -1),
     root: typeof root === 'object' && root !== null ? (root as Partial<TemplateContext>) : {},

@@ -1,13 +1,14 @@
 /** Just enough RFC 5322 / MIME / RFC 2047 to write a standards-conforming .eml file. */
+import { createHash } from 'node:crypto';
 
 const CRLF = '\r\n';
 const PRINTABLE_ASCII = /^[\x20-\x7E]*$/;
 const ATEXT_PHRASE = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ ]+$/;
 
 /**
- * RFC 2047 "B" encoded words. Each word carries at most 45 bytes (60 base64 characters, 72 with
- * the wrapper, inside the 75 the RFC allows) and never splits a UTF-8 sequence, since every word
- * must decode on its own.
+ * RFC 2047 "B" encoded words. Each word carries at most 39 bytes (52 base64 characters, 64 with
+ * the wrapper), so that even the first one fits on a line after "Subject: " within 78 characters;
+ * and it never splits a UTF-8 sequence, since every word must decode on its own.
  */
 export function encodedWords(text: string): string[] {
   const words: string[] = [];
@@ -15,7 +16,7 @@ export function encodedWords(text: string): string[] {
   let chunkBytes = 0;
   for (const ch of text) {
     const size = Buffer.byteLength(ch, 'utf8');
-    if (chunkBytes + size > 45) {
+    if (chunkBytes + size > 39) {
       words.push(chunk);
       chunk = '';
       chunkBytes = 0;
@@ -47,7 +48,10 @@ export function unstructuredHeader(name: string, value: string): string {
   const clean = value.replace(/[\r\n]+/g, ' ');
   // Plain text that happens to look like an encoded word would be decoded by the reader's client.
   if (PRINTABLE_ASCII.test(clean) && !clean.includes('=?')) {
-    return fold(name, clean.split(' ').filter((w) => w !== ''));
+    return fold(
+      name,
+      clean.split(' ').filter((w) => w !== ''),
+    );
   }
   return fold(name, encodedWords(clean));
 }
@@ -93,7 +97,8 @@ export interface MimeMessage {
  * base64, whose alphabet has no "_", so the boundary can never occur inside a part.
  */
 export function buildMultipartAlternative(msg: MimeMessage): string {
-  const boundary = `=_commsgraph_${msg.messageId.replace(/[^A-Za-z0-9]/g, '')}`;
+  // RFC 2046 caps a boundary at 70 characters, so it is derived from the message id, not made of it.
+  const boundary = `=_cg_${createHash('sha256').update(msg.messageId).digest('hex').slice(0, 32)}`;
   const headers = [
     `From: ${msg.from}`,
     `To: ${msg.to}`,
@@ -102,7 +107,7 @@ export function buildMultipartAlternative(msg: MimeMessage): string {
     `Message-ID: <${msg.messageId}>`,
     'MIME-Version: 1.0',
     ...(msg.extraHeaders ?? []).map(([name, value]) => unstructuredHeader(name, value)),
-    `Content-Type: multipart/alternative; boundary="${boundary}"`,
+    `Content-Type: multipart/alternative;${CRLF} boundary="${boundary}"`,
   ];
   return [
     ...headers,

@@ -19,7 +19,9 @@ function isHandlebarsAttributeComplaint(message: string): boolean {
 /** Compiles MJML (which may contain Handlebars expressions) to HTML; any fault is a TemplateError. */
 export async function compileMjml(source: string, label: string): Promise<string> {
   if (NON_DETERMINISTIC.test(source)) {
-    throw new TemplateError(`${label}: mj-carousel and mj-navbar are not supported (their output is not reproducible)`);
+    throw new TemplateError(
+      `${label}: mj-carousel and mj-navbar are not supported (their output is not reproducible)`,
+    );
   }
   let result: Awaited<ReturnType<typeof mjml2html>>;
   try {

@@ -37,7 +37,8 @@ export interface DeliveryChannels {
 }
 
 const SAFE_ID = /^[A-Za-z0-9_-]{1,128}$/;
-const EMAIL_ADDRESS = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+const EMAIL_ADDRESS =
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 const PHONE = /^\+?[0-9][0-9 ()-]{4,24}$/;
 
 function safeId(kind: string, id: string): string {
@@ -54,7 +55,13 @@ function partNamed(req: DeliveryRequest, name: string): RenderedPart {
 }
 
 export function formatPostalAddress(name: string, address: PostalAddress): string {
-  return [name, address.line1, address.line2, `${address.city} ${address.postcode}`.trim(), postalCountry(address.country)]
+  return [
+    name,
+    address.line1,
+    address.line2,
+    `${address.city} ${address.postcode}`.trim(),
+    postalCountry(address.country),
+  ]
     .map((line) => (line ?? '').trim())
     .filter((line) => line !== '')
     .join(', ');
@@ -146,7 +153,8 @@ export function createOutboxChannels(rootDir: string): DeliveryChannels {
   async function sendEmail(req: DeliveryRequest): Promise<DeliveryReceipt> {
     const to = req.customer.email?.trim();
     if (!to) throw new DeliveryError(`customer ${req.customer.id} has no email address`);
-    if (!EMAIL_ADDRESS.test(to)) throw new DeliveryError(`customer ${req.customer.id} has an invalid email address`);
+    if (!EMAIL_ADDRESS.test(to))
+      throw new DeliveryError(`customer ${req.customer.id} has an invalid email address`);
     if (!EMAIL_ADDRESS.test(req.brand.senderEmail)) {
       throw new DeliveryError(`brand ${req.brand.id} has an invalid sender address`);
     }
@@ -176,7 +184,8 @@ export function createOutboxChannels(rootDir: string): DeliveryChannels {
   async function sendSms(req: DeliveryRequest): Promise<DeliveryReceipt> {
     const phone = req.customer.phone?.trim();
     if (!phone) throw new DeliveryError(`customer ${req.customer.id} has no phone number`);
-    if (!PHONE.test(phone)) throw new DeliveryError(`customer ${req.customer.id} has an invalid phone number`);
+    if (!PHONE.test(phone))
+      throw new DeliveryError(`customer ${req.customer.id} has an invalid phone number`);
     const text = partNamed(req, 'sms.txt').body.toString('utf8');
     const file = inside('sms', 'sms.log');
     await serialised(file, async () => {

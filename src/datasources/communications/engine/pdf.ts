@@ -32,9 +32,13 @@ const BOLD = 'CG-Bold';
 
 function addressLines(name: string, address: PostalAddress | null): string[] {
   if (!address) return [name];
-  return [name, address.line1, address.line2 ?? '', `${address.city} ${address.postcode}`.trim(), postalCountry(address.country)].filter(
-    (line) => line.trim() !== '',
-  );
+  return [
+    name,
+    address.line1,
+    address.line2 ?? '',
+    `${address.city} ${address.postcode}`.trim(),
+    postalCountry(address.country),
+  ].filter((line) => line.trim() !== '');
 }
 
 function drawHeader(doc: PDFKit.PDFDocument, letter: PrintLetter): void {
@@ -48,7 +52,11 @@ function drawHeader(doc: PDFKit.PDFDocument, letter: PrintLetter): void {
     align: 'right',
   });
   const ruleY = MARGIN.top + 34;
-  doc.moveTo(MARGIN.left, ruleY).lineTo(A4[0] - MARGIN.right, ruleY).lineWidth(1).stroke(brand.primaryColour);
+  doc
+    .moveTo(MARGIN.left, ruleY)
+    .lineTo(A4[0] - MARGIN.right, ruleY)
+    .lineWidth(1)
+    .stroke(brand.primaryColour);
 }
 
 function drawAddressAndReferences(doc: PDFKit.PDFDocument, letter: PrintLetter): void {
@@ -91,13 +99,20 @@ function drawTable(doc: PDFKit.PDFDocument, rows: Array<[string, string]>): void
   for (const [label, value] of rows) {
     doc.font(REGULAR);
     const height =
-      Math.max(doc.heightOfString(label, { width: labelWidth }), doc.heightOfString(value || ' ', { width: valueWidth })) + 8;
+      Math.max(
+        doc.heightOfString(label, { width: labelWidth }),
+        doc.heightOfString(value || ' ', { width: valueWidth }),
+      ) + 8;
     ensureSpace(doc, height);
     const y = doc.y + 4;
     doc.fillColor(GREY).text(label, MARGIN.left, y, { width: labelWidth });
     doc.font(BOLD).fillColor(TEXT).text(value, valueX, y, { width: valueWidth });
     const bottom = y + height - 4;
-    doc.moveTo(MARGIN.left, bottom).lineTo(A4[0] - MARGIN.right, bottom).lineWidth(0.5).stroke(RULE);
+    doc
+      .moveTo(MARGIN.left, bottom)
+      .lineTo(A4[0] - MARGIN.right, bottom)
+      .lineWidth(0.5)
+      .stroke(RULE);
     doc.x = MARGIN.left;
     doc.y = bottom;
   }
@@ -146,7 +161,11 @@ function drawFooters(doc: PDFKit.PDFDocument, brand: Brand): void {
     const bottomMargin = doc.page.margins.bottom;
     doc.page.margins.bottom = 0;
     const y = A4[1] - MARGIN.bottom + 22;
-    doc.moveTo(MARGIN.left, y - 8).lineTo(A4[0] - MARGIN.right, y - 8).lineWidth(0.5).stroke(RULE);
+    doc
+      .moveTo(MARGIN.left, y - 8)
+      .lineTo(A4[0] - MARGIN.right, y - 8)
+      .lineWidth(0.5)
+      .stroke(RULE);
     doc.font(REGULAR).fontSize(7.5).fillColor(GREY);
     doc.text(brand.footer, MARGIN.left, y, { width: CONTENT_WIDTH * 0.82 });
     doc.text(`Page ${i - range.start + 1} of ${range.count}`, MARGIN.left + CONTENT_WIDTH * 0.82, y, {

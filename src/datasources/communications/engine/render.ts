@@ -4,7 +4,12 @@ import { TemplateError } from './errors.js';
 import { printFonts } from './fonts.js';
 import { formatDate, parseIsoDate, resolveLocale } from './format.js';
 import { contentHashOf } from './hash.js';
-import { createTemplateEnvironment, type CompiledTemplate, type Escaping, type TemplateContext } from './handlebars.js';
+import {
+  createTemplateEnvironment,
+  type CompiledTemplate,
+  type Escaping,
+  type TemplateContext,
+} from './handlebars.js';
 import { compileMjml } from './mjml.js';
 import { renderLetterPdf, type RenderedPrintBlock } from './pdf.js';
 import { createSchemaCompiler, type CompiledSchema } from './validate.js';
@@ -68,7 +73,9 @@ interface VersionEntry {
  * cache key also covers the content; an unchanged version still compiles exactly once.
  */
 function cacheKey(version: RenderableVersion): string {
-  const digest = createHash('sha256').update(JSON.stringify([version.content, version.dataSchema])).digest('base64url');
+  const digest = createHash('sha256')
+    .update(JSON.stringify([version.content, version.dataSchema]))
+    .digest('base64url');
   return `${version.id}:${digest}`;
 }
 
@@ -107,7 +114,13 @@ export function createRenderer(opts: { brands?: Record<string, Brand> } = {}): R
     return entry;
   }
 
-  function template(entry: VersionEntry, part: string, source: string, escaping: Escaping, label: string): CompiledTemplate {
+  function template(
+    entry: VersionEntry,
+    part: string,
+    source: string,
+    escaping: Escaping,
+    label: string,
+  ): CompiledTemplate {
     let compiled = entry.templates.get(part);
     if (!compiled) {
       compiled = env.compile(source, escaping, label);
@@ -134,11 +147,19 @@ export function createRenderer(opts: { brands?: Record<string, Brand> } = {}): R
     const content = version.content as Required<Pick<TemplateContent, 'mjml' | 'subject' | 'text'>>;
     const label = `template version ${version.id} EMAIL`;
     // A line break in a subject would end the mail header; the outbox also guards against it.
-    const subject = singleLine(template(entry, 'subject', content.subject, 'none', `${label} subject`)(context));
+    const subject = singleLine(
+      template(entry, 'subject', content.subject, 'none', `${label} subject`)(context),
+    );
     if (!subject) throw new TemplateError(`${label}: subject rendered empty`);
     const html = await mjmlHtml(entry, content.mjml, `${label} MJML`);
     const body = template(entry, 'mjml', html, 'html', `${label} HTML`)(context);
-    const text = template(entry, 'text', content.text, 'none', `${label} text`)(context).replace(/^\s*\n|\s+$/g, '');
+    const text = template(
+      entry,
+      'text',
+      content.text,
+      'none',
+      `${label} text`,
+    )(context).replace(/^\s*\n|\s+$/g, '');
     return [
       { name: 'body.html', mediaType: 'text/html', body: utf8(body) },
       { name: 'body.txt', mediaType: 'text/plain', body: utf8(`${text}\n`) },
@@ -146,7 +167,11 @@ export function createRenderer(opts: { brands?: Record<string, Brand> } = {}): R
     ];
   }
 
-  function renderWeb(version: RenderableVersion, entry: VersionEntry, context: TemplateContext): RenderedPart[] {
+  function renderWeb(
+    version: RenderableVersion,
+    entry: VersionEntry,
+    context: TemplateContext,
+  ): RenderedPart[] {
     const content = version.content;
     const label = `template version ${version.id} WEB`;
     const body = template(entry, 'html', content.html ?? '', 'html', `${label} HTML`)(context);
@@ -156,11 +181,20 @@ export function createRenderer(opts: { brands?: Record<string, Brand> } = {}): R
       : content.print
         ? singleLine(template(entry, 'print.title', content.print.title, 'none', `${label} title`)(context))
         : context.brand.name;
-    const page = webPage({ brand: context.brand, locale: resolveLocale(context.customer.locale), title, body });
+    const page = webPage({
+      brand: context.brand,
+      locale: resolveLocale(context.customer.locale),
+      title,
+      body,
+    });
     return [{ name: 'index.html', mediaType: 'text/html', body: utf8(page) }];
   }
 
-  function renderSms(version: RenderableVersion, entry: VersionEntry, context: TemplateContext): RenderedPart[] {
+  function renderSms(
+    version: RenderableVersion,
+    entry: VersionEntry,
+    context: TemplateContext,
+  ): RenderedPart[] {
     const label = `template version ${version.id} MOBILE`;
     const text = template(entry, 'sms', version.content.sms ?? '', 'none', `${label} SMS`)(context).trim();
     // Code points, so an emoji or other astral character counts once, as the handset shows it.
@@ -196,14 +230,20 @@ export function createRenderer(opts: { brands?: Record<string, Brand> } = {}): R
         case 'signature':
           return { kind: block.kind, text: render(`blocks.${i}.text`, block.text) };
         default:
-          throw new TemplateError(`${label}: unknown block kind ${JSON.stringify((block as { kind: unknown }).kind)}`);
+          throw new TemplateError(
+            `${label}: unknown block kind ${JSON.stringify((block as { kind: unknown }).kind)}`,
+          );
       }
     });
     const locale = resolveLocale(context.customer.locale);
     const pdf = await renderLetterPdf(
       {
         brand: context.brand,
-        recipient: { id: context.customer.id, name: context.customer.name, address: context.customer.address },
+        recipient: {
+          id: context.customer.id,
+          name: context.customer.name,
+          address: context.customer.address,
+        },
         issuedAt: parseIsoDate(context.issuedAt, 'issuedAt'),
         issuedLabel: formatDate(context.issuedAt, 'long', locale),
         caseRef: context.case,
@@ -216,7 +256,11 @@ export function createRenderer(opts: { brands?: Record<string, Brand> } = {}): R
   }
 
   return {
-    async render(version: RenderableVersion, channel: Channel, snapshot: RenderSnapshot): Promise<RenderResult> {
+    async render(
+      version: RenderableVersion,
+      channel: Channel,
+      snapshot: RenderSnapshot,
+    ): Promise<RenderResult> {
       requireChannelContent(version.content, channel);
       const brandId = snapshot.customer.brand;
       // Own properties only: a brand id of "constructor" must not find Object.prototype's.

@@ -89,7 +89,9 @@ function mjmlContent(letter: Letter): string {
   };
   for (const s of letter.sections) {
     if ('heading' in s) {
-      text.push(`<h2 style="margin:20px 0 6px;font-size:16px;color:{{brand.primaryColour}};">${htmlText(s.heading)}</h2>`);
+      text.push(
+        `<h2 style="margin:20px 0 6px;font-size:16px;color:{{brand.primaryColour}};">${htmlText(s.heading)}</h2>`,
+      );
     } else if ('p' in s) {
       text.push(`<p>${htmlText(s.p)}</p>`);
     } else if ('list' in s) {
@@ -97,9 +99,12 @@ function mjmlContent(letter: Letter): string {
     } else {
       flush();
       const rows = s.facts.map(
-        ([label, value]) => `<tr><td style="${TD_LABEL}">${htmlText(label)}</td><td style="${TD_VALUE}">${htmlText(value)}</td></tr>`,
+        ([label, value]) =>
+          `<tr><td style="${TD_LABEL}">${htmlText(label)}</td><td style="${TD_VALUE}">${htmlText(value)}</td></tr>`,
       );
-      body.push(`<mj-table font-size="14px" line-height="20px" color="#1a1a1a">\n${rows.join('\n')}\n</mj-table>`);
+      body.push(
+        `<mj-table font-size="14px" line-height="20px" color="#1a1a1a">\n${rows.join('\n')}\n</mj-table>`,
+      );
     }
   }
   text.push(`<p style="margin-top:24px;">${SIGN_OFF.map(htmlText).join('<br>')}</p>`);
@@ -154,7 +159,9 @@ function webContent(letter: Letter): string {
     else if ('p' in s) out.push(`<p>${htmlText(s.p)}</p>`);
     else if ('list' in s) out.push(`<ul>{{#each ${s.list}}}<li>${htmlText(eachItem(s))}</li>{{/each}}</ul>`);
     else {
-      const rows = s.facts.map(([l, v]) => `<tr><th scope="row">${htmlText(l)}</th><td>${htmlText(v)}</td></tr>`);
+      const rows = s.facts.map(
+        ([l, v]) => `<tr><th scope="row">${htmlText(l)}</th><td>${htmlText(v)}</td></tr>`,
+      );
       out.push(`<table class="facts">\n${rows.join('\n')}\n</table>`);
     }
   }
@@ -197,13 +204,28 @@ const text = (title: string, maxLength = 200, extra: Record<string, unknown> = {
 });
 const date = (title: string) => ({ type: 'string', format: 'date', title });
 const amount = (title: string, minimum = 0) => ({ type: 'number', title, minimum, maximum: 1_000_000 });
-const rate = (title: string) => ({ type: 'number', title, description: 'Per cent per year, e.g. 4.25', minimum: 0, maximum: 100 });
-const currency = { type: 'string', title: 'Currency', description: 'ISO 4217 code', enum: ['EUR', 'GBP', 'PLN', 'RON', 'USD'] };
+const rate = (title: string) => ({
+  type: 'number',
+  title,
+  description: 'Per cent per year, e.g. 4.25',
+  minimum: 0,
+  maximum: 100,
+});
+const currency = {
+  type: 'string',
+  title: 'Currency',
+  description: 'ISO 4217 code',
+  enum: ['EUR', 'GBP', 'PLN', 'RON', 'USD'],
+};
 /** Short identifiers are bounded so that SMS texts quoting them stay within 160 characters. */
 const reference = (title: string) => text(title, 20, { pattern: '^[A-Za-z0-9./-]+$' });
 const accountNumber = text('Account number', 34, { pattern: '^[A-Z0-9 ]+$' });
 
-function schema(required: string[], properties: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+function schema(
+  required: string[],
+  properties: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+) {
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     type: 'object',
@@ -229,7 +251,11 @@ const STATEMENT_TRANSACTIONS = {
   items: {
     type: 'object',
     required: ['date', 'description', 'amount'],
-    properties: { date: date('Date'), description: text('Description', 80), amount: amount('Amount', -1_000_000) },
+    properties: {
+      date: date('Date'),
+      description: text('Description', 80),
+      amount: amount('Amount', -1_000_000),
+    },
   },
 };
 
@@ -274,16 +300,25 @@ const DEFINITIONS: Definition[] = [
         },
       ],
     },
-    dataSchema: schema(['policyNumber', 'productName', 'startDate', 'endDate', 'annualPremium', 'currency', 'coverSummary'], {
-      policyNumber: reference('Policy number'),
-      productName: text('Product name', 60),
-      startDate: date('Cover start date'),
-      endDate: date('Cover end date'),
-      annualPremium: amount('Annual premium'),
-      excess: amount('Excess'),
-      currency,
-      coverSummary: { type: 'array', title: 'What is covered', minItems: 1, maxItems: 20, items: text('Cover item', 160) },
-    }),
+    dataSchema: schema(
+      ['policyNumber', 'productName', 'startDate', 'endDate', 'annualPremium', 'currency', 'coverSummary'],
+      {
+        policyNumber: reference('Policy number'),
+        productName: text('Product name', 60),
+        startDate: date('Cover start date'),
+        endDate: date('Cover end date'),
+        annualPremium: amount('Annual premium'),
+        excess: amount('Excess'),
+        currency,
+        coverSummary: {
+          type: 'array',
+          title: 'What is covered',
+          minItems: 1,
+          maxItems: 20,
+          items: text('Cover item', 160),
+        },
+      },
+    ),
     sampleData: {
       policyNumber: 'NWA-HP-204518',
       productName: 'Home Plus',
@@ -325,7 +360,10 @@ const DEFINITIONS: Definition[] = [
         },
         { heading: 'Transactions' },
         { p: '{{#unless data.transactions}}There were no transactions in this period.{{/unless}}' },
-        { list: 'data.transactions', item: '{{date this.date}}  {{this.description}}  {{money this.amount}}' },
+        {
+          list: 'data.transactions',
+          item: '{{date this.date}}  {{this.description}}  {{money this.amount}}',
+        },
         { heading: 'Checking your statement' },
         {
           p:
@@ -498,7 +536,10 @@ const DEFINITIONS: Definition[] = [
             ['Account number', '{{data.accountNumber}}'],
             ['Sort code', '{{#if data.sortCode}}{{data.sortCode}}{{else}}Not applicable{{/if}}'],
             ['Opened on', '{{date data.openedOn "long"}}'],
-            ['Interest rate', '{{#if data.interestRate includeZero=true}}{{percent data.interestRate}} a year{{else}}None{{/if}}'],
+            [
+              'Interest rate',
+              '{{#if data.interestRate includeZero=true}}{{percent data.interestRate}} a year{{else}}None{{/if}}',
+            ],
           ],
         },
         { heading: 'Keeping your account safe' },
@@ -555,7 +596,9 @@ const DEFINITIONS: Definition[] = [
         { heading: 'What is changing' },
         { p: '{{data.summary}}' },
         { heading: 'What you need to do' },
-        { p: '{{#if data.actionRequired}}{{data.actionRequired}}{{else}}You do not need to do anything.{{/if}}' },
+        {
+          p: '{{#if data.actionRequired}}{{data.actionRequired}}{{else}}You do not need to do anything.{{/if}}',
+        },
       ],
     },
     dataSchema: schema(['noticeTitle', 'noticeReference', 'effectiveDate', 'summary'], {
@@ -609,14 +652,17 @@ const DEFINITIONS: Definition[] = [
         },
       ],
     },
-    dataSchema: schema(['disputeReference', 'receivedOn', 'transactionDescription', 'disputedAmount', 'currency', 'respondBy'], {
-      disputeReference: reference('Complaint reference'),
-      receivedOn: date('Received on'),
-      transactionDescription: text('Transaction', 120),
-      disputedAmount: amount('Amount in dispute'),
-      currency,
-      respondBy: date('Final response due by'),
-    }),
+    dataSchema: schema(
+      ['disputeReference', 'receivedOn', 'transactionDescription', 'disputedAmount', 'currency', 'respondBy'],
+      {
+        disputeReference: reference('Complaint reference'),
+        receivedOn: date('Received on'),
+        transactionDescription: text('Transaction', 120),
+        disputedAmount: amount('Amount in dispute'),
+        currency,
+        respondBy: date('Final response due by'),
+      },
+    ),
     sampleData: {
       disputeReference: 'DSP-2025-0192',
       receivedOn: '2025-03-03',
@@ -692,7 +738,10 @@ const DEFINITIONS: Definition[] = [
               'Outcome',
               '{{#if (eq data.outcome "UPHELD")}}Upheld{{/if}}{{#if (eq data.outcome "PARTIALLY_UPHELD")}}Partly upheld{{/if}}{{#if (eq data.outcome "NOT_UPHELD")}}Not upheld{{/if}}',
             ],
-            ['Redress', '{{#if data.redressAmount}}{{money data.redressAmount data.currency}}{{else}}None{{/if}}'],
+            [
+              'Redress',
+              '{{#if data.redressAmount}}{{money data.redressAmount data.currency}}{{else}}None{{/if}}',
+            ],
           ],
         },
         { heading: 'What we found' },
@@ -773,14 +822,17 @@ const DEFINITIONS: Definition[] = [
         '{{brand.name}}: the rate on your {{data.productName}} account changes from {{percent data.currentRate}} ' +
         'to {{percent data.newRate}} on {{date data.effectiveDate}}. Details by post/email.',
     },
-    dataSchema: schema(['accountNumber', 'productName', 'currentRate', 'newRate', 'effectiveDate', 'reason'], {
-      accountNumber,
-      productName: text('Product name', 40),
-      currentRate: rate('Current rate'),
-      newRate: rate('New rate'),
-      effectiveDate: date('Takes effect on'),
-      reason: text('Why the rate is changing', 2000),
-    }),
+    dataSchema: schema(
+      ['accountNumber', 'productName', 'currentRate', 'newRate', 'effectiveDate', 'reason'],
+      {
+        accountNumber,
+        productName: text('Product name', 40),
+        currentRate: rate('Current rate'),
+        newRate: rate('New rate'),
+        effectiveDate: date('Takes effect on'),
+        reason: text('Why the rate is changing', 2000),
+      },
+    ),
     sampleData: {
       accountNumber: '31926819',
       productName: 'Easy Saver',
@@ -823,7 +875,13 @@ const DEFINITIONS: Definition[] = [
     dataSchema: schema(['noticeVersion', 'effectiveDate', 'changes', 'privacyContact'], {
       noticeVersion: reference('Notice version'),
       effectiveDate: date('Takes effect on'),
-      changes: { type: 'array', title: 'What has changed', minItems: 1, maxItems: 20, items: text('Change', 300) },
+      changes: {
+        type: 'array',
+        title: 'What has changed',
+        minItems: 1,
+        maxItems: 20,
+        items: text('Change', 300),
+      },
       privacyContact: text('Data Protection Officer email', 120, { format: 'email' }),
     }),
     sampleData: {
@@ -864,19 +922,25 @@ const DEFINITIONS: Definition[] = [
         },
         { heading: 'Transactions' },
         { p: '{{#unless data.transactions}}There were no transactions in this period.{{/unless}}' },
-        { list: 'data.transactions', item: '{{date this.date}}  {{this.description}}  {{money this.amount}}' },
+        {
+          list: 'data.transactions',
+          item: '{{date this.date}}  {{this.description}}  {{money this.amount}}',
+        },
       ],
     },
-    dataSchema: schema(['accountNumber', 'periodEnd', 'closingBalance', 'currency', 'originalIssueDate', 'requestedOn'], {
-      accountNumber,
-      periodStart: date('Period start'),
-      periodEnd: date('Period end'),
-      closingBalance: amount('Closing balance', -1_000_000),
-      currency,
-      originalIssueDate: date('Originally issued on'),
-      requestedOn: date('Copy requested on'),
-      transactions: STATEMENT_TRANSACTIONS,
-    }),
+    dataSchema: schema(
+      ['accountNumber', 'periodEnd', 'closingBalance', 'currency', 'originalIssueDate', 'requestedOn'],
+      {
+        accountNumber,
+        periodStart: date('Period start'),
+        periodEnd: date('Period end'),
+        closingBalance: amount('Closing balance', -1_000_000),
+        currency,
+        originalIssueDate: date('Originally issued on'),
+        requestedOn: date('Copy requested on'),
+        transactions: STATEMENT_TRANSACTIONS,
+      },
+    ),
     sampleData: {
       accountNumber: 'GB29 CTSO 6016 1331 9268 19',
       periodStart: '2024-12-01',
