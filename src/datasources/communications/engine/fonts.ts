@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import PDFDocument from 'pdfkit';
-import { TemplateError } from './errors.js';
 
 type FontSource = PDFKit.Mixins.PDFFontSource;
 
@@ -37,7 +36,8 @@ function walkUp(start: string): string | null {
 export function findFontDir(): string {
   const dir = walkUp(__dirname) ?? walkUp(process.cwd());
   if (!dir) {
-    throw new TemplateError(
+    // A deployment fault, not the template's: a plain Error, so no document is marked as a template failure.
+    throw new Error(
       `PRINT fonts not found: no assets/fonts/${REGULAR_FILE} above ${__dirname} or ${process.cwd()}`,
     );
   }

@@ -62,8 +62,10 @@ export function formatPercent(value: unknown, locale: string): string {
     });
     if (percentFormats.size < 1000) percentFormats.set(locale, format);
   }
-  // Scaled in decimal, not by float division: 4.35 / 100 is 0.043500000000000004.
-  return format.format(Number(`${number}e-2`));
+  // Scaled in decimal, not by float division: 4.35 / 100 is 0.043500000000000004. Numbers that
+  // print in exponent form are far below what a rate shows anyway.
+  const text = String(number);
+  return format.format(text.includes('e') ? number / 100 : Number(`${text}e-2`));
 }
 
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
