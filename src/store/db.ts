@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, type LogEvent } from 'kysely';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { createPgConfig } from '@electric-sql/pglite/node-postgres';
@@ -18,6 +18,8 @@ export interface Store {
   readonly db: Kysely<Database>;
   readonly pool: pg.Pool;
   readonly kind: 'pglite' | 'postgres';
+  /** Statements run so far; benchmarks and N+1 tests read it. */
+  readonly stats: { queries: number };
   /** A round trip, for readiness. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -70,14 +72,23 @@ export function acquireLock(dir: string): () => void {
   };
 }
 
+function counter(stats: { queries: number }): (event: LogEvent) => void {
+  return (event) => {
+    stats.queries++;
+    if (event.level === 'error') log.debug('query failed', { sql: event.query.sql, err: event.error });
+  };
+}
+
 export async function openStore(config: Pick<Config, 'dataDir' | 'databaseUrl' | 'dbPoolMax'>): Promise<Store> {
   if (config.databaseUrl) {
     const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.dbPoolMax });
     pool.on('error', (err) => log.error('postgres pool error', { err }));
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const stats = { queries: 0 };
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: counter(stats) });
     return {
       db,
       pool,
+      stats,
       kind: 'postgres',
       ping: async () => {
         await pool.query('select 1');
@@ -92,10 +103,12 @@ export async function openStore(config: Pick<Config, 'dataDir' | 'databaseUrl' |
   try {
     const pglite = await PGlite.create(pgDir);
     const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1 });
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const stats = { queries: 0 };
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: counter(stats) });
     return {
       db,
       pool,
+      stats,
       kind: 'pglite',
       ping: async () => {
         await pool.query('select 1');

@@ -1,3 +1,4 @@
+import type { GraphQLSchema } from 'graphql';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { BaseContext, CommunicationsContext } from '../context/index.js';
@@ -27,17 +28,9 @@ export interface CommunicationsSubgraph extends Subgraph<CommunicationsContext> 
   readonly reader: CommunicationsReader;
 }
 
-export async function createCommunicationsSubgraph(deps: {
-  db: Kysely<CommunicationsDB>;
-  bus: EventBus;
-  ports: CommunicationsPorts;
-  dataDir: string;
-  publicUrl: string;
-  deliveryStepMs: number;
-  renderer?: Renderer;
-  channels?: DeliveryChannels;
-}): Promise<CommunicationsSubgraph> {
-  const schema = await buildFederatedSchema({
+/** The subgraph's schema alone (no store needed): for printing SDL and composing. */
+export function communicationsSchema(): Promise<GraphQLSchema> {
+  return buildFederatedSchema({
     resolvers: [
       DocumentResolver,
       DeliveryStatusEventResolver,
@@ -50,6 +43,19 @@ export async function createCommunicationsSubgraph(deps: {
     orphanedTypes: [CaseCommunications, CustomerCommunications],
     references: communicationsReferences,
   });
+}
+
+export async function createCommunicationsSubgraph(deps: {
+  db: Kysely<CommunicationsDB>;
+  bus: EventBus;
+  ports: CommunicationsPorts;
+  dataDir: string;
+  publicUrl: string;
+  deliveryStepMs: number;
+  renderer?: Renderer;
+  channels?: DeliveryChannels;
+}): Promise<CommunicationsSubgraph> {
+  const schema = await communicationsSchema();
   const outbox = new Outbox<CommunicationsDB>(deps.db, 'communications', deps.bus);
   const reader = new CommunicationsReader(deps.db);
   let service: CommunicationsService | null = null;

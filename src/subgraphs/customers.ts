@@ -1,3 +1,4 @@
+import type { GraphQLSchema } from 'graphql';
 import type { Kysely } from 'kysely';
 import type { BaseContext, CustomersContext } from '../context/index.js';
 import { EmbeddedCustomers, customerLoaders, type CustomerDataSource } from '../datasources/customers/customers.js';
@@ -12,13 +13,18 @@ export interface CustomersSubgraph extends Subgraph<CustomersContext> {
   readonly source: CustomerDataSource;
 }
 
-export async function createCustomersSubgraph(deps: { db: Kysely<CustomersDB> }): Promise<CustomersSubgraph> {
-  const schema = await buildFederatedSchema({
+/** The subgraph's schema alone (no store needed): for printing SDL and composing. */
+export function customersSchema(): Promise<GraphQLSchema> {
+  return buildFederatedSchema({
     resolvers: [CustomerResolver, CaseCustomerResolver, DocumentCustomerResolver],
     // Entities other subgraphs own, which this one extends: nothing here references them.
     orphanedTypes: [CaseCustomer, DocumentCustomer],
     references: customersReferences,
   });
+}
+
+export async function createCustomersSubgraph(deps: { db: Kysely<CustomersDB> }): Promise<CustomersSubgraph> {
+  const schema = await customersSchema();
   const source = new EmbeddedCustomers(deps.db);
   return {
     name: 'customers',

@@ -1,3 +1,4 @@
+import type { GraphQLSchema } from 'graphql';
 import type { Kysely } from 'kysely';
 import type { WorkflowContext, BaseContext } from '../context/index.js';
 import { CaseReader, workflowLoaders } from '../datasources/workflow/cases.js';
@@ -16,13 +17,18 @@ export interface WorkflowSubgraph extends Subgraph<WorkflowContext> {
   readonly service: WorkflowService;
 }
 
-export async function createWorkflowSubgraph(deps: { db: Kysely<WorkflowDB>; bus: EventBus; ports: WorkflowPorts }): Promise<WorkflowSubgraph> {
-  const schema = await buildFederatedSchema({
+/** The subgraph's schema alone (no store needed): for printing SDL and composing. */
+export function workflowSchema(): Promise<GraphQLSchema> {
+  return buildFederatedSchema({
     resolvers: [CaseResolver, ApprovalResolver, CustomerCasesResolver],
     // Customer is owned by the customers subgraph; workflow adds `cases` to it.
     orphanedTypes: [CustomerCases],
     references: workflowReferences,
   });
+}
+
+export async function createWorkflowSubgraph(deps: { db: Kysely<WorkflowDB>; bus: EventBus; ports: WorkflowPorts }): Promise<WorkflowSubgraph> {
+  const schema = await workflowSchema();
   const outbox = new Outbox<WorkflowDB>(deps.db, 'workflow', deps.bus);
   const reader = new CaseReader(deps.db);
   // Late-bound: the relay's handler needs the service, the service enqueues on the relay.
