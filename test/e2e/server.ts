@@ -1,0 +1,78 @@
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const ROOT = path.resolve(__dirname, '../..');
+const run = promisify(execFile);
+
+export interface RunningProduct {
+  url: string;
+  proc: ChildProcess;
+  logs: string[];
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * `npm start` as a user runs it, on a free port and the given DATA_DIR, in its
+ * own process group: a terminal's Ctrl-C or a container stop signals the
+ * whole group, and npm itself does not pass SIGTERM on to the server.
+ */
+export function npmStart(dataDir: string, env: Record<string, string> = {}): Promise<RunningProduct> {
+  return launch('npm', ['start', '--silent'], dataDir, env);
+}
+
+/** What `npm start` runs after building: the server process itself, whose exit code we can read. */
+export function nodeStart(dataDir: string, env: Record<string, string> = {}): Promise<RunningProduct> {
+  return launch(process.execPath, [path.join(ROOT, 'dist/src/main.js')], dataDir, env);
+}
+
+async function launch(cmd: string, args: string[], dataDir: string, env: Record<string, string>): Promise<RunningProduct> {
+  const proc = spawn(cmd, args, {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', DELIVERY_STEP_MS: '50', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const logs: string[] = [];
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs.join('')}`)), 120_000);
+    const onData = (chunk: Buffer) => {
+      const text = chunk.toString();
+      logs.push(text);
+      const m = /"msg":"gateway listening","url":"([^"]+)"/.exec(text);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${logs.join('')}`));
+    });
+  });
+  return {
+    url,
+    proc,
+    logs,
+    async stop() {
+      if (proc.exitCode !== null) return proc.exitCode;
+      process.kill(-proc.pid!, 'SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/** `npm run --silent token -- --sub NAME --roles R1,R2`, exactly as the README says. */
+export async function npmToken(dataDir: string, sub: string, roles: string[]): Promise<string> {
+  const { stdout } = await run('npm', ['run', '--silent', 'token', '--', '--sub', sub, '--roles', roles.join(',')], {
+    cwd: ROOT,
+    env: { ...process.env, DATA_DIR: dataDir },
+  });
+  const lines = stdout.trim().split('\n');
+  if (lines.length !== 1) throw new Error(`token printed ${lines.length} lines: ${stdout}`);
+  return lines[0]!;
+}
