@@ -17,13 +17,30 @@ export const PAGE_QUERY = /* GraphQL */ `
           id
           title
           status
-          customer { id name email }
-          approvals { stage decision decidedBy }
-          documents { id status contentHash deliveries { status attempts } }
+          customer {
+            id
+            name
+            email
+          }
+          approvals {
+            stage
+            decision
+            decidedBy
+          }
+          documents {
+            id
+            status
+            contentHash
+            deliveries {
+              status
+              attempts
+            }
+          }
         }
       }
     }
-  }`;
+  }
+`;
 
 export interface PageNode {
   id: string;
@@ -31,7 +48,12 @@ export interface PageNode {
   status: string;
   customer: { id: string; name: string; email: string | null } | null;
   approvals: Array<{ stage: string; decision: string; decidedBy: string | null }>;
-  documents: Array<{ id: string; status: string; contentHash: string | null; deliveries: Array<{ status: string; attempts: number }> }>;
+  documents: Array<{
+    id: string;
+    status: string;
+    contentHash: string | null;
+    deliveries: Array<{ status: string; attempts: number }>;
+  }>;
 }
 export interface PageData {
   cases: { edges: Array<{ node: PageNode }> };
@@ -78,7 +100,10 @@ export async function printableCustomers(subgraphs: SubgraphSet, limit = 100): P
  * REVIEW, APPROVAL and COMPLIANCE by three different people. Generation and
  * delivery then run in the background; call `settleAll` before reading.
  */
-export async function createApprovedCases(subgraphs: SubgraphSet, opts: ApprovedCaseOptions): Promise<ApprovedCase[]> {
+export async function createApprovedCases(
+  subgraphs: SubgraphSet,
+  opts: ApprovedCaseOptions,
+): Promise<ApprovedCase[]> {
   const templates = opts.templates ?? DEFAULT_TEMPLATES;
   if (!templates.length) throw new Error('createApprovedCases: no templates');
   const label = opts.label ?? 'bench';
@@ -105,7 +130,8 @@ export async function createApprovedCases(subgraphs: SubgraphSet, opts: Approved
       data: sampleData(templateId),
     });
     const approvals = await wf.approvalsOf(c.id);
-    if (approvals.length !== deciders.length) throw new Error(`case ${c.id} has ${approvals.length} approval stages, expected 3`);
+    if (approvals.length !== deciders.length)
+      throw new Error(`case ${c.id} has ${approvals.length} approval stages, expected 3`);
     for (const [stage, who] of deciders.entries()) {
       await wf.decideApproval(who, { approvalId: approvals[stage]!.id, decision: 'APPROVED', comment: 'ok' });
     }

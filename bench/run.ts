@@ -7,12 +7,26 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { execute, parse, validate, type DocumentNode, type ExecutionResult, type GraphQLError, type GraphQLSchema } from 'graphql';
+import {
+  execute,
+  parse,
+  validate,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLError,
+  type GraphQLSchema,
+} from 'graphql';
 import { loadConfig } from '../src/config/index.js';
 import type { BaseContext } from '../src/context/index.js';
 import { readJsonBody, sendJson } from '../src/gateway/http.js';
 import { startGateway, verifierFor, type Gateway } from '../src/gateway/index.js';
-import { bearerToken, loadOrCreateDevKey, signDevToken, type Principal, type TokenVerifier } from '../src/identity/index.js';
+import {
+  bearerToken,
+  loadOrCreateDevKey,
+  signDevToken,
+  type Principal,
+  type TokenVerifier,
+} from '../src/identity/index.js';
 import { configureLogger } from '../src/logger.js';
 import type { Store } from '../src/store/db.js';
 import type { SubgraphSet } from '../src/subgraphs/inprocess.js';
@@ -40,19 +54,50 @@ const WARMUP_SEC = 2;
 const WORKFLOW_PAGE = parse(/* GraphQL */ `
   query Cases($first: Int) {
     cases(first: $first, kind: REGULATED_DOCUMENT) {
-      edges { node { id title status customerId approvals { stage decision decidedBy } } }
+      edges {
+        node {
+          id
+          title
+          status
+          customerId
+          approvals {
+            stage
+            decision
+            decidedBy
+          }
+        }
+      }
     }
-  }`);
+  }
+`);
 const CUSTOMERS_BY_ID = parse(/* GraphQL */ `
   query Customers($representations: [_Any!]!) {
-    _entities(representations: $representations) { ... on Customer { id name email } }
-  }`);
+    _entities(representations: $representations) {
+      ... on Customer {
+        id
+        name
+        email
+      }
+    }
+  }
+`);
 const DOCUMENTS_BY_CASE = parse(/* GraphQL */ `
   query Documents($representations: [_Any!]!) {
     _entities(representations: $representations) {
-      ... on Case { documents { id status contentHash deliveries { status attempts } } }
+      ... on Case {
+        documents {
+          id
+          status
+          contentHash
+          deliveries {
+            status
+            attempts
+          }
+        }
+      }
     }
-  }`);
+  }
+`);
 
 interface WorkflowPage {
   cases: { edges: Array<{ node: Omit<PageNode, 'customer' | 'documents'> & { customerId: string | null } }> };
@@ -70,20 +115,44 @@ function checked(schema: GraphQLSchema, doc: DocumentNode, name: string): Docume
   return doc;
 }
 
-async function run<T>(subgraph: Subgraph, document: DocumentNode, variableValues: Record<string, unknown>, base: BaseContext): Promise<ExecutionResult<T>> {
+async function run<T>(
+  subgraph: Subgraph,
+  document: DocumentNode,
+  variableValues: Record<string, unknown>,
+  base: BaseContext,
+): Promise<ExecutionResult<T>> {
   // graphql-js types data as an open record; each document above fixes its shape.
-  return (await execute({ schema: subgraph.schema, document, variableValues, contextValue: subgraph.contextFor(base) })) as ExecutionResult<T>;
+  return (await execute({
+    schema: subgraph.schema,
+    document,
+    variableValues,
+    contextValue: subgraph.contextFor(base),
+  })) as ExecutionResult<T>;
 }
 
 /** The page, read with one operation per subgraph (customers and communications in parallel). */
-async function directPage(s: SubgraphSet, first: number, base: BaseContext): Promise<ExecutionResult<PageData>> {
+async function directPage(
+  s: SubgraphSet,
+  first: number,
+  base: BaseContext,
+): Promise<ExecutionResult<PageData>> {
   const wf = await run<WorkflowPage>(s.workflow, WORKFLOW_PAGE, { first }, base);
   if (wf.errors?.length || !wf.data) return { errors: wf.errors ?? [] } as ExecutionResult<PageData>;
   const nodes = wf.data.cases.edges.map((e) => e.node);
   const customerIds = [...new Set(nodes.map((n) => n.customerId).filter((id): id is string => id != null))];
   const [customers, documents] = await Promise.all([
-    run<CustomerEntities>(s.customers, CUSTOMERS_BY_ID, { representations: customerIds.map((id) => ({ __typename: 'Customer', id })) }, base),
-    run<DocumentEntities>(s.communications, DOCUMENTS_BY_CASE, { representations: nodes.map((n) => ({ __typename: 'Case', id: n.id })) }, base),
+    run<CustomerEntities>(
+      s.customers,
+      CUSTOMERS_BY_ID,
+      { representations: customerIds.map((id) => ({ __typename: 'Customer', id })) },
+      base,
+    ),
+    run<DocumentEntities>(
+      s.communications,
+      DOCUMENTS_BY_CASE,
+      { representations: nodes.map((n) => ({ __typename: 'Case', id: n.id })) },
+      base,
+    ),
   ]);
   const errors: GraphQLError[] = [...(customers.errors ?? []), ...(documents.errors ?? [])];
   const customerById = new Map(customerIds.map((id, i) => [id, customers.data?._entities[i] ?? null]));
@@ -101,7 +170,10 @@ async function directPage(s: SubgraphSet, first: number, base: BaseContext): Pro
 }
 
 /** A plain node:http server answering every POST with the page, authenticated like the gateway. */
-async function startDirectServer(s: SubgraphSet, verifier: TokenVerifier): Promise<{ url: string; close(): Promise<void> }> {
+async function startDirectServer(
+  s: SubgraphSet,
+  verifier: TokenVerifier,
+): Promise<{ url: string; close(): Promise<void> }> {
   checked(s.workflow.schema, WORKFLOW_PAGE, 'workflow');
   checked(s.customers.schema, CUSTOMERS_BY_ID, 'customers');
   checked(s.communications.schema, DOCUMENTS_BY_CASE, 'communications');
@@ -113,7 +185,13 @@ async function startDirectServer(s: SubgraphSet, verifier: TokenVerifier): Promi
         const body = (await readJsonBody(req)) as { variables?: { first?: number } } | undefined;
         const first = body?.variables?.first ?? PAGE_SIZE;
         const result = await directPage(s, first, { requestId: randomUUID(), principal });
-        sendJson(res, 200, result.errors ? { data: result.data, errors: result.errors.map((e) => e.toJSON()) } : { data: result.data });
+        sendJson(
+          res,
+          200,
+          result.errors
+            ? { data: result.data, errors: result.errors.map((e) => e.toJSON()) }
+            : { data: result.data },
+        );
       } catch (err) {
         sendJson(res, 500, { errors: [{ message: (err as Error).message }] });
       }
@@ -148,13 +226,20 @@ function requestInit(token: string): { headers: Record<string, string>; body: st
 }
 
 /** One request, counting the store's statements while it runs (nothing else touches the store now). */
-async function probe(target: Target, token: string, store: Store): Promise<{ queries: number; body: { data?: PageData; errors?: unknown[] } }> {
+async function probe(
+  target: Target,
+  token: string,
+  store: Store,
+): Promise<{ queries: number; body: { data?: PageData; errors?: unknown[] } }> {
   const { headers, body } = requestInit(token);
   const before = store.stats.queries;
   const res = await fetch(target.url, { method: 'POST', headers, body });
   const json = (await res.json()) as { data?: PageData; errors?: unknown[] };
   const queries = store.stats.queries - before;
-  if (!res.ok || json.errors) throw new Error(`${target.name}: HTTP ${res.status} ${JSON.stringify(json.errors ?? json).slice(0, 500)}`);
+  if (!res.ok || json.errors)
+    throw new Error(
+      `${target.name}: HTTP ${res.status} ${JSON.stringify(json.errors ?? json).slice(0, 500)}`,
+    );
   return { queries, body: json };
 }
 
@@ -163,21 +248,35 @@ function assertFullPage(name: string, data: PageData | undefined): void {
   if (edges.length !== PAGE_SIZE) throw new Error(`${name}: ${edges.length} cases, expected ${PAGE_SIZE}`);
   for (const { node } of edges) {
     const complete =
-      node.customer?.name && node.approvals.length === 3 && node.documents.length > 0 && node.documents.every((d) => d.deliveries.length > 0);
-    if (!complete) throw new Error(`${name}: case ${node.id} is missing its customer, approvals, documents or deliveries`);
+      node.customer?.name &&
+      node.approvals.length === 3 &&
+      node.documents.length > 0 &&
+      node.documents.every((d) => d.deliveries.length > 0);
+    if (!complete)
+      throw new Error(`${name}: case ${node.id} is missing its customer, approvals, documents or deliveries`);
   }
 }
 
 function load(target: Target, token: string): Promise<LoadSummary> {
-  const options: LoadOptions = { url: target.url, ...requestInit(token), connections: CONNECTIONS, durationSec: DURATION_SEC, warmupSec: WARMUP_SEC };
+  const options: LoadOptions = {
+    url: target.url,
+    ...requestInit(token),
+    connections: CONNECTIONS,
+    durationSec: DURATION_SEC,
+    warmupSec: WARMUP_SEC,
+  };
   return new Promise((resolve, reject) => {
-    const child = fork(path.join(__dirname, 'load.js'), [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(path.join(__dirname, 'load.js'), [JSON.stringify(options)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     let summary: LoadSummary | null = null;
     child.on('message', (m) => {
       summary = m as LoadSummary;
     });
     child.on('error', reject);
-    child.on('exit', (code) => (summary ? resolve(summary) : reject(new Error(`load generator for ${target.name} exited with ${code}`))));
+    child.on('exit', (code) =>
+      summary ? resolve(summary) : reject(new Error(`load generator for ${target.name} exited with ${code}`)),
+    );
   });
 }
 
@@ -200,7 +299,7 @@ function report(rows: Array<{ name: string; load: LoadSummary; queries: number }
     '',
     'How it was measured:',
     `  autocannon 9, ${CONNECTIONS} connections, 1 request in flight each, ${DURATION_SEC} s per target after ${WARMUP_SEC} s of unreported warm-up,`,
-    '  run in a child process (not on the servers\' event loop); targets one after the other, gateway first.',
+    "  run in a child process (not on the servers' event loop); targets one after the other, gateway first.",
     `  Each request: POST JSON, the page query with first=${PAGE_SIZE}, an auditor bearer token (verified by both targets).`,
     `  direct = one node:http request that runs graphql execute on each subgraph schema in-process: workflow cases(+customerId, approvals),`,
     '           then customers _entities(Customer) and communications _entities(Case){documents{deliveries}} in parallel; documents parsed once.',
@@ -210,7 +309,10 @@ function report(rows: Array<{ name: string; load: LoadSummary; queries: number }
   ];
   for (const r of rows) {
     const bad = r.load.non2xx + r.load.errors + r.load.timeouts;
-    if (bad) lines.push(`  WARNING ${r.name}: ${r.load.non2xx} non-2xx, ${r.load.errors} errors, ${r.load.timeouts} timeouts`);
+    if (bad)
+      lines.push(
+        `  WARNING ${r.name}: ${r.load.non2xx} non-2xx, ${r.load.errors} errors, ${r.load.timeouts} timeouts`,
+      );
   }
   console.log(lines.join('\n'));
 }
@@ -222,7 +324,14 @@ async function main(): Promise<void> {
   let gateway: Gateway | null = null;
   let direct: { url: string; close(): Promise<void> } | null = null;
   try {
-    const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', DELIVERY_STEP_MS: '0', SEED_DEMO: 'true' });
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'error',
+      DELIVERY_STEP_MS: '0',
+      SEED_DEMO: 'true',
+    });
     console.log(`starting the gateway on ${dataDir} (first start migrates and seeds)...`);
     gateway = await startGateway(config);
     const subgraphs = gateway.subgraphs!;
@@ -246,7 +355,9 @@ async function main(): Promise<void> {
       probes.push(p);
     }
     if (!isDeepStrictEqual(probes[0]!.body.data, probes[1]!.body.data)) {
-      throw new Error('the gateway and the direct reads returned different pages; the comparison would be meaningless');
+      throw new Error(
+        'the gateway and the direct reads returned different pages; the comparison would be meaningless',
+      );
     }
     const setupSec = (Date.now() - started) / 1000;
 

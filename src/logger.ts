@@ -25,7 +25,8 @@ function serialise(fields: Record<string, unknown>): Record<string, unknown> {
 function write(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
   if (ORDER[level] < threshold) return;
   process.stderr.write(
-    JSON.stringify({ t: new Date().toISOString(), level, proc: processName, msg, ...serialise(fields) }) + '\n',
+    JSON.stringify({ t: new Date().toISOString(), level, proc: processName, msg, ...serialise(fields) }) +
+      '\n',
   );
 }
 

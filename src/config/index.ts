@@ -61,7 +61,10 @@ export class ConfigError extends Error {
 function parseSubgraphUrls(raw: string | undefined, problems: string[]): Config['subgraphUrls'] {
   const out: Config['subgraphUrls'] = {};
   if (!raw) return out;
-  for (const pair of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const pair of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [name, url] = pair.split('=');
     if (!name || !url || !(SUBGRAPH_NAMES as readonly string[]).includes(name)) {
       problems.push(`SUBGRAPH_URLS: "${pair}" is not <workflow|customers|communications>=<url>`);

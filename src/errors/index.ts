@@ -38,7 +38,6 @@ export const notFound = (what: string, id: string) =>
 export const badInput = (msg: string, field?: string) =>
   new GraphQLErrorWithCode(msg, ErrorCode.BAD_USER_INPUT, field ? { field } : {});
 export const conflict = (msg: string) => new GraphQLErrorWithCode(msg, ErrorCode.CONFLICT);
-export const approvalRequired = (msg: string) =>
-  new GraphQLErrorWithCode(msg, ErrorCode.APPROVAL_REQUIRED);
+export const approvalRequired = (msg: string) => new GraphQLErrorWithCode(msg, ErrorCode.APPROVAL_REQUIRED);
 export const upstreamUnavailable = (msg: string) =>
   new GraphQLErrorWithCode(msg, ErrorCode.UPSTREAM_UNAVAILABLE);

@@ -93,7 +93,12 @@ export class CommandRelay {
 
   private async runOne(): Promise<boolean> {
     const table = sql.table(`${this.source}.commands`);
-    const { rows } = await sql<{ id: string; kind: string; payload: Record<string, unknown>; attempts: number }>`
+    const { rows } = await sql<{
+      id: string;
+      kind: string;
+      payload: Record<string, unknown>;
+      attempts: number;
+    }>`
       update ${table} set next_attempt_at = now() + ${`${this.leaseMs} milliseconds`}::interval,
         attempts = attempts + 1
       where id = (
@@ -111,7 +116,13 @@ export class CommandRelay {
     } catch (err) {
       // Exponential backoff, capped at a minute; the lease already hides it until then.
       const delay = Math.min(60_000, 200 * 2 ** Math.min(cmd.attempts, 10));
-      log.warn('command failed; will retry', { source: this.source, kind: cmd.kind, id: cmd.id, attempts: cmd.attempts, err });
+      log.warn('command failed; will retry', {
+        source: this.source,
+        kind: cmd.kind,
+        id: cmd.id,
+        attempts: cmd.attempts,
+        err,
+      });
       await sql`update ${table} set last_error = ${String((err as Error)?.message ?? err)},
         next_attempt_at = now() + ${`${delay} milliseconds`}::interval where id = ${cmd.id}`.execute(this.db);
     }

@@ -65,7 +65,9 @@ export class InProcessBus implements EventBus {
  * takes effect at once even while a `next()` is waiting, so a subscriber
  * that leaves releases its bus listener immediately, not at the next event.
  */
-export function pushIterator<T>(subscribe: (push: (value: T) => void) => () => void): AsyncIterableIterator<T> {
+export function pushIterator<T>(
+  subscribe: (push: (value: T) => void) => () => void,
+): AsyncIterableIterator<T> {
   const queue: T[] = [];
   const waiting: Array<(r: IteratorResult<T>) => void> = [];
   let done = false;

@@ -22,7 +22,9 @@ export function subgraphSdl(schema: GraphQLSchema): string {
 
 /** Composes at start; a failure stops the start with every problem listed. */
 export function composeSupergraph(subgraphs: SubgraphSdl[]): { supergraphSdl: string; apiSdl: string } {
-  const result = composeServices(subgraphs.map((s) => ({ name: s.name, url: s.url, typeDefs: parse(s.sdl) })));
+  const result = composeServices(
+    subgraphs.map((s) => ({ name: s.name, url: s.url, typeDefs: parse(s.sdl) })),
+  );
   if (result.errors) throw new CompositionError(result.errors.map((e) => e.message));
   return { supergraphSdl: result.supergraphSdl, apiSdl: result.publicSdl };
 }

@@ -49,9 +49,16 @@ export function documentContentRoute(reader: () => CommunicationsReader): Route 
       return true;
     }
     const wanted = url.searchParams.get('part');
-    const part = wanted ? parts.find((p) => p.name === wanted) : (PRIMARY.map((n) => parts.find((p) => p.name === n)).find(Boolean) ?? parts[0]);
+    const part = wanted
+      ? parts.find((p) => p.name === wanted)
+      : (PRIMARY.map((n) => parts.find((p) => p.name === n)).find(Boolean) ?? parts[0]);
     if (!part) {
-      sendError(res, 404, ErrorCode.NOT_FOUND, `Document ${m[1]} has no part ${wanted}; it has ${parts.map((p) => p.name).join(', ')}`);
+      sendError(
+        res,
+        404,
+        ErrorCode.NOT_FOUND,
+        `Document ${m[1]} has no part ${wanted}; it has ${parts.map((p) => p.name).join(', ')}`,
+      );
       return true;
     }
     const type = part.media_type.startsWith('text/') ? `${part.media_type}; charset=utf-8` : part.media_type;

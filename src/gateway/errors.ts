@@ -22,14 +22,23 @@ const CLIENT_FAULTS = new Set([
 export function maskError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const code = formatted.extensions?.code;
   if (isContractCode(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
-    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: pick(formatted.extensions) };
+    return {
+      message: formatted.message,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: pick(formatted.extensions),
+    };
   }
   if (typeof code === 'string' && CLIENT_FAULTS.has(code)) {
     return { ...formatted, extensions: { code: ErrorCode.BAD_USER_INPUT, reason: code } };
   }
   const correlationId = randomUUID();
   const original = unwrapResolverError(error);
-  log.error('unexpected error', { correlationId, path: formatted.path, err: original instanceof Error ? original : new Error(String(formatted.message)) });
+  log.error('unexpected error', {
+    correlationId,
+    path: formatted.path,
+    err: original instanceof Error ? original : new Error(String(formatted.message)),
+  });
   return {
     message: 'Internal server error',
     path: formatted.path,

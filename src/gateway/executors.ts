@@ -18,7 +18,11 @@ export function inProcessExecutor(subgraph: Subgraph): Executor {
     const gatewayCtx = (request.context ?? {}) as BaseContext;
     let ctx = contexts.get(gatewayCtx);
     if (!ctx) {
-      ctx = subgraph.contextFor({ requestId: gatewayCtx.requestId, principal: gatewayCtx.principal ?? null, signal: gatewayCtx.signal });
+      ctx = subgraph.contextFor({
+        requestId: gatewayCtx.requestId,
+        principal: gatewayCtx.principal ?? null,
+        signal: gatewayCtx.signal,
+      });
       contexts.set(gatewayCtx, ctx);
     }
     return normalizedExecutor({
@@ -62,7 +66,11 @@ export function remoteExecutor(name: string, url: string): { executor: Executor;
   // One graphql-ws connection per subscribing caller, carrying the caller's token.
   const wsFor = (auth: string | undefined): Executor =>
     auth
-      ? buildGraphQLWSExecutor({ url: url.replace(/^http/, 'ws'), lazy: true, connectionParams: { authorization: auth } })
+      ? buildGraphQLWSExecutor({
+          url: url.replace(/^http/, 'ws'),
+          lazy: true,
+          connectionParams: { authorization: auth },
+        })
       : ws;
   const executor: Executor = async (request) => {
     const op = getOperationASTFromRequest(request);

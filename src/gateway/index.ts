@@ -17,7 +17,7 @@ import { createInProcessSubgraphs, type SubgraphSet } from '../subgraphs/inproce
 import { composeSupergraph, subgraphSdl } from './compose.js';
 import { documentContentRoute } from './documents.js';
 import { inProcessExecutor, remoteExecutor } from './executors.js';
-import { serveGraphQL, type RunningServer } from './serve.js';
+import { serveGraphQL } from './serve.js';
 
 export interface Gateway {
   readonly url: string;
@@ -67,7 +67,6 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
   const store = await openSeededStore(config);
   const bus = overrides.bus ?? new InProcessBus();
   let subgraphs: SubgraphSet | null = null;
-  let server: RunningServer | null = null;
   try {
     subgraphs = await createInProcessSubgraphs({
       db: store.db as Kysely<Database>,
@@ -93,7 +92,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
     }
     subgraphs.all.forEach((s) => s.start());
     const set = subgraphs;
-    server = await serveGraphQL(
+    const running = await serveGraphQL(
       {
         name: 'gateway',
         schema,
@@ -115,7 +114,6 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
       config.port,
       config.host,
     );
-    const running = server;
     return {
       url: running.url,
       port: running.port,
@@ -136,17 +134,29 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
 /** Remote mode: the subgraphs are services at SUBGRAPH_URLS. */
 async function startRemoteGateway(config: Config, verifier: TokenVerifier): Promise<Gateway> {
   const urls = config.subgraphUrls as Record<SubgraphName, string>;
-  const sdls = await Promise.all(SUBGRAPH_NAMES.map(async (name) => ({ name, url: urls[name], sdl: await fetchSdl(name, urls[name]) })));
+  const sdls = await Promise.all(
+    SUBGRAPH_NAMES.map(async (name) => ({ name, url: urls[name], sdl: await fetchSdl(name, urls[name]) })),
+  );
   const { supergraphSdl, apiSdl } = composeSupergraph(sdls);
   const remotes = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, remoteExecutor(name, urls[name])]));
-  const schema = stitch(supergraphSdl, Object.fromEntries(Object.entries(remotes).map(([n, r]) => [n, r.executor])));
+  const schema = stitch(
+    supergraphSdl,
+    Object.fromEntries(Object.entries(remotes).map(([n, r]) => [n, r.executor])),
+  );
   const server = await serveGraphQL(
     {
       name: 'gateway',
       schema,
       verifier,
       ready: async () => {
-        const answers = await Promise.all(SUBGRAPH_NAMES.map((n) => fetch(new URL('/readyz', urls[n])).then((r) => r.ok, () => false)));
+        const answers = await Promise.all(
+          SUBGRAPH_NAMES.map((n) =>
+            fetch(new URL('/readyz', urls[n])).then(
+              (r) => r.ok,
+              () => false,
+            ),
+          ),
+        );
         return answers.every(Boolean);
       },
       routes: [],
@@ -160,7 +170,15 @@ async function startRemoteGateway(config: Config, verifier: TokenVerifier): Prom
     config.port,
     config.host,
   );
-  return { url: server.url, port: server.port, supergraphSdl, apiSdl, subgraphs: null, store: null, stop: () => server.stop() };
+  return {
+    url: server.url,
+    port: server.port,
+    supergraphSdl,
+    apiSdl,
+    subgraphs: null,
+    store: null,
+    stop: () => server.stop(),
+  };
 }
 
 /** A subgraph's SDL, waiting for it to come up (services start in any order). */

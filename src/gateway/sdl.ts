@@ -9,10 +9,20 @@ import { stitch } from './index.js';
 export const SDL_DIR = 'src/schema/sdl';
 
 /** The API schema clients see, as the gateway serves it (never executed here). */
-export async function servedApiSchema(): Promise<{ schema: GraphQLSchema; supergraphSdl: string; subgraphs: Record<string, string> }> {
-  const schemas = { workflow: await workflowSchema(), customers: await customersSchema(), communications: await communicationsSchema() };
+export async function servedApiSchema(): Promise<{
+  schema: GraphQLSchema;
+  supergraphSdl: string;
+  subgraphs: Record<string, string>;
+}> {
+  const schemas = {
+    workflow: await workflowSchema(),
+    customers: await customersSchema(),
+    communications: await communicationsSchema(),
+  };
   const subgraphs = Object.fromEntries(Object.entries(schemas).map(([n, s]) => [n, subgraphSdl(s)]));
-  const { supergraphSdl } = composeSupergraph(Object.entries(subgraphs).map(([name, sdl]) => ({ name, url: `inprocess://${name}`, sdl })));
+  const { supergraphSdl } = composeSupergraph(
+    Object.entries(subgraphs).map(([name, sdl]) => ({ name, url: `inprocess://${name}`, sdl })),
+  );
   const never: Executor = () => {
     throw new Error('schema printing does not execute');
   };

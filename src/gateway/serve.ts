@@ -18,7 +18,11 @@ import { BodyError, handleGraphQL, sendError, sendJson } from './http.js';
 import type { ForwardingContext } from './executors.js';
 
 /** An extra HTTP route; returns false when the request is not its own. */
-export type Route = (req: IncomingMessage, res: ServerResponse, auth: () => Promise<Principal | null>) => Promise<boolean>;
+export type Route = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  auth: () => Promise<Principal | null>,
+) => Promise<boolean>;
 
 export interface ServeOptions {
   name: string;
@@ -138,7 +142,10 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
         if (principal.exp) {
           // A token that expires mid-connection ends the connection.
           const ms = principal.exp * 1000 - Date.now();
-          ctx.extra.expiry = setTimeout(() => ctx.extra.socket.close(CloseCode.Unauthorized, 'Token expired'), Math.max(0, Math.min(ms, 2 ** 31 - 1)));
+          ctx.extra.expiry = setTimeout(
+            () => ctx.extra.socket.close(CloseCode.Unauthorized, 'Token expired'),
+            Math.max(0, Math.min(ms, 2 ** 31 - 1)),
+          );
           ctx.extra.expiry.unref();
         }
         return true;

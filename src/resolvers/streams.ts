@@ -14,7 +14,9 @@ export function streamOf(
   topic: Topic,
   keep: (e: BusEvent) => boolean,
 ): AsyncIterableIterator<BusEvent> {
-  return pushIterator<BusEvent>((push) => bus.listen(source, topic, (e) => {
-    if (keep(e)) push(e);
-  }));
+  return pushIterator<BusEvent>((push) =>
+    bus.listen(source, topic, (e) => {
+      if (keep(e)) push(e);
+    }),
+  );
 }

@@ -79,7 +79,9 @@ function counter(stats: { queries: number }): (event: LogEvent) => void {
   };
 }
 
-export async function openStore(config: Pick<Config, 'dataDir' | 'databaseUrl' | 'dbPoolMax'>): Promise<Store> {
+export async function openStore(
+  config: Pick<Config, 'dataDir' | 'databaseUrl' | 'dbPoolMax'>,
+): Promise<Store> {
   if (config.databaseUrl) {
     const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.dbPoolMax });
     pool.on('error', (err) => log.error('postgres pool error', { err }));

@@ -3,7 +3,12 @@ import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { BaseContext, CommunicationsContext } from '../context/index.js';
 import { DeliveryWorker } from '../datasources/communications/delivery.js';
-import { createOutboxChannels, createRenderer, type DeliveryChannels, type Renderer } from '../datasources/communications/engine/index.js';
+import {
+  createOutboxChannels,
+  createRenderer,
+  type DeliveryChannels,
+  type Renderer,
+} from '../datasources/communications/engine/index.js';
 import type { CommunicationsPorts } from '../datasources/communications/ports.js';
 import { CommunicationsReader, communicationsLoaders } from '../datasources/communications/reader.js';
 import { CommunicationsService } from '../datasources/communications/service.js';
@@ -83,7 +88,13 @@ export async function createCommunicationsSubgraph(deps: {
     reader,
     contextFor: (base: BaseContext): CommunicationsContext => ({
       ...base,
-      communications: { service: svc, reader, loaders: communicationsLoaders(reader), bus: deps.bus, publicUrl: deps.publicUrl },
+      communications: {
+        service: svc,
+        reader,
+        loaders: communicationsLoaders(reader),
+        bus: deps.bus,
+        publicUrl: deps.publicUrl,
+      },
     }),
     start: () => {
       relay.start();

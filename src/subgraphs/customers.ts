@@ -1,8 +1,16 @@
 import type { GraphQLSchema } from 'graphql';
 import type { Kysely } from 'kysely';
 import type { BaseContext, CustomersContext } from '../context/index.js';
-import { EmbeddedCustomers, customerLoaders, type CustomerDataSource } from '../datasources/customers/customers.js';
-import { CaseCustomerResolver, CustomerResolver, DocumentCustomerResolver } from '../resolvers/customers/customer.resolver.js';
+import {
+  EmbeddedCustomers,
+  customerLoaders,
+  type CustomerDataSource,
+} from '../datasources/customers/customers.js';
+import {
+  CaseCustomerResolver,
+  CustomerResolver,
+  DocumentCustomerResolver,
+} from '../resolvers/customers/customer.resolver.js';
 import { customersReferences } from '../resolvers/customers/customer.reference.js';
 import type { CustomersDB } from '../store/tables.js';
 import { CaseCustomer, DocumentCustomer } from '../schema/customers/types.js';
@@ -30,7 +38,10 @@ export async function createCustomersSubgraph(deps: { db: Kysely<CustomersDB> })
     name: 'customers',
     schema,
     source,
-    contextFor: (base: BaseContext): CustomersContext => ({ ...base, customers: { source, loaders: customerLoaders(source) } }),
+    contextFor: (base: BaseContext): CustomersContext => ({
+      ...base,
+      customers: { source, loaders: customerLoaders(source) },
+    }),
     start: () => undefined,
     stop: async () => undefined,
     settle: async () => undefined,

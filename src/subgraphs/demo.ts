@@ -23,7 +23,13 @@ function sample(templateId: string): Record<string, unknown> {
  */
 export async function seedDemoCases(s: SubgraphSet): Promise<void> {
   const wf = s.workflow.service;
-  const decide = async (caseId: string, who: Principal, stage: number, decision: 'APPROVED' | 'REJECTED', comment: string) => {
+  const decide = async (
+    caseId: string,
+    who: Principal,
+    stage: number,
+    decision: 'APPROVED' | 'REJECTED',
+    comment: string,
+  ) => {
     const approvals = await s.workflow.service.approvalsOf(caseId);
     await wf.decideApproval(who, { approvalId: approvals[stage]!.id, decision, comment });
   };
@@ -67,7 +73,13 @@ export async function seedDemoCases(s: SubgraphSet): Promise<void> {
     data: sample('tpl_policy_pack'),
   });
   await decide(rejected.id, reviewer, 0, 'APPROVED', 'Looks fine to me.');
-  await decide(rejected.id, approver, 1, 'REJECTED', 'Terms refer to the 2024 schedule; redo with the current one.');
+  await decide(
+    rejected.id,
+    approver,
+    1,
+    'REJECTED',
+    'Terms refer to the 2024 schedule; redo with the current one.',
+  );
 
   // cus_003 prefers email but has no address: the delivery fails and opens an exception case.
   const failing = await wf.startCase(requester, {

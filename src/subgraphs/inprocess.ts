@@ -3,7 +3,13 @@ import type { EventBus } from '../events/index.js';
 import type { Database } from '../store/tables.js';
 import type { CommunicationsPorts, CustomerProfile } from '../datasources/communications/ports.js';
 import type { WorkflowPorts } from '../datasources/workflow/ports.js';
-import { sliceOf, type CommunicationsDB, type CustomerRow, type CustomersDB, type WorkflowDB } from '../store/tables.js';
+import {
+  sliceOf,
+  type CommunicationsDB,
+  type CustomerRow,
+  type CustomersDB,
+  type WorkflowDB,
+} from '../store/tables.js';
 import type { Renderer, DeliveryChannels } from '../datasources/communications/engine/index.js';
 import { createCommunicationsSubgraph, type CommunicationsSubgraph } from './communications.js';
 import { createCustomersSubgraph, type CustomersSubgraph } from './customers.js';
@@ -48,7 +54,11 @@ export async function createInProcessSubgraphs(deps: {
   channels?: DeliveryChannels;
 }): Promise<SubgraphSet> {
   // Filled in below; ports are only called after start, when all three exist.
-  const late: { workflow?: WorkflowSubgraph; customers?: CustomersSubgraph; communications?: CommunicationsSubgraph } = {};
+  const late: {
+    workflow?: WorkflowSubgraph;
+    customers?: CustomersSubgraph;
+    communications?: CommunicationsSubgraph;
+  } = {};
 
   const workflowPorts: WorkflowPorts = {
     async customer(id) {
@@ -86,7 +96,9 @@ export async function createInProcessSubgraphs(deps: {
     },
     async caseApproval(caseId) {
       const found = await late.workflow!.service.approvalState(caseId);
-      return found ? { caseId, title: found.caseRow.title, customerId: found.caseRow.customer_id, state: found.state } : null;
+      return found
+        ? { caseId, title: found.caseRow.title, customerId: found.caseRow.customer_id, state: found.state }
+        : null;
     },
     async openExceptionCase(input) {
       const c = await late.workflow!.service.openExceptionCase(input);
@@ -97,7 +109,11 @@ export async function createInProcessSubgraphs(deps: {
     },
   };
 
-  late.workflow = await createWorkflowSubgraph({ db: sliceOf<WorkflowDB>(deps.db), bus: deps.bus, ports: workflowPorts });
+  late.workflow = await createWorkflowSubgraph({
+    db: sliceOf<WorkflowDB>(deps.db),
+    bus: deps.bus,
+    ports: workflowPorts,
+  });
   late.customers = await createCustomersSubgraph({ db: sliceOf<CustomersDB>(deps.db) });
   late.communications = await createCommunicationsSubgraph({
     db: sliceOf<CommunicationsDB>(deps.db),

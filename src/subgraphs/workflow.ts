@@ -6,7 +6,11 @@ import type { GenerateForCaseCommand, WorkflowPorts } from '../datasources/workf
 import { WorkflowService } from '../datasources/workflow/service.js';
 import { CommandRelay } from '../events/commands.js';
 import { Outbox, type EventBus } from '../events/index.js';
-import { ApprovalResolver, CaseResolver, CustomerCasesResolver } from '../resolvers/workflow/case.resolver.js';
+import {
+  ApprovalResolver,
+  CaseResolver,
+  CustomerCasesResolver,
+} from '../resolvers/workflow/case.resolver.js';
 import { workflowReferences } from '../resolvers/workflow/case.reference.js';
 import type { WorkflowDB } from '../store/tables.js';
 import { CustomerCases } from '../schema/workflow/types.js';
@@ -27,7 +31,11 @@ export function workflowSchema(): Promise<GraphQLSchema> {
   });
 }
 
-export async function createWorkflowSubgraph(deps: { db: Kysely<WorkflowDB>; bus: EventBus; ports: WorkflowPorts }): Promise<WorkflowSubgraph> {
+export async function createWorkflowSubgraph(deps: {
+  db: Kysely<WorkflowDB>;
+  bus: EventBus;
+  ports: WorkflowPorts;
+}): Promise<WorkflowSubgraph> {
   const schema = await workflowSchema();
   const outbox = new Outbox<WorkflowDB>(deps.db, 'workflow', deps.bus);
   const reader = new CaseReader(deps.db);

@@ -16,6 +16,8 @@ test('the served API schema satisfies the core contract', async () => {
 
 test('the committed api.graphql satisfies the core contract too', () => {
   const contract = buildSchema(fs.readFileSync(path.join(__dirname, 'core.graphql'), 'utf8'));
-  const served = buildSchema(fs.readFileSync(path.join(__dirname, '../../src/schema/sdl/api.graphql'), 'utf8'));
+  const served = buildSchema(
+    fs.readFileSync(path.join(__dirname, '../../src/schema/sdl/api.graphql'), 'utf8'),
+  );
   expect(findBreakingChanges(contract, served)).toEqual([]);
 });

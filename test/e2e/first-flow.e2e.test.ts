@@ -25,7 +25,8 @@ const sample = (id: string) => SEED_TEMPLATES.find((x) => x.id === id)!.sampleDa
 let dataDir: string;
 let product: RunningProduct;
 const tokens: Record<string, string> = {};
-const client = (who: string) => new GraphQLClient(product.url, { headers: { authorization: `Bearer ${tokens[who]}` } });
+const client = (who: string) =>
+  new GraphQLClient(product.url, { headers: { authorization: `Bearer ${tokens[who]}` } });
 
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'commsgraph-e2e-'));
@@ -65,7 +66,14 @@ test('serves health, readiness and the Sandbox landing page', async () => {
 
 test('the first flow: start, three approvals, generation and delivery, watched over graphql-ws', async () => {
   const started = await client('requester').request(StartCaseDocument, {
-    input: { kind: 'REGULATED_DOCUMENT', title: 'Statement for Ștefan', customerId: 'cus_002', templateId: 'tpl_account_statement', channel: 'EMAIL', data: sample('tpl_account_statement') },
+    input: {
+      kind: 'REGULATED_DOCUMENT',
+      title: 'Statement for Ștefan',
+      customerId: 'cus_002',
+      templateId: 'tpl_account_statement',
+      channel: 'EMAIL',
+      data: sample('tpl_account_statement'),
+    },
   });
   caseId = started.startCase.id;
   expect(started.startCase.status).toBe('AWAITING_APPROVAL');
@@ -85,17 +93,33 @@ test('the first flow: start, three approvals, generation and delivery, watched o
   // Four-eyes over the real server: the starter may not review their own case.
   const selfReview = await npmToken(dataDir, 'e2e.requester', ['requester', 'reviewer']);
   await expect(
-    new GraphQLClient(product.url, { headers: { authorization: `Bearer ${selfReview}` } }).request(DecideApprovalDocument, {
-      input: { approvalId: started.startCase.approvals[0]!.id, decision: 'APPROVED' },
-    }),
-  ).rejects.toMatchObject({ response: { errors: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'FORBIDDEN' }) })] } });
+    new GraphQLClient(product.url, { headers: { authorization: `Bearer ${selfReview}` } }).request(
+      DecideApprovalDocument,
+      {
+        input: { approvalId: started.startCase.approvals[0]!.id, decision: 'APPROVED' },
+      },
+    ),
+  ).rejects.toMatchObject({
+    response: {
+      errors: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'FORBIDDEN' }) })],
+    },
+  });
 
   const [review, approval, comp] = started.startCase.approvals;
-  await client('reviewer').request(DecideApprovalDocument, { input: { approvalId: review!.id, decision: 'APPROVED', comment: 'checked' } });
-  await client('approver').request(DecideApprovalDocument, { input: { approvalId: approval!.id, decision: 'APPROVED' } });
-  await client('compliance').request(DecideApprovalDocument, { input: { approvalId: comp!.id, decision: 'APPROVED' } });
+  await client('reviewer').request(DecideApprovalDocument, {
+    input: { approvalId: review!.id, decision: 'APPROVED', comment: 'checked' },
+  });
+  await client('approver').request(DecideApprovalDocument, {
+    input: { approvalId: approval!.id, decision: 'APPROVED' },
+  });
+  await client('compliance').request(DecideApprovalDocument, {
+    input: { approvalId: comp!.id, decision: 'APPROVED' },
+  });
 
-  const steps = await deliveries.waitFor((r) => r.some((e) => e.deliveryStatusChanged.delivery.status === 'DELIVERED'), 20_000);
+  const steps = await deliveries.waitFor(
+    (r) => r.some((e) => e.deliveryStatusChanged.delivery.status === 'DELIVERED'),
+    20_000,
+  );
   expect(steps.map((e) => e.deliveryStatusChanged.delivery.status)).toEqual(['PENDING', 'SENT', 'DELIVERED']);
   expect(steps[2]!.deliveryStatusChanged.document.customer?.name).toBe('Ștefan Ionescu');
   expect(steps[2]!.deliveryStatusChanged.document.case?.id).toBe(caseId);
@@ -103,30 +127,63 @@ test('the first flow: start, three approvals, generation and delivery, watched o
 
   const detail = await client('service').request(CaseDetailDocument, { id: caseId });
   expect(detail.case?.status).toBe('RESOLVED');
-  expect(detail.case?.documents[0]).toMatchObject({ id: documentId, status: 'GENERATED', channel: 'EMAIL', deliveries: [{ status: 'DELIVERED' }] });
-  expect(detail.case?.history.map((h) => h.action)).toEqual(expect.arrayContaining(['CASE_STARTED', 'APPROVAL_APPROVED', 'DOCUMENT_GENERATED']));
+  expect(detail.case?.documents[0]).toMatchObject({
+    id: documentId,
+    status: 'GENERATED',
+    channel: 'EMAIL',
+    deliveries: [{ status: 'DELIVERED' }],
+  });
+  expect(detail.case?.history.map((h) => h.action)).toEqual(
+    expect.arrayContaining(['CASE_STARTED', 'APPROVAL_APPROVED', 'DOCUMENT_GENERATED']),
+  );
   // The email really went out to the embedded outbox.
   const outbox = path.join(dataDir, 'outbox', 'email');
   expect(fs.readdirSync(outbox).some((f) => f.endsWith('.eml'))).toBe(true);
 
   // Missing data: FAILED, an exception case for operations, announced to the subscriber.
   const failed = await client('service').request(GenerateDocumentDocument, {
-    input: { customerId: 'cus_007', templateId: 'tpl_account_statement', channel: 'PRINT', data: { accountNumber: '12345678' } },
+    input: {
+      customerId: 'cus_007',
+      templateId: 'tpl_account_statement',
+      channel: 'PRINT',
+      data: { accountNumber: '12345678' },
+    },
   });
   expect(failed.generateDocument.status).toBe('FAILED');
-  const [raised] = await exceptions.waitFor((r) => r.some((e) => e.generationExceptionRaised.document?.id === failed.generateDocument.id), 20_000);
+  const [raised] = await exceptions.waitFor(
+    (r) => r.some((e) => e.generationExceptionRaised.document?.id === failed.generateDocument.id),
+    20_000,
+  );
   expect(raised).toBeDefined();
-  const ev = exceptions.received.find((e) => e.generationExceptionRaised.document?.id === failed.generateDocument.id)!;
-  expect(ev.generationExceptionRaised).toMatchObject({ kind: 'MISSING_DATA', case: { assignedTeam: 'operations' } });
+  const ev = exceptions.received.find(
+    (e) => e.generationExceptionRaised.document?.id === failed.generateDocument.id,
+  )!;
+  expect(ev.generationExceptionRaised).toMatchObject({
+    kind: 'MISSING_DATA',
+    case: { assignedTeam: 'operations' },
+  });
   await deliveries.close();
   await exceptions.close();
 });
 
 test('a rejection generates nothing', async () => {
   const started = await client('requester').request(StartCaseDocument, {
-    input: { kind: 'REGULATED_DOCUMENT', title: 'Rejected pack', customerId: 'cus_010', templateId: 'tpl_policy_pack', channel: 'PRINT', data: sample('tpl_policy_pack') },
+    input: {
+      kind: 'REGULATED_DOCUMENT',
+      title: 'Rejected pack',
+      customerId: 'cus_010',
+      templateId: 'tpl_policy_pack',
+      channel: 'PRINT',
+      data: sample('tpl_policy_pack'),
+    },
   });
-  await client('reviewer').request(DecideApprovalDocument, { input: { approvalId: started.startCase.approvals[0]!.id, decision: 'REJECTED', comment: 'wrong schedule' } });
+  await client('reviewer').request(DecideApprovalDocument, {
+    input: {
+      approvalId: started.startCase.approvals[0]!.id,
+      decision: 'REJECTED',
+      comment: 'wrong schedule',
+    },
+  });
   const detail = await client('service').request(CaseDetailDocument, { id: started.startCase.id });
   expect(detail.case).toMatchObject({ status: 'REJECTED', documents: [] });
 });
@@ -147,7 +204,9 @@ test('SIGTERM drains (sockets close with 1001, exit 0) and a restart finds every
   const ws = new WebSocket(product.url.replace('http', 'ws'), 'graphql-transport-ws');
   const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
   await new Promise<void>((resolve) => ws.on('open', () => resolve()));
-  ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${tokens.service}` } }));
+  ws.send(
+    JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${tokens.service}` } }),
+  );
   await new Promise<void>((resolve) => ws.once('message', () => resolve()));
 
   await product.stop();
@@ -160,7 +219,11 @@ test('SIGTERM drains (sockets close with 1001, exit 0) and a restart finds every
 
   product = await npmStart(dataDir);
   const detail = await client('service').request(CaseDetailDocument, { id: caseId });
-  expect(detail.case).toMatchObject({ id: caseId, status: 'RESOLVED', documents: [{ id: documentId, status: 'GENERATED' }] });
+  expect(detail.case).toMatchObject({
+    id: caseId,
+    status: 'RESOLVED',
+    documents: [{ id: documentId, status: 'GENERATED' }],
+  });
   // Seeding happens on first start only.
   const page = await client('service').request(TemplatesDocument);
   expect(page.templates).toHaveLength(12);

@@ -27,10 +27,23 @@ export function nodeStart(dataDir: string, env: Record<string, string> = {}): Pr
   return launch(process.execPath, [path.join(ROOT, 'dist/src/main.js')], dataDir, env);
 }
 
-async function launch(cmd: string, args: string[], dataDir: string, env: Record<string, string>): Promise<RunningProduct> {
+async function launch(
+  cmd: string,
+  args: string[],
+  dataDir: string,
+  env: Record<string, string>,
+): Promise<RunningProduct> {
   const proc = spawn(cmd, args, {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', DELIVERY_STEP_MS: '50', ...env },
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'info',
+      DELIVERY_STEP_MS: '50',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -68,10 +81,14 @@ async function launch(cmd: string, args: string[], dataDir: string, env: Record<
 
 /** `npm run --silent token -- --sub NAME --roles R1,R2`, exactly as the README says. */
 export async function npmToken(dataDir: string, sub: string, roles: string[]): Promise<string> {
-  const { stdout } = await run('npm', ['run', '--silent', 'token', '--', '--sub', sub, '--roles', roles.join(',')], {
-    cwd: ROOT,
-    env: { ...process.env, DATA_DIR: dataDir },
-  });
+  const { stdout } = await run(
+    'npm',
+    ['run', '--silent', 'token', '--', '--sub', sub, '--roles', roles.join(',')],
+    {
+      cwd: ROOT,
+      env: { ...process.env, DATA_DIR: dataDir },
+    },
+  );
   const lines = stdout.trim().split('\n');
   if (lines.length !== 1) throw new Error(`token printed ${lines.length} lines: ${stdout}`);
   return lines[0]!;

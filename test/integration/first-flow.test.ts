@@ -29,52 +29,134 @@ afterAll(() => t.stop());
 const START = /* GraphQL */ `
   mutation Start($input: StartCaseInput!) {
     startCase(input: $input) {
-      id kind status templateVersionId channel
-      approvals { id stage decision task { role team dueAt status } }
+      id
+      kind
+      status
+      templateVersionId
+      channel
+      approvals {
+        id
+        stage
+        decision
+        task {
+          role
+          team
+          dueAt
+          status
+        }
+      }
     }
-  }`;
+  }
+`;
 const DECIDE = /* GraphQL */ `
   mutation Decide($input: DecideApprovalInput!) {
-    decideApproval(input: $input) { id stage decision decidedBy decidedAt comment }
-  }`;
+    decideApproval(input: $input) {
+      id
+      stage
+      decision
+      decidedBy
+      decidedAt
+      comment
+    }
+  }
+`;
 const CASE = /* GraphQL */ `
   query Case($id: ID!) {
     case(id: $id) {
-      id status title assignedTeam
-      customer { id name }
-      approvals { stage decision decidedBy }
-      documents { id status channel contentHash templateVersion { id version status } deliveries { channel status attempts } }
-      exceptions { id kind }
-      history { actor action detail }
+      id
+      status
+      title
+      assignedTeam
+      customer {
+        id
+        name
+      }
+      approvals {
+        stage
+        decision
+        decidedBy
+      }
+      documents {
+        id
+        status
+        channel
+        contentHash
+        templateVersion {
+          id
+          version
+          status
+        }
+        deliveries {
+          channel
+          status
+          attempts
+        }
+      }
+      exceptions {
+        id
+        kind
+      }
+      history {
+        actor
+        action
+        detail
+      }
     }
-  }`;
+  }
+`;
 
 const sampleData = (templateId: string) => SEED_TEMPLATES.find((x) => x.id === templateId)!.sampleData;
 
 type Approval = { id: string; stage: string; decision: string };
-type Started = { startCase: { id: string; status: string; templateVersionId: string; channel: string; approvals: (Approval & { task: { role: string } })[] } };
+type Started = {
+  startCase: {
+    id: string;
+    status: string;
+    templateVersionId: string;
+    channel: string;
+    approvals: (Approval & { task: { role: string } })[];
+  };
+};
 
-async function start(customerId = 'cus_004', templateId = 'tpl_billing_notice', extra: Record<string, unknown> = {}) {
-  const r = await t.gql<Started>(START, {
-    input: {
-      kind: 'REGULATED_DOCUMENT',
-      title: 'Billing notice',
-      customerId,
-      templateId,
-      channel: 'PRINT',
-      data: { ...sampleData(templateId), ...extra },
+async function start(
+  customerId = 'cus_004',
+  templateId = 'tpl_billing_notice',
+  extra: Record<string, unknown> = {},
+) {
+  const r = await t.gql<Started>(
+    START,
+    {
+      input: {
+        kind: 'REGULATED_DOCUMENT',
+        title: 'Billing notice',
+        customerId,
+        templateId,
+        channel: 'PRINT',
+        data: { ...sampleData(templateId), ...extra },
+      },
     },
-  }, requester);
+    requester,
+  );
   expect(r.errors).toBeUndefined();
   return r.data!.startCase;
 }
 
 async function decide(approvalId: string, token: string, decision = 'APPROVED', comment = 'ok') {
-  return t.gql<{ decideApproval: Approval & { decidedBy: string } }>(DECIDE, { input: { approvalId, decision, comment } }, token);
+  return t.gql<{ decideApproval: Approval & { decidedBy: string } }>(
+    DECIDE,
+    { input: { approvalId, decision, comment } },
+    token,
+  );
 }
 
 async function caseState(id: string) {
-  const r = await t.gql<{ case: Record<string, unknown> & { status: string; documents: Array<Record<string, unknown>>; history: Array<{ action: string; actor: string }> } }>(CASE, { id }, watcher);
+  const r = await t.gql<{
+    case: Record<string, unknown> & {
+      status: string;
+      documents: Array<Record<string, unknown>>;
+      history: Array<{ action: string; actor: string }>;
+    };
+  }>(CASE, { id }, watcher);
   expect(r.errors).toBeUndefined();
   return r.data!.case;
 }
@@ -88,7 +170,13 @@ test('a regulated document goes through review, approval and compliance, then is
     ['COMPLIANCE', 'PENDING', 'compliance'],
   ]);
 
-  const deliveries = await subscribe<{ deliveryStatusChanged: { eventId: string; delivery: { status: string }; document: { customer: { name: string }; case: { id: string; status: string } } } }>(
+  const deliveries = await subscribe<{
+    deliveryStatusChanged: {
+      eventId: string;
+      delivery: { status: string };
+      document: { customer: { name: string }; case: { id: string; status: string } };
+    };
+  }>(
     t.url,
     watcher,
     `subscription D($caseId: ID) { deliveryStatusChanged(caseId: $caseId) { eventId delivery { status channel } document { id customer { name } case { id status } } } }`,
@@ -105,9 +193,16 @@ test('a regulated document goes through review, approval and compliance, then is
   expect((await decide(review!.id, reviewer)).errors).toBeUndefined();
   expect((await decide(approval!.id, approver)).errors).toBeUndefined();
   const last = await decide(comp!.id, compliance, 'APPROVED', 'Disclosures present');
-  expect(last.data?.decideApproval).toMatchObject({ stage: 'COMPLIANCE', decision: 'APPROVED', decidedBy: 'carl.compliance', comment: 'Disclosures present' });
+  expect(last.data?.decideApproval).toMatchObject({
+    stage: 'COMPLIANCE',
+    decision: 'APPROVED',
+    decidedBy: 'carl.compliance',
+    comment: 'Disclosures present',
+  });
 
-  const steps = await deliveries.waitFor((r) => r.some((e) => e.deliveryStatusChanged.delivery.status === 'DELIVERED'));
+  const steps = await deliveries.waitFor((r) =>
+    r.some((e) => e.deliveryStatusChanged.delivery.status === 'DELIVERED'),
+  );
   expect(steps.map((e) => e.deliveryStatusChanged.delivery.status)).toEqual(['PENDING', 'SENT', 'DELIVERED']);
   for (const e of steps) {
     expect(e.deliveryStatusChanged.document.customer.name).toBe('Zoë Ångström');
@@ -117,14 +212,21 @@ test('a regulated document goes through review, approval and compliance, then is
   expect([...ids].sort((a, b) => (a < b ? -1 : 1))).toEqual(ids);
 
   await updates.waitFor((r) => r.some((e) => e.caseUpdated.status === 'RESOLVED'));
-  expect(updates.received.map((e) => e.caseUpdated.status)).toEqual(expect.arrayContaining(['APPROVED', 'RESOLVED']));
+  expect(updates.received.map((e) => e.caseUpdated.status)).toEqual(
+    expect.arrayContaining(['APPROVED', 'RESOLVED']),
+  );
   await deliveries.close();
   await updates.close();
 
   const c = await caseState(started.id);
   expect(c.status).toBe('RESOLVED');
   expect(c.documents).toHaveLength(1);
-  const doc = c.documents[0] as { status: string; contentHash: string; templateVersion: { id: string }; deliveries: Array<{ status: string }> };
+  const doc = c.documents[0] as {
+    status: string;
+    contentHash: string;
+    templateVersion: { id: string };
+    deliveries: Array<{ status: string }>;
+  };
   expect(doc.status).toBe('GENERATED');
   expect(doc.contentHash).toMatch(/^[0-9a-f]{64}$/);
   expect(doc.templateVersion.id).toBe(started.templateVersionId);
@@ -149,7 +251,9 @@ test('generation uses the version the case was approved with, not one approved l
     select 'tpl_billing_notice_v9', template_id, 9, 'APPROVED', content, data_schema, 'changed', 'someone', now(), 'author'
     from communications.template_versions where id = ${started.templateVersionId}`.execute(db);
   try {
-    for (const [a, tok] of started.approvals.map((a, i) => [a, [reviewer, approver, compliance][i]!] as const)) {
+    for (const [a, tok] of started.approvals.map(
+      (a, i) => [a, [reviewer, approver, compliance][i]!] as const,
+    )) {
       expect((await decide(a.id, tok)).errors).toBeUndefined();
     }
     await t.settle();
@@ -157,7 +261,9 @@ test('generation uses the version the case was approved with, not one approved l
     const doc = c.documents[0] as { templateVersion: { id: string; version: number } };
     expect(doc.templateVersion).toMatchObject({ id: started.templateVersionId, version: 1 });
   } finally {
-    await sql`delete from communications.documents where template_version_id = 'tpl_billing_notice_v9'`.execute(db);
+    await sql`delete from communications.documents where template_version_id = 'tpl_billing_notice_v9'`.execute(
+      db,
+    );
     await sql`delete from communications.template_versions where id = 'tpl_billing_notice_v9'`.execute(db);
   }
 });
@@ -203,19 +309,49 @@ describe('the rules of the contract, each leaving the case unchanged', () => {
   });
 
   test('a wrong role is FORBIDDEN and no token is UNAUTHENTICATED', async () => {
-    expect((await decide(started.approvals[0]!.id, approver)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-    const anon = await t.gql(DECIDE, { input: { approvalId: started.approvals[0]!.id, decision: 'APPROVED' } });
+    expect((await decide(started.approvals[0]!.id, approver)).errors?.[0]?.extensions?.code).toBe(
+      'FORBIDDEN',
+    );
+    const anon = await t.gql(DECIDE, {
+      input: { approvalId: started.approvals[0]!.id, decision: 'APPROVED' },
+    });
     expect(anon.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     await unchanged();
   });
 
   test('unknown ids are NOT_FOUND and malformed input is BAD_USER_INPUT', async () => {
     expect((await decide('apr_nope', reviewer)).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
-    expect((await decide(started.approvals[0]!.id, reviewer, 'PENDING')).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect((await decide(started.approvals[0]!.id, reviewer, 'MAYBE')).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    const noTitle = await t.gql(START, { input: { kind: 'REGULATED_DOCUMENT', title: ' ', customerId: 'cus_004', templateId: 'tpl_billing_notice' } }, requester);
+    expect((await decide(started.approvals[0]!.id, reviewer, 'PENDING')).errors?.[0]?.extensions?.code).toBe(
+      'BAD_USER_INPUT',
+    );
+    expect((await decide(started.approvals[0]!.id, reviewer, 'MAYBE')).errors?.[0]?.extensions?.code).toBe(
+      'BAD_USER_INPUT',
+    );
+    const noTitle = await t.gql(
+      START,
+      {
+        input: {
+          kind: 'REGULATED_DOCUMENT',
+          title: ' ',
+          customerId: 'cus_004',
+          templateId: 'tpl_billing_notice',
+        },
+      },
+      requester,
+    );
     expect(noTitle.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    const noCustomer = await t.gql(START, { input: { kind: 'REGULATED_DOCUMENT', title: 'x', customerId: 'cus_nope', templateId: 'tpl_billing_notice' } }, requester);
+    const noCustomer = await t.gql(
+      START,
+      {
+        input: {
+          kind: 'REGULATED_DOCUMENT',
+          title: 'x',
+          customerId: 'cus_nope',
+          templateId: 'tpl_billing_notice',
+        },
+      },
+      requester,
+    );
     expect(noCustomer.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     await unchanged();
   });
@@ -228,7 +364,9 @@ describe('the rules of the contract, each leaving the case unchanged', () => {
     const second = await decide(started.approvals[1]!.id, twoHats);
     expect(second.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const c = await unchanged();
-    expect((c.approvals as Array<Approval & { decidedBy: string | null }>).map((a) => [a.decision, a.decidedBy])).toEqual([
+    expect(
+      (c.approvals as Array<Approval & { decidedBy: string | null }>).map((a) => [a.decision, a.decidedBy]),
+    ).toEqual([
       ['APPROVED', 'sam.both'],
       ['PENDING', null],
       ['PENDING', null],

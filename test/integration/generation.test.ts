@@ -24,64 +24,133 @@ const sample = (id: string) => SEED_TEMPLATES.find((x) => x.id === id)!.sampleDa
 const GENERATE = /* GraphQL */ `
   mutation G($input: GenerateDocumentInput!) {
     generateDocument(input: $input) {
-      id status channel contentHash
-      customer { name }
-      templateVersion { version status }
-      exceptions { id kind status message }
+      id
+      status
+      channel
+      contentHash
+      customer {
+        name
+      }
+      templateVersion {
+        version
+        status
+      }
+      exceptions {
+        id
+        kind
+        status
+        message
+      }
     }
-  }`;
-type Doc = { id: string; status: string; channel: string; contentHash: string | null; exceptions: { id: string; kind: string; status: string; message: string }[] };
+  }
+`;
+type Doc = {
+  id: string;
+  status: string;
+  channel: string;
+  contentHash: string | null;
+  exceptions: { id: string; kind: string; status: string; message: string }[];
+};
 
 async function generate(input: Record<string, unknown>, token = svc) {
   return t.gql<{ generateDocument: Doc }>(GENERATE, { input }, token);
 }
 
 test('the same idempotency key returns the same document instead of generating twice', async () => {
-  const input = { customerId: 'cus_001', templateId: 'tpl_account_statement', data: sample('tpl_account_statement'), idempotencyKey: 'stmt-2026-11-cus_001' };
+  const input = {
+    customerId: 'cus_001',
+    templateId: 'tpl_account_statement',
+    data: sample('tpl_account_statement'),
+    idempotencyKey: 'stmt-2026-11-cus_001',
+  };
   const first = await generate(input);
   const second = await generate(input);
   expect(first.errors).toBeUndefined();
   expect(first.data!.generateDocument.status).toBe('GENERATED');
   expect(second.data!.generateDocument.id).toBe(first.data!.generateDocument.id);
-  const docs = await t.gql<{ customer: { documents: { totalCount: number; edges: { node: { id: string } }[] } } }>(
-    `query { customer(id: "cus_001") { documents(first: 50) { totalCount edges { node { id } } } } }`, {}, svc);
-  expect(docs.data!.customer.documents.edges.filter((e) => e.node.id === first.data!.generateDocument.id)).toHaveLength(1);
+  const docs = await t.gql<{
+    customer: { documents: { totalCount: number; edges: { node: { id: string } }[] } };
+  }>(
+    `query { customer(id: "cus_001") { documents(first: 50) { totalCount edges { node { id } } } } }`,
+    {},
+    svc,
+  );
+  expect(
+    docs.data!.customer.documents.edges.filter((e) => e.node.id === first.data!.generateDocument.id),
+  ).toHaveLength(1);
 });
 
 test('the channel defaults to the customer preference and renders Unicode names', async () => {
-  const r = await generate({ customerId: 'cus_001', templateId: 'tpl_account_statement', data: sample('tpl_account_statement') });
+  const r = await generate({
+    customerId: 'cus_001',
+    templateId: 'tpl_account_statement',
+    data: sample('tpl_account_statement'),
+  });
   expect(r.errors).toBeUndefined();
   expect(r.data!.generateDocument).toMatchObject({ status: 'GENERATED', customer: { name: 'Łukasz Żółć' } });
 });
 
 test('roles, unknown ids and unapproved cases are refused with coded errors', async () => {
-  const base = { customerId: 'cus_001', templateId: 'tpl_account_statement', data: sample('tpl_account_statement') };
+  const base = {
+    customerId: 'cus_001',
+    templateId: 'tpl_account_statement',
+    data: sample('tpl_account_statement'),
+  };
   expect((await generate(base, requester)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   expect((await t.gql(GENERATE, { input: base })).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
-  expect((await generate({ ...base, customerId: 'cus_missing' })).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
-  expect((await generate({ ...base, templateId: 'tpl_missing' })).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
-  expect((await generate({ ...base, channel: 'MOBILE' })).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  expect((await generate({ ...base, customerId: 'cus_missing' })).errors?.[0]?.extensions?.code).toBe(
+    'NOT_FOUND',
+  );
+  expect((await generate({ ...base, templateId: 'tpl_missing' })).errors?.[0]?.extensions?.code).toBe(
+    'NOT_FOUND',
+  );
+  expect((await generate({ ...base, channel: 'MOBILE' })).errors?.[0]?.extensions?.code).toBe(
+    'BAD_USER_INPUT',
+  );
   expect((await generate({ ...base, data: [1, 2] })).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
 
   const started = await t.gql<{ startCase: { id: string } }>(
     `mutation S($input: StartCaseInput!) { startCase(input: $input) { id } }`,
-    { input: { kind: 'REGULATED_DOCUMENT', title: 'Statement', customerId: 'cus_001', templateId: 'tpl_account_statement', data: sample('tpl_account_statement') } },
+    {
+      input: {
+        kind: 'REGULATED_DOCUMENT',
+        title: 'Statement',
+        customerId: 'cus_001',
+        templateId: 'tpl_account_statement',
+        data: sample('tpl_account_statement'),
+      },
+    },
     requester,
   );
   const r = await generate({ ...base, caseId: started.data!.startCase.id });
   expect(r.errors?.[0]?.extensions?.code).toBe('APPROVAL_REQUIRED');
-  const c = await t.gql<{ case: { documents: unknown[] } }>(`query ($id: ID!) { case(id: $id) { documents { id } } }`, { id: started.data!.startCase.id }, svc);
+  const c = await t.gql<{ case: { documents: unknown[] } }>(
+    `query ($id: ID!) { case(id: $id) { documents { id } } }`,
+    { id: started.data!.startCase.id },
+    svc,
+  );
   expect(c.data!.case.documents).toEqual([]);
 });
 
 test('missing data gives a FAILED document and an exception case; resolving with corrected data generates again', async () => {
-  const raised = await subscribe<{ generationExceptionRaised: { id: string; kind: string; case: { id: string; assignedTeam: string; kind: string } } }>(
+  const raised = await subscribe<{
+    generationExceptionRaised: {
+      id: string;
+      kind: string;
+      case: { id: string; assignedTeam: string; kind: string };
+    };
+  }>(
     t.url,
     svc,
     `subscription { generationExceptionRaised(kind: MISSING_DATA) { id kind case { id assignedTeam kind } } }`,
   );
   const { accountNumber } = sample('tpl_account_statement') as { accountNumber: string };
-  const r = await generate({ customerId: 'cus_002', templateId: 'tpl_account_statement', channel: 'PRINT', data: { accountNumber } });
+  const r = await generate({
+    customerId: 'cus_002',
+    templateId: 'tpl_account_statement',
+    channel: 'PRINT',
+    data: { accountNumber },
+  });
   expect(r.errors).toBeUndefined();
   const doc = r.data!.generateDocument;
   expect(doc.status).toBe('FAILED');
@@ -97,13 +166,26 @@ test('missing data gives a FAILED document and an exception case; resolving with
 
   const RESOLVE = `mutation R($input: ResolveExceptionInput!) { resolveException(input: $input) { id status resolution retryDocument { id status contentHash } } }`;
   // Not operations: refused, nothing changes.
-  const denied = await t.gql(RESOLVE, { input: { exceptionId: exc.id, resolution: 'x', regenerate: true } }, svc);
+  const denied = await t.gql(
+    RESOLVE,
+    { input: { exceptionId: exc.id, resolution: 'x', regenerate: true } },
+    svc,
+  );
   expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
 
   const fixed = sample('tpl_account_statement');
-  const resolved = await t.gql<{ resolveException: { status: string; retryDocument: { status: string; contentHash: string } } }>(
+  const resolved = await t.gql<{
+    resolveException: { status: string; retryDocument: { status: string; contentHash: string } };
+  }>(
     RESOLVE,
-    { input: { exceptionId: exc.id, resolution: 'Statement period supplied by finance', regenerate: true, data: fixed } },
+    {
+      input: {
+        exceptionId: exc.id,
+        resolution: 'Statement period supplied by finance',
+        regenerate: true,
+        data: fixed,
+      },
+    },
     ops,
   );
   expect(resolved.errors).toBeUndefined();
@@ -114,12 +196,22 @@ test('missing data gives a FAILED document and an exception case; resolving with
   expect(twice.errors?.[0]?.extensions?.code).toBe('CONFLICT');
 
   await t.settle();
-  const c = await t.gql<{ case: { status: string; resolution: string; history: { actor: string; action: string }[]; exceptions: { id: string; status: string }[] } }>(
+  const c = await t.gql<{
+    case: {
+      status: string;
+      resolution: string;
+      history: { actor: string; action: string }[];
+      exceptions: { id: string; status: string }[];
+    };
+  }>(
     `query ($id: ID!) { case(id: $id) { status resolution history { actor action } exceptions { id status } } }`,
     { id: exc.case.id },
     ops,
   );
-  expect(c.data!.case).toMatchObject({ status: 'RESOLVED', resolution: 'Statement period supplied by finance' });
+  expect(c.data!.case).toMatchObject({
+    status: 'RESOLVED',
+    resolution: 'Statement period supplied by finance',
+  });
   expect(c.data!.case.history.map((h) => [h.actor, h.action])).toEqual(
     expect.arrayContaining([
       ['system', 'EXCEPTION_CASE_OPENED'],
@@ -130,29 +222,53 @@ test('missing data gives a FAILED document and an exception case; resolving with
 });
 
 test('an email to a customer without an address fails delivery and raises DELIVERY_FAILURE', async () => {
-  const raised = await subscribe<{ generationExceptionRaised: { kind: string; document: { id: string }; case: { id: string; assignedTeam: string } } }>(
+  const raised = await subscribe<{
+    generationExceptionRaised: {
+      kind: string;
+      document: { id: string };
+      case: { id: string; assignedTeam: string };
+    };
+  }>(
     t.url,
     svc,
     `subscription { generationExceptionRaised(kind: DELIVERY_FAILURE) { kind document { id } case { id assignedTeam } } }`,
   );
-  const deliveries = await subscribe<{ deliveryStatusChanged: { delivery: { status: string; lastError: string | null } } }>(
+  const deliveries = await subscribe<{
+    deliveryStatusChanged: { delivery: { status: string; lastError: string | null } };
+  }>(
     t.url,
     svc,
     `subscription { deliveryStatusChanged(customerId: "cus_003") { delivery { status lastError } } }`,
   );
-  const r = await generate({ customerId: 'cus_003', templateId: 'tpl_account_confirmation', channel: 'EMAIL', data: sample('tpl_account_confirmation') });
+  const r = await generate({
+    customerId: 'cus_003',
+    templateId: 'tpl_account_confirmation',
+    channel: 'EMAIL',
+    data: sample('tpl_account_confirmation'),
+  });
   expect(r.data!.generateDocument.status).toBe('GENERATED');
-  const steps = await deliveries.waitFor((x) => x.some((e) => e.deliveryStatusChanged.delivery.status === 'FAILED'));
+  const steps = await deliveries.waitFor((x) =>
+    x.some((e) => e.deliveryStatusChanged.delivery.status === 'FAILED'),
+  );
   expect(steps.map((e) => e.deliveryStatusChanged.delivery.status)).toEqual(['PENDING', 'FAILED']);
   expect(steps[1]!.deliveryStatusChanged.delivery.lastError).toMatch(/no email address/);
   const [ev] = await raised.waitFor((x) => x.length > 0);
-  expect(ev!.generationExceptionRaised).toMatchObject({ kind: 'DELIVERY_FAILURE', document: { id: r.data!.generateDocument.id }, case: { assignedTeam: 'operations' } });
+  expect(ev!.generationExceptionRaised).toMatchObject({
+    kind: 'DELIVERY_FAILURE',
+    document: { id: r.data!.generateDocument.id },
+    case: { assignedTeam: 'operations' },
+  });
   await raised.close();
   await deliveries.close();
 });
 
 test('documents are downloadable by an authenticated caller, and only so', async () => {
-  const r = await generate({ customerId: 'cus_004', templateId: 'tpl_billing_notice', channel: 'PRINT', data: sample('tpl_billing_notice') });
+  const r = await generate({
+    customerId: 'cus_004',
+    templateId: 'tpl_billing_notice',
+    channel: 'PRINT',
+    data: sample('tpl_billing_notice'),
+  });
   const id = r.data!.generateDocument.id;
   const base = t.url.replace('/graphql', '');
   const anon = await fetch(`${base}/documents/${id}/content`);
@@ -164,6 +280,12 @@ test('documents are downloadable by an authenticated caller, and only so', async
   expect(bytes.subarray(0, 5).toString()).toBe('%PDF-');
   const { createHash } = await import('node:crypto');
   expect(createHash('sha256').update(bytes).digest('hex')).toHaveLength(64);
-  expect((await fetch(`${base}/documents/..%2F..%2Fetc/content`, { headers: { authorization: `Bearer ${svc}` } })).status).toBe(404);
-  expect((await fetch(`${base}/documents/doc_nope/content`, { headers: { authorization: `Bearer ${svc}` } })).status).toBe(404);
+  expect(
+    (await fetch(`${base}/documents/..%2F..%2Fetc/content`, { headers: { authorization: `Bearer ${svc}` } }))
+      .status,
+  ).toBe(404);
+  expect(
+    (await fetch(`${base}/documents/doc_nope/content`, { headers: { authorization: `Bearer ${svc}` } }))
+      .status,
+  ).toBe(404);
 });

@@ -1,4 +1,10 @@
-import { createApprovedCases, PAGE_QUERY, quiesce, type ApprovedCase, type PageData } from '../../bench/fixtures.js';
+import {
+  createApprovedCases,
+  PAGE_QUERY,
+  quiesce,
+  type ApprovedCase,
+  type PageData,
+} from '../../bench/fixtures.js';
 import { startTestGateway, type TestGateway, type GqlResult } from '../support/harness.js';
 
 /**

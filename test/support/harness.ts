@@ -7,7 +7,10 @@ import { loadOrCreateDevKey, signDevToken, type Role } from '../../src/identity/
 import { configureLogger } from '../../src/logger.js';
 import { templateDir } from './template.js';
 
-configureLogger({ level: (process.env.TEST_LOG_LEVEL as 'debug' | 'info' | 'warn' | 'error' | 'silent' | undefined) ?? 'error' });
+configureLogger({
+  level:
+    (process.env.TEST_LOG_LEVEL as 'debug' | 'info' | 'warn' | 'error' | 'silent' | undefined) ?? 'error',
+});
 
 /** A private copy of the migrated, seeded template. */
 export async function freshDataDir(): Promise<string> {
@@ -26,7 +29,11 @@ export interface TestGateway {
   url: string;
   token(sub: string, ...roles: Role[]): Promise<string>;
   /** POSTs an operation; returns the parsed body. */
-  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResult<T>>;
+  gql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string,
+  ): Promise<GqlResult<T>>;
   /** Waits until the subgraphs' background work (generation, deliveries, exception cases) is done. */
   settle(): Promise<void>;
   stop(): Promise<void>;
@@ -34,12 +41,23 @@ export interface TestGateway {
 
 export interface GqlResult<T> {
   data?: T;
-  errors?: Array<{ message: string; path?: (string | number)[]; extensions?: { code?: string } & Record<string, unknown> }>;
+  errors?: Array<{
+    message: string;
+    path?: (string | number)[];
+    extensions?: { code?: string } & Record<string, unknown>;
+  }>;
 }
 
 export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
   const dataDir = env.DATA_DIR ?? (await freshDataDir());
-  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', DELIVERY_STEP_MS: '0', ...env });
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'error',
+    DELIVERY_STEP_MS: '0',
+    ...env,
+  });
   const gateway = await startGateway(config);
   const key = await loadOrCreateDevKey(dataDir);
   let stopped = false;
@@ -52,7 +70,10 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     async gql<T>(query: string, variables?: Record<string, unknown>, token?: string) {
       const res = await fetch(gateway.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
         body: JSON.stringify({ query, variables }),
       });
       return (await res.json()) as GqlResult<T>;

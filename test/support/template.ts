@@ -43,7 +43,13 @@ export async function templateDir(): Promise<string> {
   if (builder) {
     try {
       fs.rmSync(base, { recursive: true, force: true });
-      const config = loadConfig({ DATA_DIR: base, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', DELIVERY_STEP_MS: '0' });
+      const config = loadConfig({
+        DATA_DIR: base,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'error',
+        DELIVERY_STEP_MS: '0',
+      });
       const gateway = await startGateway(config);
       // The demo cases' generation and deliveries finish before the snapshot.
       for (let i = 0; i < 3; i++) {

@@ -20,7 +20,12 @@ export function wsClient(httpUrl: string, token: string | null): Client {
   });
 }
 
-export async function subscribe<T>(httpUrl: string, token: string | null, query: string, variables: Record<string, unknown> = {}): Promise<Subscription<T>> {
+export async function subscribe<T>(
+  httpUrl: string,
+  token: string | null,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<Subscription<T>> {
   const client = wsClient(httpUrl, token);
   const received: T[] = [];
   const errors: unknown[] = [];

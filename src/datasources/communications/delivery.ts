@@ -2,7 +2,13 @@ import { sql, type Kysely } from 'kysely';
 import type { Outbox } from '../../events/index.js';
 import { log } from '../../logger.js';
 import type { CommunicationsDB, DeliveryRow, DocumentRow } from '../../store/tables.js';
-import { BRANDS, DeliveryError, type Channel, type DeliveryChannels, type RenderSnapshot } from './engine/index.js';
+import {
+  BRANDS,
+  DeliveryError,
+  type Channel,
+  type DeliveryChannels,
+  type RenderSnapshot,
+} from './engine/index.js';
 import { emitDelivery, type CommunicationsService } from './service.js';
 
 /**
@@ -107,11 +113,20 @@ export class DeliveryWorker {
   }
 
   private async send(d: DeliveryRow): Promise<void> {
-    const doc = await this.db.selectFrom('communications.documents').selectAll().where('id', '=', d.document_id).executeTakeFirstOrThrow();
+    const doc = await this.db
+      .selectFrom('communications.documents')
+      .selectAll()
+      .where('id', '=', d.document_id)
+      .executeTakeFirstOrThrow();
     const snapshot = doc.snapshot as unknown as RenderSnapshot;
     try {
       if (!d.address) throw new DeliveryError(noAddressMessage(d.channel as Channel));
-      const parts = await this.db.selectFrom('communications.document_parts').selectAll().where('document_id', '=', doc.id).orderBy('name').execute();
+      const parts = await this.db
+        .selectFrom('communications.document_parts')
+        .selectAll()
+        .where('document_id', '=', doc.id)
+        .orderBy('name')
+        .execute();
       const brand = BRANDS[snapshot.customer.brand];
       if (!brand) throw new DeliveryError(`unknown brand ${snapshot.customer.brand}`);
       const customer = { ...snapshot.customer, ...contactFor(d) };
@@ -123,14 +138,22 @@ export class DeliveryWorker {
         customer,
         brand,
       });
-      await this.transition(d.id, 'PENDING', { status: 'SENT', location: receipt.location, attempts: d.attempts + 1 });
+      await this.transition(d.id, 'PENDING', {
+        status: 'SENT',
+        location: receipt.location,
+        attempts: d.attempts + 1,
+      });
     } catch (err) {
       if (!(err instanceof DeliveryError)) throw err;
       await this.fail(d, doc, err.message);
     }
   }
 
-  private async transition(id: string, from: string, set: { status: string; location?: string; attempts?: number }): Promise<void> {
+  private async transition(
+    id: string,
+    from: string,
+    set: { status: string; location?: string; attempts?: number },
+  ): Promise<void> {
     await this.outbox.transaction(async (tx, emit) => {
       const row = await tx
         .updateTable('communications.deliveries')
@@ -140,7 +163,11 @@ export class DeliveryWorker {
         .returningAll()
         .executeTakeFirst();
       if (!row) return; // another worker moved it first
-      const doc = await tx.selectFrom('communications.documents').select(['id', 'customer_id', 'case_id']).where('id', '=', row.document_id).executeTakeFirstOrThrow();
+      const doc = await tx
+        .selectFrom('communications.documents')
+        .select(['id', 'customer_id', 'case_id'])
+        .where('id', '=', row.document_id)
+        .executeTakeFirstOrThrow();
       await emitDelivery(emit, row, doc);
     });
   }
@@ -156,7 +183,13 @@ export class DeliveryWorker {
         .executeTakeFirst();
       if (!row) return;
       await emitDelivery(emit, row, doc);
-      await this.service.raiseException(tx, 'DELIVERY_FAILURE', `${d.channel} delivery failed: ${message}`, doc, d.id);
+      await this.service.raiseException(
+        tx,
+        'DELIVERY_FAILURE',
+        `${d.channel} delivery failed: ${message}`,
+        doc,
+        d.id,
+      );
     });
   }
 }

@@ -16,17 +16,27 @@ export class CommunicationsReader {
   constructor(private readonly db: Kysely<CommunicationsDB>) {}
 
   private async byIds<T extends { id: string }>(
-    table: 'communications.templates' | 'communications.template_versions' | 'communications.documents' | 'communications.deliveries' | 'communications.exceptions',
+    table:
+      | 'communications.templates'
+      | 'communications.template_versions'
+      | 'communications.documents'
+      | 'communications.deliveries'
+      | 'communications.exceptions',
     ids: readonly string[],
   ): Promise<(T | null)[]> {
     if (!ids.length) return [];
-    const rows = (await this.db.selectFrom(table).selectAll().where('id', 'in', [...ids]).execute()) as unknown as T[];
+    const rows = (await this.db
+      .selectFrom(table)
+      .selectAll()
+      .where('id', 'in', [...ids])
+      .execute()) as unknown as T[];
     const map = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => map.get(id) ?? null);
   }
 
   templates = (ids: readonly string[]) => this.byIds<TemplateRow>('communications.templates', ids);
-  versions = (ids: readonly string[]) => this.byIds<TemplateVersionRow>('communications.template_versions', ids);
+  versions = (ids: readonly string[]) =>
+    this.byIds<TemplateVersionRow>('communications.template_versions', ids);
   documents = (ids: readonly string[]) => this.byIds<DocumentRow>('communications.documents', ids);
   deliveries = (ids: readonly string[]) => this.byIds<DeliveryRow>('communications.deliveries', ids);
   exceptions = (ids: readonly string[]) => this.byIds<ExceptionRow>('communications.exceptions', ids);
@@ -37,28 +47,51 @@ export class CommunicationsReader {
 
   async versionsByTemplate(templateIds: readonly string[]): Promise<TemplateVersionRow[][]> {
     const rows = templateIds.length
-      ? await this.db.selectFrom('communications.template_versions').selectAll().where('template_id', 'in', [...templateIds]).orderBy('version').execute()
+      ? await this.db
+          .selectFrom('communications.template_versions')
+          .selectAll()
+          .where('template_id', 'in', [...templateIds])
+          .orderBy('version')
+          .execute()
       : [];
     return groupBy(templateIds, rows, (r) => r.template_id);
   }
 
   async documentsByCase(caseIds: readonly string[]): Promise<DocumentRow[][]> {
     const rows = caseIds.length
-      ? await this.db.selectFrom('communications.documents').selectAll().where('case_id', 'in', [...caseIds]).orderBy('created_at').orderBy('id').execute()
+      ? await this.db
+          .selectFrom('communications.documents')
+          .selectAll()
+          .where('case_id', 'in', [...caseIds])
+          .orderBy('created_at')
+          .orderBy('id')
+          .execute()
       : [];
     return groupBy(caseIds, rows, (r) => r.case_id ?? '');
   }
 
   async deliveriesByDocument(documentIds: readonly string[]): Promise<DeliveryRow[][]> {
     const rows = documentIds.length
-      ? await this.db.selectFrom('communications.deliveries').selectAll().where('document_id', 'in', [...documentIds]).orderBy('created_at').orderBy('id').execute()
+      ? await this.db
+          .selectFrom('communications.deliveries')
+          .selectAll()
+          .where('document_id', 'in', [...documentIds])
+          .orderBy('created_at')
+          .orderBy('id')
+          .execute()
       : [];
     return groupBy(documentIds, rows, (r) => r.document_id);
   }
 
   async exceptionsByDocument(documentIds: readonly string[]): Promise<ExceptionRow[][]> {
     const rows = documentIds.length
-      ? await this.db.selectFrom('communications.exceptions').selectAll().where('document_id', 'in', [...documentIds]).orderBy('created_at').orderBy('id').execute()
+      ? await this.db
+          .selectFrom('communications.exceptions')
+          .selectAll()
+          .where('document_id', 'in', [...documentIds])
+          .orderBy('created_at')
+          .orderBy('id')
+          .execute()
       : [];
     return groupBy(documentIds, rows, (r) => r.document_id ?? '');
   }
@@ -71,7 +104,11 @@ export class CommunicationsReader {
       .selectFrom('communications.exceptions as e')
       .leftJoin('communications.documents as d', 'd.id', 'e.document_id')
       .selectAll('e')
-      .select(sql<string>`coalesce(case when e.case_id = any(${sql.val(ids)}) then e.case_id end, d.case_id)`.as('for_case'))
+      .select(
+        sql<string>`coalesce(case when e.case_id = any(${sql.val(ids)}) then e.case_id end, d.case_id)`.as(
+          'for_case',
+        ),
+      )
       .where((eb) => eb.or([eb('e.case_id', 'in', ids), eb('d.case_id', 'in', ids)]))
       .orderBy('e.created_at')
       .orderBy('e.id')
@@ -86,7 +123,11 @@ export class CommunicationsReader {
     return ids.map((id) => map.get(id) ?? []);
   }
 
-  async documentsOfCustomer(args: { customerId: string; first?: number | null; after?: string | null }): Promise<Page<DocumentRow>> {
+  async documentsOfCustomer(args: {
+    customerId: string;
+    first?: number | null;
+    after?: string | null;
+  }): Promise<Page<DocumentRow>> {
     const size = pageSize(args.first);
     const cursor = decodeCursor(args.after);
     const q = this.db.selectFrom('communications.documents').where('customer_id', '=', args.customerId);
@@ -100,11 +141,18 @@ export class CommunicationsReader {
         ]),
       );
     }
-    const rows = await pq.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(size + 1).execute();
+    const rows = await pq
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(size + 1)
+      .execute();
     return toPage(rows, size, Number(count));
   }
 
-  async firstDocumentPageByCustomer(customerIds: readonly string[], size: number): Promise<Page<DocumentRow>[]> {
+  async firstDocumentPageByCustomer(
+    customerIds: readonly string[],
+    size: number,
+  ): Promise<Page<DocumentRow>[]> {
     if (!customerIds.length) return [];
     const rows = await this.db
       .selectFrom('communications.documents')
@@ -117,7 +165,12 @@ export class CommunicationsReader {
   }
 
   async parts(documentId: string) {
-    return this.db.selectFrom('communications.document_parts').selectAll().where('document_id', '=', documentId).orderBy('name').execute();
+    return this.db
+      .selectFrom('communications.document_parts')
+      .selectAll()
+      .where('document_id', '=', documentId)
+      .orderBy('name')
+      .execute();
   }
 }
 

@@ -10,11 +10,17 @@ export function templateContentHash(content: unknown, dataSchema: unknown): stri
 
 /** One approved version per demo template, on first start. */
 export async function seedTemplates(db: Kysely<CommunicationsDB>): Promise<number> {
-  const { count } = await db.selectFrom('communications.templates').select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow();
+  const { count } = await db
+    .selectFrom('communications.templates')
+    .select((eb) => eb.fn.countAll<string>().as('count'))
+    .executeTakeFirstOrThrow();
   if (Number(count) > 0) return 0;
   await db.transaction().execute(async (tx) => {
     for (const t of SEED_TEMPLATES) {
-      await tx.insertInto('communications.templates').values({ id: t.id, name: t.name, document_type: t.documentType, channels: t.channels }).execute();
+      await tx
+        .insertInto('communications.templates')
+        .values({ id: t.id, name: t.name, document_type: t.documentType, channels: t.channels })
+        .execute();
       await tx
         .insertInto('communications.template_versions')
         .values({

@@ -3,7 +3,13 @@ import type { Kysely, Transaction } from 'kysely';
 import type { CommandRelay } from '../../events/commands.js';
 import type { Emit, Outbox } from '../../events/index.js';
 import { approvalRequired, badInput, conflict, notFound } from '../../errors/index.js';
-import type { CommunicationsDB, DeliveryRow, DocumentRow, ExceptionRow, TemplateVersionRow } from '../../store/tables.js';
+import type {
+  CommunicationsDB,
+  DeliveryRow,
+  DocumentRow,
+  ExceptionRow,
+  TemplateVersionRow,
+} from '../../store/tables.js';
 import {
   MissingDataError,
   TemplateError,
@@ -51,8 +57,14 @@ export class CommunicationsService {
     private readonly ports: CommunicationsPorts,
   ) {}
 
-  async approvedVersion(templateId: string): Promise<{ template: { id: string; channels: string[] }; version: TemplateVersionRow | null } | null> {
-    const template = await this.db.selectFrom('communications.templates').selectAll().where('id', '=', templateId).executeTakeFirst();
+  async approvedVersion(
+    templateId: string,
+  ): Promise<{ template: { id: string; channels: string[] }; version: TemplateVersionRow | null } | null> {
+    const template = await this.db
+      .selectFrom('communications.templates')
+      .selectAll()
+      .where('id', '=', templateId)
+      .executeTakeFirst();
     if (!template) return null;
     const version = await this.db
       .selectFrom('communications.template_versions')
@@ -81,7 +93,9 @@ export class CommunicationsService {
       const approval = await this.ports.caseApproval(req.caseId);
       if (!approval) throw notFound('Case', req.caseId);
       if (!req.caseApproved && approval.state !== 'APPROVED') {
-        throw approvalRequired(`Case ${req.caseId} is not signed off (approvals ${approval.state.toLowerCase()})`);
+        throw approvalRequired(
+          `Case ${req.caseId} is not signed off (approvals ${approval.state.toLowerCase()})`,
+        );
       }
       caseInfo = { id: approval.caseId, title: approval.title };
     }
@@ -91,8 +105,10 @@ export class CommunicationsService {
       if (!customer) throw notFound('Customer', req.customerId);
     }
     const channel = (req.channel ?? customer?.preferredChannel ?? null) as Channel | null;
-    if (!channel || !CHANNELS.includes(channel)) throw badInput('channel: one of PRINT, EMAIL, WEB, MOBILE', 'channel');
-    if (!channels.includes(channel)) throw badInput(`channel: the template does not support ${channel}`, 'channel');
+    if (!channel || !CHANNELS.includes(channel))
+      throw badInput('channel: one of PRINT, EMAIL, WEB, MOBILE', 'channel');
+    if (!channels.includes(channel))
+      throw badInput(`channel: the template does not support ${channel}`, 'channel');
 
     const snapshot: RenderSnapshot = req.snapshot ?? {
       customer: {
@@ -145,12 +161,22 @@ export class CommunicationsService {
           })
           .returningAll()
           .executeTakeFirstOrThrow();
-        await emit('DOCUMENT_STATUS', { documentId, status: doc.status, customerId: doc.customer_id, caseId: doc.case_id });
+        await emit('DOCUMENT_STATUS', {
+          documentId,
+          status: doc.status,
+          customerId: doc.customer_id,
+          caseId: doc.case_id,
+        });
         if (rendered) {
           for (const part of rendered.parts) {
             await tx
               .insertInto('communications.document_parts')
-              .values({ document_id: documentId, name: part.name, media_type: part.mediaType, body: part.body })
+              .values({
+                document_id: documentId,
+                name: part.name,
+                media_type: part.mediaType,
+                body: part.body,
+              })
               .execute();
           }
           await this.createDelivery(tx, emit, doc, addressFor(channel, snapshot.customer));
@@ -171,10 +197,16 @@ export class CommunicationsService {
   }
 
   private async byIdempotencyKey(key: string): Promise<DocumentRow | undefined> {
-    return this.db.selectFrom('communications.documents').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
+    return this.db
+      .selectFrom('communications.documents')
+      .selectAll()
+      .where('idempotency_key', '=', key)
+      .executeTakeFirst();
   }
 
-  private async resolveVersion(req: GenerateRequest): Promise<{ version: TemplateVersionRow; channels: string[] }> {
+  private async resolveVersion(
+    req: GenerateRequest,
+  ): Promise<{ version: TemplateVersionRow; channels: string[] }> {
     if (req.templateVersionId) {
       const version = await this.db
         .selectFrom('communications.template_versions')
@@ -186,7 +218,11 @@ export class CommunicationsService {
       if (!req.reissueOf && version.status !== 'APPROVED') {
         throw approvalRequired(`Template version ${version.id} is ${version.status}, not APPROVED`);
       }
-      const template = await this.db.selectFrom('communications.templates').select('channels').where('id', '=', version.template_id).executeTakeFirstOrThrow();
+      const template = await this.db
+        .selectFrom('communications.templates')
+        .select('channels')
+        .where('id', '=', version.template_id)
+        .executeTakeFirstOrThrow();
       return { version, channels: template.channels };
     }
     if (!req.templateId) throw badInput('templateId: required', 'templateId');
@@ -196,7 +232,12 @@ export class CommunicationsService {
     return { version: found.version, channels: found.template.channels };
   }
 
-  private async createDelivery(tx: Transaction<CommunicationsDB>, emit: Emit, doc: DocumentRow, address: string | null): Promise<DeliveryRow> {
+  private async createDelivery(
+    tx: Transaction<CommunicationsDB>,
+    emit: Emit,
+    doc: DocumentRow,
+    address: string | null,
+  ): Promise<DeliveryRow> {
     const delivery = await tx
       .insertInto('communications.deliveries')
       .values({
@@ -283,16 +324,26 @@ export class CommunicationsService {
     input: { exceptionId: string; resolution: string; regenerate?: boolean | null; data?: unknown },
   ): Promise<ExceptionRow> {
     const resolution = input.resolution.trim();
-    if (!resolution || resolution.length > 2000) throw badInput('resolution: 1 to 2000 characters', 'resolution');
+    if (!resolution || resolution.length > 2000)
+      throw badInput('resolution: 1 to 2000 characters', 'resolution');
     const corrected = input.data == null ? null : checkData(input.data);
-    const exc = await this.db.selectFrom('communications.exceptions').selectAll().where('id', '=', input.exceptionId).executeTakeFirst();
+    const exc = await this.db
+      .selectFrom('communications.exceptions')
+      .selectAll()
+      .where('id', '=', input.exceptionId)
+      .executeTakeFirst();
     if (!exc) throw notFound('GenerationException', input.exceptionId);
     if (exc.status !== 'OPEN') throw conflict(`Exception ${exc.id} is already ${exc.status}`);
     if (!exc.case_id) throw conflict(`Exception ${exc.id} has no case yet; try again in a moment`);
     const doc = exc.document_id
-      ? await this.db.selectFrom('communications.documents').selectAll().where('id', '=', exc.document_id).executeTakeFirst()
+      ? await this.db
+          .selectFrom('communications.documents')
+          .selectAll()
+          .where('id', '=', exc.document_id)
+          .executeTakeFirst()
       : undefined;
-    if (corrected && exc.kind !== 'MISSING_DATA') throw badInput('data: corrected data applies to MISSING_DATA exceptions only', 'data');
+    if (corrected && exc.kind !== 'MISSING_DATA')
+      throw badInput('data: corrected data applies to MISSING_DATA exceptions only', 'data');
 
     let retryDocument: DocumentRow | null = null;
     let retryDelivery: DeliveryRow | null = null;
@@ -378,14 +429,24 @@ export class CommunicationsService {
         .onConflict((oc) => oc.column('id').doNothing())
         .returningAll()
         .executeTakeFirst();
-      const row = delivery ?? (await tx.selectFrom('communications.deliveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+      const row =
+        delivery ??
+        (await tx
+          .selectFrom('communications.deliveries')
+          .selectAll()
+          .where('id', '=', id)
+          .executeTakeFirstOrThrow());
       if (delivery) await emitDelivery(emit, row, doc);
       return row;
     });
   }
 }
 
-export async function emitDelivery(emit: Emit, delivery: DeliveryRow, doc: Pick<DocumentRow, 'id' | 'customer_id' | 'case_id'>) {
+export async function emitDelivery(
+  emit: Emit,
+  delivery: DeliveryRow,
+  doc: Pick<DocumentRow, 'id' | 'customer_id' | 'case_id'>,
+) {
   await emit('DELIVERY_STATUS', {
     deliveryId: delivery.id,
     documentId: doc.id,
@@ -411,7 +472,11 @@ export function addressFor(channel: Channel, c: RenderSnapshot['customer']): str
     case 'MOBILE':
       return c.phone;
     case 'PRINT':
-      return c.address ? [c.address.line1, c.address.line2, c.address.city, c.address.postcode, c.address.country].filter(Boolean).join(', ') : null;
+      return c.address
+        ? [c.address.line1, c.address.line2, c.address.city, c.address.postcode, c.address.country]
+            .filter(Boolean)
+            .join(', ')
+        : null;
     case 'WEB':
       return `web:${c.id}`;
   }
@@ -420,6 +485,7 @@ export function addressFor(channel: Channel, c: RenderSnapshot['customer']): str
 function checkData(data: unknown): Record<string, unknown> {
   if (data == null) return {};
   if (typeof data !== 'object' || Array.isArray(data)) throw badInput('data: must be a JSON object', 'data');
-  if (Buffer.byteLength(JSON.stringify(data)) > DATA_MAX_BYTES) throw badInput(`data: at most ${DATA_MAX_BYTES} bytes`, 'data');
+  if (Buffer.byteLength(JSON.stringify(data)) > DATA_MAX_BYTES)
+    throw badInput(`data: at most ${DATA_MAX_BYTES} bytes`, 'data');
   return data as Record<string, unknown>;
 }

@@ -6,7 +6,11 @@ import { decodeCursor, pageSize, toPage, type Page } from '../pagination.js';
 /** The customer book (stand-in for the CRM): reads and lookups by id. */
 export interface CustomerDataSource {
   byIds(ids: readonly string[]): Promise<(CustomerRow | null)[]>;
-  list(args: { segment?: string | null; first?: number | null; after?: string | null }): Promise<Page<CustomerRow>>;
+  list(args: {
+    segment?: string | null;
+    first?: number | null;
+    after?: string | null;
+  }): Promise<Page<CustomerRow>>;
 }
 
 export class EmbeddedCustomers implements CustomerDataSource {
@@ -14,17 +18,27 @@ export class EmbeddedCustomers implements CustomerDataSource {
 
   async byIds(ids: readonly string[]): Promise<(CustomerRow | null)[]> {
     if (!ids.length) return [];
-    const rows = await this.db.selectFrom('customers.customers').selectAll().where('id', 'in', [...ids]).execute();
+    const rows = await this.db
+      .selectFrom('customers.customers')
+      .selectAll()
+      .where('id', 'in', [...ids])
+      .execute();
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => byId.get(id) ?? null);
   }
 
-  async list(args: { segment?: string | null; first?: number | null; after?: string | null }): Promise<Page<CustomerRow>> {
+  async list(args: {
+    segment?: string | null;
+    first?: number | null;
+    after?: string | null;
+  }): Promise<Page<CustomerRow>> {
     const size = pageSize(args.first);
     const cursor = decodeCursor(args.after);
     let q = this.db.selectFrom('customers.customers');
     if (args.segment) q = q.where(sql<boolean>`${args.segment} = any(segments)`);
-    const [{ count }] = [await q.select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow()];
+    const [{ count }] = [
+      await q.select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow(),
+    ];
     let pq = q.selectAll();
     if (cursor) {
       pq = pq.where((eb) =>
@@ -34,7 +48,11 @@ export class EmbeddedCustomers implements CustomerDataSource {
         ]),
       );
     }
-    const rows = await pq.orderBy('created_at').orderBy('id').limit(size + 1).execute();
+    const rows = await pq
+      .orderBy('created_at')
+      .orderBy('id')
+      .limit(size + 1)
+      .execute();
     return toPage(rows, size, Number(count));
   }
 }

@@ -4,7 +4,10 @@ import { SEED_CUSTOMERS } from './seed/customers.js';
 
 /** Demo customers on first start; a store that has customers is left alone. */
 export async function seedCustomers(db: Kysely<CustomersDB>): Promise<number> {
-  const { count } = await db.selectFrom('customers.customers').select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow();
+  const { count } = await db
+    .selectFrom('customers.customers')
+    .select((eb) => eb.fn.countAll<string>().as('count'))
+    .executeTakeFirstOrThrow();
   if (Number(count) > 0) return 0;
   await db
     .insertInto('customers.customers')

@@ -18,7 +18,11 @@ export class CaseReader {
 
   async casesByIds(ids: readonly string[]): Promise<(CaseRow | null)[]> {
     const rows = ids.length
-      ? await this.db.selectFrom('workflow.cases').selectAll().where('id', 'in', [...ids]).execute()
+      ? await this.db
+          .selectFrom('workflow.cases')
+          .selectAll()
+          .where('id', 'in', [...ids])
+          .execute()
       : [];
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => byId.get(id) ?? null);
@@ -26,7 +30,11 @@ export class CaseReader {
 
   async approvalsByIds(ids: readonly string[]): Promise<(ApprovalRow | null)[]> {
     const rows = ids.length
-      ? await this.db.selectFrom('workflow.approvals').selectAll().where('id', 'in', [...ids]).execute()
+      ? await this.db
+          .selectFrom('workflow.approvals')
+          .selectAll()
+          .where('id', 'in', [...ids])
+          .execute()
       : [];
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => byId.get(id) ?? null);
@@ -87,7 +95,11 @@ export class CaseReader {
         ]),
       );
     }
-    const rows = await pq.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(size + 1).execute();
+    const rows = await pq
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(size + 1)
+      .execute();
     return toPage(rows, size, Number(count));
   }
 
@@ -101,7 +113,9 @@ export class CaseReader {
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
       .execute();
-    return groupBy(customerIds, rows, (r) => r.customer_id ?? '').map((list) => toPage(list, size, list.length));
+    return groupBy(customerIds, rows, (r) => r.customer_id ?? '').map((list) =>
+      toPage(list, size, list.length),
+    );
   }
 }
 

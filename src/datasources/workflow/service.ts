@@ -11,8 +11,16 @@ export const STAGES = ['REVIEW', 'APPROVAL', 'COMPLIANCE'] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** The role that decides each stage; admin is deliberately absent (four-eyes has no override). */
-export const STAGE_ROLE: Record<Stage, Role> = { REVIEW: 'reviewer', APPROVAL: 'approver', COMPLIANCE: 'compliance' };
-const STAGE_TEAM: Record<Stage, string> = { REVIEW: 'review', APPROVAL: 'approvals', COMPLIANCE: 'compliance' };
+export const STAGE_ROLE: Record<Stage, Role> = {
+  REVIEW: 'reviewer',
+  APPROVAL: 'approver',
+  COMPLIANCE: 'compliance',
+};
+const STAGE_TEAM: Record<Stage, string> = {
+  REVIEW: 'review',
+  APPROVAL: 'approvals',
+  COMPLIANCE: 'compliance',
+};
 /** Working time a stage may take before its task is overdue. */
 const STAGE_SLA_MS = 2 * 24 * 3600_000;
 const EXCEPTION_SLA_MS = 24 * 3600_000;
@@ -70,7 +78,10 @@ export class WorkflowService {
       case 'REGULATED_DOCUMENT':
         return this.startRegulatedDocument(principal, { ...input, title });
       case 'GENERATION_EXCEPTION':
-        throw badInput('kind: GENERATION_EXCEPTION cases are opened by the system when generation fails', 'kind');
+        throw badInput(
+          'kind: GENERATION_EXCEPTION cases are opened by the system when generation fails',
+          'kind',
+        );
       default:
         throw badInput(`kind: ${input.kind} cases cannot be started yet`, 'kind');
     }
@@ -118,7 +129,16 @@ export class WorkflowService {
         const approvalId = newId('apr');
         await tx
           .insertInto('workflow.approvals')
-          .values({ id: approvalId, case_id: caseId, stage, seq, decision: 'PENDING', decided_by: null, decided_at: null, comment: null })
+          .values({
+            id: approvalId,
+            case_id: caseId,
+            stage,
+            seq,
+            decision: 'PENDING',
+            decided_by: null,
+            decided_at: null,
+            comment: null,
+          })
           .execute();
         await tx
           .insertInto('workflow.tasks')
@@ -154,31 +174,53 @@ export class WorkflowService {
     if (input.decision !== 'APPROVED' && input.decision !== 'REJECTED') {
       throw badInput('decision: APPROVED or REJECTED', 'decision');
     }
-    if (input.comment != null && input.comment.length > 2000) throw badInput('comment: at most 2000 characters', 'comment');
+    if (input.comment != null && input.comment.length > 2000)
+      throw badInput('comment: at most 2000 characters', 'comment');
     let generate: GenerateForCaseCommand | null = null;
     const approval = await this.outbox.transaction(async (tx, emit) => {
-      const target = await tx.selectFrom('workflow.approvals').selectAll().where('id', '=', input.approvalId).executeTakeFirst();
+      const target = await tx
+        .selectFrom('workflow.approvals')
+        .selectAll()
+        .where('id', '=', input.approvalId)
+        .executeTakeFirst();
       if (!target) throw notFound('Approval', input.approvalId);
       // Lock the case: two deciders racing on one case serialise here.
-      const c = await tx.selectFrom('workflow.cases').selectAll().where('id', '=', target.case_id).forUpdate().executeTakeFirstOrThrow();
-      const all = await tx.selectFrom('workflow.approvals').selectAll().where('case_id', '=', c.id).orderBy('seq').execute();
+      const c = await tx
+        .selectFrom('workflow.cases')
+        .selectAll()
+        .where('id', '=', target.case_id)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
+      const all = await tx
+        .selectFrom('workflow.approvals')
+        .selectAll()
+        .where('case_id', '=', c.id)
+        .orderBy('seq')
+        .execute();
       const stage = target.stage as Stage;
       const fresh = all.find((a) => a.id === target.id)!;
       if (!principal.roles.includes(STAGE_ROLE[stage])) {
         throw forbidden(`Deciding the ${stage} stage needs the ${STAGE_ROLE[stage]} role`);
       }
       if (fresh.decision !== 'PENDING') throw conflict(`The ${stage} stage was already decided`);
-      if (c.status !== 'AWAITING_APPROVAL') throw conflict(`Case ${c.id} is ${c.status}, not awaiting approval`);
+      if (c.status !== 'AWAITING_APPROVAL')
+        throw conflict(`Case ${c.id} is ${c.status}, not awaiting approval`);
       const earlier = all.filter((a) => a.seq < fresh.seq && a.decision !== 'APPROVED');
       if (earlier.length) throw conflict(`Stage ${earlier[0]!.stage} must be approved before ${stage}`);
-      if (c.started_by === principal.sub) throw forbidden('Four-eyes: the person who started a case cannot decide its approvals');
+      if (c.started_by === principal.sub)
+        throw forbidden('Four-eyes: the person who started a case cannot decide its approvals');
       if (all.some((a) => a.decided_by === principal.sub)) {
         throw forbidden('Four-eyes: one person decides at most one stage of a case');
       }
       const decidedAt = new Date();
       const updated = await tx
         .updateTable('workflow.approvals')
-        .set({ decision: input.decision, decided_by: principal.sub, decided_at: decidedAt, comment: input.comment ?? null })
+        .set({
+          decision: input.decision,
+          decided_by: principal.sub,
+          decided_at: decidedAt,
+          comment: input.comment ?? null,
+        })
         .where('id', '=', fresh.id)
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -187,10 +229,16 @@ export class WorkflowService {
         .set({ status: 'DONE', completed_at: decidedAt, assignee: principal.sub })
         .where('approval_id', '=', fresh.id)
         .execute();
-      await this.audit(tx, c.id, principal.sub, input.decision === 'APPROVED' ? 'APPROVAL_APPROVED' : 'APPROVAL_REJECTED', {
-        stage,
-        comment: input.comment ?? null,
-      });
+      await this.audit(
+        tx,
+        c.id,
+        principal.sub,
+        input.decision === 'APPROVED' ? 'APPROVAL_APPROVED' : 'APPROVAL_REJECTED',
+        {
+          stage,
+          comment: input.comment ?? null,
+        },
+      );
       const next = all.find((a) => a.seq === fresh.seq + 1);
       if (input.decision === 'REJECTED') {
         await tx
@@ -201,7 +249,11 @@ export class WorkflowService {
           .execute();
         await this.setStatus(tx, emit, c.id, 'REJECTED', principal.sub, { stage }, { assigned_team: null });
       } else if (next) {
-        await tx.updateTable('workflow.cases').set({ assigned_team: STAGE_TEAM[next.stage as Stage], updated_at: decidedAt }).where('id', '=', c.id).execute();
+        await tx
+          .updateTable('workflow.cases')
+          .set({ assigned_team: STAGE_TEAM[next.stage as Stage], updated_at: decidedAt })
+          .where('id', '=', c.id)
+          .execute();
         await emit('CASE_UPDATED', { caseId: c.id });
       } else {
         await this.setStatus(tx, emit, c.id, 'APPROVED', principal.sub, {}, { assigned_team: null });
@@ -228,7 +280,12 @@ export class WorkflowService {
   async runGenerateForCase(cmd: GenerateForCaseCommand): Promise<void> {
     const outcome = await this.ports.generateForCase(cmd);
     await this.outbox.transaction(async (tx, emit) => {
-      const c = await tx.selectFrom('workflow.cases').selectAll().where('id', '=', cmd.caseId).forUpdate().executeTakeFirstOrThrow();
+      const c = await tx
+        .selectFrom('workflow.cases')
+        .selectAll()
+        .where('id', '=', cmd.caseId)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
       const already = await tx
         .selectFrom('workflow.audit_events')
         .select('id')
@@ -241,21 +298,42 @@ export class WorkflowService {
         documentId: outcome.documentId,
         templateVersionId: cmd.templateVersionId,
       });
-      await this.setStatus(tx, emit, c.id, generated ? 'RESOLVED' : 'IN_PROGRESS', 'system', { documentId: outcome.documentId }, {
-        assigned_team: generated ? null : 'operations',
-      });
+      await this.setStatus(
+        tx,
+        emit,
+        c.id,
+        generated ? 'RESOLVED' : 'IN_PROGRESS',
+        'system',
+        { documentId: outcome.documentId },
+        {
+          assigned_team: generated ? null : 'operations',
+        },
+      );
     });
   }
 
   async approvalsOf(caseId: string): Promise<ApprovalRow[]> {
-    return this.db.selectFrom('workflow.approvals').selectAll().where('case_id', '=', caseId).orderBy('seq').execute();
+    return this.db
+      .selectFrom('workflow.approvals')
+      .selectAll()
+      .where('case_id', '=', caseId)
+      .orderBy('seq')
+      .execute();
   }
 
   /** Is generation for this case signed off? */
   async approvalState(caseId: string): Promise<{ state: ApprovalState; caseRow: CaseRow } | null> {
-    const c = await this.db.selectFrom('workflow.cases').selectAll().where('id', '=', caseId).executeTakeFirst();
+    const c = await this.db
+      .selectFrom('workflow.cases')
+      .selectAll()
+      .where('id', '=', caseId)
+      .executeTakeFirst();
     if (!c) return null;
-    const approvals = await this.db.selectFrom('workflow.approvals').select('decision').where('case_id', '=', caseId).execute();
+    const approvals = await this.db
+      .selectFrom('workflow.approvals')
+      .select('decision')
+      .where('case_id', '=', caseId)
+      .execute();
     let state: ApprovalState;
     if (!approvals.length) state = 'NO_APPROVALS';
     else if (approvals.some((a) => a.decision === 'REJECTED')) state = 'REJECTED';
@@ -267,7 +345,11 @@ export class WorkflowService {
   /** Opened by communications when generation or delivery fails; idempotent per exception. */
   async openExceptionCase(input: OpenExceptionCaseInput): Promise<CaseRow> {
     const key = `exception:${input.exceptionId}`;
-    const existing = await this.db.selectFrom('workflow.cases').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
+    const existing = await this.db
+      .selectFrom('workflow.cases')
+      .selectAll()
+      .where('idempotency_key', '=', key)
+      .executeTakeFirst();
     if (existing) return existing;
     const caseId = newId('case');
     try {
@@ -289,7 +371,11 @@ export class WorkflowService {
             assigned_team: team,
             assignee: null,
             due_at: new Date(Date.now() + EXCEPTION_SLA_MS),
-            subject: JSON.stringify({ exceptionId: input.exceptionId, documentId: input.documentId, sourceCaseId: input.sourceCaseId }),
+            subject: JSON.stringify({
+              exceptionId: input.exceptionId,
+              documentId: input.documentId,
+              sourceCaseId: input.sourceCaseId,
+            }),
             idempotency_key: key,
             resolution: null,
           })
@@ -318,9 +404,17 @@ export class WorkflowService {
           message: input.message,
         });
         if (input.sourceCaseId) {
-          const src = await tx.selectFrom('workflow.cases').select('id').where('id', '=', input.sourceCaseId).executeTakeFirst();
+          const src = await tx
+            .selectFrom('workflow.cases')
+            .select('id')
+            .where('id', '=', input.sourceCaseId)
+            .executeTakeFirst();
           if (src) {
-            await this.audit(tx, src.id, 'system', 'EXCEPTION_RAISED', { exceptionId: input.exceptionId, exceptionCaseId: caseId, kind: input.kind });
+            await this.audit(tx, src.id, 'system', 'EXCEPTION_RAISED', {
+              exceptionId: input.exceptionId,
+              exceptionCaseId: caseId,
+              kind: input.kind,
+            });
             await emit('CASE_UPDATED', { caseId: src.id });
           }
         }
@@ -329,7 +423,11 @@ export class WorkflowService {
       });
     } catch (err) {
       // Lost a race with another relay on the same exception: the winner's case stands.
-      const winner = await this.db.selectFrom('workflow.cases').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
+      const winner = await this.db
+        .selectFrom('workflow.cases')
+        .selectAll()
+        .where('idempotency_key', '=', key)
+        .executeTakeFirst();
       if (winner) return winner;
       throw err;
     }
@@ -338,7 +436,12 @@ export class WorkflowService {
   /** Records how an exception was worked, on its case and on the case it came from. */
   async recordExceptionOutcome(input: ExceptionOutcomeInput): Promise<void> {
     await this.outbox.transaction(async (tx, emit) => {
-      const c = await tx.selectFrom('workflow.cases').selectAll().where('id', '=', input.caseId).forUpdate().executeTakeFirst();
+      const c = await tx
+        .selectFrom('workflow.cases')
+        .selectAll()
+        .where('id', '=', input.caseId)
+        .forUpdate()
+        .executeTakeFirst();
       if (!c) throw notFound('Case', input.caseId);
       if (c.status === 'RESOLVED') return; // recorded already
       const detail = {
@@ -353,16 +456,38 @@ export class WorkflowService {
         .where('case_id', '=', c.id)
         .where('status', '=', 'OPEN')
         .execute();
-      await this.setStatus(tx, emit, c.id, 'RESOLVED', input.actor, detail, { resolution: input.resolution, assignee: input.actor });
+      await this.setStatus(tx, emit, c.id, 'RESOLVED', input.actor, detail, {
+        resolution: input.resolution,
+        assignee: input.actor,
+      });
       if (input.sourceCaseId) {
-        const src = await tx.selectFrom('workflow.cases').selectAll().where('id', '=', input.sourceCaseId).forUpdate().executeTakeFirst();
+        const src = await tx
+          .selectFrom('workflow.cases')
+          .selectAll()
+          .where('id', '=', input.sourceCaseId)
+          .forUpdate()
+          .executeTakeFirst();
         if (src) {
-          await this.audit(tx, src.id, input.actor, input.retryDocumentId ? 'DOCUMENT_REGENERATED' : 'EXCEPTION_RESOLVED', {
-            exceptionCaseId: c.id,
-            ...detail,
-          });
+          await this.audit(
+            tx,
+            src.id,
+            input.actor,
+            input.retryDocumentId ? 'DOCUMENT_REGENERATED' : 'EXCEPTION_RESOLVED',
+            {
+              exceptionCaseId: c.id,
+              ...detail,
+            },
+          );
           if (src.status === 'IN_PROGRESS' && input.retryStatus === 'GENERATED') {
-            await this.setStatus(tx, emit, src.id, 'RESOLVED', input.actor, { documentId: input.retryDocumentId }, { assigned_team: null });
+            await this.setStatus(
+              tx,
+              emit,
+              src.id,
+              'RESOLVED',
+              input.actor,
+              { documentId: input.retryDocumentId },
+              { assigned_team: null },
+            );
           } else {
             await emit('CASE_UPDATED', { caseId: src.id });
           }
@@ -430,13 +555,26 @@ export class WorkflowService {
     detail: Record<string, unknown>,
     extra: { assigned_team?: string | null; resolution?: string | null; assignee?: string | null } = {},
   ): Promise<void> {
-    await tx.updateTable('workflow.cases').set({ status, updated_at: new Date(), ...extra }).where('id', '=', caseId).execute();
+    await tx
+      .updateTable('workflow.cases')
+      .set({ status, updated_at: new Date(), ...extra })
+      .where('id', '=', caseId)
+      .execute();
     await this.audit(tx, caseId, actor, `STATUS_${status}`, detail);
     await emit('CASE_UPDATED', { caseId });
   }
 
-  private async audit(tx: Transaction<WorkflowDB>, caseId: string, actor: string, action: string, detail: Record<string, unknown>) {
-    await tx.insertInto('workflow.audit_events').values({ case_id: caseId, actor, action, detail: JSON.stringify(detail) }).execute();
+  private async audit(
+    tx: Transaction<WorkflowDB>,
+    caseId: string,
+    actor: string,
+    action: string,
+    detail: Record<string, unknown>,
+  ) {
+    await tx
+      .insertInto('workflow.audit_events')
+      .values({ case_id: caseId, actor, action, detail: JSON.stringify(detail) })
+      .execute();
   }
 }
 

@@ -1,4 +1,16 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import {
+  Arg,
+  Authorized,
+  Ctx,
+  FieldResolver,
+  ID,
+  Int,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+} from 'type-graphql';
 import type { CommunicationsContext } from '../../context/index.js';
 import { pageSize } from '../../datasources/pagination.js';
 import { notFound } from '../../errors/index.js';
@@ -25,31 +37,43 @@ import { caseRef, toDelivery, toDocument, toDocumentConnection, toException, toV
 export class DocumentResolver {
   @Authorized()
   @Query(() => Document, { nullable: true })
-  async document(@Arg('id', () => ID) id: string, @Ctx() ctx: CommunicationsContext): Promise<Document | null> {
+  async document(
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: CommunicationsContext,
+  ): Promise<Document | null> {
     const row = await ctx.communications.loaders.document.load(id);
     return row ? toDocument(row, ctx.communications.publicUrl) : null;
   }
 
   @Authorized(...MUTATION_ROLES.generateDocument)
   @Mutation(() => Document, {
-    description: "Generates from the template's approved version. A generation failure is not an error: the document comes back FAILED with its exception.",
+    description:
+      "Generates from the template's approved version. A generation failure is not an error: the document comes back FAILED with its exception.",
   })
-  async generateDocument(@Arg('input', () => GenerateDocumentInput) input: GenerateDocumentInput, @Ctx() ctx: CommunicationsContext): Promise<Document> {
+  async generateDocument(
+    @Arg('input', () => GenerateDocumentInput) input: GenerateDocumentInput,
+    @Ctx() ctx: CommunicationsContext,
+  ): Promise<Document> {
     const row = await ctx.communications.service.generate({ actor: ctx.principal!.sub, ...input });
     return toDocument(row, ctx.communications.publicUrl);
   }
 
   @Authorized()
   @Subscription(() => DeliveryStatusEvent, {
-    description: 'Every step of every delivery (PENDING, SENT, DELIVERED, FAILED), optionally for one customer, case or document.',
+    description:
+      'Every step of every delivery (PENDING, SENT, DELIVERED, FAILED), optionally for one customer, case or document.',
     subscribe: ({ args, context }) => {
       const ctx = context as CommunicationsContext;
       requirePrincipal(ctx);
       const a = args as { customerId?: string | null; caseId?: string | null; documentId?: string | null };
-      return streamOf(ctx.communications.bus, 'communications', 'DELIVERY_STATUS', (e) =>
-        (!a.customerId || e.payload.customerId === a.customerId) &&
-        (!a.caseId || e.payload.caseId === a.caseId) &&
-        (!a.documentId || e.payload.documentId === a.documentId),
+      return streamOf(
+        ctx.communications.bus,
+        'communications',
+        'DELIVERY_STATUS',
+        (e) =>
+          (!a.customerId || e.payload.customerId === a.customerId) &&
+          (!a.caseId || e.payload.caseId === a.caseId) &&
+          (!a.documentId || e.payload.documentId === a.documentId),
       );
     },
   })
@@ -59,7 +83,14 @@ export class DocumentResolver {
     @Arg('caseId', () => ID, { nullable: true }) _caseId?: string | null,
     @Arg('documentId', () => ID, { nullable: true }) _documentId?: string | null,
   ): DeliveryStatusEvent {
-    const d = event.payload.delivery as { id: string; channel: string; status: string; attempts: number; lastError: string | null; updatedAt: string };
+    const d = event.payload.delivery as {
+      id: string;
+      channel: string;
+      status: string;
+      attempts: number;
+      lastError: string | null;
+      updatedAt: string;
+    };
     return {
       eventId: event.id,
       occurredAt: new Date(event.occurredAt),
@@ -120,9 +151,13 @@ export class DeliveryStatusEventResolver {
 export class GenerationExceptionResolver {
   @Authorized(...MUTATION_ROLES.resolveException)
   @Mutation(() => GenerationException, {
-    description: 'Records the resolution on the exception and its case; with regenerate, generates again (or resends the same bytes for a delivery failure).',
+    description:
+      'Records the resolution on the exception and its case; with regenerate, generates again (or resends the same bytes for a delivery failure).',
   })
-  async resolveException(@Arg('input', () => ResolveExceptionInput) input: ResolveExceptionInput, @Ctx() ctx: CommunicationsContext): Promise<GenerationException> {
+  async resolveException(
+    @Arg('input', () => ResolveExceptionInput) input: ResolveExceptionInput,
+    @Ctx() ctx: CommunicationsContext,
+  ): Promise<GenerationException> {
     return toException(await ctx.communications.service.resolveException(ctx.principal!.sub, input));
   }
 
@@ -133,7 +168,12 @@ export class GenerationExceptionResolver {
       const ctx = context as CommunicationsContext;
       requirePrincipal(ctx);
       const kind = (args as { kind?: string | null }).kind ?? null;
-      return streamOf(ctx.communications.bus, 'communications', 'EXCEPTION_RAISED', (e) => !kind || e.payload.kind === kind);
+      return streamOf(
+        ctx.communications.bus,
+        'communications',
+        'EXCEPTION_RAISED',
+        (e) => !kind || e.payload.kind === kind,
+      );
     },
   })
   async generationExceptionRaised(
@@ -148,33 +188,57 @@ export class GenerationExceptionResolver {
   }
 
   @FieldResolver(() => Document, { nullable: true })
-  async document(@Root() e: GenerationException, @Ctx() ctx: CommunicationsContext): Promise<Document | null> {
+  async document(
+    @Root() e: GenerationException,
+    @Ctx() ctx: CommunicationsContext,
+  ): Promise<Document | null> {
     if (!e.documentId) return null;
     const row = await ctx.communications.loaders.document.load(e.documentId);
     return row ? toDocument(row, ctx.communications.publicUrl) : null;
   }
 
-  @FieldResolver(() => Delivery, { nullable: true, description: 'The failed delivery, for a DELIVERY_FAILURE.' })
-  async delivery(@Root() e: GenerationException, @Ctx() ctx: CommunicationsContext): Promise<Delivery | null> {
+  @FieldResolver(() => Delivery, {
+    nullable: true,
+    description: 'The failed delivery, for a DELIVERY_FAILURE.',
+  })
+  async delivery(
+    @Root() e: GenerationException,
+    @Ctx() ctx: CommunicationsContext,
+  ): Promise<Delivery | null> {
     if (!e.deliveryId) return null;
     const row = await ctx.communications.loaders.delivery.load(e.deliveryId);
     return row ? toDelivery(row) : null;
   }
 
-  @FieldResolver(() => CaseCommunications, { nullable: true, description: 'The workflow case opened for operations to work this exception.' })
+  @FieldResolver(() => CaseCommunications, {
+    nullable: true,
+    description: 'The workflow case opened for operations to work this exception.',
+  })
   case(@Root() e: GenerationException) {
     return caseRef(e.caseId);
   }
 
-  @FieldResolver(() => Document, { nullable: true, description: 'The document generated again when the exception was resolved.' })
-  async retryDocument(@Root() e: GenerationException, @Ctx() ctx: CommunicationsContext): Promise<Document | null> {
+  @FieldResolver(() => Document, {
+    nullable: true,
+    description: 'The document generated again when the exception was resolved.',
+  })
+  async retryDocument(
+    @Root() e: GenerationException,
+    @Ctx() ctx: CommunicationsContext,
+  ): Promise<Document | null> {
     if (!e.retryDocumentId) return null;
     const row = await ctx.communications.loaders.document.load(e.retryDocumentId);
     return row ? toDocument(row, ctx.communications.publicUrl) : null;
   }
 
-  @FieldResolver(() => Delivery, { nullable: true, description: 'The new delivery attempt of the same document, for a resend.' })
-  async retryDelivery(@Root() e: GenerationException, @Ctx() ctx: CommunicationsContext): Promise<Delivery | null> {
+  @FieldResolver(() => Delivery, {
+    nullable: true,
+    description: 'The new delivery attempt of the same document, for a resend.',
+  })
+  async retryDelivery(
+    @Root() e: GenerationException,
+    @Ctx() ctx: CommunicationsContext,
+  ): Promise<Delivery | null> {
     if (!e.retryDeliveryId) return null;
     const row = await ctx.communications.loaders.delivery.load(e.retryDeliveryId);
     return row ? toDelivery(row) : null;
@@ -185,11 +249,16 @@ export class GenerationExceptionResolver {
 export class CaseCommunicationsResolver {
   @FieldResolver(() => [Document])
   async documents(@Root() c: CaseCommunications, @Ctx() ctx: CommunicationsContext): Promise<Document[]> {
-    return (await ctx.communications.loaders.documentsByCase.load(c.id)).map((r) => toDocument(r, ctx.communications.publicUrl));
+    return (await ctx.communications.loaders.documentsByCase.load(c.id)).map((r) =>
+      toDocument(r, ctx.communications.publicUrl),
+    );
   }
 
   @FieldResolver(() => [GenerationException])
-  async exceptions(@Root() c: CaseCommunications, @Ctx() ctx: CommunicationsContext): Promise<GenerationException[]> {
+  async exceptions(
+    @Root() c: CaseCommunications,
+    @Ctx() ctx: CommunicationsContext,
+  ): Promise<GenerationException[]> {
     return (await ctx.communications.loaders.exceptionsByCase.load(c.id)).map(toException);
   }
 }
@@ -205,9 +274,10 @@ export class CustomerCommunicationsResolver {
   ): Promise<DocumentConnection> {
     const { loaders, reader, publicUrl } = ctx.communications;
     // First pages batch across customers; later pages are one query each.
-    const page = after == null
-      ? await loaders.documentsByCustomer.load(`${c.id}:${pageSize(first)}`)
-      : await reader.documentsOfCustomer({ customerId: c.id, first, after });
+    const page =
+      after == null
+        ? await loaders.documentsByCustomer.load(`${c.id}:${pageSize(first)}`)
+        : await reader.documentsOfCustomer({ customerId: c.id, first, after });
     return toDocumentConnection(page, publicUrl);
   }
 }

@@ -1,4 +1,10 @@
-import type { DeliveryRow, DocumentRow, ExceptionRow, TemplateRow, TemplateVersionRow } from '../../store/tables.js';
+import type {
+  DeliveryRow,
+  DocumentRow,
+  ExceptionRow,
+  TemplateRow,
+  TemplateVersionRow,
+} from '../../store/tables.js';
 import type {
   Delivery,
   Document,
@@ -7,7 +13,14 @@ import type {
   Template,
   TemplateVersion,
 } from '../../schema/communications/types.js';
-import type { Channel, DeliveryStatus, DocumentStatus, ExceptionKind, ExceptionStatus, TemplateStatus } from '../../schema/shared/index.js';
+import type {
+  Channel,
+  DeliveryStatus,
+  DocumentStatus,
+  ExceptionKind,
+  ExceptionStatus,
+  TemplateStatus,
+} from '../../schema/shared/index.js';
 import { encodeCursor, type Page } from '../../datasources/pagination.js';
 
 export const toTemplate = (r: TemplateRow): Template => ({
@@ -70,8 +83,15 @@ export const toException = (r: ExceptionRow): GenerationException => ({
 });
 
 export function toDocumentConnection(page: Page<DocumentRow>, publicUrl: string): DocumentConnection {
-  const edges = page.nodes.map((r) => ({ cursor: encodeCursor({ at: r.created_at.toISOString(), id: r.id }), node: toDocument(r, publicUrl) }));
-  return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }, totalCount: page.totalCount };
+  const edges = page.nodes.map((r) => ({
+    cursor: encodeCursor({ at: r.created_at.toISOString(), id: r.id }),
+    node: toDocument(r, publicUrl),
+  }));
+  return {
+    edges,
+    pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
+    totalCount: page.totalCount,
+  };
 }
 
 /** A reference to an entity another subgraph owns; the gateway resolves the rest. */

@@ -7,7 +7,10 @@ import { toTemplate, toVersion } from './mappers.js';
 export class TemplateResolver {
   @Authorized()
   @Query(() => Template, { nullable: true })
-  async template(@Arg('id', () => ID) id: string, @Ctx() ctx: CommunicationsContext): Promise<Template | null> {
+  async template(
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: CommunicationsContext,
+  ): Promise<Template | null> {
     const row = await ctx.communications.loaders.template.load(id);
     return row ? toTemplate(row) : null;
   }
@@ -23,8 +26,14 @@ export class TemplateResolver {
     return (await ctx.communications.loaders.versionsByTemplate.load(t.id)).map(toVersion);
   }
 
-  @FieldResolver(() => TemplateVersion, { nullable: true, description: 'The newest APPROVED version: the one generation uses.' })
-  async approvedVersion(@Root() t: Template, @Ctx() ctx: CommunicationsContext): Promise<TemplateVersion | null> {
+  @FieldResolver(() => TemplateVersion, {
+    nullable: true,
+    description: 'The newest APPROVED version: the one generation uses.',
+  })
+  async approvedVersion(
+    @Root() t: Template,
+    @Ctx() ctx: CommunicationsContext,
+  ): Promise<TemplateVersion | null> {
     const versions = await ctx.communications.loaders.versionsByTemplate.load(t.id);
     const approved = versions.filter((v) => v.status === 'APPROVED').at(-1);
     return approved ? toVersion(approved) : null;

@@ -1,6 +1,11 @@
 import { Arg, Authorized, Ctx, Directive, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import type { CustomersContext } from '../../context/index.js';
-import { CaseCustomer, Customer, CustomerConnection, DocumentCustomer } from '../../schema/customers/types.js';
+import {
+  CaseCustomer,
+  Customer,
+  CustomerConnection,
+  DocumentCustomer,
+} from '../../schema/customers/types.js';
 import { toCustomer, toCustomerConnection } from './mappers.js';
 
 @Resolver(() => Customer)

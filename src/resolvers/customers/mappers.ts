@@ -16,6 +16,13 @@ export const toCustomer = (r: CustomerRow): Customer => ({
 });
 
 export function toCustomerConnection(page: Page<CustomerRow>): CustomerConnection {
-  const edges = page.nodes.map((r) => ({ cursor: encodeCursor({ at: r.created_at.toISOString(), id: r.id }), node: toCustomer(r) }));
-  return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }, totalCount: page.totalCount };
+  const edges = page.nodes.map((r) => ({
+    cursor: encodeCursor({ at: r.created_at.toISOString(), id: r.id }),
+    node: toCustomer(r),
+  }));
+  return {
+    edges,
+    pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
+    totalCount: page.totalCount,
+  };
 }

@@ -1,4 +1,16 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import {
+  Arg,
+  Authorized,
+  Ctx,
+  FieldResolver,
+  ID,
+  Int,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+} from 'type-graphql';
 import type { WorkflowContext } from '../../context/index.js';
 import { pageSize } from '../../datasources/pagination.js';
 import { notFound } from '../../errors/index.js';
@@ -43,7 +55,10 @@ export class CaseResolver {
 
   @Authorized(...MUTATION_ROLES.startCase)
   @Mutation(() => Case)
-  async startCase(@Arg('input', () => StartCaseInput) input: StartCaseInput, @Ctx() ctx: WorkflowContext): Promise<Case> {
+  async startCase(
+    @Arg('input', () => StartCaseInput) input: StartCaseInput,
+    @Ctx() ctx: WorkflowContext,
+  ): Promise<Case> {
     const row = await ctx.workflow.service.startCase(ctx.principal!, {
       ...input,
       data: (input.data ?? null) as Record<string, unknown> | null,
@@ -53,13 +68,21 @@ export class CaseResolver {
 
   @Authorized(...MUTATION_ROLES.decideApproval)
   @Mutation(() => Approval)
-  async decideApproval(@Arg('input', () => DecideApprovalInput) input: DecideApprovalInput, @Ctx() ctx: WorkflowContext): Promise<Approval> {
+  async decideApproval(
+    @Arg('input', () => DecideApprovalInput) input: DecideApprovalInput,
+    @Ctx() ctx: WorkflowContext,
+  ): Promise<Approval> {
     return toApproval(await ctx.workflow.service.decideApproval(ctx.principal!, input));
   }
 
   @Authorized(...MUTATION_ROLES.reissueDocument)
-  @Mutation(() => Case, { description: 'Opens a REISSUE case; once authorised, the exact prior version is regenerated.' })
-  async reissueDocument(@Arg('input', () => ReissueDocumentInput) input: ReissueDocumentInput, @Ctx() ctx: WorkflowContext): Promise<Case> {
+  @Mutation(() => Case, {
+    description: 'Opens a REISSUE case; once authorised, the exact prior version is regenerated.',
+  })
+  async reissueDocument(
+    @Arg('input', () => ReissueDocumentInput) input: ReissueDocumentInput,
+    @Ctx() ctx: WorkflowContext,
+  ): Promise<Case> {
     return toCase(await ctx.workflow.service.reissue(ctx.principal!, input));
   }
 
@@ -70,7 +93,12 @@ export class CaseResolver {
       const ctx = context as WorkflowContext;
       requirePrincipal(ctx);
       const caseId = (args as { caseId?: string | null }).caseId ?? null;
-      return streamOf(ctx.workflow.bus, 'workflow', 'CASE_UPDATED', (e) => !caseId || e.payload.caseId === caseId);
+      return streamOf(
+        ctx.workflow.bus,
+        'workflow',
+        'CASE_UPDATED',
+        (e) => !caseId || e.payload.caseId === caseId,
+      );
     },
   })
   async caseUpdated(
@@ -90,7 +118,9 @@ export class CaseResolver {
     return (await ctx.workflow.loaders.approvalsByCase.load(c.id)).map(toApproval);
   }
 
-  @FieldResolver(() => [Task], { description: 'Approval and investigation tasks, with team/role, assignee and due date.' })
+  @FieldResolver(() => [Task], {
+    description: 'Approval and investigation tasks, with team/role, assignee and due date.',
+  })
   async tasks(@Root() c: Case, @Ctx() ctx: WorkflowContext): Promise<Task[]> {
     return (await ctx.workflow.loaders.tasksByCase.load(c.id)).map(toTask);
   }
@@ -129,7 +159,9 @@ export class CustomerCasesResolver {
   ): Promise<CaseConnection> {
     // First pages batch across customers; later pages are one query each.
     if (after == null) {
-      return toCaseConnection(await ctx.workflow.loaders.casesByCustomer.load(`${customer.id}:${pageSize(first)}`));
+      return toCaseConnection(
+        await ctx.workflow.loaders.casesByCustomer.load(`${customer.id}:${pageSize(first)}`),
+      );
     }
     return toCaseConnection(await ctx.workflow.reader.list({ customerId: customer.id, first, after }));
   }

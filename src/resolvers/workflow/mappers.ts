@@ -1,6 +1,12 @@
 import type { ApprovalRow, AuditEventRow, CaseRow, TaskRow } from '../../store/tables.js';
 import type { Approval, AuditEvent, Case, Task } from '../../schema/workflow/types.js';
-import type { ApprovalDecision, ApprovalStage, CaseKind, CaseStatus, Channel } from '../../schema/shared/index.js';
+import type {
+  ApprovalDecision,
+  ApprovalStage,
+  CaseKind,
+  CaseStatus,
+  Channel,
+} from '../../schema/shared/index.js';
 import { encodeCursor, type Page } from '../../datasources/pagination.js';
 import type { CaseConnection } from '../../schema/workflow/types.js';
 
@@ -51,7 +57,10 @@ export const toAuditEvent = (r: AuditEventRow): AuditEvent => ({
 });
 
 export function toCaseConnection(page: Page<CaseRow>): CaseConnection {
-  const edges = page.nodes.map((r) => ({ cursor: encodeCursor({ at: r.created_at.toISOString(), id: r.id }), node: toCase(r) }));
+  const edges = page.nodes.map((r) => ({
+    cursor: encodeCursor({ at: r.created_at.toISOString(), id: r.id }),
+    node: toCase(r),
+  }));
   return {
     edges,
     pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },

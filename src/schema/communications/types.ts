@@ -94,16 +94,29 @@ export class Document {
   @Field(() => Channel)
   channel!: Channel;
 
-  @Field(() => ID, { description: 'The customer the document is for (resolved as `customer` by the customers subgraph).' })
+  @Field(() => ID, {
+    description: 'The customer the document is for (resolved as `customer` by the customers subgraph).',
+  })
   customerId!: string;
 
-  @Field(() => String, { nullable: true, description: 'Hash of the rendered output; a reissue of the same document has the same hash.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Hash of the rendered output; a reissue of the same document has the same hash.',
+  })
   contentHash!: string | null;
 
-  @Field(() => String, { nullable: true, description: 'Media type of the rendered output (application/pdf, multipart/alternative, text/html, text/plain).' })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Media type of the rendered output (application/pdf, multipart/alternative, text/html, text/plain).',
+  })
   mediaType!: string | null;
 
-  @Field(() => String, { nullable: true, description: 'Where an authorised client downloads the rendered output (GET, with the same bearer token).' })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Where an authorised client downloads the rendered output (GET, with the same bearer token).',
+  })
   contentUrl!: string | null;
 
   @Field(() => String)
@@ -219,7 +232,10 @@ export class GenerateDocumentInput {
   @Field(() => ID, { nullable: true })
   caseId?: string | null;
 
-  @Field(() => String, { nullable: true, description: 'The same key returns the same document instead of generating twice.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'The same key returns the same document instead of generating twice.',
+  })
   idempotencyKey?: string | null;
 }
 
@@ -231,9 +247,15 @@ export class ResolveExceptionInput {
   @Field(() => String)
   resolution!: string;
 
-  @Field(() => Boolean, { nullable: true, description: 'Generate (or resend) the document again once the cause is fixed.' })
+  @Field(() => Boolean, {
+    nullable: true,
+    description: 'Generate (or resend) the document again once the cause is fixed.',
+  })
   regenerate?: boolean | null;
 
-  @Field(() => JSONScalar, { nullable: true, description: 'Corrected data for a MISSING_DATA exception, merged over the original data.' })
+  @Field(() => JSONScalar, {
+    nullable: true,
+    description: 'Corrected data for a MISSING_DATA exception, merged over the original data.',
+  })
   data?: unknown;
 }

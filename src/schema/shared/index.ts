@@ -15,7 +15,10 @@ export enum Channel {
   WEB = 'WEB',
   MOBILE = 'MOBILE',
 }
-registerEnumType(Channel, { name: 'Channel', description: 'Output channels of a communication (seed: print, email, web, mobile).' });
+registerEnumType(Channel, {
+  name: 'Channel',
+  description: 'Output channels of a communication (seed: print, email, web, mobile).',
+});
 
 export enum CaseKind {
   REGULATED_DOCUMENT = 'REGULATED_DOCUMENT',
@@ -29,13 +32,25 @@ export enum CaseKind {
 registerEnumType(CaseKind, {
   name: 'CaseKind',
   valuesConfig: {
-    REGULATED_DOCUMENT: { description: 'Policy packs, statements, billing notices: review, approval and compliance before generation.' },
-    GENERATION_EXCEPTION: { description: 'Opened automatically when generation or delivery fails; worked by operations.' },
-    CORRESPONDENCE: { description: 'Ad hoc claim letters, account confirmations, regulatory notices requested by service teams.' },
+    REGULATED_DOCUMENT: {
+      description:
+        'Policy packs, statements, billing notices: review, approval and compliance before generation.',
+    },
+    GENERATION_EXCEPTION: {
+      description: 'Opened automatically when generation or delivery fails; worked by operations.',
+    },
+    CORRESPONDENCE: {
+      description:
+        'Ad hoc claim letters, account confirmations, regulatory notices requested by service teams.',
+    },
     DISPUTE: { description: 'Complaints and billing disputes with response deadlines and staged letters.' },
-    MANDATORY_NOTICE: { description: 'Rate changes, policy updates, privacy disclosures to customer segments.' },
+    MANDATORY_NOTICE: {
+      description: 'Rate changes, policy updates, privacy disclosures to customer segments.',
+    },
     REISSUE: { description: 'Duplicate statements, policy copies, prior correspondence.' },
-    SERVICE: { description: 'Claims, underwriting, escalations, payments: milestones trigger communications.' },
+    SERVICE: {
+      description: 'Claims, underwriting, escalations, payments: milestones trigger communications.',
+    },
   },
 });
 

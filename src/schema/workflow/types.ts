@@ -1,5 +1,14 @@
 import { Directive, Field, ID, InputType, Int, ObjectType } from 'type-graphql';
-import { ApprovalDecision, ApprovalStage, CaseKind, CaseStatus, Channel, DateTime, JSONScalar, PageInfo } from '../shared/index.js';
+import {
+  ApprovalDecision,
+  ApprovalStage,
+  CaseKind,
+  CaseStatus,
+  Channel,
+  DateTime,
+  JSONScalar,
+  PageInfo,
+} from '../shared/index.js';
 
 @ObjectType({ description: 'The work behind an approval or an investigation: who should do it, by when.' })
 export class Task {
@@ -84,7 +93,10 @@ export class Case {
   @Field(() => String)
   title!: string;
 
-  @Field(() => ID, { nullable: true, description: 'The customer the case is about (resolved as `customer` by the customers subgraph).' })
+  @Field(() => ID, {
+    nullable: true,
+    description: 'The customer the case is about (resolved as `customer` by the customers subgraph).',
+  })
   customerId!: string | null;
 
   @Field(() => Channel, { nullable: true, description: 'The channel a generated document goes out on.' })
