@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { drainOnSignals } from './gateway/lifecycle.js';
 import { ConfigError, loadConfig } from './config/index.js';
 import { startGateway } from './gateway/index.js';
 import { CompositionError } from './gateway/compose.js';
@@ -10,21 +11,7 @@ async function main(): Promise<void> {
   configureLogger({ level: config.logLevel, name: 'gateway' });
   const gateway = await startGateway(config);
   log.info('CommsGraph is up', { url: gateway.url, mode: config.gatewayMode, dataDir: config.dataDir });
-  let exiting = false;
-  const shutdown = (signal: string) => {
-    if (exiting) return;
-    exiting = true;
-    log.info('draining', { signal });
-    gateway.stop().then(
-      () => process.exit(0),
-      (err) => {
-        log.error('shutdown failed', { err });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  drainOnSignals(() => gateway.stop());
 }
 
 main().catch((err) => {

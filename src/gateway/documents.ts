@@ -73,3 +73,40 @@ export function documentContentRoute(reader: () => CommunicationsReader): Route 
     return true;
   };
 }
+
+/**
+ * Remote mode: the communications service owns the rendered files, so the
+ * gateway passes document downloads through to it, with the caller's token.
+ */
+export function proxyDocumentRoute(communicationsUrl: string): Route {
+  const origin = new URL(communicationsUrl).origin;
+  return async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (!url.pathname.startsWith('/documents/')) return false;
+    let upstream: Response;
+    try {
+      upstream = await fetch(`${origin}${url.pathname}${url.search}`, {
+        method: req.method === 'HEAD' ? 'HEAD' : 'GET',
+        headers: req.headers.authorization ? { authorization: req.headers.authorization } : {},
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch {
+      sendError(res, 502, ErrorCode.UPSTREAM_UNAVAILABLE, 'The communications service is unavailable');
+      return true;
+    }
+    const headers: Record<string, string> = {};
+    for (const h of [
+      'content-type',
+      'content-length',
+      'content-disposition',
+      'cache-control',
+      'x-content-type-options',
+    ]) {
+      const v = upstream.headers.get(h);
+      if (v) headers[h] = v;
+    }
+    res.writeHead(upstream.status, headers);
+    res.end(Buffer.from(await upstream.arrayBuffer()));
+    return true;
+  };
+}

@@ -15,7 +15,7 @@ import { sliceOf, type CommunicationsDB, type CustomersDB, type Database } from 
 import { seedDemoCases } from '../subgraphs/demo.js';
 import { createInProcessSubgraphs, type SubgraphSet } from '../subgraphs/inprocess.js';
 import { composeSupergraph, subgraphSdl } from './compose.js';
-import { documentContentRoute } from './documents.js';
+import { documentContentRoute, proxyDocumentRoute } from './documents.js';
 import { inProcessExecutor, remoteExecutor } from './executors.js';
 import { serveGraphQL } from './serve.js';
 
@@ -159,7 +159,7 @@ async function startRemoteGateway(config: Config, verifier: TokenVerifier): Prom
         );
         return answers.every(Boolean);
       },
-      routes: [],
+      routes: [proxyDocumentRoute(urls.communications)],
       landingPage: true,
       introspection: true,
       graceMs: config.shutdownGraceMs,

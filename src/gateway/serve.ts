@@ -4,12 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { GraphQLError, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { BaseContext } from '../context/index.js';
 import { ErrorCode } from '../errors/index.js';
 import { AuthError, bearerToken, type Principal, type TokenVerifier } from '../identity/index.js';
 import { log } from '../logger.js';
@@ -33,6 +35,8 @@ export interface ServeOptions {
   routes?: Route[];
   landingPage: boolean;
   introspection: boolean;
+  /** Turns the request context into what the schema's resolvers expect (a subgraph's own context). */
+  context?: (base: ForwardingContext) => object;
   /** Runs after the servers stopped taking work: drain workers, flush the store. */
   onStop: () => Promise<void>;
   graceMs: number;
@@ -74,6 +78,10 @@ function maskResult(result: ExecutionResult): ExecutionResult {
 export async function serveGraphQL(opts: ServeOptions, port: number, host: string): Promise<RunningServer> {
   const httpServer = http.createServer();
   let stopping = false;
+  const contextOf = (base: ForwardingContext): ForwardingContext => ({
+    ...base,
+    ...(opts.context?.(base) ?? {}),
+  });
 
   const apollo = new ApolloServer<ForwardingContext>({
     schema: opts.schema,
@@ -84,6 +92,8 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
     // The process owns the shutdown sequence (drain, then stop workers, then flush the store).
     stopOnTerminationSignals: false,
     plugins: [
+      // Apollo's usage-reporting traces are for GraphOS, which this product does not use.
+      ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: opts.graceMs }),
       opts.landingPage
         ? ApolloServerPluginLandingPageLocalDefault({
@@ -115,11 +125,12 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
   const wsServer = useServer<Record<string, unknown>, Extra>(
     {
       schema: opts.schema,
-      context: (ctx): ForwardingContext & BaseContext => ({
-        requestId: randomUUID(),
-        principal: ctx.extra.principal ?? null,
-        authorization: ctx.extra.authorization,
-      }),
+      context: (ctx) =>
+        contextOf({
+          requestId: randomUUID(),
+          principal: ctx.extra.principal ?? null,
+          authorization: ctx.extra.authorization,
+        }),
       onConnect: async (ctx) => {
         const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         let principal: Principal | null = null;
@@ -181,11 +192,13 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
     }
     if (url.pathname !== '/graphql') return sendError(res, 404, ErrorCode.NOT_FOUND, 'Not found');
     try {
-      await handleGraphQL(apollo, req, res, async () => ({
-        requestId: randomUUID(),
-        principal: await auth(),
-        authorization: req.headers.authorization,
-      }));
+      await handleGraphQL(apollo, req, res, async () =>
+        contextOf({
+          requestId: randomUUID(),
+          principal: await auth(),
+          authorization: req.headers.authorization,
+        }),
+      );
     } catch (err) {
       if (err instanceof BodyError) return sendError(res, err.status, ErrorCode.BAD_USER_INPUT, err.message);
       throw err;

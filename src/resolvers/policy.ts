@@ -15,6 +15,8 @@ export const MUTATION_ROLES = {
   generateDocument: ['service', 'operations'],
   reissueDocument: ['requester', 'service-agent'],
   resolveException: ['operations'],
+  /** Service-to-service calls between subgraphs (@inaccessible: not in the client API). */
+  internal: ['service'],
 } as const satisfies Record<string, readonly Role[]>;
 
 /** type-graphql's @Authorized: no roles listed means "any authenticated caller". */

@@ -22,9 +22,33 @@ export function npmStart(dataDir: string, env: Record<string, string> = {}): Pro
   return launch('npm', ['start', '--silent'], dataDir, env);
 }
 
+let built: Promise<unknown> | null = null;
+/** The compiled output the direct launches run: built once per test file, as `npm start` would. */
+function ensureBuilt(): Promise<unknown> {
+  return (built ??= run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT }));
+}
+
 /** What `npm start` runs after building: the server process itself, whose exit code we can read. */
-export function nodeStart(dataDir: string, env: Record<string, string> = {}): Promise<RunningProduct> {
+export async function nodeStart(dataDir: string, env: Record<string, string> = {}): Promise<RunningProduct> {
+  await ensureBuilt();
   return launch(process.execPath, [path.join(ROOT, 'dist/src/main.js')], dataDir, env);
+}
+
+/** One `npm run subgraph -- <name>` service (its compiled command). */
+export async function subgraphStart(
+  name: string,
+  dataDir: string,
+  env: Record<string, string>,
+): Promise<RunningProduct> {
+  await ensureBuilt();
+  const listening = new RegExp(`"msg":"subgraph ${name} listening","url":"([^"]+)"`);
+  return launch(
+    process.execPath,
+    [path.join(ROOT, 'dist/src/bin/subgraph.js'), name],
+    dataDir,
+    env,
+    listening,
+  );
 }
 
 async function launch(
@@ -32,6 +56,7 @@ async function launch(
   args: string[],
   dataDir: string,
   env: Record<string, string>,
+  listening = /"msg":"gateway listening","url":"([^"]+)"/,
 ): Promise<RunningProduct> {
   const proc = spawn(cmd, args, {
     cwd: ROOT,
@@ -54,7 +79,7 @@ async function launch(
     const onData = (chunk: Buffer) => {
       const text = chunk.toString();
       logs.push(text);
-      const m = /"msg":"gateway listening","url":"([^"]+)"/.exec(text);
+      const m = listening.exec(text);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]!);

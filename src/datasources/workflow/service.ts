@@ -334,11 +334,7 @@ export class WorkflowService {
       .select('decision')
       .where('case_id', '=', caseId)
       .execute();
-    let state: ApprovalState;
-    if (!approvals.length) state = 'NO_APPROVALS';
-    else if (approvals.some((a) => a.decision === 'REJECTED')) state = 'REJECTED';
-    else if (approvals.every((a) => a.decision === 'APPROVED')) state = 'APPROVED';
-    else state = 'PENDING';
+    const state = approvalStateOf(approvals.map((a) => a.decision));
     return { state, caseRow: c };
   }
 
@@ -576,6 +572,13 @@ export class WorkflowService {
       .values({ case_id: caseId, actor, action, detail: JSON.stringify(detail) })
       .execute();
   }
+}
+
+/** Whether a case's approvals sign generation off, from their decisions. */
+export function approvalStateOf(decisions: readonly string[]): ApprovalState {
+  if (!decisions.length) return 'NO_APPROVALS';
+  if (decisions.includes('REJECTED')) return 'REJECTED';
+  return decisions.every((d) => d === 'APPROVED') ? 'APPROVED' : 'PENDING';
 }
 
 /**

@@ -1,6 +1,7 @@
 import {
   Arg,
   Authorized,
+  Directive,
   Ctx,
   FieldResolver,
   ID,
@@ -23,6 +24,7 @@ import {
   Document,
   DocumentConnection,
   GenerateDocumentInput,
+  GenerateForCaseInput,
   GenerationException,
   ResolveExceptionInput,
   TemplateVersion,
@@ -55,6 +57,27 @@ export class DocumentResolver {
     @Ctx() ctx: CommunicationsContext,
   ): Promise<Document> {
     const row = await ctx.communications.service.generate({ actor: ctx.principal!.sub, ...input });
+    return toDocument(row, ctx.communications.publicUrl);
+  }
+
+  @Authorized(...MUTATION_ROLES.internal)
+  @Mutation(() => Document)
+  @Directive('@inaccessible')
+  async generateForCase(
+    @Arg('input', () => GenerateForCaseInput) input: GenerateForCaseInput,
+    @Ctx() ctx: CommunicationsContext,
+  ): Promise<Document> {
+    const row = await ctx.communications.service.generate({
+      actor: input.requestedBy,
+      customerId: input.customerId,
+      templateVersionId: input.templateVersionId,
+      channel: input.channel,
+      data: input.data,
+      caseId: input.caseId,
+      // Workflow signed the case off; this call is how it says so.
+      caseApproved: true,
+      idempotencyKey: input.idempotencyKey,
+    });
     return toDocument(row, ctx.communications.publicUrl);
   }
 

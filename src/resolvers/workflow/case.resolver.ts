@@ -1,6 +1,7 @@
 import {
   Arg,
   Authorized,
+  Directive,
   Ctx,
   FieldResolver,
   ID,
@@ -23,6 +24,8 @@ import {
   CaseConnection,
   CustomerCases,
   DecideApprovalInput,
+  ExceptionOutcomeInput,
+  OpenExceptionCaseInput,
   ReissueDocumentInput,
   StartCaseInput,
   Task,
@@ -84,6 +87,27 @@ export class CaseResolver {
     @Ctx() ctx: WorkflowContext,
   ): Promise<Case> {
     return toCase(await ctx.workflow.service.reissue(ctx.principal!, input));
+  }
+
+  @Authorized(...MUTATION_ROLES.internal)
+  @Mutation(() => Case)
+  @Directive('@inaccessible')
+  async openExceptionCase(
+    @Arg('input', () => OpenExceptionCaseInput) input: OpenExceptionCaseInput,
+    @Ctx() ctx: WorkflowContext,
+  ): Promise<Case> {
+    return toCase(await ctx.workflow.service.openExceptionCase(input));
+  }
+
+  @Authorized(...MUTATION_ROLES.internal)
+  @Mutation(() => Boolean)
+  @Directive('@inaccessible')
+  async recordExceptionOutcome(
+    @Arg('input', () => ExceptionOutcomeInput) input: ExceptionOutcomeInput,
+    @Ctx() ctx: WorkflowContext,
+  ): Promise<boolean> {
+    await ctx.workflow.service.recordExceptionOutcome(input);
+    return true;
   }
 
   @Authorized()

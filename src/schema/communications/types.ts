@@ -259,3 +259,29 @@ export class ResolveExceptionInput {
   })
   data?: unknown;
 }
+
+/** Service-to-service: workflow asks for the document of a signed-off case. Not in the client API. */
+@InputType()
+@Directive('@inaccessible')
+export class GenerateForCaseInput {
+  @Field(() => ID)
+  caseId!: string;
+
+  @Field(() => ID)
+  customerId!: string;
+
+  @Field(() => ID)
+  templateVersionId!: string;
+
+  @Field(() => Channel)
+  channel!: Channel;
+
+  @Field(() => JSONScalar, { nullable: true })
+  data?: unknown;
+
+  @Field(() => String)
+  requestedBy!: string;
+
+  @Field(() => String)
+  idempotencyKey!: string;
+}

@@ -197,3 +197,55 @@ export class ReissueDocumentInput {
   @Field(() => String)
   reason!: string;
 }
+
+/** Service-to-service: communications asks for a case for a generation exception. Not in the client API. */
+@InputType()
+@Directive('@inaccessible')
+export class OpenExceptionCaseInput {
+  @Field(() => ID)
+  exceptionId!: string;
+
+  @Field(() => String)
+  kind!: string;
+
+  @Field(() => String)
+  message!: string;
+
+  @Field(() => ID, { nullable: true })
+  documentId!: string | null;
+
+  @Field(() => ID, { nullable: true })
+  customerId!: string | null;
+
+  @Field(() => String, { nullable: true })
+  channel!: string | null;
+
+  @Field(() => ID, { nullable: true })
+  sourceCaseId!: string | null;
+}
+
+/** Service-to-service: communications records how an exception was worked. Not in the client API. */
+@InputType()
+@Directive('@inaccessible')
+export class ExceptionOutcomeInput {
+  @Field(() => ID)
+  caseId!: string;
+
+  @Field(() => ID, { nullable: true })
+  sourceCaseId!: string | null;
+
+  @Field(() => String)
+  actor!: string;
+
+  @Field(() => String)
+  resolution!: string;
+
+  @Field(() => ID, { nullable: true })
+  retryDocumentId!: string | null;
+
+  @Field(() => ID, { nullable: true })
+  retryDeliveryId!: string | null;
+
+  @Field(() => String, { nullable: true })
+  retryStatus!: string | null;
+}

@@ -1,0 +1,119 @@
+import 'reflect-metadata';
+import { drainOnSignals } from '../gateway/lifecycle.js';
+import path from 'node:path';
+import type { Kysely } from 'kysely';
+import { ConfigError, loadConfig, SUBGRAPH_NAMES, type SubgraphName } from '../config/index.js';
+import { seedTemplates } from '../datasources/communications/seeding.js';
+import { seedCustomers } from '../datasources/customers/seeding.js';
+import { InProcessBus } from '../events/index.js';
+import { documentContentRoute } from '../gateway/documents.js';
+import { verifierFor } from '../gateway/index.js';
+import { serveGraphQL } from '../gateway/serve.js';
+import { loadOrCreateDevKey, signDevToken } from '../identity/index.js';
+import { configureLogger, log } from '../logger.js';
+import { openStore } from '../store/db.js';
+import { migrate } from '../store/migrations/index.js';
+import { sliceOf, type CommunicationsDB, type CustomersDB, type WorkflowDB } from '../store/tables.js';
+import { createCommunicationsSubgraph } from '../subgraphs/communications.js';
+import { createCustomersSubgraph } from '../subgraphs/customers.js';
+import { graphqlCaller, remoteCommunicationsPorts, remoteWorkflowPorts } from '../subgraphs/remote-ports.js';
+import type { Subgraph } from '../subgraphs/types.js';
+import { createWorkflowSubgraph } from '../subgraphs/workflow.js';
+import type { Route } from '../gateway/serve.js';
+
+/**
+ * `npm run subgraph -- <workflow|customers|communications>`: one subgraph as
+ * its own HTTP + graphql-ws service, a plain Federation 2 subgraph any
+ * gateway can compose. With the embedded store each service keeps its data
+ * under DATA_DIR/<name>; the dev signing key at DATA_DIR is shared, so
+ * tokens from `npm run token` work on every service.
+ */
+async function main(): Promise<void> {
+  const name = process.argv[2] as SubgraphName | undefined;
+  if (!name || !SUBGRAPH_NAMES.includes(name)) {
+    process.stderr.write(`usage: npm run subgraph -- <${SUBGRAPH_NAMES.join('|')}>\n`);
+    process.exit(2);
+  }
+  const config = loadConfig();
+  configureLogger({ level: config.logLevel, name });
+  const store = await openStore({ ...config, dataDir: path.join(config.dataDir, name) });
+  await migrate(store.db as Kysely<unknown>);
+
+  const key = await loadOrCreateDevKey(config.dataDir);
+  let cached: { token: string; until: number } | null = null;
+  const serviceToken = async () => {
+    if (!cached || cached.until < Date.now()) {
+      const token = await signDevToken(
+        key,
+        { sub: `subgraph:${name}`, roles: ['service'], ttlSec: 3600 },
+        config.auth,
+      );
+      cached = { token, until: Date.now() + 30 * 60_000 };
+    }
+    return cached.token;
+  };
+  const call = graphqlCaller(config.subgraphUrls, serviceToken);
+  const bus = new InProcessBus();
+
+  let subgraph: Subgraph;
+  const routes: Route[] = [];
+  switch (name) {
+    case 'workflow':
+      subgraph = await createWorkflowSubgraph({
+        db: sliceOf<WorkflowDB>(store.db),
+        bus,
+        ports: remoteWorkflowPorts(call),
+      });
+      break;
+    case 'customers':
+      if (config.seedDemo) await seedCustomers(sliceOf<CustomersDB>(store.db));
+      subgraph = await createCustomersSubgraph({ db: sliceOf<CustomersDB>(store.db) });
+      break;
+    case 'communications': {
+      if (config.seedDemo) await seedTemplates(sliceOf<CommunicationsDB>(store.db));
+      const comms = await createCommunicationsSubgraph({
+        db: sliceOf<CommunicationsDB>(store.db),
+        bus,
+        ports: remoteCommunicationsPorts(call),
+        dataDir: path.join(config.dataDir, name),
+        publicUrl: '',
+        deliveryStepMs: config.deliveryStepMs,
+      });
+      routes.push(documentContentRoute(() => comms.reader));
+      subgraph = comms;
+      break;
+    }
+  }
+
+  subgraph.start();
+  const server = await serveGraphQL(
+    {
+      name: `subgraph ${name}`,
+      schema: subgraph.schema,
+      verifier: await verifierFor(config),
+      context: (base) => subgraph.contextFor(base),
+      ready: async () => {
+        await store.ping();
+        return true;
+      },
+      routes,
+      landingPage: false,
+      introspection: true,
+      graceMs: config.shutdownGraceMs,
+      onStop: async () => {
+        await subgraph.stop();
+        await bus.close();
+        await store.close();
+      },
+    },
+    config.port,
+    config.host,
+  );
+  drainOnSignals(() => server.stop());
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
+  else log.error('failed to start', { err });
+  process.exit(1);
+});

@@ -1,0 +1,151 @@
+import type { SubgraphName } from '../config/index.js';
+import type { CommunicationsPorts, CustomerProfile } from '../datasources/communications/ports.js';
+import type { WorkflowPorts } from '../datasources/workflow/ports.js';
+import { approvalStateOf } from '../datasources/workflow/service.js';
+import { upstreamUnavailable, GraphQLErrorWithCode, ErrorCode, isContractCode } from '../errors/index.js';
+
+/**
+ * The ports of a subgraph running as its own service: calls to the other
+ * subgraphs' GraphQL APIs (public fields, plus the few @inaccessible
+ * service-to-service mutations), authenticated as a `service` principal.
+ */
+export type Call = <T>(
+  target: SubgraphName,
+  query: string,
+  variables?: Record<string, unknown>,
+) => Promise<T>;
+
+export function graphqlCaller(
+  urls: Partial<Record<SubgraphName, string>>,
+  token: () => Promise<string>,
+): Call {
+  return async <T>(
+    target: SubgraphName,
+    query: string,
+    variables: Record<string, unknown> = {},
+  ): Promise<T> => {
+    const url = urls[target];
+    if (!url) throw upstreamUnavailable(`No URL configured for subgraph ${target} (SUBGRAPH_URLS)`);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${await token()}` },
+        body: JSON.stringify({ query, variables }),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (err) {
+      throw upstreamUnavailable(`Subgraph ${target} is unavailable: ${(err as Error).message}`);
+    }
+    const body = (await res.json().catch(() => null)) as {
+      data?: T;
+      errors?: { message: string; extensions?: { code?: string } }[];
+    } | null;
+    if (!body) throw upstreamUnavailable(`Subgraph ${target} answered ${res.status} without a GraphQL body`);
+    const err = body.errors?.[0];
+    if (err) {
+      // Expected errors keep their code (NOT_FOUND stays NOT_FOUND); anything else is the upstream's fault.
+      const code = err.extensions?.code;
+      if (isContractCode(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR)
+        throw new GraphQLErrorWithCode(err.message, code);
+      throw upstreamUnavailable(`Subgraph ${target} failed: ${err.message}`);
+    }
+    return body.data as T;
+  };
+}
+
+export function remoteWorkflowPorts(call: Call): WorkflowPorts {
+  return {
+    async customer(id) {
+      const d = await call<{ customer: { id: string; preferredChannel: string } | null }>(
+        'customers',
+        `query ($id: ID!) { customer(id: $id) { id preferredChannel } }`,
+        { id },
+      );
+      return d.customer;
+    },
+    async approvedVersion(templateId) {
+      const d = await call<{
+        template: { id: string; channels: string[]; approvedVersion: { id: string } | null } | null;
+      }>('communications', `query ($id: ID!) { template(id: $id) { id channels approvedVersion { id } } }`, {
+        id: templateId,
+      });
+      if (!d.template) return 'NO_TEMPLATE';
+      if (!d.template.approvedVersion) return null;
+      return { templateId, templateVersionId: d.template.approvedVersion.id, channels: d.template.channels };
+    },
+    async generateForCase(cmd) {
+      const d = await call<{ generateForCase: { id: string; status: string } }>(
+        'communications',
+        `mutation ($input: GenerateForCaseInput!) { generateForCase(input: $input) { id status } }`,
+        { input: cmd },
+      );
+      return {
+        documentId: d.generateForCase.id,
+        status: d.generateForCase.status === 'GENERATED' ? 'GENERATED' : 'FAILED',
+      };
+    },
+    async document(id) {
+      const d = await call<{ document: { id: string; customerId: string; channel: string } | null }>(
+        'communications',
+        `query ($id: ID!) { document(id: $id) { id customerId channel } }`,
+        { id },
+      );
+      return d.document;
+    },
+  };
+}
+
+export function remoteCommunicationsPorts(call: Call): CommunicationsPorts {
+  return {
+    async customers(ids) {
+      const d = await call<{
+        _entities: (
+          null | (Omit<CustomerProfile, 'address'> & { postalAddress: CustomerProfile['address'] })
+        )[];
+      }>(
+        'customers',
+        `query ($reps: [_Any!]!) { _entities(representations: $reps) { ... on Customer {
+          id name email phone locale brand segments preferredChannel
+          postalAddress { line1 line2 city postcode country } } } }`,
+        { reps: ids.map((id) => ({ __typename: 'Customer', id })) },
+      );
+      return d._entities.map((c) => {
+        if (!c) return null;
+        const { postalAddress, ...rest } = c;
+        const address = postalAddress ? { ...postalAddress, line2: postalAddress.line2 ?? undefined } : null;
+        return { ...rest, address };
+      });
+    },
+    async caseApproval(caseId) {
+      const d = await call<{
+        case: {
+          id: string;
+          title: string;
+          customerId: string | null;
+          approvals: { decision: string }[];
+        } | null;
+      }>('workflow', `query ($id: ID!) { case(id: $id) { id title customerId approvals { decision } } }`, {
+        id: caseId,
+      });
+      if (!d.case) return null;
+      const state = approvalStateOf(d.case.approvals.map((x) => x.decision));
+      return { caseId, title: d.case.title, customerId: d.case.customerId, state };
+    },
+    async openExceptionCase(input) {
+      const d = await call<{ openExceptionCase: { id: string } }>(
+        'workflow',
+        `mutation ($input: OpenExceptionCaseInput!) { openExceptionCase(input: $input) { id } }`,
+        { input },
+      );
+      return { caseId: d.openExceptionCase.id };
+    },
+    async recordExceptionOutcome(input) {
+      await call(
+        'workflow',
+        `mutation ($input: ExceptionOutcomeInput!) { recordExceptionOutcome(input: $input) }`,
+        { input },
+      );
+    },
+  };
+}
