@@ -11,8 +11,12 @@ export interface BaseContext {
   requestId: string;
   /** null when no token was sent; a bad token never gets this far. */
   principal: Principal | null;
-  /** Aborts when the client goes away (subscriptions end with it). */
-  signal?: AbortSignal;
+  /**
+   * A subscription's context lives as long as the subscription; per-request
+   * caches (DataLoaders) must not, or each event would see stale data and
+   * the cache would grow for hours. Set for graphql-ws operations.
+   */
+  longLived?: boolean;
 }
 
 export interface WorkflowContext extends BaseContext {

@@ -18,12 +18,9 @@ export function inProcessExecutor(subgraph: Subgraph): Executor {
     const gatewayCtx = (request.context ?? {}) as BaseContext;
     let ctx = contexts.get(gatewayCtx);
     if (!ctx) {
-      ctx = subgraph.contextFor({
-        requestId: gatewayCtx.requestId,
-        principal: gatewayCtx.principal ?? null,
-        signal: gatewayCtx.signal,
-      });
-      contexts.set(gatewayCtx, ctx);
+      ctx = subgraph.contextFor({ requestId: gatewayCtx.requestId, principal: gatewayCtx.principal ?? null });
+      // A subscription resolves each event with fresh loaders; a request shares them across its calls.
+      if (!gatewayCtx.longLived) contexts.set(gatewayCtx, ctx);
     }
     return normalizedExecutor({
       schema: subgraph.schema,
@@ -32,7 +29,6 @@ export function inProcessExecutor(subgraph: Subgraph): Executor {
       operationName: request.operationName,
       rootValue: request.rootValue,
       contextValue: ctx,
-      signal: gatewayCtx.signal,
     });
   };
 }

@@ -48,6 +48,25 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** A dependency that does not answer within this is not ready. */
+const READY_TIMEOUT_MS = 1_000;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
 export class HttpAuthError extends GraphQLError {
   constructor(message: string) {
     super(message, { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } } });
@@ -130,6 +149,7 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
           requestId: randomUUID(),
           principal: ctx.extra.principal ?? null,
           authorization: ctx.extra.authorization,
+          longLived: true,
         }),
       onConnect: async (ctx) => {
         const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
@@ -183,7 +203,7 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (url.pathname === '/readyz') {
-      const ok = !stopping && (await opts.ready().catch(() => false));
+      const ok = !stopping && (await withTimeout(opts.ready(), READY_TIMEOUT_MS).catch(() => false));
       return sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready' });
     }
     const auth = () => authenticate(opts.verifier, req.headers.authorization);

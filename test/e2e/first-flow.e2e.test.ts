@@ -123,6 +123,8 @@ test('the first flow: start, three approvals, generation and delivery, watched o
   expect(steps.map((e) => e.deliveryStatusChanged.delivery.status)).toEqual(['PENDING', 'SENT', 'DELIVERED']);
   expect(steps[2]!.deliveryStatusChanged.document.customer?.name).toBe('Ștefan Ionescu');
   expect(steps[2]!.deliveryStatusChanged.document.case?.id).toBe(caseId);
+  // Each event is resolved afresh across subgraphs: by delivery the case has moved on from APPROVED.
+  expect(steps[2]!.deliveryStatusChanged.document.case?.status).toBe('RESOLVED');
   documentId = steps[0]!.deliveryStatusChanged.document.id;
 
   const detail = await client('service').request(CaseDetailDocument, { id: caseId });

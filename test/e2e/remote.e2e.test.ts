@@ -143,3 +143,16 @@ test('the first flow across three subgraph services and a remote gateway', async
     },
   });
 });
+
+test('the remote gateway is not ready while a subgraph service is down', async () => {
+  const base = gateway.url.replace('/graphql', '');
+  expect((await fetch(`${base}/readyz`)).status).toBe(200);
+  const communications = procs.find(
+    (p) =>
+      p.url.includes(`:${new URL(p.url).port}`) &&
+      p.logs.join('').includes('subgraph communications listening'),
+  )!;
+  expect(await communications.stop()).toBe(0);
+  expect((await fetch(`${base}/readyz`)).status).toBe(503);
+  expect((await fetch(`${base}/healthz`)).status).toBe(200);
+});

@@ -373,3 +373,61 @@ describe('the rules of the contract, each leaving the case unchanged', () => {
     ]);
   });
 });
+
+test('a signed-off case whose data is incomplete fails, is worked by operations, and records the outcome on both cases', async () => {
+  const { accountNumber } = sampleData('tpl_account_statement') as { accountNumber: string };
+  const r = await t.gql<Started>(
+    START,
+    {
+      input: {
+        kind: 'REGULATED_DOCUMENT',
+        title: 'Statement with gaps',
+        customerId: 'cus_001',
+        templateId: 'tpl_account_statement',
+        channel: 'PRINT',
+        data: { accountNumber },
+      },
+    },
+    requester,
+  );
+  const started = r.data!.startCase;
+  for (const [a, tok] of started.approvals.map(
+    (a, i) => [a, [reviewer, approver, compliance][i]!] as const,
+  )) {
+    expect((await decide(a.id, tok)).errors).toBeUndefined();
+  }
+  await t.settle();
+  const failed = await caseState(started.id);
+  expect(failed.status).toBe('IN_PROGRESS');
+  const exceptions = failed.exceptions as { id: string; kind: string }[];
+  expect(exceptions).toHaveLength(1);
+  expect(exceptions[0]!.kind).toBe('MISSING_DATA');
+  expect(failed.history.map((h) => h.action)).toEqual(
+    expect.arrayContaining(['GENERATION_FAILED', 'EXCEPTION_RAISED']),
+  );
+
+  const ops = await t.token('olga.ops', 'operations');
+  const resolved = await t.gql<{ resolveException: { status: string; retryDocument: { status: string } } }>(
+    `mutation ($input: ResolveExceptionInput!) { resolveException(input: $input) { status retryDocument { status } } }`,
+    {
+      input: {
+        exceptionId: exceptions[0]!.id,
+        resolution: 'Period and balance from the ledger',
+        regenerate: true,
+        data: sampleData('tpl_account_statement'),
+      },
+    },
+    ops,
+  );
+  expect(resolved.data?.resolveException).toEqual({
+    status: 'RESOLVED',
+    retryDocument: { status: 'GENERATED' },
+  });
+  await t.settle();
+  const after = await caseState(started.id);
+  expect(after.status).toBe('RESOLVED');
+  expect(after.documents.map((d) => d.status)).toEqual(['FAILED', 'GENERATED']);
+  expect(after.history.map((h) => [h.actor, h.action])).toEqual(
+    expect.arrayContaining([['olga.ops', 'DOCUMENT_REGENERATED']]),
+  );
+});

@@ -1,0 +1,108 @@
+import { startTestGateway, type TestGateway } from '../support/harness.js';
+
+/** What a first start seeds, read through the API as a Sandbox user would see it. */
+let t: TestGateway;
+let token: string;
+beforeAll(async () => {
+  t = await startTestGateway();
+  token = await t.token('auditor', 'auditor');
+});
+afterAll(() => t.stop());
+
+test('at least 50 customers across segments, channels, locales and two brands', async () => {
+  const r = await t.gql<{
+    customers: {
+      totalCount: number;
+      edges: {
+        node: {
+          name: string;
+          email: string | null;
+          preferredChannel: string;
+          segments: string[];
+          locale: string;
+          brand: string;
+        };
+      }[];
+    };
+  }>(
+    `{ customers(first: 100) { totalCount edges { node { name email preferredChannel segments locale brand } } } }`,
+    {},
+    token,
+  );
+  const nodes = r.data!.customers.edges.map((e) => e.node);
+  expect(r.data!.customers.totalCount).toBeGreaterThanOrEqual(50);
+  expect(new Set(nodes.map((n) => n.brand)).size).toBe(2);
+  expect(new Set(nodes.map((n) => n.preferredChannel))).toEqual(new Set(['PRINT', 'EMAIL', 'WEB', 'MOBILE']));
+  expect(new Set(nodes.map((n) => n.locale)).size).toBeGreaterThanOrEqual(4);
+  expect(new Set(nodes.flatMap((n) => n.segments)).size).toBeGreaterThanOrEqual(4);
+  expect(nodes.filter((n) => n.email === null).length).toBeGreaterThanOrEqual(2);
+  expect(nodes.map((n) => n.name)).toEqual(expect.arrayContaining(['Łukasz Żółć', 'Ștefan Ionescu']));
+  const segment = await t.gql<{
+    customers: { totalCount: number; edges: { node: { segments: string[] } }[] };
+  }>(`{ customers(segment: "premium", first: 100) { totalCount edges { node { segments } } } }`, {}, token);
+  expect(segment.data!.customers.totalCount).toBeGreaterThan(0);
+  expect(segment.data!.customers.edges.every((e) => e.node.segments.includes('premium'))).toBe(true);
+});
+
+test('one approved template per document type of the brief', async () => {
+  const r = await t.gql<{
+    templates: { id: string; channels: string[]; approvedVersion: { status: string } | null }[];
+  }>(`{ templates { id channels approvedVersion { status } } }`, {}, token);
+  const ids = r.data!.templates.map((x) => x.id).sort();
+  expect(ids).toEqual(
+    [
+      'account_confirmation',
+      'account_statement',
+      'billing_notice',
+      'claim_letter',
+      'dispute_acknowledgement',
+      'dispute_final_response',
+      'dispute_interim_update',
+      'duplicate_statement',
+      'policy_pack',
+      'privacy_disclosure',
+      'rate_change_notice',
+      'regulatory_notice',
+    ].map((d) => `tpl_${d}`),
+  );
+  expect(
+    r.data!.templates.every((x) => x.approvedVersion?.status === 'APPROVED' && x.channels.length > 0),
+  ).toBe(true);
+});
+
+test('a few cases in different states, and a page walks with cursors', async () => {
+  const r = await t.gql<{
+    cases: { totalCount: number; edges: { node: { kind: string; status: string } }[] };
+  }>(`{ cases(first: 100) { totalCount edges { node { kind status } } } }`, {}, token);
+  const statuses = new Set(r.data!.cases.edges.map((e) => `${e.node.kind}:${e.node.status}`));
+  expect(statuses).toEqual(
+    new Set([
+      'REGULATED_DOCUMENT:AWAITING_APPROVAL',
+      'REGULATED_DOCUMENT:RESOLVED',
+      'REGULATED_DOCUMENT:REJECTED',
+      'GENERATION_EXCEPTION:OPEN',
+    ]),
+  );
+  // Two pages of 3 cover the first 6 cases without overlap.
+  const p1 = await t.gql<{
+    cases: { pageInfo: { endCursor: string; hasNextPage: boolean }; edges: { node: { id: string } }[] };
+  }>(`{ cases(first: 3) { pageInfo { endCursor hasNextPage } edges { node { id } } } }`, {}, token);
+  const p2 = await t.gql<{ cases: { edges: { node: { id: string } }[] } }>(
+    `query ($after: String) { cases(first: 3, after: $after) { edges { node { id } } } }`,
+    { after: p1.data!.cases.pageInfo.endCursor },
+    token,
+  );
+  const all = await t.gql<{ cases: { edges: { node: { id: string } }[] } }>(
+    `{ cases(first: 6) { edges { node { id } } } }`,
+    {},
+    token,
+  );
+  expect(p1.data!.cases.pageInfo.hasNextPage).toBe(true);
+  expect([...p1.data!.cases.edges, ...p2.data!.cases.edges].map((e) => e.node.id)).toEqual(
+    all.data!.cases.edges.map((e) => e.node.id),
+  );
+  const bad = await t.gql(`{ cases(first: 3, after: "garbage") { totalCount } }`, {}, token);
+  expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  const tooMany = await t.gql(`{ cases(first: 1000) { totalCount } }`, {}, token);
+  expect(tooMany.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+});
