@@ -1,9 +1,38 @@
 /* eslint-disable */
-/** Internal type. DO NOT USE DIRECTLY. */
-type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
-/** Internal type. DO NOT USE DIRECTLY. */
-export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+export type Maybe<T> = T | null;
+export type InputMaybe<T> = Maybe<T>;
+export type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+export type MakeOptional<T, K extends keyof T> = Omit<T, K> & { [SubKey in K]?: Maybe<T[SubKey]> };
+export type MakeMaybe<T, K extends keyof T> = Omit<T, K> & { [SubKey in K]: Maybe<T[SubKey]> };
+export type MakeEmpty<T extends { [key: string]: unknown }, K extends keyof T> = { [_ in K]?: never };
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+/** All built-in and custom scalars, mapped to their actual values */
+export type Scalars = {
+  ID: { input: string; output: string; }
+  String: { input: string; output: string; }
+  Boolean: { input: boolean; output: boolean; }
+  Int: { input: number; output: number; }
+  Float: { input: number; output: number; }
+  /** A date-time string at UTC, such as 2007-12-03T10:15:30Z, compliant with the `date-time` format outlined in section 5.6 of the RFC 3339 profile of the ISO 8601 standard for representation of dates and times using the Gregorian calendar. */
+  DateTime: { input: string; output: string; }
+  /** The `JSON` scalar type represents JSON values as specified by [ECMA-404](http://www.ecma-international.org/publications/files/ECMA-ST/ECMA-404.pdf). */
+  JSON: { input: unknown; output: unknown; }
+};
+
+export type Approval = {
+  __typename?: 'Approval';
+  case: Case;
+  comment?: Maybe<Scalars['String']['output']>;
+  decidedAt?: Maybe<Scalars['DateTime']['output']>;
+  decidedBy?: Maybe<Scalars['String']['output']>;
+  decision: ApprovalDecision;
+  id: Scalars['ID']['output'];
+  stage: ApprovalStage;
+  /** The task behind this approval. */
+  task?: Maybe<Task>;
+};
+
 export type ApprovalDecision =
   | 'APPROVED'
   | 'PENDING'
@@ -13,6 +42,58 @@ export type ApprovalStage =
   | 'APPROVAL'
   | 'COMPLIANCE'
   | 'REVIEW';
+
+/** One entry of a case's append-only trail: who did what, when. */
+export type AuditEvent = {
+  __typename?: 'AuditEvent';
+  action: Scalars['String']['output'];
+  actor: Scalars['String']['output'];
+  at: Scalars['DateTime']['output'];
+  detail?: Maybe<Scalars['JSON']['output']>;
+  id: Scalars['ID']['output'];
+};
+
+/** workflow subgraph */
+export type Case = {
+  __typename?: 'Case';
+  approvals: Array<Approval>;
+  assignedTeam?: Maybe<Scalars['String']['output']>;
+  assignee?: Maybe<Scalars['String']['output']>;
+  /** The channel a generated document goes out on. */
+  channel?: Maybe<Channel>;
+  createdAt: Scalars['DateTime']['output'];
+  customer?: Maybe<Customer>;
+  /** The customer the case is about (resolved as `customer` by the customers subgraph). */
+  customerId?: Maybe<Scalars['ID']['output']>;
+  documents: Array<Document>;
+  dueAt?: Maybe<Scalars['DateTime']['output']>;
+  exceptions: Array<GenerationException>;
+  history: Array<AuditEvent>;
+  id: Scalars['ID']['output'];
+  kind: CaseKind;
+  resolution?: Maybe<Scalars['String']['output']>;
+  startedBy: Scalars['String']['output'];
+  status: CaseStatus;
+  /** Approval and investigation tasks, with team/role, assignee and due date. */
+  tasks: Array<Task>;
+  /** The template version the case was approved with. */
+  templateVersionId?: Maybe<Scalars['ID']['output']>;
+  title: Scalars['String']['output'];
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+export type CaseConnection = {
+  __typename?: 'CaseConnection';
+  edges: Array<CaseEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type CaseEdge = {
+  __typename?: 'CaseEdge';
+  cursor: Scalars['String']['output'];
+  node: Case;
+};
 
 export type CaseKind =
   /** Ad hoc claim letters, account confirmations, regulatory notices requested by service teams. */
@@ -46,10 +127,65 @@ export type Channel =
   | 'PRINT'
   | 'WEB';
 
+/** customers subgraph */
+export type Customer = {
+  __typename?: 'Customer';
+  /** The brand the customer is served under. */
+  brand: Scalars['String']['output'];
+  cases: CaseConnection;
+  documents: DocumentConnection;
+  email?: Maybe<Scalars['String']['output']>;
+  id: Scalars['ID']['output'];
+  /** BCP 47, e.g. pl-PL */
+  locale: Scalars['String']['output'];
+  name: Scalars['String']['output'];
+  phone?: Maybe<Scalars['String']['output']>;
+  postalAddress?: Maybe<PostalAddress>;
+  preferredChannel: Channel;
+  segments: Array<Scalars['String']['output']>;
+};
+
+
+/** customers subgraph */
+export type CustomerCasesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** customers subgraph */
+export type CustomerDocumentsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type CustomerConnection = {
+  __typename?: 'CustomerConnection';
+  edges: Array<CustomerEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type CustomerEdge = {
+  __typename?: 'CustomerEdge';
+  cursor: Scalars['String']['output'];
+  node: Customer;
+};
+
 export type DecideApprovalInput = {
-  approvalId: string | number;
-  comment?: string | null | undefined;
+  approvalId: Scalars['ID']['input'];
+  comment?: InputMaybe<Scalars['String']['input']>;
   decision: ApprovalDecision;
+};
+
+export type Delivery = {
+  __typename?: 'Delivery';
+  attempts: Scalars['Int']['output'];
+  channel: Channel;
+  id: Scalars['ID']['output'];
+  lastError?: Maybe<Scalars['String']['output']>;
+  status: DeliveryStatus;
+  updatedAt: Scalars['DateTime']['output'];
 };
 
 export type DeliveryStatus =
@@ -57,6 +193,51 @@ export type DeliveryStatus =
   | 'FAILED'
   | 'PENDING'
   | 'SENT';
+
+export type DeliveryStatusEvent = {
+  __typename?: 'DeliveryStatusEvent';
+  delivery: Delivery;
+  document: Document;
+  /** Unique and increasing per stream; a subscriber can resume after it. */
+  eventId: Scalars['ID']['output'];
+  occurredAt: Scalars['DateTime']['output'];
+};
+
+export type Document = {
+  __typename?: 'Document';
+  case?: Maybe<Case>;
+  channel: Channel;
+  /** Hash of the rendered output; a reissue of the same document has the same hash. */
+  contentHash?: Maybe<Scalars['String']['output']>;
+  /** Where an authorised client downloads the rendered output (GET, with the same bearer token). */
+  contentUrl?: Maybe<Scalars['String']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+  customer?: Maybe<Customer>;
+  /** The customer the document is for (resolved as `customer` by the customers subgraph). */
+  customerId: Scalars['ID']['output'];
+  deliveries: Array<Delivery>;
+  exceptions: Array<GenerationException>;
+  id: Scalars['ID']['output'];
+  /** Media type of the rendered output (application/pdf, multipart/alternative, text/html, text/plain). */
+  mediaType?: Maybe<Scalars['String']['output']>;
+  reissueOf?: Maybe<Document>;
+  requestedBy: Scalars['String']['output'];
+  status: DocumentStatus;
+  templateVersion: TemplateVersion;
+};
+
+export type DocumentConnection = {
+  __typename?: 'DocumentConnection';
+  edges: Array<DocumentEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type DocumentEdge = {
+  __typename?: 'DocumentEdge';
+  cursor: Scalars['String']['output'];
+  node: Document;
+};
 
 export type DocumentStatus =
   | 'FAILED'
@@ -73,32 +254,214 @@ export type ExceptionStatus =
   | 'RESOLVED';
 
 export type GenerateDocumentInput = {
-  caseId?: string | number | null | undefined;
+  caseId?: InputMaybe<Scalars['ID']['input']>;
   /** Defaults to the customer's preferred channel. */
-  channel?: Channel | null | undefined;
-  customerId: string | number;
-  data?: unknown;
+  channel?: InputMaybe<Channel>;
+  customerId: Scalars['ID']['input'];
+  data?: InputMaybe<Scalars['JSON']['input']>;
   /** The same key returns the same document instead of generating twice. */
-  idempotencyKey?: string | null | undefined;
-  templateId: string | number;
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  templateId: Scalars['ID']['input'];
+};
+
+export type GenerationException = {
+  __typename?: 'GenerationException';
+  /** The workflow case opened for operations to work this exception. */
+  case?: Maybe<Case>;
+  createdAt: Scalars['DateTime']['output'];
+  /** The failed delivery, for a DELIVERY_FAILURE. */
+  delivery?: Maybe<Delivery>;
+  document?: Maybe<Document>;
+  id: Scalars['ID']['output'];
+  kind: ExceptionKind;
+  message: Scalars['String']['output'];
+  resolution?: Maybe<Scalars['String']['output']>;
+  resolvedAt?: Maybe<Scalars['DateTime']['output']>;
+  resolvedBy?: Maybe<Scalars['String']['output']>;
+  /** The new delivery attempt of the same document, for a resend. */
+  retryDelivery?: Maybe<Delivery>;
+  /** The document generated again when the exception was resolved. */
+  retryDocument?: Maybe<Document>;
+  status: ExceptionStatus;
+};
+
+export type Mutation = {
+  __typename?: 'Mutation';
+  decideApproval: Approval;
+  /** Generates from the template's approved version. A generation failure is not an error: the document comes back FAILED with its exception. */
+  generateDocument: Document;
+  /** Opens a REISSUE case; once authorised, the exact prior version is regenerated. */
+  reissueDocument: Case;
+  /** Records the resolution on the exception and its case; with regenerate, generates again (or resends the same bytes for a delivery failure). */
+  resolveException: GenerationException;
+  startCase: Case;
+};
+
+
+export type MutationDecideApprovalArgs = {
+  input: DecideApprovalInput;
+};
+
+
+export type MutationGenerateDocumentArgs = {
+  input: GenerateDocumentInput;
+};
+
+
+export type MutationReissueDocumentArgs = {
+  input: ReissueDocumentInput;
+};
+
+
+export type MutationResolveExceptionArgs = {
+  input: ResolveExceptionInput;
+};
+
+
+export type MutationStartCaseArgs = {
+  input: StartCaseInput;
+};
+
+export type PageInfo = {
+  __typename?: 'PageInfo';
+  endCursor?: Maybe<Scalars['String']['output']>;
+  hasNextPage: Scalars['Boolean']['output'];
+};
+
+export type PostalAddress = {
+  __typename?: 'PostalAddress';
+  city: Scalars['String']['output'];
+  /** ISO 3166-1 alpha-2 */
+  country: Scalars['String']['output'];
+  line1: Scalars['String']['output'];
+  line2?: Maybe<Scalars['String']['output']>;
+  postcode: Scalars['String']['output'];
+};
+
+export type Query = {
+  __typename?: 'Query';
+  case?: Maybe<Case>;
+  cases: CaseConnection;
+  customer?: Maybe<Customer>;
+  customers: CustomerConnection;
+  document?: Maybe<Document>;
+  template?: Maybe<Template>;
+  templates: Array<Template>;
+};
+
+
+export type QueryCaseArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryCasesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  kind?: InputMaybe<CaseKind>;
+  status?: InputMaybe<CaseStatus>;
+};
+
+
+export type QueryCustomerArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryCustomersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  segment?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryDocumentArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryTemplateArgs = {
+  id: Scalars['ID']['input'];
+};
+
+export type ReissueDocumentInput = {
+  documentId: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
 };
 
 export type ResolveExceptionInput = {
   /** Corrected data for a MISSING_DATA exception, merged over the original data. */
-  data?: unknown;
-  exceptionId: string | number;
+  data?: InputMaybe<Scalars['JSON']['input']>;
+  exceptionId: Scalars['ID']['input'];
   /** Generate (or resend) the document again once the cause is fixed. */
-  regenerate?: boolean | null | undefined;
-  resolution: string;
+  regenerate?: InputMaybe<Scalars['Boolean']['input']>;
+  resolution: Scalars['String']['input'];
 };
 
 export type StartCaseInput = {
-  channel?: Channel | null | undefined;
-  customerId?: string | number | null | undefined;
-  data?: unknown;
+  channel?: InputMaybe<Channel>;
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  data?: InputMaybe<Scalars['JSON']['input']>;
   kind: CaseKind;
-  templateId?: string | number | null | undefined;
-  title: string;
+  templateId?: InputMaybe<Scalars['ID']['input']>;
+  title: Scalars['String']['input'];
+};
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** Every change of a case (status, approvals, assignment, trail), or of one case. */
+  caseUpdated: Case;
+  /** Every step of every delivery (PENDING, SENT, DELIVERED, FAILED), optionally for one customer, case or document. */
+  deliveryStatusChanged: DeliveryStatusEvent;
+  /** Each generation or delivery failure, once its exception case is open. */
+  generationExceptionRaised: GenerationException;
+};
+
+
+export type SubscriptionCaseUpdatedArgs = {
+  caseId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+export type SubscriptionDeliveryStatusChangedArgs = {
+  caseId?: InputMaybe<Scalars['ID']['input']>;
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  documentId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+export type SubscriptionGenerationExceptionRaisedArgs = {
+  kind?: InputMaybe<ExceptionKind>;
+};
+
+/** The work behind an approval or an investigation: who should do it, by when. */
+export type Task = {
+  __typename?: 'Task';
+  assignee?: Maybe<Scalars['String']['output']>;
+  completedAt?: Maybe<Scalars['DateTime']['output']>;
+  dueAt?: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['ID']['output'];
+  /** APPROVAL, INVESTIGATE, AUTHORISE_REISSUE */
+  kind: Scalars['String']['output'];
+  /** The role that may complete the task. */
+  role: Scalars['String']['output'];
+  /** OPEN, DONE or CANCELLED */
+  status: Scalars['String']['output'];
+  team?: Maybe<Scalars['String']['output']>;
+};
+
+/** communications subgraph (Exstream side) */
+export type Template = {
+  __typename?: 'Template';
+  /** The newest APPROVED version: the one generation uses. */
+  approvedVersion?: Maybe<TemplateVersion>;
+  channels: Array<Channel>;
+  /** e.g. account_statement, claim_letter */
+  documentType: Scalars['String']['output'];
+  id: Scalars['ID']['output'];
+  name: Scalars['String']['output'];
+  versions: Array<TemplateVersion>;
 };
 
 export type TemplateStatus =
@@ -107,85 +470,102 @@ export type TemplateStatus =
   | 'IN_REVIEW'
   | 'RETIRED';
 
+export type TemplateVersion = {
+  __typename?: 'TemplateVersion';
+  approvedAt?: Maybe<Scalars['DateTime']['output']>;
+  approvedBy?: Maybe<Scalars['String']['output']>;
+  contentHash: Scalars['String']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  /**
+   * JSON Schema (draft 2020-12) of the `data` this version needs beyond the
+   * customer's own profile; generation with data that does not satisfy it fails
+   * with MISSING_DATA. Front ends build their request forms from it.
+   */
+  dataSchema: Scalars['JSON']['output'];
+  id: Scalars['ID']['output'];
+  status: TemplateStatus;
+  version: Scalars['Int']['output'];
+};
+
 export type StartCaseMutationVariables = Exact<{
   input: StartCaseInput;
 }>;
 
 
-export type StartCaseMutation = { startCase: { id: string, kind: CaseKind, status: CaseStatus, templateVersionId: string | null, approvals: Array<{ id: string, stage: ApprovalStage, decision: ApprovalDecision, task: { role: string, dueAt: string | null } | null }> } };
+export type StartCaseMutation = { __typename?: 'Mutation', startCase: { __typename?: 'Case', id: string, kind: CaseKind, status: CaseStatus, templateVersionId?: string | null, approvals: Array<{ __typename?: 'Approval', id: string, stage: ApprovalStage, decision: ApprovalDecision, task?: { __typename?: 'Task', role: string, dueAt?: string | null } | null }> } };
 
 export type DecideApprovalMutationVariables = Exact<{
   input: DecideApprovalInput;
 }>;
 
 
-export type DecideApprovalMutation = { decideApproval: { id: string, stage: ApprovalStage, decision: ApprovalDecision, decidedBy: string | null, decidedAt: string | null } };
+export type DecideApprovalMutation = { __typename?: 'Mutation', decideApproval: { __typename?: 'Approval', id: string, stage: ApprovalStage, decision: ApprovalDecision, decidedBy?: string | null, decidedAt?: string | null } };
 
 export type CaseDetailQueryVariables = Exact<{
-  id: string | number;
+  id: Scalars['ID']['input'];
 }>;
 
 
-export type CaseDetailQuery = { case: { id: string, kind: CaseKind, status: CaseStatus, title: string, assignedTeam: string | null, customer: { id: string, name: string } | null, approvals: Array<{ stage: ApprovalStage, decision: ApprovalDecision, decidedBy: string | null }>, documents: Array<{ id: string, status: DocumentStatus, channel: Channel, contentHash: string | null, contentUrl: string | null, deliveries: Array<{ channel: Channel, status: DeliveryStatus, attempts: number, lastError: string | null }> }>, exceptions: Array<{ id: string, kind: ExceptionKind, status: ExceptionStatus }>, history: Array<{ actor: string, action: string, at: string }> } | null };
+export type CaseDetailQuery = { __typename?: 'Query', case?: { __typename?: 'Case', id: string, kind: CaseKind, status: CaseStatus, title: string, assignedTeam?: string | null, customer?: { __typename?: 'Customer', id: string, name: string } | null, approvals: Array<{ __typename?: 'Approval', stage: ApprovalStage, decision: ApprovalDecision, decidedBy?: string | null }>, documents: Array<{ __typename?: 'Document', id: string, status: DocumentStatus, channel: Channel, contentHash?: string | null, contentUrl?: string | null, deliveries: Array<{ __typename?: 'Delivery', channel: Channel, status: DeliveryStatus, attempts: number, lastError?: string | null }> }>, exceptions: Array<{ __typename?: 'GenerationException', id: string, kind: ExceptionKind, status: ExceptionStatus }>, history: Array<{ __typename?: 'AuditEvent', actor: string, action: string, at: string }> } | null };
 
 export type CasesPageQueryVariables = Exact<{
-  kind?: CaseKind | null | undefined;
-  status?: CaseStatus | null | undefined;
-  first?: number | null | undefined;
-  after?: string | null | undefined;
+  kind?: InputMaybe<CaseKind>;
+  status?: InputMaybe<CaseStatus>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
 }>;
 
 
-export type CasesPageQuery = { cases: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, kind: CaseKind, status: CaseStatus, title: string } }> } };
+export type CasesPageQuery = { __typename?: 'Query', cases: { __typename?: 'CaseConnection', totalCount: number, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor?: string | null }, edges: Array<{ __typename?: 'CaseEdge', node: { __typename?: 'Case', id: string, kind: CaseKind, status: CaseStatus, title: string } }> } };
 
 export type GenerateDocumentMutationVariables = Exact<{
   input: GenerateDocumentInput;
 }>;
 
 
-export type GenerateDocumentMutation = { generateDocument: { id: string, status: DocumentStatus, channel: Channel, contentHash: string | null, exceptions: Array<{ id: string, kind: ExceptionKind, status: ExceptionStatus, message: string }> } };
+export type GenerateDocumentMutation = { __typename?: 'Mutation', generateDocument: { __typename?: 'Document', id: string, status: DocumentStatus, channel: Channel, contentHash?: string | null, exceptions: Array<{ __typename?: 'GenerationException', id: string, kind: ExceptionKind, status: ExceptionStatus, message: string }> } };
 
 export type ResolveExceptionMutationVariables = Exact<{
   input: ResolveExceptionInput;
 }>;
 
 
-export type ResolveExceptionMutation = { resolveException: { id: string, status: ExceptionStatus, resolution: string | null, retryDocument: { id: string, status: DocumentStatus, contentHash: string | null } | null } };
+export type ResolveExceptionMutation = { __typename?: 'Mutation', resolveException: { __typename?: 'GenerationException', id: string, status: ExceptionStatus, resolution?: string | null, retryDocument?: { __typename?: 'Document', id: string, status: DocumentStatus, contentHash?: string | null } | null } };
 
 export type TemplatesQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type TemplatesQuery = { templates: Array<{ id: string, name: string, channels: Array<Channel>, approvedVersion: { id: string, version: number, status: TemplateStatus, contentHash: string, dataSchema: unknown } | null }> };
+export type TemplatesQuery = { __typename?: 'Query', templates: Array<{ __typename?: 'Template', id: string, name: string, channels: Array<Channel>, approvedVersion?: { __typename?: 'TemplateVersion', id: string, version: number, status: TemplateStatus, contentHash: string, dataSchema: unknown } | null }> };
 
 export type CustomerWithDocumentsQueryVariables = Exact<{
-  id: string | number;
+  id: Scalars['ID']['input'];
 }>;
 
 
-export type CustomerWithDocumentsQuery = { customer: { id: string, name: string, preferredChannel: Channel, segments: Array<string>, documents: { totalCount: number, edges: Array<{ node: { id: string, status: DocumentStatus } }> }, cases: { totalCount: number } } | null };
+export type CustomerWithDocumentsQuery = { __typename?: 'Query', customer?: { __typename?: 'Customer', id: string, name: string, preferredChannel: Channel, segments: Array<string>, documents: { __typename?: 'DocumentConnection', totalCount: number, edges: Array<{ __typename?: 'DocumentEdge', node: { __typename?: 'Document', id: string, status: DocumentStatus } }> }, cases: { __typename?: 'CaseConnection', totalCount: number } } | null };
 
 export type DeliveryStatusChangedSubscriptionVariables = Exact<{
-  customerId?: string | number | null | undefined;
-  caseId?: string | number | null | undefined;
-  documentId?: string | number | null | undefined;
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  caseId?: InputMaybe<Scalars['ID']['input']>;
+  documentId?: InputMaybe<Scalars['ID']['input']>;
 }>;
 
 
-export type DeliveryStatusChangedSubscription = { deliveryStatusChanged: { eventId: string, occurredAt: string, delivery: { id: string, channel: Channel, status: DeliveryStatus, lastError: string | null }, document: { id: string, customer: { name: string } | null, case: { id: string, status: CaseStatus } | null } } };
+export type DeliveryStatusChangedSubscription = { __typename?: 'Subscription', deliveryStatusChanged: { __typename?: 'DeliveryStatusEvent', eventId: string, occurredAt: string, delivery: { __typename?: 'Delivery', id: string, channel: Channel, status: DeliveryStatus, lastError?: string | null }, document: { __typename?: 'Document', id: string, customer?: { __typename?: 'Customer', name: string } | null, case?: { __typename?: 'Case', id: string, status: CaseStatus } | null } } };
 
 export type GenerationExceptionRaisedSubscriptionVariables = Exact<{
-  kind?: ExceptionKind | null | undefined;
+  kind?: InputMaybe<ExceptionKind>;
 }>;
 
 
-export type GenerationExceptionRaisedSubscription = { generationExceptionRaised: { id: string, kind: ExceptionKind, message: string, document: { id: string } | null, case: { id: string, assignedTeam: string | null } | null } };
+export type GenerationExceptionRaisedSubscription = { __typename?: 'Subscription', generationExceptionRaised: { __typename?: 'GenerationException', id: string, kind: ExceptionKind, message: string, document?: { __typename?: 'Document', id: string } | null, case?: { __typename?: 'Case', id: string, assignedTeam?: string | null } | null } };
 
 export type CaseUpdatedSubscriptionVariables = Exact<{
-  caseId?: string | number | null | undefined;
+  caseId?: InputMaybe<Scalars['ID']['input']>;
 }>;
 
 
-export type CaseUpdatedSubscription = { caseUpdated: { id: string, status: CaseStatus } };
+export type CaseUpdatedSubscription = { __typename?: 'Subscription', caseUpdated: { __typename?: 'Case', id: string, status: CaseStatus } };
 
 
 export const StartCaseDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"StartCase"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"StartCaseInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"startCase"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"templateVersionId"}},{"kind":"Field","name":{"kind":"Name","value":"approvals"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"stage"}},{"kind":"Field","name":{"kind":"Name","value":"decision"}},{"kind":"Field","name":{"kind":"Name","value":"task"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"role"}},{"kind":"Field","name":{"kind":"Name","value":"dueAt"}}]}}]}}]}}]}}]} as unknown as DocumentNode<StartCaseMutation, StartCaseMutationVariables>;
