@@ -3,7 +3,6 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import {
   ApolloServerPluginInlineTraceDisabled,
   ApolloServerPluginLandingPageDisabled,
@@ -16,6 +15,7 @@ import { ErrorCode } from '../errors/index.js';
 import { AuthError, bearerToken, type Principal, type TokenVerifier } from '../identity/index.js';
 import { log } from '../logger.js';
 import { maskError } from './errors.js';
+import { sandboxLandingPage } from './landing.js';
 import { BodyError, handleGraphQL, sendError, sendJson } from './http.js';
 import type { ForwardingContext } from './executors.js';
 
@@ -115,11 +115,7 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
       ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: opts.graceMs }),
       opts.landingPage
-        ? ApolloServerPluginLandingPageLocalDefault({
-            embed: { endpointIsEditable: false, initialState: { pollForSchemaUpdates: false } },
-            includeCookies: false,
-            footer: false,
-          })
+        ? sandboxLandingPage({ title: `CommsGraph ${opts.name}` })
         : ApolloServerPluginLandingPageDisabled(),
       {
         async serverWillStart() {

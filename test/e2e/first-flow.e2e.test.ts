@@ -58,7 +58,10 @@ test('serves health, readiness and the Sandbox landing page', async () => {
   expect((await fetch(`${base}/readyz`)).status).toBe(200);
   const page = await fetch(product.url, { headers: { accept: 'text/html' } });
   expect(page.status).toBe(200);
-  expect(await page.text()).toContain('EmbeddedSandbox');
+  const html = await page.text();
+  expect(html).toContain('new window.EmbeddedSandbox');
+  // Subscriptions in Sandbox go over graphql-ws to this same URL.
+  expect(html).toContain("initialSubscriptionEndpoint: endpoint.replace(/^http/, 'ws')");
   const templates = await client('service').request(TemplatesDocument);
   expect(templates.templates.length).toBeGreaterThanOrEqual(12);
   expect(templates.templates.every((t) => t.approvedVersion?.status === 'APPROVED')).toBe(true);
