@@ -14,6 +14,7 @@ export const MUTATION_ROLES = {
   decideApproval: ['reviewer', 'approver', 'compliance'],
   generateDocument: ['service', 'operations'],
   reissueDocument: ['requester', 'service-agent'],
+  authoriseReissue: ['service-agent'],
   resolveException: ['operations'],
   /** Service-to-service calls between subgraphs (@inaccessible: not in the client API). */
   internal: ['service'],

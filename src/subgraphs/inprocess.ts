@@ -86,7 +86,13 @@ export async function createInProcessSubgraphs(deps: {
     },
     async document(id) {
       const [doc] = await late.communications!.reader.documents([id]);
-      return doc ? { id: doc.id, customerId: doc.customer_id, channel: doc.channel } : null;
+      return doc
+        ? { id: doc.id, customerId: doc.customer_id, channel: doc.channel, status: doc.status }
+        : null;
+    },
+    async reissue(cmd) {
+      const doc = await late.communications!.service.reissue({ ...cmd, actor: cmd.requestedBy });
+      return { documentId: doc.id, status: doc.status === 'GENERATED' ? 'GENERATED' : 'FAILED' };
     },
   };
 

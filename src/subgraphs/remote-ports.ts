@@ -86,12 +86,21 @@ export function remoteWorkflowPorts(call: Call): WorkflowPorts {
       };
     },
     async document(id) {
-      const d = await call<{ document: { id: string; customerId: string; channel: string } | null }>(
-        'communications',
-        `query ($id: ID!) { document(id: $id) { id customerId channel } }`,
-        { id },
-      );
+      const d = await call<{
+        document: { id: string; customerId: string; channel: string; status: string } | null;
+      }>('communications', `query ($id: ID!) { document(id: $id) { id customerId channel status } }`, { id });
       return d.document;
+    },
+    async reissue(cmd) {
+      const d = await call<{ reissueForCase: { id: string; status: string } }>(
+        'communications',
+        `mutation ($input: ReissueForCaseInput!) { reissueForCase(input: $input) { id status } }`,
+        { input: cmd },
+      );
+      return {
+        documentId: d.reissueForCase.id,
+        status: d.reissueForCase.status === 'GENERATED' ? 'GENERATED' : 'FAILED',
+      };
     },
   };
 }

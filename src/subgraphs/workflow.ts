@@ -2,7 +2,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Kysely } from 'kysely';
 import type { WorkflowContext, BaseContext } from '../context/index.js';
 import { CaseReader, workflowLoaders } from '../datasources/workflow/cases.js';
-import type { GenerateForCaseCommand, WorkflowPorts } from '../datasources/workflow/ports.js';
+import type { GenerateForCaseCommand, ReissueCommand, WorkflowPorts } from '../datasources/workflow/ports.js';
 import { WorkflowService } from '../datasources/workflow/service.js';
 import { CommandRelay } from '../events/commands.js';
 import { Outbox, type EventBus } from '../events/index.js';
@@ -43,6 +43,7 @@ export async function createWorkflowSubgraph(deps: {
   let service: WorkflowService | null = null;
   const relay = new CommandRelay(deps.db as Kysely<unknown>, 'workflow', {
     generateForCase: (payload) => service!.runGenerateForCase(payload as unknown as GenerateForCaseCommand),
+    reissueForCase: (payload) => service!.runReissueForCase(payload as unknown as ReissueCommand),
   });
   service = new WorkflowService(deps.db, outbox, relay, deps.ports);
   outbox.onCommit(() => relay.kick());

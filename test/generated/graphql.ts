@@ -53,6 +53,17 @@ export type AuditEvent = {
   id: Scalars['ID']['output'];
 };
 
+/** The authorisation check of a reissue, recorded on the case whatever its outcome. */
+export type AuthoriseReissueInput = {
+  caseId: Scalars['ID']['input'];
+  comment?: InputMaybe<Scalars['String']['input']>;
+  /** Whether the requester may receive this document. false refuses the reissue. */
+  entitled: Scalars['Boolean']['input'];
+  identityVerification: IdentityVerification;
+  /** Who asked for the document (the customer, an attorney, ...). */
+  requestedBy: Scalars['String']['input'];
+};
+
 /** workflow subgraph */
 export type Case = {
   __typename?: 'Case';
@@ -285,8 +296,18 @@ export type GenerationException = {
   status: ExceptionStatus;
 };
 
+/** How the identity of whoever asked for a reissue was verified. */
+export type IdentityVerification =
+  | 'DOCUMENT_CHECK'
+  | 'IN_PERSON'
+  | 'KNOWLEDGE_BASED'
+  | 'NOT_VERIFIED'
+  | 'ONE_TIME_PASSCODE';
+
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Records the authorisation check of a REISSUE case. Authorised, the exact prior document is regenerated and delivered; refused, the case ends REJECTED. */
+  authoriseReissue: Case;
   decideApproval: Approval;
   /** Generates from the template's approved version. A generation failure is not an error: the document comes back FAILED with its exception. */
   generateDocument: Document;
@@ -295,6 +316,11 @@ export type Mutation = {
   /** Records the resolution on the exception and its case; with regenerate, generates again (or resends the same bytes for a delivery failure). */
   resolveException: GenerationException;
   startCase: Case;
+};
+
+
+export type MutationAuthoriseReissueArgs = {
+  input: AuthoriseReissueInput;
 };
 
 
@@ -386,6 +412,8 @@ export type QueryTemplateArgs = {
 };
 
 export type ReissueDocumentInput = {
+  /** Where to deliver the reissue; defaults to the channel of the original. */
+  channel?: InputMaybe<Channel>;
   documentId: Scalars['ID']['input'];
   reason: Scalars['String']['input'];
 };

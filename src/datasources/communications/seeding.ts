@@ -3,9 +3,24 @@ import type { Kysely } from 'kysely';
 import type { CommunicationsDB } from '../../store/tables.js';
 import { SEED_TEMPLATES } from './seed/templates.js';
 
-/** The hash an approval is bound to: the version's content and data schema. */
+/**
+ * The hash an approval is bound to: the version's content and data schema,
+ * as canonical JSON (keys sorted), so it survives a round trip through jsonb,
+ * which does not keep key order.
+ */
 export function templateContentHash(content: unknown, dataSchema: unknown): string {
-  return createHash('sha256').update(JSON.stringify({ content, dataSchema })).digest('hex');
+  return createHash('sha256').update(canonicalJson({ content, dataSchema })).digest('hex');
+}
+
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
 
 /** One approved version per demo template, on first start. */

@@ -20,6 +20,7 @@ import {
   type TemplateContent,
 } from './engine/index.js';
 import type { CommunicationsPorts, CustomerProfile } from './ports.js';
+import { templateContentHash } from './seeding.js';
 
 export const CHANNELS: readonly Channel[] = ['PRINT', 'EMAIL', 'WEB', 'MOBILE'];
 const DATA_MAX_BYTES = 64 * 1024;
@@ -140,6 +141,13 @@ export class CommunicationsService {
       else throw err;
     }
 
+    // A re-render from an archived snapshot still goes to where the customer is now.
+    let address = addressFor(channel, snapshot.customer);
+    if (req.snapshot) {
+      const [current] = await this.ports.customers([snapshot.customer.id]);
+      if (current) address = addressFor(channel, current);
+    }
+
     const documentId = newId('doc');
     try {
       const doc = await this.outbox.transaction(async (tx, emit) => {
@@ -179,7 +187,7 @@ export class CommunicationsService {
               })
               .execute();
           }
-          await this.createDelivery(tx, emit, doc, addressFor(channel, snapshot.customer));
+          await this.createDelivery(tx, emit, doc, address);
         } else {
           await this.raiseException(tx, failure!.kind, failure!.message, doc, null);
         }
@@ -196,6 +204,40 @@ export class CommunicationsService {
     }
   }
 
+  /**
+   * The exact prior document again: its template version (whatever became of
+   * it since) and its archived data snapshot, not current data. Rendered for
+   * the same channel it gives the same bytes, so the same content hash; it is
+   * delivered to the customer's current address.
+   */
+  async reissue(req: {
+    caseId: string;
+    documentId: string;
+    channel: string;
+    actor: string;
+    idempotencyKey: string;
+  }): Promise<DocumentRow> {
+    const original = await this.db
+      .selectFrom('communications.documents')
+      .selectAll()
+      .where('id', '=', req.documentId)
+      .executeTakeFirst();
+    if (!original) throw notFound('Document', req.documentId);
+    if (original.status !== 'GENERATED')
+      throw conflict(`Document ${original.id} was never generated; there is nothing to reissue`);
+    return this.generate({
+      actor: req.actor,
+      customerId: original.customer_id,
+      templateVersionId: original.template_version_id,
+      channel: req.channel,
+      snapshot: original.snapshot as unknown as RenderSnapshot,
+      caseId: req.caseId,
+      caseApproved: true,
+      reissueOf: original.id,
+      idempotencyKey: req.idempotencyKey,
+    });
+  }
+
   private async byIdempotencyKey(key: string): Promise<DocumentRow | undefined> {
     return this.db
       .selectFrom('communications.documents')
@@ -205,6 +247,21 @@ export class CommunicationsService {
   }
 
   private async resolveVersion(
+    req: GenerateRequest,
+  ): Promise<{ version: TemplateVersionRow; channels: string[] }> {
+    const found = await this.findVersion(req);
+    // An approval is bound to the content it approved: content changed behind it no longer counts.
+    if (
+      templateContentHash(found.version.content, found.version.data_schema) !== found.version.content_hash
+    ) {
+      throw approvalRequired(
+        `The content of template version ${found.version.id} changed after it was approved`,
+      );
+    }
+    return found;
+  }
+
+  private async findVersion(
     req: GenerateRequest,
   ): Promise<{ version: TemplateVersionRow; channels: string[] }> {
     if (req.templateVersionId) {

@@ -33,6 +33,15 @@ export interface DocumentSummary {
   id: string;
   customerId: string;
   channel: string;
+  status: string;
+}
+
+export interface ReissueCommand {
+  caseId: string;
+  documentId: string;
+  channel: string;
+  requestedBy: string;
+  idempotencyKey: string;
 }
 
 export interface WorkflowPorts {
@@ -41,4 +50,6 @@ export interface WorkflowPorts {
   approvedVersion(templateId: string): Promise<ApprovedVersion | null | 'NO_TEMPLATE'>;
   generateForCase(cmd: GenerateForCaseCommand): Promise<GenerationOutcome>;
   document(id: string): Promise<DocumentSummary | null>;
+  /** Regenerates the exact prior document (its version and archived data) for an authorised REISSUE case. */
+  reissue(cmd: ReissueCommand): Promise<GenerationOutcome>;
 }

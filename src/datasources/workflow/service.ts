@@ -5,7 +5,7 @@ import type { Emit, Outbox } from '../../events/index.js';
 import { badInput, conflict, forbidden, notFound, approvalRequired } from '../../errors/index.js';
 import type { Principal, Role } from '../../identity/index.js';
 import type { ApprovalRow, CaseRow, WorkflowDB } from '../../store/tables.js';
-import type { GenerateForCaseCommand, WorkflowPorts } from './ports.js';
+import type { GenerateForCaseCommand, GenerationOutcome, ReissueCommand, WorkflowPorts } from './ports.js';
 
 export const STAGES = ['REVIEW', 'APPROVAL', 'COMPLIANCE'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -52,6 +52,14 @@ export interface ExceptionOutcomeInput {
   retryDocumentId: string | null;
   retryDeliveryId: string | null;
   retryStatus: string | null;
+}
+
+export interface AuthoriseReissueInput {
+  caseId: string;
+  requestedBy: string;
+  identityVerification: string;
+  entitled: boolean;
+  comment?: string | null;
 }
 
 export type ApprovalState = 'APPROVED' | 'PENDING' | 'REJECTED' | 'NO_APPROVALS';
@@ -279,24 +287,39 @@ export class WorkflowService {
   /** Command handler: asks communications for the document, then records it on the case. */
   async runGenerateForCase(cmd: GenerateForCaseCommand): Promise<void> {
     const outcome = await this.ports.generateForCase(cmd);
+    await this.recordGeneration(
+      cmd.caseId,
+      outcome,
+      { templateVersionId: cmd.templateVersionId },
+      'DOCUMENT_GENERATED',
+    );
+  }
+
+  /** Records a generation on its case once, however often the command that asked for it ran. */
+  private async recordGeneration(
+    caseId: string,
+    outcome: GenerationOutcome,
+    detail: Record<string, unknown>,
+    action: 'DOCUMENT_GENERATED' | 'DOCUMENT_REISSUED',
+  ): Promise<void> {
     await this.outbox.transaction(async (tx, emit) => {
       const c = await tx
         .selectFrom('workflow.cases')
         .selectAll()
-        .where('id', '=', cmd.caseId)
+        .where('id', '=', caseId)
         .forUpdate()
         .executeTakeFirstOrThrow();
       const already = await tx
         .selectFrom('workflow.audit_events')
         .select('id')
         .where('case_id', '=', c.id)
-        .where('action', 'in', ['DOCUMENT_GENERATED', 'GENERATION_FAILED'])
+        .where('action', 'in', [action, 'GENERATION_FAILED'])
         .executeTakeFirst();
-      if (already) return; // the command ran twice; the case already knows
+      if (already) return;
       const generated = outcome.status === 'GENERATED';
-      await this.audit(tx, c.id, 'system', generated ? 'DOCUMENT_GENERATED' : 'GENERATION_FAILED', {
+      await this.audit(tx, c.id, 'system', generated ? action : 'GENERATION_FAILED', {
         documentId: outcome.documentId,
-        templateVersionId: cmd.templateVersionId,
+        ...detail,
       });
       await this.setStatus(
         tx,
@@ -305,9 +328,7 @@ export class WorkflowService {
         generated ? 'RESOLVED' : 'IN_PROGRESS',
         'system',
         { documentId: outcome.documentId },
-        {
-          assigned_team: generated ? null : 'operations',
-        },
+        { assigned_team: generated ? null : 'operations' },
       );
     });
   }
@@ -492,11 +513,17 @@ export class WorkflowService {
     });
   }
 
-  async reissue(principal: Principal, input: { documentId: string; reason: string }): Promise<CaseRow> {
+  async reissue(
+    principal: Principal,
+    input: { documentId: string; reason: string; channel?: string | null },
+  ): Promise<CaseRow> {
     const reason = input.reason.trim();
     if (!reason || reason.length > 2000) throw badInput('reason: 1 to 2000 characters', 'reason');
     const doc = await this.ports.document(input.documentId);
     if (!doc) throw notFound('Document', input.documentId);
+    if (doc.status !== 'GENERATED')
+      throw conflict(`Document ${doc.id} was never generated; there is nothing to reissue`);
+    const channel = input.channel ?? doc.channel;
     const caseId = newId('case');
     return this.outbox.transaction(async (tx, emit) => {
       const row = await tx
@@ -509,7 +536,7 @@ export class WorkflowService {
           customer_id: doc.customerId,
           template_id: null,
           template_version_id: null,
-          channel: doc.channel,
+          channel,
           data: null,
           started_by: principal.sub,
           assigned_team: 'customer-service',
@@ -536,10 +563,80 @@ export class WorkflowService {
           completed_at: null,
         })
         .execute();
-      await this.audit(tx, caseId, principal.sub, 'REISSUE_REQUESTED', { documentId: doc.id, reason });
+      await this.audit(tx, caseId, principal.sub, 'REISSUE_REQUESTED', {
+        documentId: doc.id,
+        reason,
+        channel,
+      });
       await emit('CASE_UPDATED', { caseId });
       return row;
     });
+  }
+
+  /**
+   * A service agent records the authorisation check of a reissue: who asked,
+   * how their identity was verified, and whether they may receive the
+   * document. Refusals are recorded as well; the case then ends REJECTED.
+   */
+  async authoriseReissue(principal: Principal, input: AuthoriseReissueInput): Promise<CaseRow> {
+    const requestedBy = input.requestedBy.trim();
+    if (!requestedBy || requestedBy.length > 200)
+      throw badInput('requestedBy: 1 to 200 characters', 'requestedBy');
+    if (input.comment != null && input.comment.length > 2000)
+      throw badInput('comment: at most 2000 characters', 'comment');
+    const row = await this.outbox.transaction(async (tx, emit) => {
+      const c = await tx
+        .selectFrom('workflow.cases')
+        .selectAll()
+        .where('id', '=', input.caseId)
+        .forUpdate()
+        .executeTakeFirst();
+      if (!c) throw notFound('Case', input.caseId);
+      if (c.kind !== 'REISSUE')
+        throw badInput(`caseId: case ${c.id} is a ${c.kind} case, not a REISSUE`, 'caseId');
+      if (c.status !== 'OPEN') throw conflict(`Reissue case ${c.id} is already ${c.status}`);
+      if (c.started_by === principal.sub)
+        throw forbidden('Four-eyes: the person who asked for a reissue cannot authorise it');
+      const subject = (c.subject ?? {}) as { documentId?: string };
+      const check = {
+        requestedBy,
+        identityVerification: input.identityVerification,
+        entitled: input.entitled,
+        comment: input.comment ?? null,
+      };
+      const authorised = input.entitled && input.identityVerification !== 'NOT_VERIFIED';
+      await tx
+        .updateTable('workflow.tasks')
+        .set({ status: 'DONE', completed_at: new Date(), assignee: principal.sub })
+        .where('case_id', '=', c.id)
+        .where('status', '=', 'OPEN')
+        .execute();
+      await this.audit(tx, c.id, principal.sub, authorised ? 'REISSUE_AUTHORISED' : 'REISSUE_REFUSED', check);
+      if (!authorised) {
+        await this.setStatus(tx, emit, c.id, 'REJECTED', principal.sub, check, {
+          assigned_team: null,
+          resolution: 'Refused: not authorised',
+        });
+      } else {
+        await this.setStatus(tx, emit, c.id, 'APPROVED', principal.sub, check, { assigned_team: null });
+        await this.commands.enqueue(tx, 'reissueForCase', {
+          caseId: c.id,
+          documentId: subject.documentId,
+          channel: c.channel,
+          requestedBy: principal.sub,
+          // One reissue per case, however often the command runs.
+          idempotencyKey: `reissue:${c.id}`,
+        });
+      }
+      return tx.selectFrom('workflow.cases').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
+    });
+    return row;
+  }
+
+  /** Command handler: communications regenerates the prior document; the case records it. */
+  async runReissueForCase(cmd: ReissueCommand): Promise<void> {
+    const outcome = await this.ports.reissue(cmd);
+    await this.recordGeneration(cmd.caseId, outcome, { reissueOf: cmd.documentId }, 'DOCUMENT_REISSUED');
   }
 
   private async setStatus(

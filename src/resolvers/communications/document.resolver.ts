@@ -26,6 +26,7 @@ import {
   GenerateDocumentInput,
   GenerateForCaseInput,
   GenerationException,
+  ReissueForCaseInput,
   ResolveExceptionInput,
   TemplateVersion,
 } from '../../schema/communications/types.js';
@@ -78,6 +79,17 @@ export class DocumentResolver {
       caseApproved: true,
       idempotencyKey: input.idempotencyKey,
     });
+    return toDocument(row, ctx.communications.publicUrl);
+  }
+
+  @Authorized(...MUTATION_ROLES.internal)
+  @Mutation(() => Document)
+  @Directive('@inaccessible')
+  async reissueForCase(
+    @Arg('input', () => ReissueForCaseInput) input: ReissueForCaseInput,
+    @Ctx() ctx: CommunicationsContext,
+  ): Promise<Document> {
+    const row = await ctx.communications.service.reissue({ ...input, actor: input.requestedBy });
     return toDocument(row, ctx.communications.publicUrl);
   }
 

@@ -20,6 +20,7 @@ import { CaseKind, CaseStatus } from '../../schema/shared/index.js';
 import {
   Approval,
   AuditEvent,
+  AuthoriseReissueInput,
   Case,
   CaseConnection,
   CustomerCases,
@@ -87,6 +88,18 @@ export class CaseResolver {
     @Ctx() ctx: WorkflowContext,
   ): Promise<Case> {
     return toCase(await ctx.workflow.service.reissue(ctx.principal!, input));
+  }
+
+  @Authorized(...MUTATION_ROLES.authoriseReissue)
+  @Mutation(() => Case, {
+    description:
+      'Records the authorisation check of a REISSUE case. Authorised, the exact prior document is regenerated and delivered; refused, the case ends REJECTED.',
+  })
+  async authoriseReissue(
+    @Arg('input', () => AuthoriseReissueInput) input: AuthoriseReissueInput,
+    @Ctx() ctx: WorkflowContext,
+  ): Promise<Case> {
+    return toCase(await ctx.workflow.service.authoriseReissue(ctx.principal!, input));
   }
 
   @Authorized(...MUTATION_ROLES.internal)

@@ -285,3 +285,23 @@ export class GenerateForCaseInput {
   @Field(() => String)
   idempotencyKey!: string;
 }
+
+/** Service-to-service: workflow asks for the exact prior document of an authorised REISSUE case. Not in the client API. */
+@InputType()
+@Directive('@inaccessible')
+export class ReissueForCaseInput {
+  @Field(() => ID)
+  caseId!: string;
+
+  @Field(() => ID)
+  documentId!: string;
+
+  @Field(() => Channel)
+  channel!: Channel;
+
+  @Field(() => String)
+  requestedBy!: string;
+
+  @Field(() => String)
+  idempotencyKey!: string;
+}

@@ -1,4 +1,4 @@
-import { Directive, Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Directive, Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import {
   ApprovalDecision,
   ApprovalStage,
@@ -196,6 +196,46 @@ export class ReissueDocumentInput {
 
   @Field(() => String)
   reason!: string;
+
+  @Field(() => Channel, {
+    nullable: true,
+    description: 'Where to deliver the reissue; defaults to the channel of the original.',
+  })
+  channel?: Channel | null;
+}
+
+export enum IdentityVerification {
+  KNOWLEDGE_BASED = 'KNOWLEDGE_BASED',
+  ONE_TIME_PASSCODE = 'ONE_TIME_PASSCODE',
+  DOCUMENT_CHECK = 'DOCUMENT_CHECK',
+  IN_PERSON = 'IN_PERSON',
+  NOT_VERIFIED = 'NOT_VERIFIED',
+}
+registerEnumType(IdentityVerification, {
+  name: 'IdentityVerification',
+  description: 'How the identity of whoever asked for a reissue was verified.',
+});
+
+@InputType({
+  description: 'The authorisation check of a reissue, recorded on the case whatever its outcome.',
+})
+export class AuthoriseReissueInput {
+  @Field(() => ID)
+  caseId!: string;
+
+  @Field(() => String, { description: 'Who asked for the document (the customer, an attorney, ...).' })
+  requestedBy!: string;
+
+  @Field(() => IdentityVerification)
+  identityVerification!: IdentityVerification;
+
+  @Field(() => Boolean, {
+    description: 'Whether the requester may receive this document. false refuses the reissue.',
+  })
+  entitled!: boolean;
+
+  @Field(() => String, { nullable: true })
+  comment?: string | null;
 }
 
 /** Service-to-service: communications asks for a case for a generation exception. Not in the client API. */
