@@ -5,6 +5,7 @@ import type { WorkflowService } from '../datasources/workflow/service.js';
 import type { CustomerDataSource, CustomerLoaders } from '../datasources/customers/customers.js';
 import type { CommunicationsReader, CommunicationsLoaders } from '../datasources/communications/reader.js';
 import type { CommunicationsService } from '../datasources/communications/service.js';
+import type { TemplateLifecycle } from '../datasources/communications/templates.js';
 
 /** What every request carries, whichever subgraph runs it. */
 export interface BaseContext {
@@ -30,6 +31,7 @@ export interface CustomersContext extends BaseContext {
 export interface CommunicationsContext extends BaseContext {
   communications: {
     service: CommunicationsService;
+    templates: TemplateLifecycle;
     reader: CommunicationsReader;
     loaders: CommunicationsLoaders;
     bus: EventBus;

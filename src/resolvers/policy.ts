@@ -16,6 +16,13 @@ export const MUTATION_ROLES = {
   reissueDocument: ['requester', 'service-agent'],
   authoriseReissue: ['service-agent'],
   resolveException: ['operations'],
+  /** Template authoring (writing and submitting content) is an administrative task. */
+  createTemplate: ['admin'],
+  editTemplate: ['admin'],
+  submitTemplateVersion: ['admin'],
+  /** Each stage's role is checked by the lifecycle: approver for APPROVAL, compliance for COMPLIANCE. */
+  decideTemplateApproval: ['approver', 'compliance'],
+  retireTemplateVersion: ['compliance', 'admin'],
   /** Service-to-service calls between subgraphs (@inaccessible: not in the client API). */
   internal: ['service'],
 } as const satisfies Record<string, readonly Role[]>;

@@ -140,6 +140,32 @@ export interface TemplateVersionsTable {
   approved_at: NullableTimestamp;
   created_by: string;
   created_at: Timestamp;
+  /** Bumped at each submission for review; approvals of earlier rounds no longer count. */
+  review_round: Generated<number>;
+}
+
+export interface TemplateApprovalsTable {
+  id: string;
+  version_id: string;
+  round: number;
+  stage: string;
+  seq: number;
+  decision: string;
+  decided_by: string | null;
+  decided_at: NullableTimestamp;
+  comment: string | null;
+  /** The content the decision was about; an approval counts only for that content. */
+  content_hash: string;
+}
+
+export interface TemplateAuditTable {
+  id: BigId;
+  template_id: string;
+  version_id: string | null;
+  at: Timestamp;
+  actor: string;
+  action: string;
+  detail: NullableJson;
 }
 
 export interface DocumentsTable {
@@ -200,6 +226,8 @@ export interface ExceptionsTable {
 export interface CommunicationsDB {
   'communications.templates': TemplatesTable;
   'communications.template_versions': TemplateVersionsTable;
+  'communications.template_approvals': TemplateApprovalsTable;
+  'communications.template_audit': TemplateAuditTable;
   'communications.documents': DocumentsTable;
   'communications.document_parts': DocumentPartsTable;
   'communications.deliveries': DeliveriesTable;
@@ -217,6 +245,8 @@ export type AuditEventRow = Selectable<AuditEventsTable>;
 export type CustomerRow = Selectable<CustomersTable>;
 export type TemplateRow = Selectable<TemplatesTable>;
 export type TemplateVersionRow = Selectable<TemplateVersionsTable>;
+export type TemplateApprovalRow = Selectable<TemplateApprovalsTable>;
+export type TemplateAuditRow = Selectable<TemplateAuditTable>;
 export type DocumentRow = Selectable<DocumentsTable>;
 export type DeliveryRow = Selectable<DeliveriesTable>;
 export type ExceptionRow = Selectable<ExceptionsTable>;

@@ -12,6 +12,7 @@ import {
 import type { CommunicationsPorts } from '../datasources/communications/ports.js';
 import { CommunicationsReader, communicationsLoaders } from '../datasources/communications/reader.js';
 import { CommunicationsService } from '../datasources/communications/service.js';
+import { TemplateLifecycle } from '../datasources/communications/templates.js';
 import { CommandRelay } from '../events/commands.js';
 import { Outbox, type EventBus } from '../events/index.js';
 import {
@@ -21,7 +22,7 @@ import {
   DocumentResolver,
   GenerationExceptionResolver,
 } from '../resolvers/communications/document.resolver.js';
-import { TemplateResolver } from '../resolvers/communications/template.resolver.js';
+import { TemplateResolver, TemplateVersionResolver } from '../resolvers/communications/template.resolver.js';
 import { communicationsReferences } from '../resolvers/communications/communications.reference.js';
 import type { CommunicationsDB } from '../store/tables.js';
 import { CaseCommunications, CustomerCommunications } from '../schema/communications/types.js';
@@ -43,6 +44,7 @@ export function communicationsSchema(): Promise<GraphQLSchema> {
       CaseCommunicationsResolver,
       CustomerCommunicationsResolver,
       TemplateResolver,
+      TemplateVersionResolver,
     ],
     // Entities other subgraphs own, which this one extends.
     orphanedTypes: [CaseCommunications, CustomerCommunications],
@@ -81,6 +83,7 @@ export async function createCommunicationsSubgraph(deps: {
     worker.kick();
   });
   const svc = service;
+  const templates = new TemplateLifecycle(deps.db, outbox);
   return {
     name: 'communications',
     schema,
@@ -90,6 +93,7 @@ export async function createCommunicationsSubgraph(deps: {
       ...base,
       communications: {
         service: svc,
+        templates,
         reader,
         loaders: communicationsLoaders(reader),
         bus: deps.bus,

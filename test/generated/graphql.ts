@@ -138,6 +138,17 @@ export type Channel =
   | 'PRINT'
   | 'WEB';
 
+export type CreateTemplateInput = {
+  channels: Array<Channel>;
+  /** Per-channel content: subject, mjml, text, html, print { title, blocks }, sms (Handlebars). */
+  content: Scalars['JSON']['input'];
+  /** JSON Schema (draft 2020-12) of the data the content needs. */
+  dataSchema: Scalars['JSON']['input'];
+  /** snake_case, e.g. claim_letter; the template id becomes tpl_<documentType>. */
+  documentType: Scalars['String']['input'];
+  name: Scalars['String']['input'];
+};
+
 /** customers subgraph */
 export type Customer = {
   __typename?: 'Customer';
@@ -184,6 +195,12 @@ export type CustomerEdge = {
 };
 
 export type DecideApprovalInput = {
+  approvalId: Scalars['ID']['input'];
+  comment?: InputMaybe<Scalars['String']['input']>;
+  decision: ApprovalDecision;
+};
+
+export type DecideTemplateApprovalInput = {
   approvalId: Scalars['ID']['input'];
   comment?: InputMaybe<Scalars['String']['input']>;
   decision: ApprovalDecision;
@@ -255,6 +272,15 @@ export type DocumentStatus =
   | 'GENERATED'
   | 'REQUESTED';
 
+/** Edits the draft; when the newest version is approved or retired, starts a new draft from it. */
+export type EditTemplateInput = {
+  channels?: InputMaybe<Array<Channel>>;
+  comment?: InputMaybe<Scalars['String']['input']>;
+  content?: InputMaybe<Scalars['JSON']['input']>;
+  dataSchema?: InputMaybe<Scalars['JSON']['input']>;
+  templateId: Scalars['ID']['input'];
+};
+
 export type ExceptionKind =
   | 'DELIVERY_FAILURE'
   | 'MISSING_DATA'
@@ -308,14 +334,24 @@ export type Mutation = {
   __typename?: 'Mutation';
   /** Records the authorisation check of a REISSUE case. Authorised, the exact prior document is regenerated and delivered; refused, the case ends REJECTED. */
   authoriseReissue: Case;
+  /** A new template with its first version as a DRAFT. */
+  createTemplate: Template;
   decideApproval: Approval;
+  /** Decides a review stage (approver, then compliance; not the author; one stage per person). A rejection sends the version back to DRAFT. */
+  decideTemplateApproval: TemplateApproval;
+  /** Edits the DRAFT version; editing an APPROVED (or RETIRED) template creates a new DRAFT version. A version in review cannot be edited. */
+  editTemplate: TemplateVersion;
   /** Generates from the template's approved version. A generation failure is not an error: the document comes back FAILED with its exception. */
   generateDocument: Document;
   /** Opens a REISSUE case; once authorised, the exact prior version is regenerated. */
   reissueDocument: Case;
   /** Records the resolution on the exception and its case; with regenerate, generates again (or resends the same bytes for a delivery failure). */
   resolveException: GenerationException;
+  /** Retires a version: nothing is generated from it any more. */
+  retireTemplateVersion: TemplateVersion;
   startCase: Case;
+  /** DRAFT → IN_REVIEW, opening the APPROVAL and COMPLIANCE stages bound to the current content hash. */
+  submitTemplateVersion: TemplateVersion;
 };
 
 
@@ -324,8 +360,23 @@ export type MutationAuthoriseReissueArgs = {
 };
 
 
+export type MutationCreateTemplateArgs = {
+  input: CreateTemplateInput;
+};
+
+
 export type MutationDecideApprovalArgs = {
   input: DecideApprovalInput;
+};
+
+
+export type MutationDecideTemplateApprovalArgs = {
+  input: DecideTemplateApprovalInput;
+};
+
+
+export type MutationEditTemplateArgs = {
+  input: EditTemplateInput;
 };
 
 
@@ -344,8 +395,18 @@ export type MutationResolveExceptionArgs = {
 };
 
 
+export type MutationRetireTemplateVersionArgs = {
+  input: TemplateVersionActionInput;
+};
+
+
 export type MutationStartCaseArgs = {
   input: StartCaseInput;
+};
+
+
+export type MutationSubmitTemplateVersionArgs = {
+  input: TemplateVersionActionInput;
 };
 
 export type PageInfo = {
@@ -487,9 +548,26 @@ export type Template = {
   channels: Array<Channel>;
   /** e.g. account_statement, claim_letter */
   documentType: Scalars['String']['output'];
+  /** The template's trail: every edit, submission, decision and retirement, with actor, time and comment. */
+  history: Array<AuditEvent>;
   id: Scalars['ID']['output'];
   name: Scalars['String']['output'];
   versions: Array<TemplateVersion>;
+};
+
+/** One stage of a template version review, bound to the content it saw. */
+export type TemplateApproval = {
+  __typename?: 'TemplateApproval';
+  comment?: Maybe<Scalars['String']['output']>;
+  /** The content hash this decision was about. */
+  contentHash: Scalars['String']['output'];
+  decidedAt?: Maybe<Scalars['DateTime']['output']>;
+  decidedBy?: Maybe<Scalars['String']['output']>;
+  decision: ApprovalDecision;
+  id: Scalars['ID']['output'];
+  /** Which submission for review this stage belongs to. */
+  round: Scalars['Int']['output'];
+  stage: ApprovalStage;
 };
 
 export type TemplateStatus =
@@ -500,10 +578,16 @@ export type TemplateStatus =
 
 export type TemplateVersion = {
   __typename?: 'TemplateVersion';
+  /** The stages of the current (or last) review. */
+  approvals: Array<TemplateApproval>;
   approvedAt?: Maybe<Scalars['DateTime']['output']>;
   approvedBy?: Maybe<Scalars['String']['output']>;
+  /** The per-channel content (Handlebars, MJML, print layout). */
+  content: Scalars['JSON']['output'];
   contentHash: Scalars['String']['output'];
   createdAt: Scalars['DateTime']['output'];
+  /** Who wrote this content (the last editor of the draft). */
+  createdBy: Scalars['String']['output'];
   /**
    * JSON Schema (draft 2020-12) of the `data` this version needs beyond the
    * customer's own profile; generation with data that does not satisfy it fails
@@ -512,7 +596,13 @@ export type TemplateVersion = {
   dataSchema: Scalars['JSON']['output'];
   id: Scalars['ID']['output'];
   status: TemplateStatus;
+  template: Template;
   version: Scalars['Int']['output'];
+};
+
+export type TemplateVersionActionInput = {
+  comment?: InputMaybe<Scalars['String']['input']>;
+  versionId: Scalars['ID']['input'];
 };
 
 export type StartCaseMutationVariables = Exact<{

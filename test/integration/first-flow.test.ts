@@ -182,10 +182,17 @@ test('a regulated document goes through review, approval and compliance, then is
     `subscription D($caseId: ID) { deliveryStatusChanged(caseId: $caseId) { eventId delivery { status channel } document { id customer { name } case { id status } } } }`,
     { caseId: started.id },
   );
-  const updates = await subscribe<{ caseUpdated: { id: string; status: string } }>(
+  const updates = await subscribe<{
+    caseUpdated: {
+      id: string;
+      status: string;
+      approvals: { decision: string }[];
+      history: { action: string }[];
+    };
+  }>(
     t.url,
     watcher,
-    `subscription C($caseId: ID) { caseUpdated(caseId: $caseId) { id status } }`,
+    `subscription C($caseId: ID) { caseUpdated(caseId: $caseId) { id status approvals { decision } history { action } } }`,
     { caseId: started.id },
   );
 
@@ -215,6 +222,15 @@ test('a regulated document goes through review, approval and compliance, then is
   expect(updates.received.map((e) => e.caseUpdated.status)).toEqual(
     expect.arrayContaining(['APPROVED', 'RESOLVED']),
   );
+  // Every event is read afresh: the last shows all three decisions and the generation in the trail.
+  const lastUpdate = updates.received.at(-1)!.caseUpdated;
+  expect(lastUpdate.approvals.map((a) => a.decision)).toEqual(['APPROVED', 'APPROVED', 'APPROVED']);
+  expect(lastUpdate.history.map((h) => h.action)).toContain('DOCUMENT_GENERATED');
+  expect(updates.received[0]!.caseUpdated.approvals.map((a) => a.decision)).toEqual([
+    'APPROVED',
+    'PENDING',
+    'PENDING',
+  ]);
   await deliveries.close();
   await updates.close();
 
@@ -405,6 +421,15 @@ test('a signed-off case whose data is incomplete fails, is worked by operations,
   expect(failed.history.map((h) => h.action)).toEqual(
     expect.arrayContaining(['GENERATION_FAILED', 'EXCEPTION_RAISED']),
   );
+
+  // In a list, the source case and the exception case load in one batch: both show the exception.
+  const list = await t.gql<{
+    cases: { edges: { node: { id: string; kind: string; exceptions: { id: string }[] } }[] };
+  }>(`{ cases(first: 100) { edges { node { id kind exceptions { id } } } } }`, {}, watcher);
+  const holders = list.data!.cases.edges.filter((e) =>
+    e.node.exceptions.some((x) => x.id === exceptions[0]!.id),
+  );
+  expect(holders.map((e) => e.node.kind).sort()).toEqual(['GENERATION_EXCEPTION', 'REGULATED_DOCUMENT']);
 
   const ops = await t.token('olga.ops', 'operations');
   const resolved = await t.gql<{ resolveException: { status: string; retryDocument: { status: string } } }>(

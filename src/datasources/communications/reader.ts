@@ -1,10 +1,12 @@
 import DataLoader from 'dataloader';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type {
   CommunicationsDB,
   DeliveryRow,
   DocumentRow,
   ExceptionRow,
+  TemplateApprovalRow,
+  TemplateAuditRow,
   TemplateRow,
   TemplateVersionRow,
 } from '../../store/tables.js';
@@ -57,6 +59,33 @@ export class CommunicationsReader {
     return groupBy(templateIds, rows, (r) => r.template_id);
   }
 
+  /** The approvals of each version's current review round. */
+  async currentApprovalsByVersion(versionIds: readonly string[]): Promise<TemplateApprovalRow[][]> {
+    const rows = versionIds.length
+      ? await this.db
+          .selectFrom('communications.template_approvals as a')
+          .innerJoin('communications.template_versions as v', 'v.id', 'a.version_id')
+          .selectAll('a')
+          .where('a.version_id', 'in', [...versionIds])
+          .whereRef('a.round', '=', 'v.review_round')
+          .orderBy('a.seq')
+          .execute()
+      : [];
+    return groupBy(versionIds, rows, (r) => r.version_id);
+  }
+
+  async templateHistory(templateIds: readonly string[]): Promise<TemplateAuditRow[][]> {
+    const rows = templateIds.length
+      ? await this.db
+          .selectFrom('communications.template_audit')
+          .selectAll()
+          .where('template_id', 'in', [...templateIds])
+          .orderBy('id')
+          .execute()
+      : [];
+    return groupBy(templateIds, rows, (r) => r.template_id);
+  }
+
   async documentsByCase(caseIds: readonly string[]): Promise<DocumentRow[][]> {
     const rows = caseIds.length
       ? await this.db
@@ -104,21 +133,17 @@ export class CommunicationsReader {
       .selectFrom('communications.exceptions as e')
       .leftJoin('communications.documents as d', 'd.id', 'e.document_id')
       .selectAll('e')
-      .select(
-        sql<string>`coalesce(case when e.case_id = any(${sql.val(ids)}) then e.case_id end, d.case_id)`.as(
-          'for_case',
-        ),
-      )
+      .select('d.case_id as document_case_id')
       .where((eb) => eb.or([eb('e.case_id', 'in', ids), eb('d.case_id', 'in', ids)]))
       .orderBy('e.created_at')
       .orderBy('e.id')
       .execute();
     const map = new Map<string, ExceptionRow[]>(ids.map((id) => [id, []]));
-    for (const { for_case, ...row } of rows) {
+    for (const { document_case_id, ...row } of rows) {
       // An exception belongs both to its exception case and to its document's case.
-      if (row.case_id && map.has(row.case_id)) map.get(row.case_id)!.push(row);
-      const docCase = for_case !== row.case_id ? for_case : null;
-      if (docCase && map.has(docCase)) map.get(docCase)!.push(row);
+      for (const owner of new Set([row.case_id, document_case_id])) {
+        if (owner) map.get(owner)?.push(row);
+      }
     }
     return ids.map((id) => map.get(id) ?? []);
   }
@@ -179,6 +204,10 @@ export function communicationsLoaders(reader: CommunicationsReader) {
     template: new DataLoader<string, TemplateRow | null>((ids) => reader.templates(ids)),
     version: new DataLoader<string, TemplateVersionRow | null>((ids) => reader.versions(ids)),
     versionsByTemplate: new DataLoader<string, TemplateVersionRow[]>((ids) => reader.versionsByTemplate(ids)),
+    approvalsByVersion: new DataLoader<string, TemplateApprovalRow[]>((ids) =>
+      reader.currentApprovalsByVersion(ids),
+    ),
+    historyByTemplate: new DataLoader<string, TemplateAuditRow[]>((ids) => reader.templateHistory(ids)),
     document: new DataLoader<string, DocumentRow | null>((ids) => reader.documents(ids)),
     delivery: new DataLoader<string, DeliveryRow | null>((ids) => reader.deliveries(ids)),
     exception: new DataLoader<string, ExceptionRow | null>((ids) => reader.exceptions(ids)),

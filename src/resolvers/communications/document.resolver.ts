@@ -14,6 +14,7 @@ import {
 } from 'type-graphql';
 import type { CommunicationsContext } from '../../context/index.js';
 import { pageSize } from '../../datasources/pagination.js';
+import { communicationsLoaders } from '../../datasources/communications/reader.js';
 import { notFound } from '../../errors/index.js';
 import type { BusEvent } from '../../events/index.js';
 import {
@@ -114,10 +115,13 @@ export class DocumentResolver {
   })
   deliveryStatusChanged(
     @Root() event: BusEvent,
+    @Ctx() ctx: CommunicationsContext,
     @Arg('customerId', () => ID, { nullable: true }) _customerId?: string | null,
     @Arg('caseId', () => ID, { nullable: true }) _caseId?: string | null,
     @Arg('documentId', () => ID, { nullable: true }) _documentId?: string | null,
   ): DeliveryStatusEvent {
+    // One subscription context serves every event: fresh loaders per event.
+    ctx.communications.loaders = communicationsLoaders(ctx.communications.reader);
     const d = event.payload.delivery as {
       id: string;
       channel: string;
@@ -176,7 +180,7 @@ export class DocumentResolver {
 export class DeliveryStatusEventResolver {
   @FieldResolver(() => Document)
   async document(@Root() e: DeliveryStatusEvent, @Ctx() ctx: CommunicationsContext): Promise<Document> {
-    const [row] = await ctx.communications.reader.documents([e.documentId]);
+    const row = await ctx.communications.loaders.document.load(e.documentId);
     if (!row) throw notFound('Document', e.documentId);
     return toDocument(row, ctx.communications.publicUrl);
   }
@@ -217,7 +221,8 @@ export class GenerationExceptionResolver {
     @Arg('kind', () => ExceptionKind, { nullable: true }) _kind?: ExceptionKind | null,
   ): Promise<GenerationException> {
     const id = String(event.payload.exceptionId);
-    const [row] = await ctx.communications.reader.exceptions([id]);
+    ctx.communications.loaders = communicationsLoaders(ctx.communications.reader);
+    const row = await ctx.communications.loaders.exception.load(id);
     if (!row) throw notFound('GenerationException', id);
     return toException(row);
   }

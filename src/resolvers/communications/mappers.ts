@@ -2,6 +2,7 @@ import type {
   DeliveryRow,
   DocumentRow,
   ExceptionRow,
+  TemplateApprovalRow,
   TemplateRow,
   TemplateVersionRow,
 } from '../../store/tables.js';
@@ -11,9 +12,12 @@ import type {
   DocumentConnection,
   GenerationException,
   Template,
+  TemplateApproval,
   TemplateVersion,
 } from '../../schema/communications/types.js';
 import type {
+  ApprovalDecision,
+  ApprovalStage,
   Channel,
   DeliveryStatus,
   DocumentStatus,
@@ -39,7 +43,19 @@ export const toVersion = (r: TemplateVersionRow): TemplateVersion => ({
   dataSchema: r.data_schema,
   approvedBy: r.approved_by,
   approvedAt: r.approved_at,
+  createdBy: r.created_by,
   createdAt: r.created_at,
+});
+
+export const toTemplateApproval = (r: TemplateApprovalRow): TemplateApproval => ({
+  id: r.id,
+  stage: r.stage as ApprovalStage,
+  decision: r.decision as ApprovalDecision,
+  decidedBy: r.decided_by,
+  decidedAt: r.decided_at,
+  comment: r.comment,
+  round: r.round,
+  contentHash: r.content_hash,
 });
 
 export const toDocument = (r: DocumentRow, publicUrl: string): Document => ({

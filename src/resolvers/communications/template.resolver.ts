@@ -1,7 +1,19 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { CommunicationsContext } from '../../context/index.js';
-import { Template, TemplateVersion } from '../../schema/communications/types.js';
-import { toTemplate, toVersion } from './mappers.js';
+import {
+  CreateTemplateInput,
+  DecideTemplateApprovalInput,
+  EditTemplateInput,
+  Template,
+  TemplateApproval,
+  TemplateVersion,
+  TemplateVersionActionInput,
+} from '../../schema/communications/types.js';
+import { AuditEvent, JSONScalar } from '../../schema/shared/index.js';
+import { notFound } from '../../errors/index.js';
+import { toAuditEvent } from '../audit.js';
+import { MUTATION_ROLES } from '../policy.js';
+import { toTemplate, toTemplateApproval, toVersion } from './mappers.js';
 
 @Resolver(() => Template)
 export class TemplateResolver {
@@ -21,6 +33,62 @@ export class TemplateResolver {
     return (await ctx.communications.reader.allTemplates()).map(toTemplate);
   }
 
+  @Authorized(...MUTATION_ROLES.createTemplate)
+  @Mutation(() => Template, { description: 'A new template with its first version as a DRAFT.' })
+  async createTemplate(
+    @Arg('input', () => CreateTemplateInput) input: CreateTemplateInput,
+    @Ctx() ctx: CommunicationsContext,
+  ): Promise<Template> {
+    return toTemplate(await ctx.communications.templates.createTemplate(ctx.principal!, input));
+  }
+
+  @Authorized(...MUTATION_ROLES.editTemplate)
+  @Mutation(() => TemplateVersion, {
+    description:
+      'Edits the DRAFT version; editing an APPROVED (or RETIRED) template creates a new DRAFT version. A version in review cannot be edited.',
+  })
+  async editTemplate(
+    @Arg('input', () => EditTemplateInput) input: EditTemplateInput,
+    @Ctx() ctx: CommunicationsContext,
+  ): Promise<TemplateVersion> {
+    return toVersion(await ctx.communications.templates.editTemplate(ctx.principal!, input));
+  }
+
+  @Authorized(...MUTATION_ROLES.submitTemplateVersion)
+  @Mutation(() => TemplateVersion, {
+    description:
+      'DRAFT → IN_REVIEW, opening the APPROVAL and COMPLIANCE stages bound to the current content hash.',
+  })
+  async submitTemplateVersion(
+    @Arg('input', () => TemplateVersionActionInput) input: TemplateVersionActionInput,
+    @Ctx() ctx: CommunicationsContext,
+  ): Promise<TemplateVersion> {
+    return toVersion(await ctx.communications.templates.submitForReview(ctx.principal!, input));
+  }
+
+  @Authorized(...MUTATION_ROLES.decideTemplateApproval)
+  @Mutation(() => TemplateApproval, {
+    description:
+      'Decides a review stage (approver, then compliance; not the author; one stage per person). A rejection sends the version back to DRAFT.',
+  })
+  async decideTemplateApproval(
+    @Arg('input', () => DecideTemplateApprovalInput) input: DecideTemplateApprovalInput,
+    @Ctx() ctx: CommunicationsContext,
+  ): Promise<TemplateApproval> {
+    return toTemplateApproval(await ctx.communications.templates.decide(ctx.principal!, input));
+  }
+
+  @Authorized(...MUTATION_ROLES.retireTemplateVersion)
+  @Mutation(() => TemplateVersion, {
+    description: 'Retires a version: nothing is generated from it any more.',
+  })
+  async retireTemplateVersion(
+    @Arg('input', () => TemplateVersionActionInput) input: TemplateVersionActionInput,
+    @Ctx() ctx: CommunicationsContext,
+  ): Promise<TemplateVersion> {
+    return toVersion(await ctx.communications.templates.retire(ctx.principal!, input));
+  }
+
   @FieldResolver(() => [TemplateVersion])
   async versions(@Root() t: Template, @Ctx() ctx: CommunicationsContext): Promise<TemplateVersion[]> {
     return (await ctx.communications.loaders.versionsByTemplate.load(t.id)).map(toVersion);
@@ -37,5 +105,40 @@ export class TemplateResolver {
     const versions = await ctx.communications.loaders.versionsByTemplate.load(t.id);
     const approved = versions.filter((v) => v.status === 'APPROVED').at(-1);
     return approved ? toVersion(approved) : null;
+  }
+
+  @FieldResolver(() => [AuditEvent], {
+    description:
+      "The template's trail: every edit, submission, decision and retirement, with actor, time and comment.",
+  })
+  async history(@Root() t: Template, @Ctx() ctx: CommunicationsContext): Promise<AuditEvent[]> {
+    return (await ctx.communications.loaders.historyByTemplate.load(t.id)).map(toAuditEvent);
+  }
+}
+
+@Resolver(() => TemplateVersion)
+export class TemplateVersionResolver {
+  @FieldResolver(() => [TemplateApproval], { description: 'The stages of the current (or last) review.' })
+  async approvals(
+    @Root() v: TemplateVersion,
+    @Ctx() ctx: CommunicationsContext,
+  ): Promise<TemplateApproval[]> {
+    return (await ctx.communications.loaders.approvalsByVersion.load(v.id)).map(toTemplateApproval);
+  }
+
+  @FieldResolver(() => JSONScalar, {
+    description: 'The per-channel content (Handlebars, MJML, print layout).',
+  })
+  async content(@Root() v: TemplateVersion, @Ctx() ctx: CommunicationsContext): Promise<unknown> {
+    const row = await ctx.communications.loaders.version.load(v.id);
+    if (!row) throw notFound('TemplateVersion', v.id);
+    return row.content;
+  }
+
+  @FieldResolver(() => Template)
+  async template(@Root() v: TemplateVersion, @Ctx() ctx: CommunicationsContext): Promise<Template> {
+    const row = await ctx.communications.loaders.template.load(v.templateId);
+    if (!row) throw notFound('Template', v.templateId);
+    return toTemplate(row);
   }
 }

@@ -14,12 +14,12 @@ import {
 } from 'type-graphql';
 import type { WorkflowContext } from '../../context/index.js';
 import { pageSize } from '../../datasources/pagination.js';
+import { workflowLoaders } from '../../datasources/workflow/cases.js';
 import { notFound } from '../../errors/index.js';
 import type { BusEvent } from '../../events/index.js';
-import { CaseKind, CaseStatus } from '../../schema/shared/index.js';
+import { AuditEvent, CaseKind, CaseStatus } from '../../schema/shared/index.js';
 import {
   Approval,
-  AuditEvent,
   AuthoriseReissueInput,
   Case,
   CaseConnection,
@@ -33,7 +33,8 @@ import {
 } from '../../schema/workflow/types.js';
 import { MUTATION_ROLES } from '../policy.js';
 import { requirePrincipal, streamOf } from '../streams.js';
-import { toApproval, toAuditEvent, toCase, toCaseConnection, toTask } from './mappers.js';
+import { toAuditEvent } from '../audit.js';
+import { toApproval, toCase, toCaseConnection, toTask } from './mappers.js';
 
 @Resolver(() => Case)
 export class CaseResolver {
@@ -144,8 +145,10 @@ export class CaseResolver {
     @Arg('caseId', () => ID, { nullable: true }) _caseId?: string | null,
   ): Promise<Case> {
     const id = String(event.payload.caseId);
-    // Read at delivery time, bypassing the per-request cache: a long-lived subscription sees each change.
-    const [row] = await ctx.workflow.reader.casesByIds([id]);
+    // One subscription context serves every event, one after another: each event
+    // gets fresh loaders, so approvals and history are read as they are now.
+    ctx.workflow.loaders = workflowLoaders(ctx.workflow.reader);
+    const row = await ctx.workflow.loaders.case.load(id);
     if (!row) throw notFound('Case', id);
     return toCase(row);
   }

@@ -1,5 +1,5 @@
-import type { ApprovalRow, AuditEventRow, CaseRow, TaskRow } from '../../store/tables.js';
-import type { Approval, AuditEvent, Case, Task } from '../../schema/workflow/types.js';
+import type { ApprovalRow, CaseRow, TaskRow } from '../../store/tables.js';
+import type { Approval, Case, Task } from '../../schema/workflow/types.js';
 import type {
   ApprovalDecision,
   ApprovalStage,
@@ -46,14 +46,6 @@ export const toTask = (r: TaskRow): Task => ({
   status: r.status,
   dueAt: r.due_at,
   completedAt: r.completed_at,
-});
-
-export const toAuditEvent = (r: AuditEventRow): AuditEvent => ({
-  id: r.id,
-  at: r.at,
-  actor: r.actor,
-  action: r.action,
-  detail: r.detail,
 });
 
 export function toCaseConnection(page: Page<CaseRow>): CaseConnection {

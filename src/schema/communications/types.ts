@@ -1,5 +1,7 @@
 import { Directive, Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import {
+  ApprovalDecision,
+  ApprovalStage,
   Channel,
   DateTime,
   DeliveryStatus,
@@ -54,10 +56,40 @@ export class TemplateVersion {
   @Field(() => DateTime, { nullable: true })
   approvedAt!: Date | null;
 
+  @Field(() => String, { description: 'Who wrote this content (the last editor of the draft).' })
+  createdBy!: string;
+
   @Field(() => DateTime)
   createdAt!: Date;
 
   templateId!: string;
+}
+
+@ObjectType({ description: 'One stage of a template version review, bound to the content it saw.' })
+export class TemplateApproval {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => ApprovalStage)
+  stage!: ApprovalStage;
+
+  @Field(() => ApprovalDecision)
+  decision!: ApprovalDecision;
+
+  @Field(() => String, { nullable: true })
+  decidedBy!: string | null;
+
+  @Field(() => DateTime, { nullable: true })
+  decidedAt!: Date | null;
+
+  @Field(() => String, { nullable: true })
+  comment!: string | null;
+
+  @Field(() => Int, { description: 'Which submission for review this stage belongs to.' })
+  round!: number;
+
+  @Field(() => String, { description: 'The content hash this decision was about.' })
+  contentHash!: string;
 }
 
 @ObjectType()
@@ -304,4 +336,67 @@ export class ReissueForCaseInput {
 
   @Field(() => String)
   idempotencyKey!: string;
+}
+
+@InputType()
+export class CreateTemplateInput {
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => String, {
+    description: 'snake_case, e.g. claim_letter; the template id becomes tpl_<documentType>.',
+  })
+  documentType!: string;
+
+  @Field(() => [Channel])
+  channels!: Channel[];
+
+  @Field(() => JSONScalar, {
+    description: 'Per-channel content: subject, mjml, text, html, print { title, blocks }, sms (Handlebars).',
+  })
+  content!: unknown;
+
+  @Field(() => JSONScalar, { description: 'JSON Schema (draft 2020-12) of the data the content needs.' })
+  dataSchema!: unknown;
+}
+
+@InputType({
+  description: 'Edits the draft; when the newest version is approved or retired, starts a new draft from it.',
+})
+export class EditTemplateInput {
+  @Field(() => ID)
+  templateId!: string;
+
+  @Field(() => JSONScalar, { nullable: true })
+  content?: unknown;
+
+  @Field(() => JSONScalar, { nullable: true })
+  dataSchema?: unknown;
+
+  @Field(() => [Channel], { nullable: true })
+  channels?: Channel[] | null;
+
+  @Field(() => String, { nullable: true })
+  comment?: string | null;
+}
+
+@InputType()
+export class TemplateVersionActionInput {
+  @Field(() => ID)
+  versionId!: string;
+
+  @Field(() => String, { nullable: true })
+  comment?: string | null;
+}
+
+@InputType()
+export class DecideTemplateApprovalInput {
+  @Field(() => ID)
+  approvalId!: string;
+
+  @Field(() => ApprovalDecision)
+  decision!: ApprovalDecision;
+
+  @Field(() => String, { nullable: true })
+  comment?: string | null;
 }

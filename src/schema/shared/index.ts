@@ -1,5 +1,5 @@
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
-import { Directive, Field, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Directive, Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 
 /**
  * Types every subgraph declares identically. Enums and value types shared by
@@ -123,6 +123,26 @@ export class PageInfo {
 
   @Field(() => String, { nullable: true })
   endCursor!: string | null;
+}
+
+/** Shareable: a case's trail (workflow) and a template's trail (communications) have the same shape. */
+@ObjectType({ description: "One entry of a case's append-only trail: who did what, when." })
+@Directive('@shareable')
+export class AuditEvent {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => DateTime)
+  at!: Date;
+
+  @Field(() => String)
+  actor!: string;
+
+  @Field(() => String)
+  action!: string;
+
+  @Field(() => JSONScalar, { nullable: true })
+  detail!: unknown;
 }
 
 /** Builds a connection's page info from a page and the cursor of its last node. */

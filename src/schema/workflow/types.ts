@@ -60,24 +60,6 @@ export class Approval {
   caseId!: string;
 }
 
-@ObjectType({ description: "One entry of a case's append-only trail: who did what, when." })
-export class AuditEvent {
-  @Field(() => ID)
-  id!: string;
-
-  @Field(() => DateTime)
-  at!: Date;
-
-  @Field(() => String)
-  actor!: string;
-
-  @Field(() => String)
-  action!: string;
-
-  @Field(() => JSONScalar, { nullable: true })
-  detail!: unknown;
-}
-
 @ObjectType({ description: 'workflow subgraph' })
 @Directive('@key(fields: "id")')
 export class Case {

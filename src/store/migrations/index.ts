@@ -212,10 +212,43 @@ const m003_communications: Migration = {
   },
 };
 
+/** Template content lifecycle: approvals bound to a content hash, and the template's trail. */
+const m004_template_lifecycle: Migration = {
+  async up(db: AnyDB) {
+    await sql`
+      create table communications.template_approvals (
+        id text primary key,
+        version_id text not null references communications.template_versions(id),
+        round int not null,
+        stage text not null,
+        seq int not null,
+        decision text not null,
+        decided_by text,
+        decided_at timestamptz(3),
+        comment text,
+        content_hash text not null,
+        unique (version_id, round, stage)
+      );
+      create table communications.template_audit (
+        id bigserial primary key,
+        template_id text not null references communications.templates(id),
+        version_id text references communications.template_versions(id),
+        at timestamptz(3) not null default now(),
+        actor text not null,
+        action text not null,
+        detail jsonb
+      );
+      create index on communications.template_audit (template_id, id);
+      alter table communications.template_versions add column review_round int not null default 0;
+    `.execute(db);
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '001_workflow': m001_workflow,
   '002_customers': m002_customers,
   '003_communications': m003_communications,
+  '004_template_lifecycle': m004_template_lifecycle,
 };
 
 class StaticProvider implements MigrationProvider {
