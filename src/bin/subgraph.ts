@@ -63,6 +63,7 @@ async function main(): Promise<void> {
         db: sliceOf<WorkflowDB>(store.db),
         bus,
         ports: remoteWorkflowPorts(call),
+        options: { correspondenceStages: config.correspondenceStages },
       });
       break;
     case 'customers':

@@ -27,10 +27,22 @@ const Env = z.object({
   DELIVERY_STEP_MS: z.coerce.number().int().min(0).max(60_000).default(50),
   /** Milliseconds the gateway waits for in-flight work on SIGTERM. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  /**
+   * Approval stages of ad hoc correspondence, per document type, as JSON:
+   * one stage or the full three. Only these document types can be asked for.
+   */
+  CORRESPONDENCE_STAGES: z
+    .string()
+    .default(
+      '{"claim_letter":["APPROVAL"],"account_confirmation":["APPROVAL"],"regulatory_notice":["REVIEW","APPROVAL","COMPLIANCE"]}',
+    ),
   AUTH_ISSUER: z.string().default('commsgraph-dev'),
   AUTH_AUDIENCE: z.string().default('commsgraph'),
   AUTH_ROLES_CLAIM: z.string().default('roles'),
 });
+
+const DEFAULT_CORRESPONDENCE =
+  '{"claim_letter":["APPROVAL"],"account_confirmation":["APPROVAL"],"regulatory_notice":["REVIEW","APPROVAL","COMPLIANCE"]}';
 
 export type SubgraphName = 'workflow' | 'customers' | 'communications';
 export const SUBGRAPH_NAMES: readonly SubgraphName[] = ['workflow', 'customers', 'communications'];
@@ -49,6 +61,42 @@ export interface Config {
   deliveryStepMs: number;
   shutdownGraceMs: number;
   auth: { issuer: string; audience: string; rolesClaim: string };
+  /** Document type → approval stages (in order) for CORRESPONDENCE cases. */
+  correspondenceStages: Record<string, ApprovalStageName[]>;
+}
+
+export type ApprovalStageName = 'REVIEW' | 'APPROVAL' | 'COMPLIANCE';
+const STAGE_ORDER: ApprovalStageName[] = ['REVIEW', 'APPROVAL', 'COMPLIANCE'];
+
+const CorrespondenceStages = z.record(
+  z.string().regex(/^[a-z][a-z0-9_]{1,60}$/),
+  z
+    .array(z.enum(['REVIEW', 'APPROVAL', 'COMPLIANCE']))
+    .min(1)
+    .refine(
+      (stages) =>
+        stages.every((s, i) => i === 0 || STAGE_ORDER.indexOf(s) > STAGE_ORDER.indexOf(stages[i - 1]!)),
+      {
+        message: 'stages must be distinct and in the order REVIEW, APPROVAL, COMPLIANCE',
+      },
+    ),
+);
+
+function parseCorrespondenceStages(raw: string, problems: string[]): Record<string, ApprovalStageName[]> {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    problems.push('CORRESPONDENCE_STAGES: not JSON');
+    return {};
+  }
+  const parsed = CorrespondenceStages.safeParse(json);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues)
+      problems.push(`CORRESPONDENCE_STAGES.${issue.path.join('.')}: ${issue.message}`);
+    return {};
+  }
+  return parsed.data;
 }
 
 export class ConfigError extends Error {
@@ -86,16 +134,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(problems);
   }
-  const e = parsed.data;
-  const subgraphUrls = parseSubgraphUrls(e.SUBGRAPH_URLS, problems);
-  if (e.GATEWAY_MODE === 'remote') {
+  // The structured variables are checked even when others failed, so one run reports everything.
+  const subgraphUrls = parseSubgraphUrls(env.SUBGRAPH_URLS, problems);
+  const correspondenceStages = parseCorrespondenceStages(
+    env.CORRESPONDENCE_STAGES ?? DEFAULT_CORRESPONDENCE,
+    problems,
+  );
+  if (env.GATEWAY_MODE === 'remote') {
     for (const name of SUBGRAPH_NAMES) {
       if (!subgraphUrls[name]) problems.push(`SUBGRAPH_URLS: remote mode needs a URL for ${name}`);
     }
   }
-  if (problems.length) throw new ConfigError(problems);
+  if (!parsed.success || problems.length) throw new ConfigError(problems);
+  const e = parsed.data;
   return {
     env: e.NODE_ENV,
     port: e.PORT,
@@ -110,5 +162,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     deliveryStepMs: e.DELIVERY_STEP_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     auth: { issuer: e.AUTH_ISSUER, audience: e.AUTH_AUDIENCE, rolesClaim: e.AUTH_ROLES_CLAIM },
+    correspondenceStages,
   };
 }

@@ -74,6 +74,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
       dataDir: config.dataDir,
       publicUrl: '',
       deliveryStepMs: config.deliveryStepMs,
+      workflow: { correspondenceStages: config.correspondenceStages },
     });
     const { supergraphSdl, apiSdl } = composeSupergraph(
       subgraphs.all.map((s) => ({ name: s.name, url: `inprocess://${s.name}`, sdl: subgraphSdl(s.schema) })),

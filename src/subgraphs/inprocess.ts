@@ -3,6 +3,7 @@ import type { EventBus } from '../events/index.js';
 import type { Database } from '../store/tables.js';
 import type { CommunicationsPorts, CustomerProfile } from '../datasources/communications/ports.js';
 import type { WorkflowPorts } from '../datasources/workflow/ports.js';
+import type { WorkflowOptions } from '../datasources/workflow/service.js';
 import {
   sliceOf,
   type CommunicationsDB,
@@ -52,6 +53,7 @@ export async function createInProcessSubgraphs(deps: {
   deliveryStepMs: number;
   renderer?: Renderer;
   channels?: DeliveryChannels;
+  workflow?: WorkflowOptions;
 }): Promise<SubgraphSet> {
   // Filled in below; ports are only called after start, when all three exist.
   const late: {
@@ -69,7 +71,12 @@ export async function createInProcessSubgraphs(deps: {
       const found = await late.communications!.service.approvedVersion(templateId);
       if (!found) return 'NO_TEMPLATE';
       if (!found.version) return null;
-      return { templateId, templateVersionId: found.version.id, channels: found.template.channels };
+      return {
+        templateId,
+        documentType: found.template.document_type,
+        templateVersionId: found.version.id,
+        channels: found.template.channels,
+      };
     },
     async generateForCase(cmd) {
       const doc = await late.communications!.service.generate({
@@ -119,6 +126,7 @@ export async function createInProcessSubgraphs(deps: {
     db: sliceOf<WorkflowDB>(deps.db),
     bus: deps.bus,
     ports: workflowPorts,
+    options: deps.workflow,
   });
   late.customers = await createCustomersSubgraph({ db: sliceOf<CustomersDB>(deps.db) });
   late.communications = await createCommunicationsSubgraph({

@@ -66,13 +66,27 @@ export function remoteWorkflowPorts(call: Call): WorkflowPorts {
     },
     async approvedVersion(templateId) {
       const d = await call<{
-        template: { id: string; channels: string[]; approvedVersion: { id: string } | null } | null;
-      }>('communications', `query ($id: ID!) { template(id: $id) { id channels approvedVersion { id } } }`, {
-        id: templateId,
-      });
+        template: {
+          id: string;
+          documentType: string;
+          channels: string[];
+          approvedVersion: { id: string } | null;
+        } | null;
+      }>(
+        'communications',
+        `query ($id: ID!) { template(id: $id) { id documentType channels approvedVersion { id } } }`,
+        {
+          id: templateId,
+        },
+      );
       if (!d.template) return 'NO_TEMPLATE';
       if (!d.template.approvedVersion) return null;
-      return { templateId, templateVersionId: d.template.approvedVersion.id, channels: d.template.channels };
+      return {
+        templateId,
+        documentType: d.template.documentType,
+        templateVersionId: d.template.approvedVersion.id,
+        channels: d.template.channels,
+      };
     },
     async generateForCase(cmd) {
       const d = await call<{ generateForCase: { id: string; status: string } }>(

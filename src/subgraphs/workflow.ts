@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { WorkflowContext, BaseContext } from '../context/index.js';
 import { CaseReader, workflowLoaders } from '../datasources/workflow/cases.js';
 import type { GenerateForCaseCommand, ReissueCommand, WorkflowPorts } from '../datasources/workflow/ports.js';
-import { WorkflowService } from '../datasources/workflow/service.js';
+import { WorkflowService, type WorkflowOptions } from '../datasources/workflow/service.js';
 import { CommandRelay } from '../events/commands.js';
 import { Outbox, type EventBus } from '../events/index.js';
 import {
@@ -35,6 +35,7 @@ export async function createWorkflowSubgraph(deps: {
   db: Kysely<WorkflowDB>;
   bus: EventBus;
   ports: WorkflowPorts;
+  options?: WorkflowOptions;
 }): Promise<WorkflowSubgraph> {
   const schema = await workflowSchema();
   const outbox = new Outbox<WorkflowDB>(deps.db, 'workflow', deps.bus);
@@ -45,7 +46,7 @@ export async function createWorkflowSubgraph(deps: {
     generateForCase: (payload) => service!.runGenerateForCase(payload as unknown as GenerateForCaseCommand),
     reissueForCase: (payload) => service!.runReissueForCase(payload as unknown as ReissueCommand),
   });
-  service = new WorkflowService(deps.db, outbox, relay, deps.ports);
+  service = new WorkflowService(deps.db, outbox, relay, deps.ports, deps.options);
   outbox.onCommit(() => relay.kick());
   const svc = service;
   return {

@@ -60,7 +60,10 @@ export class CommunicationsService {
 
   async approvedVersion(
     templateId: string,
-  ): Promise<{ template: { id: string; channels: string[] }; version: TemplateVersionRow | null } | null> {
+  ): Promise<{
+    template: { id: string; channels: string[]; document_type: string };
+    version: TemplateVersionRow | null;
+  } | null> {
     const template = await this.db
       .selectFrom('communications.templates')
       .selectAll()

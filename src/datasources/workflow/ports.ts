@@ -10,6 +10,7 @@ export interface CustomerSummary {
 
 export interface ApprovedVersion {
   templateId: string;
+  documentType: string;
   templateVersionId: string;
   channels: string[];
 }

@@ -31,8 +31,29 @@ export interface StartCaseInput {
   customerId?: string | null;
   templateId?: string | null;
   channel?: string | null;
+  channelOverrideReason?: string | null;
   data?: Record<string, unknown> | null;
 }
+
+export interface WorkflowOptions {
+  /** Document type → approval stages of ad hoc correspondence. */
+  correspondenceStages: Record<string, readonly Stage[]>;
+}
+
+export const DEFAULT_CORRESPONDENCE_STAGES: Record<string, readonly Stage[]> = {
+  claim_letter: ['APPROVAL'],
+  account_confirmation: ['APPROVAL'],
+  regulatory_notice: ['REVIEW', 'APPROVAL', 'COMPLIANCE'],
+};
+
+/** Who may open which kind of case (the mutation's roles are the union). */
+const KIND_STARTERS: Partial<Record<string, Role[]>> = {
+  REGULATED_DOCUMENT: ['requester', 'compliance', 'admin'],
+  CORRESPONDENCE: ['service-agent'],
+};
+
+/** Kinds whose sign-off generates the case's document. */
+const GENERATING_KINDS = new Set(['REGULATED_DOCUMENT', 'CORRESPONDENCE']);
 
 export interface OpenExceptionCaseInput {
   exceptionId: string;
@@ -77,14 +98,30 @@ export class WorkflowService {
     private readonly outbox: Outbox<WorkflowDB>,
     private readonly commands: CommandRelay,
     private readonly ports: WorkflowPorts,
+    private readonly options: WorkflowOptions = { correspondenceStages: DEFAULT_CORRESPONDENCE_STAGES },
   ) {}
 
   async startCase(principal: Principal, input: StartCaseInput): Promise<CaseRow> {
     const title = input.title.trim();
     if (!title || title.length > TITLE_MAX) throw badInput(`title: 1 to ${TITLE_MAX} characters`, 'title');
+    const starters = KIND_STARTERS[input.kind];
+    if (starters && !starters.some((r) => principal.roles.includes(r))) {
+      throw forbidden(`Starting a ${input.kind} case needs one of the roles: ${starters.join(', ')}`);
+    }
     switch (input.kind) {
       case 'REGULATED_DOCUMENT':
-        return this.startRegulatedDocument(principal, { ...input, title });
+        return this.startApprovedDocument(principal, { ...input, title }, () => [...STAGES]);
+      case 'CORRESPONDENCE':
+        return this.startApprovedDocument(principal, { ...input, title }, (documentType) => {
+          const stages = this.options.correspondenceStages[documentType];
+          if (!stages) {
+            throw badInput(
+              `templateId: ad hoc correspondence is one of ${Object.keys(this.options.correspondenceStages).join(', ')}, not ${documentType}`,
+              'templateId',
+            );
+          }
+          return stages;
+        });
       case 'GENERATION_EXCEPTION':
         throw badInput(
           'kind: GENERATION_EXCEPTION cases are opened by the system when generation fails',
@@ -95,17 +132,39 @@ export class WorkflowService {
     }
   }
 
-  private async startRegulatedDocument(principal: Principal, input: StartCaseInput): Promise<CaseRow> {
-    if (!input.customerId) throw badInput('customerId: required for REGULATED_DOCUMENT', 'customerId');
-    if (!input.templateId) throw badInput('templateId: required for REGULATED_DOCUMENT', 'templateId');
+  /**
+   * A case whose document is generated once its approval stages are signed
+   * off: regulated documents (all three stages) and ad hoc correspondence
+   * (the stages configured for its document type). The document goes out on
+   * the customer's preferred channel; another channel needs a recorded reason.
+   */
+  private async startApprovedDocument(
+    principal: Principal,
+    input: StartCaseInput,
+    stagesFor: (documentType: string) => readonly Stage[],
+  ): Promise<CaseRow> {
+    if (!input.customerId) throw badInput(`customerId: required for ${input.kind}`, 'customerId');
+    if (!input.templateId) throw badInput(`templateId: required for ${input.kind}`, 'templateId');
     const customer = await this.ports.customer(input.customerId);
     if (!customer) throw notFound('Customer', input.customerId);
     const version = await this.ports.approvedVersion(input.templateId);
     if (version === 'NO_TEMPLATE') throw notFound('Template', input.templateId);
     if (!version) throw approvalRequired(`Template ${input.templateId} has no approved version`);
+    const stages = stagesFor(version.documentType);
     const channel = input.channel ?? customer.preferredChannel;
     if (!version.channels.includes(channel)) {
       throw badInput(`channel: template ${input.templateId} does not support ${channel}`, 'channel');
+    }
+    const reason = input.channelOverrideReason?.trim() || null;
+    if (reason && reason.length > 500)
+      throw badInput('channelOverrideReason: at most 500 characters', 'channelOverrideReason');
+    const override =
+      channel !== customer.preferredChannel ? { from: customer.preferredChannel, to: channel, reason } : null;
+    if (override && !reason && input.kind === 'CORRESPONDENCE') {
+      throw badInput(
+        `channelOverrideReason: the customer prefers ${customer.preferredChannel}; sending by ${channel} needs a reason`,
+        'channelOverrideReason',
+      );
     }
     const caseId = newId('case');
     const now = Date.now();
@@ -114,7 +173,7 @@ export class WorkflowService {
         .insertInto('workflow.cases')
         .values({
           id: caseId,
-          kind: 'REGULATED_DOCUMENT',
+          kind: input.kind,
           status: 'AWAITING_APPROVAL',
           title: input.title,
           customer_id: customer.id,
@@ -124,16 +183,16 @@ export class WorkflowService {
           channel,
           data: JSON.stringify(input.data ?? {}),
           started_by: principal.sub,
-          assigned_team: STAGE_TEAM.REVIEW,
+          assigned_team: STAGE_TEAM[stages[0]!],
           assignee: null,
-          due_at: new Date(now + STAGES.length * STAGE_SLA_MS),
+          due_at: new Date(now + stages.length * STAGE_SLA_MS),
           subject: null,
           idempotency_key: null,
           resolution: null,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      for (const [seq, stage] of STAGES.entries()) {
+      for (const [seq, stage] of stages.entries()) {
         const approvalId = newId('apr');
         await tx
           .insertInto('workflow.approvals')
@@ -165,10 +224,12 @@ export class WorkflowService {
           .execute();
       }
       await this.audit(tx, caseId, principal.sub, 'CASE_STARTED', {
-        kind: 'REGULATED_DOCUMENT',
+        kind: input.kind,
         templateId: version.templateId,
         templateVersionId: version.templateVersionId,
         channel,
+        stages,
+        channelOverride: override,
       });
       await emit('CASE_UPDATED', { caseId });
       return row;
@@ -265,7 +326,7 @@ export class WorkflowService {
         await emit('CASE_UPDATED', { caseId: c.id });
       } else {
         await this.setStatus(tx, emit, c.id, 'APPROVED', principal.sub, {}, { assigned_team: null });
-        if (c.kind === 'REGULATED_DOCUMENT' && c.template_version_id && c.customer_id && c.channel) {
+        if (GENERATING_KINDS.has(c.kind) && c.template_version_id && c.customer_id && c.channel) {
           generate = {
             caseId: c.id,
             customerId: c.customer_id,

@@ -155,6 +155,13 @@ export class StartCaseInput {
   @Field(() => Channel, { nullable: true })
   channel?: Channel | null;
 
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "Why the document goes out on another channel than the customer's preferred one (required then for CORRESPONDENCE); recorded in the trail.",
+  })
+  channelOverrideReason?: string | null;
+
   @Field(() => JSONScalar, { nullable: true })
   data?: unknown;
 }

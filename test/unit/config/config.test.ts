@@ -1,0 +1,36 @@
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../../../src/config/index.js';
+
+/** The environment is validated once, at start, and every problem is reported at once. */
+test('defaults give the embedded single-process product on port 4000', () => {
+  const c = loadConfig({});
+  expect(c).toMatchObject({ port: 4000, gatewayMode: 'inprocess', databaseUrl: undefined, seedDemo: true });
+  expect(c.dataDir).toBe(path.resolve('./data'));
+  expect(c.correspondenceStages.claim_letter).toEqual(['APPROVAL']);
+});
+
+test('all problems are listed together', () => {
+  let err: unknown;
+  try {
+    loadConfig({
+      PORT: 'eighty',
+      GATEWAY_MODE: 'remote',
+      SUBGRAPH_URLS: 'workflow=not a url,payments=http://x',
+      CORRESPONDENCE_STAGES: '{"claim_letter":["COMPLIANCE","REVIEW"]}',
+    });
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(ConfigError);
+  const problems = (err as ConfigError).problems;
+  expect(problems[0]).toMatch(/^PORT: /);
+  expect(problems).toEqual(
+    expect.arrayContaining([
+      expect.stringContaining('"not a url" is not a URL'),
+      expect.stringContaining('"payments=http://x" is not'),
+      expect.stringContaining('remote mode needs a URL for customers'),
+      expect.stringContaining('CORRESPONDENCE_STAGES.claim_letter'),
+    ]),
+  );
+  expect((err as ConfigError).message).toMatch(/^Invalid configuration:\n {2}- /);
+});
