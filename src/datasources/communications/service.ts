@@ -58,9 +58,7 @@ export class CommunicationsService {
     private readonly ports: CommunicationsPorts,
   ) {}
 
-  async approvedVersion(
-    templateId: string,
-  ): Promise<{
+  async approvedVersion(templateId: string): Promise<{
     template: { id: string; channels: string[]; document_type: string };
     version: TemplateVersionRow | null;
   } | null> {
