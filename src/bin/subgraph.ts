@@ -63,12 +63,15 @@ async function main(): Promise<void> {
         db: sliceOf<WorkflowDB>(store.db),
         bus,
         ports: remoteWorkflowPorts(call),
-        options: { correspondenceStages: config.correspondenceStages },
+        options: {
+          correspondenceStages: config.correspondenceStages,
+          exceptionRouting: config.exceptionRouting,
+        },
       });
       break;
     case 'customers':
       if (config.seedDemo) await seedCustomers(sliceOf<CustomersDB>(store.db));
-      subgraph = await createCustomersSubgraph({ db: sliceOf<CustomersDB>(store.db) });
+      subgraph = await createCustomersSubgraph({ db: sliceOf<CustomersDB>(store.db), bus });
       break;
     case 'communications': {
       if (config.seedDemo) await seedTemplates(sliceOf<CommunicationsDB>(store.db));

@@ -41,6 +41,12 @@ const Env = z.object({
   AUTH_ROLES_CLAIM: z.string().default('roles'),
 });
 
+const DEFAULT_ROUTING = JSON.stringify([
+  { kind: 'MISSING_DATA', team: 'data-quality', dueHours: 8 },
+  { kind: 'TEMPLATE_ERROR', team: 'template-authors', dueHours: 24 },
+  { kind: 'DELIVERY_FAILURE', team: 'operations-{channel}', dueHours: 4 },
+]);
+
 const DEFAULT_CORRESPONDENCE =
   '{"claim_letter":["APPROVAL"],"account_confirmation":["APPROVAL"],"regulatory_notice":["REVIEW","APPROVAL","COMPLIANCE"]}';
 
@@ -63,6 +69,50 @@ export interface Config {
   auth: { issuer: string; audience: string; rolesClaim: string };
   /** Document type → approval stages (in order) for CORRESPONDENCE cases. */
   correspondenceStages: Record<string, ApprovalStageName[]>;
+  /** First match wins; a kind no rule matches goes to `operations`, due in 24 hours. */
+  exceptionRouting: ExceptionRoute[];
+}
+
+export interface ExceptionRoute {
+  kind: 'MISSING_DATA' | 'TEMPLATE_ERROR' | 'DELIVERY_FAILURE';
+  channel?: 'PRINT' | 'EMAIL' | 'WEB' | 'MOBILE';
+  team: string;
+  dueHours: number;
+}
+
+const ExceptionRouting = z.array(
+  z.object({
+    kind: z.enum(['MISSING_DATA', 'TEMPLATE_ERROR', 'DELIVERY_FAILURE']),
+    channel: z.enum(['PRINT', 'EMAIL', 'WEB', 'MOBILE']).optional(),
+    team: z.string().min(1).max(100),
+    dueHours: z
+      .number()
+      .positive()
+      .max(24 * 90),
+  }),
+);
+
+function parseJsonSetting<T>(
+  name: string,
+  raw: string,
+  schema: z.ZodType<T>,
+  problems: string[],
+  fallback: T,
+): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    problems.push(`${name}: not JSON`);
+    return fallback;
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues)
+      problems.push(`${name}.${issue.path.join('.')}: ${issue.message}`);
+    return fallback;
+  }
+  return parsed.data;
 }
 
 export type ApprovalStageName = 'REVIEW' | 'APPROVAL' | 'COMPLIANCE';
@@ -81,23 +131,6 @@ const CorrespondenceStages = z.record(
       },
     ),
 );
-
-function parseCorrespondenceStages(raw: string, problems: string[]): Record<string, ApprovalStageName[]> {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    problems.push('CORRESPONDENCE_STAGES: not JSON');
-    return {};
-  }
-  const parsed = CorrespondenceStages.safeParse(json);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues)
-      problems.push(`CORRESPONDENCE_STAGES.${issue.path.join('.')}: ${issue.message}`);
-    return {};
-  }
-  return parsed.data;
-}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -137,9 +170,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   // The structured variables are checked even when others failed, so one run reports everything.
   const subgraphUrls = parseSubgraphUrls(env.SUBGRAPH_URLS, problems);
-  const correspondenceStages = parseCorrespondenceStages(
+  const correspondenceStages = parseJsonSetting(
+    'CORRESPONDENCE_STAGES',
     env.CORRESPONDENCE_STAGES ?? DEFAULT_CORRESPONDENCE,
+    CorrespondenceStages,
     problems,
+    {},
+  );
+  const exceptionRouting = parseJsonSetting(
+    'EXCEPTION_ROUTING',
+    env.EXCEPTION_ROUTING ?? DEFAULT_ROUTING,
+    ExceptionRouting,
+    problems,
+    [],
   );
   if (env.GATEWAY_MODE === 'remote') {
     for (const name of SUBGRAPH_NAMES) {
@@ -163,5 +206,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     auth: { issuer: e.AUTH_ISSUER, audience: e.AUTH_AUDIENCE, rolesClaim: e.AUTH_ROLES_CLAIM },
     correspondenceStages,
+    exceptionRouting,
   };
 }

@@ -9,7 +9,8 @@ import type { SubgraphName } from '../config/index.js';
  * therefore never sees an event whose change was rolled back, and the event's
  * id (increasing per table, so per stream) is the resume cursor.
  */
-export type Topic = 'CASE_UPDATED' | 'DOCUMENT_STATUS' | 'DELIVERY_STATUS' | 'EXCEPTION_RAISED';
+export type Topic =
+  'CASE_UPDATED' | 'DOCUMENT_STATUS' | 'DELIVERY_STATUS' | 'EXCEPTION_RAISED' | 'CUSTOMER_UPDATED';
 
 export interface BusEvent<P extends object = Record<string, unknown>> {
   id: string;

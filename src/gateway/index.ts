@@ -74,7 +74,10 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
       dataDir: config.dataDir,
       publicUrl: '',
       deliveryStepMs: config.deliveryStepMs,
-      workflow: { correspondenceStages: config.correspondenceStages },
+      workflow: {
+        correspondenceStages: config.correspondenceStages,
+        exceptionRouting: config.exceptionRouting,
+      },
     });
     const { supergraphSdl, apiSdl } = composeSupergraph(
       subgraphs.all.map((s) => ({ name: s.name, url: `inprocess://${s.name}`, sdl: subgraphSdl(s.schema) })),

@@ -15,6 +15,9 @@ export const MUTATION_ROLES = {
   generateDocument: ['service', 'operations'],
   reissueDocument: ['requester', 'service-agent'],
   authoriseReissue: ['service-agent'],
+  assignCase: ['operations', 'admin'],
+  addCaseNote: ['operations', 'service-agent', 'reviewer', 'approver', 'compliance', 'admin'],
+  updateCustomerContact: ['service-agent', 'operations'],
   resolveException: ['operations'],
   /** Template authoring (writing and submitting content) is an administrative task. */
   createTemplate: ['admin'],

@@ -128,7 +128,7 @@ export async function createInProcessSubgraphs(deps: {
     ports: workflowPorts,
     options: deps.workflow,
   });
-  late.customers = await createCustomersSubgraph({ db: sliceOf<CustomersDB>(deps.db) });
+  late.customers = await createCustomersSubgraph({ db: sliceOf<CustomersDB>(deps.db), bus: deps.bus });
   late.communications = await createCommunicationsSubgraph({
     db: sliceOf<CommunicationsDB>(deps.db),
     bus: deps.bus,

@@ -165,7 +165,7 @@ test('the first flow: start, three approvals, generation and delivery, watched o
   )!;
   expect(ev.generationExceptionRaised).toMatchObject({
     kind: 'MISSING_DATA',
-    case: { assignedTeam: 'operations' },
+    case: { assignedTeam: 'data-quality' },
   });
   await deliveries.close();
   await exceptions.close();

@@ -20,6 +20,12 @@ export type Scalars = {
   JSON: { input: unknown; output: unknown; }
 };
 
+export type AddCaseNoteInput = {
+  caseId: Scalars['ID']['input'];
+  /** An investigation note, kept in the case trail. */
+  note: Scalars['String']['input'];
+};
+
 export type Approval = {
   __typename?: 'Approval';
   case: Case;
@@ -42,6 +48,14 @@ export type ApprovalStage =
   | 'APPROVAL'
   | 'COMPLIANCE'
   | 'REVIEW';
+
+export type AssignCaseInput = {
+  /** Who works the case now. */
+  assignee: Scalars['String']['input'];
+  caseId: Scalars['ID']['input'];
+  /** Moves the case to another team as well. */
+  team?: InputMaybe<Scalars['String']['input']>;
+};
 
 /** One entry of a case's append-only trail: who did what, when. */
 export type AuditEvent = {
@@ -332,6 +346,10 @@ export type IdentityVerification =
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Adds an investigation note to the case's trail. */
+  addCaseNote: Case;
+  /** Assigns a case (and optionally moves it to another team); an open exception case goes IN_PROGRESS. */
+  assignCase: Case;
   /** Records the authorisation check of a REISSUE case. Authorised, the exact prior document is regenerated and delivered; refused, the case ends REJECTED. */
   authoriseReissue: Case;
   /** A new template with its first version as a DRAFT. */
@@ -352,6 +370,18 @@ export type Mutation = {
   startCase: Case;
   /** DRAFT → IN_REVIEW, opening the APPROVAL and COMPLIANCE stages bound to the current content hash. */
   submitTemplateVersion: TemplateVersion;
+  /** Corrects a customer's email or phone (for instance before resending a failed delivery). */
+  updateCustomerContact: Customer;
+};
+
+
+export type MutationAddCaseNoteArgs = {
+  input: AddCaseNoteInput;
+};
+
+
+export type MutationAssignCaseArgs = {
+  input: AssignCaseInput;
 };
 
 
@@ -407,6 +437,11 @@ export type MutationStartCaseArgs = {
 
 export type MutationSubmitTemplateVersionArgs = {
   input: TemplateVersionActionInput;
+};
+
+
+export type MutationUpdateCustomerContactArgs = {
+  input: UpdateCustomerContactInput;
 };
 
 export type PageInfo = {
@@ -490,6 +525,8 @@ export type ResolveExceptionInput = {
 
 export type StartCaseInput = {
   channel?: InputMaybe<Channel>;
+  /** Why the document goes out on another channel than the customer's preferred one (required then for CORRESPONDENCE); recorded in the trail. */
+  channelOverrideReason?: InputMaybe<Scalars['String']['input']>;
   customerId?: InputMaybe<Scalars['ID']['input']>;
   data?: InputMaybe<Scalars['JSON']['input']>;
   kind: CaseKind;
@@ -603,6 +640,14 @@ export type TemplateVersion = {
 export type TemplateVersionActionInput = {
   comment?: InputMaybe<Scalars['String']['input']>;
   versionId: Scalars['ID']['input'];
+};
+
+/** Corrects contact details: a value sets it, null clears it, leaving it out keeps it. */
+export type UpdateCustomerContactInput = {
+  customerId: Scalars['ID']['input'];
+  email?: InputMaybe<Scalars['String']['input']>;
+  /** International format, e.g. +44 7700 900123. */
+  phone?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type StartCaseMutationVariables = Exact<{

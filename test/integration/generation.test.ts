@@ -162,7 +162,7 @@ test('missing data gives a FAILED document and an exception case; resolving with
   await raised.close();
   const exc = event!.generationExceptionRaised;
   expect(exc.id).toBe(doc.exceptions[0]!.id);
-  expect(exc.case).toMatchObject({ assignedTeam: 'operations', kind: 'GENERATION_EXCEPTION' });
+  expect(exc.case).toMatchObject({ assignedTeam: 'data-quality', kind: 'GENERATION_EXCEPTION' });
 
   const RESOLVE = `mutation R($input: ResolveExceptionInput!) { resolveException(input: $input) { id status resolution retryDocument { id status contentHash } } }`;
   // Not operations: refused, nothing changes.
@@ -256,7 +256,7 @@ test('an email to a customer without an address fails delivery and raises DELIVE
   expect(ev!.generationExceptionRaised).toMatchObject({
     kind: 'DELIVERY_FAILURE',
     document: { id: r.data!.generateDocument.id },
-    case: { assignedTeam: 'operations' },
+    case: { assignedTeam: 'operations-email' },
   });
   await raised.close();
   await deliveries.close();

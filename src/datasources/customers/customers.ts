@@ -2,8 +2,10 @@ import DataLoader from 'dataloader';
 import { sql, type Kysely } from 'kysely';
 import type { CustomerRow, CustomersDB } from '../../store/tables.js';
 import { decodeCursor, pageSize, toPage, type Page } from '../pagination.js';
+import { badInput, notFound } from '../../errors/index.js';
+import type { Outbox } from '../../events/index.js';
 
-/** The customer book (stand-in for the CRM): reads and lookups by id. */
+/** The customer book (stand-in for the CRM): reads, lookups by id, and contact corrections. */
 export interface CustomerDataSource {
   byIds(ids: readonly string[]): Promise<(CustomerRow | null)[]>;
   list(args: {
@@ -11,10 +13,52 @@ export interface CustomerDataSource {
     first?: number | null;
     after?: string | null;
   }): Promise<Page<CustomerRow>>;
+  /** Corrects contact details; null clears one, undefined leaves it. */
+  updateContact(
+    actor: string,
+    input: { customerId: string; email?: string | null; phone?: string | null },
+  ): Promise<CustomerRow>;
 }
 
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]{2,63}$/;
+const PHONE = /^\+[1-9][0-9 ]{6,19}$/;
+
 export class EmbeddedCustomers implements CustomerDataSource {
-  constructor(private readonly db: Kysely<CustomersDB>) {}
+  constructor(
+    private readonly db: Kysely<CustomersDB>,
+    private readonly outbox: Outbox<CustomersDB>,
+  ) {}
+
+  async updateContact(
+    actor: string,
+    input: { customerId: string; email?: string | null; phone?: string | null },
+  ): Promise<CustomerRow> {
+    const set: { email?: string | null; phone?: string | null } = {};
+    if (input.email !== undefined) {
+      const email = input.email?.trim() || null;
+      if (email !== null && !EMAIL.test(email)) throw badInput('email: not an email address', 'email');
+      set.email = email;
+    }
+    if (input.phone !== undefined) {
+      const phone = input.phone?.trim() || null;
+      if (phone !== null && !PHONE.test(phone))
+        throw badInput('phone: international format, e.g. +44 7700 900123', 'phone');
+      set.phone = phone;
+    }
+    if (!Object.keys(set).length) throw badInput('email or phone: give at least one', 'email');
+    return this.outbox.transaction(async (tx, emit) => {
+      const row = await tx
+        .updateTable('customers.customers')
+        .set(set)
+        .where('id', '=', input.customerId)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) throw notFound('Customer', input.customerId);
+      // The outbox row is the record of who changed which contact detail.
+      await emit('CUSTOMER_UPDATED', { customerId: row.id, actor, fields: Object.keys(set) });
+      return row;
+    });
+  }
 
   async byIds(ids: readonly string[]): Promise<(CustomerRow | null)[]> {
     if (!ids.length) return [];

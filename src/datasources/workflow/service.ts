@@ -38,6 +38,15 @@ export interface StartCaseInput {
 export interface WorkflowOptions {
   /** Document type → approval stages of ad hoc correspondence. */
   correspondenceStages: Record<string, readonly Stage[]>;
+  /** Where generation exception cases go; the first matching rule wins. */
+  exceptionRouting?: readonly ExceptionRoute[];
+}
+
+export interface ExceptionRoute {
+  kind: string;
+  channel?: string;
+  team: string;
+  dueHours: number;
 }
 
 export const DEFAULT_CORRESPONDENCE_STAGES: Record<string, readonly Stage[]> = {
@@ -51,6 +60,9 @@ const KIND_STARTERS: Partial<Record<string, Role[]>> = {
   REGULATED_DOCUMENT: ['requester', 'compliance', 'admin'],
   CORRESPONDENCE: ['service-agent'],
 };
+
+/** Statuses after which a case takes no more work. */
+const TERMINAL = new Set(['REJECTED', 'RESOLVED', 'CLOSED']);
 
 /** Kinds whose sign-off generates the case's document. */
 const GENERATING_KINDS = new Set(['REGULATED_DOCUMENT', 'CORRESPONDENCE']);
@@ -432,7 +444,8 @@ export class WorkflowService {
     const caseId = newId('case');
     try {
       return await this.outbox.transaction(async (tx, emit) => {
-        const team = exceptionTeam(input.kind, input.channel);
+        const route = routeException(this.options.exceptionRouting ?? [], input.kind, input.channel);
+        const team = route.team;
         const row = await tx
           .insertInto('workflow.cases')
           .values({
@@ -448,7 +461,7 @@ export class WorkflowService {
             started_by: 'system',
             assigned_team: team,
             assignee: null,
-            due_at: new Date(Date.now() + EXCEPTION_SLA_MS),
+            due_at: new Date(Date.now() + route.dueHours * 3600_000),
             subject: JSON.stringify({
               exceptionId: input.exceptionId,
               documentId: input.documentId,
@@ -509,6 +522,69 @@ export class WorkflowService {
       if (winner) return winner;
       throw err;
     }
+  }
+
+  /** Who works a case now: an assignee (and optionally a team), recorded in the trail. */
+  async assign(
+    principal: Principal,
+    input: { caseId: string; assignee: string; team?: string | null },
+  ): Promise<CaseRow> {
+    const assignee = input.assignee.trim();
+    if (!assignee || assignee.length > 200) throw badInput('assignee: 1 to 200 characters', 'assignee');
+    const team = input.team?.trim() || null;
+    if (team && team.length > 100) throw badInput('team: at most 100 characters', 'team');
+    return this.outbox.transaction(async (tx, emit) => {
+      const c = await tx
+        .selectFrom('workflow.cases')
+        .selectAll()
+        .where('id', '=', input.caseId)
+        .forUpdate()
+        .executeTakeFirst();
+      if (!c) throw notFound('Case', input.caseId);
+      if (TERMINAL.has(c.status)) throw conflict(`Case ${c.id} is ${c.status}`);
+      const row = await tx
+        .updateTable('workflow.cases')
+        .set({ assignee, assigned_team: team ?? c.assigned_team, updated_at: new Date() })
+        .where('id', '=', c.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await tx
+        .updateTable('workflow.tasks')
+        .set({ assignee })
+        .where('case_id', '=', c.id)
+        .where('status', '=', 'OPEN')
+        .execute();
+      await this.audit(tx, c.id, principal.sub, 'ASSIGNED', {
+        assignee,
+        team: row.assigned_team,
+        previous: c.assignee,
+      });
+      if (c.status === 'OPEN' && c.kind === 'GENERATION_EXCEPTION') {
+        await this.setStatus(tx, emit, c.id, 'IN_PROGRESS', principal.sub, { assignee });
+      } else {
+        await emit('CASE_UPDATED', { caseId: c.id });
+      }
+      return tx.selectFrom('workflow.cases').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
+    });
+  }
+
+  /** An investigation note in the case trail. */
+  async addNote(principal: Principal, input: { caseId: string; note: string }): Promise<CaseRow> {
+    const note = input.note.trim();
+    if (!note || note.length > 4000) throw badInput('note: 1 to 4000 characters', 'note');
+    return this.outbox.transaction(async (tx, emit) => {
+      const c = await tx
+        .selectFrom('workflow.cases')
+        .selectAll()
+        .where('id', '=', input.caseId)
+        .forUpdate()
+        .executeTakeFirst();
+      if (!c) throw notFound('Case', input.caseId);
+      await this.audit(tx, c.id, principal.sub, 'NOTE_ADDED', { note });
+      await tx.updateTable('workflow.cases').set({ updated_at: new Date() }).where('id', '=', c.id).execute();
+      await emit('CASE_UPDATED', { caseId: c.id });
+      return c;
+    });
   }
 
   /** Records how an exception was worked, on its case and on the case it came from. */
@@ -740,12 +816,18 @@ export function approvalStateOf(decisions: readonly string[]): ApprovalState {
 }
 
 /**
- * Where an exception case goes: the operations team works every generation
- * exception for now; configurable routing rules (per kind and channel) come
- * with the flows issue.
+ * Where an exception case goes: the first rule matching its kind (and
+ * channel, when the rule names one); `{channel}` in a team name becomes the
+ * channel in lower case. Unmatched kinds go to operations, due in a day.
  */
-export function exceptionTeam(_kind: string, _channel: string | null): string {
-  return 'operations';
+export function routeException(
+  rules: readonly ExceptionRoute[],
+  kind: string,
+  channel: string | null,
+): { team: string; dueHours: number } {
+  const rule = rules.find((r) => r.kind === kind && (!r.channel || r.channel === channel));
+  if (!rule) return { team: 'operations', dueHours: EXCEPTION_SLA_MS / 3600_000 };
+  return { team: rule.team.replace('{channel}', (channel ?? 'any').toLowerCase()), dueHours: rule.dueHours };
 }
 
 function humanKind(kind: string): string {

@@ -1,11 +1,25 @@
-import { Arg, Authorized, Ctx, Directive, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import {
+  Arg,
+  Authorized,
+  Ctx,
+  Directive,
+  FieldResolver,
+  ID,
+  Int,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+} from 'type-graphql';
 import type { CustomersContext } from '../../context/index.js';
 import {
   CaseCustomer,
   Customer,
   CustomerConnection,
   DocumentCustomer,
+  UpdateCustomerContactInput,
 } from '../../schema/customers/types.js';
+import { MUTATION_ROLES } from '../policy.js';
 import { toCustomer, toCustomerConnection } from './mappers.js';
 
 @Resolver(() => Customer)
@@ -26,6 +40,20 @@ export class CustomerResolver {
     @Arg('after', () => String, { nullable: true }) after?: string | null,
   ): Promise<CustomerConnection> {
     return toCustomerConnection(await ctx.customers.source.list({ segment, first, after }));
+  }
+}
+
+@Resolver(() => Customer)
+export class CustomerContactResolver {
+  @Authorized(...MUTATION_ROLES.updateCustomerContact)
+  @Mutation(() => Customer, {
+    description: "Corrects a customer's email or phone (for instance before resending a failed delivery).",
+  })
+  async updateCustomerContact(
+    @Arg('input', () => UpdateCustomerContactInput) input: UpdateCustomerContactInput,
+    @Ctx() ctx: CustomersContext,
+  ): Promise<Customer> {
+    return toCustomer(await ctx.customers.source.updateContact(ctx.principal!.sub, input));
   }
 }
 

@@ -19,7 +19,9 @@ import { notFound } from '../../errors/index.js';
 import type { BusEvent } from '../../events/index.js';
 import { AuditEvent, CaseKind, CaseStatus } from '../../schema/shared/index.js';
 import {
+  AddCaseNoteInput,
   Approval,
+  AssignCaseInput,
   AuthoriseReissueInput,
   Case,
   CaseConnection,
@@ -101,6 +103,27 @@ export class CaseResolver {
     @Ctx() ctx: WorkflowContext,
   ): Promise<Case> {
     return toCase(await ctx.workflow.service.authoriseReissue(ctx.principal!, input));
+  }
+
+  @Authorized(...MUTATION_ROLES.assignCase)
+  @Mutation(() => Case, {
+    description:
+      'Assigns a case (and optionally moves it to another team); an open exception case goes IN_PROGRESS.',
+  })
+  async assignCase(
+    @Arg('input', () => AssignCaseInput) input: AssignCaseInput,
+    @Ctx() ctx: WorkflowContext,
+  ): Promise<Case> {
+    return toCase(await ctx.workflow.service.assign(ctx.principal!, input));
+  }
+
+  @Authorized(...MUTATION_ROLES.addCaseNote)
+  @Mutation(() => Case, { description: "Adds an investigation note to the case's trail." })
+  async addCaseNote(
+    @Arg('input', () => AddCaseNoteInput) input: AddCaseNoteInput,
+    @Ctx() ctx: WorkflowContext,
+  ): Promise<Case> {
+    return toCase(await ctx.workflow.service.addNote(ctx.principal!, input));
   }
 
   @Authorized(...MUTATION_ROLES.internal)

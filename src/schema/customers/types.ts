@@ -1,4 +1,4 @@
-import { Directive, Field, ID, Int, ObjectType } from 'type-graphql';
+import { Directive, Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { Channel, PageInfo } from '../shared/index.js';
 
 @ObjectType()
@@ -93,4 +93,18 @@ export class DocumentCustomer {
   @Field(() => ID)
   @Directive('@external')
   customerId!: string;
+}
+
+@InputType({
+  description: 'Corrects contact details: a value sets it, null clears it, leaving it out keeps it.',
+})
+export class UpdateCustomerContactInput {
+  @Field(() => ID)
+  customerId!: string;
+
+  @Field(() => String, { nullable: true })
+  email?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'International format, e.g. +44 7700 900123.' })
+  phone?: string | null;
 }

@@ -278,3 +278,24 @@ export class ExceptionOutcomeInput {
   @Field(() => String, { nullable: true })
   retryStatus!: string | null;
 }
+
+@InputType()
+export class AssignCaseInput {
+  @Field(() => ID)
+  caseId!: string;
+
+  @Field(() => String, { description: 'Who works the case now.' })
+  assignee!: string;
+
+  @Field(() => String, { nullable: true, description: 'Moves the case to another team as well.' })
+  team?: string | null;
+}
+
+@InputType()
+export class AddCaseNoteInput {
+  @Field(() => ID)
+  caseId!: string;
+
+  @Field(() => String, { description: 'An investigation note, kept in the case trail.' })
+  note!: string;
+}
