@@ -66,7 +66,10 @@ async function main(): Promise<void> {
         options: {
           correspondenceStages: config.correspondenceStages,
           exceptionRouting: config.exceptionRouting,
+          milestoneCommunications: config.milestoneCommunications,
         },
+        disputePolicy: config.disputePolicy,
+        deadlineCheckMs: config.deadlineCheckMs,
       });
       break;
     case 'customers':

@@ -27,15 +27,17 @@ const Env = z.object({
   DELIVERY_STEP_MS: z.coerce.number().int().min(0).max(60_000).default(50),
   /** Milliseconds the gateway waits for in-flight work on SIGTERM. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
-  /**
-   * Approval stages of ad hoc correspondence, per document type, as JSON:
-   * one stage or the full three. Only these document types can be asked for.
-   */
-  CORRESPONDENCE_STAGES: z
-    .string()
-    .default(
-      '{"claim_letter":["APPROVAL"],"account_confirmation":["APPROVAL"],"regulatory_notice":["REVIEW","APPROVAL","COMPLIANCE"]}',
-    ),
+  // JSON settings, parsed (with every problem reported) in loadConfig:
+  /** Approval stages of ad hoc correspondence, per document type: one stage or the full three. */
+  CORRESPONDENCE_STAGES: z.string().optional(),
+  /** Routing of generation exception cases: the first rule matching kind (and channel) sets team and due hours. */
+  EXCEPTION_ROUTING: z.string().optional(),
+  /** Which communication a SERVICE case milestone sends, by milestone, customer segment and case status. */
+  MILESTONE_COMMUNICATIONS: z.string().optional(),
+  /** Dispute response policy: {acknowledgeWithinBusinessDays, finalResponseWithinBusinessDays, warnBusinessDaysBefore}. */
+  DISPUTE_POLICY: z.string().optional(),
+  /** How often dispute deadlines are checked for alerts, in milliseconds. */
+  DEADLINE_CHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   AUTH_ISSUER: z.string().default('commsgraph-dev'),
   AUTH_AUDIENCE: z.string().default('commsgraph'),
   AUTH_ROLES_CLAIM: z.string().default('roles'),
@@ -45,6 +47,14 @@ const DEFAULT_ROUTING = JSON.stringify([
   { kind: 'MISSING_DATA', team: 'data-quality', dueHours: 8 },
   { kind: 'TEMPLATE_ERROR', team: 'template-authors', dueHours: 24 },
   { kind: 'DELIVERY_FAILURE', team: 'operations-{channel}', dueHours: 4 },
+]);
+
+const DEFAULT_MILESTONES = JSON.stringify([
+  { milestone: 'CLAIM_INTAKE', segment: 'premium', templateId: 'tpl_claim_intake_premium' },
+  { milestone: 'CLAIM_INTAKE', templateId: 'tpl_claim_intake' },
+  { milestone: 'UNDERWRITING_REVIEW', templateId: 'tpl_underwriting_review' },
+  { milestone: 'SERVICE_ESCALATION', templateId: 'tpl_service_escalation' },
+  { milestone: 'PAYMENT_CONFIRMATION', templateId: 'tpl_payment_confirmation' },
 ]);
 
 const DEFAULT_CORRESPONDENCE =
@@ -71,7 +81,51 @@ export interface Config {
   correspondenceStages: Record<string, ApprovalStageName[]>;
   /** First match wins; a kind no rule matches goes to `operations`, due in 24 hours. */
   exceptionRouting: ExceptionRoute[];
+  /** First match wins; a milestone no rule matches sends nothing. */
+  milestoneCommunications: MilestoneRule[];
+  disputePolicy: {
+    acknowledgeWithinBusinessDays: number;
+    finalResponseWithinBusinessDays: number;
+    warnBusinessDaysBefore: number;
+  };
+  deadlineCheckMs: number;
 }
+
+const DisputePolicy = z
+  .object({
+    acknowledgeWithinBusinessDays: z.number().int().min(0).max(60),
+    finalResponseWithinBusinessDays: z.number().int().min(1).max(260),
+    warnBusinessDaysBefore: z.number().int().min(0).max(30),
+  })
+  .refine((p) => p.acknowledgeWithinBusinessDays <= p.finalResponseWithinBusinessDays, {
+    message: 'the acknowledgement cannot be due after the final response',
+  });
+const DEFAULT_DISPUTE_POLICY =
+  '{"acknowledgeWithinBusinessDays":5,"finalResponseWithinBusinessDays":40,"warnBusinessDaysBefore":2}';
+
+export const MILESTONES = [
+  'CLAIM_INTAKE',
+  'UNDERWRITING_REVIEW',
+  'SERVICE_ESCALATION',
+  'PAYMENT_CONFIRMATION',
+] as const;
+export type Milestone = (typeof MILESTONES)[number];
+
+export interface MilestoneRule {
+  milestone: Milestone;
+  segment?: string;
+  status?: string;
+  templateId: string;
+}
+
+const MilestoneRules = z.array(
+  z.object({
+    milestone: z.enum(MILESTONES),
+    segment: z.string().min(1).optional(),
+    status: z.enum(['OPEN', 'IN_PROGRESS', 'RESOLVED']).optional(),
+    templateId: z.string().min(1),
+  }),
+);
 
 export interface ExceptionRoute {
   kind: 'MISSING_DATA' | 'TEMPLATE_ERROR' | 'DELIVERY_FAILURE';
@@ -184,6 +238,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems,
     [],
   );
+  const milestoneCommunications = parseJsonSetting(
+    'MILESTONE_COMMUNICATIONS',
+    env.MILESTONE_COMMUNICATIONS ?? DEFAULT_MILESTONES,
+    MilestoneRules,
+    problems,
+    [],
+  );
+  const disputePolicy = parseJsonSetting(
+    'DISPUTE_POLICY',
+    env.DISPUTE_POLICY ?? DEFAULT_DISPUTE_POLICY,
+    DisputePolicy,
+    problems,
+    {
+      acknowledgeWithinBusinessDays: 5,
+      finalResponseWithinBusinessDays: 40,
+      warnBusinessDaysBefore: 2,
+    },
+  );
   if (env.GATEWAY_MODE === 'remote') {
     for (const name of SUBGRAPH_NAMES) {
       if (!subgraphUrls[name]) problems.push(`SUBGRAPH_URLS: remote mode needs a URL for ${name}`);
@@ -207,5 +279,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auth: { issuer: e.AUTH_ISSUER, audience: e.AUTH_AUDIENCE, rolesClaim: e.AUTH_ROLES_CLAIM },
     correspondenceStages,
     exceptionRouting,
+    milestoneCommunications,
+    disputePolicy,
+    deadlineCheckMs: e.DEADLINE_CHECK_MS,
   };
 }

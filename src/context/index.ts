@@ -2,6 +2,7 @@ import type { Principal } from '../identity/index.js';
 import type { EventBus } from '../events/index.js';
 import type { CaseReader, WorkflowLoaders } from '../datasources/workflow/cases.js';
 import type { WorkflowService } from '../datasources/workflow/service.js';
+import type { DisputeDesk, DisputePolicy } from '../datasources/workflow/disputes.js';
 import type { CustomerDataSource, CustomerLoaders } from '../datasources/customers/customers.js';
 import type { CommunicationsReader, CommunicationsLoaders } from '../datasources/communications/reader.js';
 import type { CommunicationsService } from '../datasources/communications/service.js';
@@ -21,7 +22,14 @@ export interface BaseContext {
 }
 
 export interface WorkflowContext extends BaseContext {
-  workflow: { service: WorkflowService; reader: CaseReader; loaders: WorkflowLoaders; bus: EventBus };
+  workflow: {
+    service: WorkflowService;
+    disputes: DisputeDesk;
+    reader: CaseReader;
+    loaders: WorkflowLoaders;
+    bus: EventBus;
+    disputePolicy: DisputePolicy;
+  };
 }
 
 export interface CustomersContext extends BaseContext {

@@ -10,7 +10,12 @@ import type { SubgraphName } from '../config/index.js';
  * id (increasing per table, so per stream) is the resume cursor.
  */
 export type Topic =
-  'CASE_UPDATED' | 'DOCUMENT_STATUS' | 'DELIVERY_STATUS' | 'EXCEPTION_RAISED' | 'CUSTOMER_UPDATED';
+  | 'CASE_UPDATED'
+  | 'DOCUMENT_STATUS'
+  | 'DELIVERY_STATUS'
+  | 'EXCEPTION_RAISED'
+  | 'CUSTOMER_UPDATED'
+  | 'DEADLINE_ALERT';
 
 export interface BusEvent<P extends object = Record<string, unknown>> {
   id: string;

@@ -77,7 +77,10 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
       workflow: {
         correspondenceStages: config.correspondenceStages,
         exceptionRouting: config.exceptionRouting,
+        milestoneCommunications: config.milestoneCommunications,
       },
+      disputePolicy: config.disputePolicy,
+      deadlineCheckMs: config.deadlineCheckMs,
     });
     const { supergraphSdl, apiSdl } = composeSupergraph(
       subgraphs.all.map((s) => ({ name: s.name, url: `inprocess://${s.name}`, sdl: subgraphSdl(s.schema) })),

@@ -10,12 +10,15 @@ import type { BaseContext } from '../context/index.js';
  * service, which every entry point goes through.
  */
 export const MUTATION_ROLES = {
+  /** Narrowed per kind by the workflow service (who may open which kind of case). */
   startCase: ['requester', 'service-agent', 'compliance', 'admin'],
   decideApproval: ['reviewer', 'approver', 'compliance'],
   generateDocument: ['service', 'operations'],
   reissueDocument: ['requester', 'service-agent'],
   authoriseReissue: ['service-agent'],
   assignCase: ['operations', 'admin'],
+  reportMilestone: ['service-agent', 'service', 'operations'],
+  sendDisputeLetter: ['service-agent'],
   addCaseNote: ['operations', 'service-agent', 'reviewer', 'approver', 'compliance', 'admin'],
   updateCustomerContact: ['service-agent', 'operations'],
   resolveException: ['operations'],

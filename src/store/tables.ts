@@ -91,11 +91,33 @@ export interface AuditEventsTable {
   detail: NullableJson;
 }
 
+export interface CaseMilestonesTable {
+  case_id: string;
+  milestone: string;
+  reached_at: Timestamp;
+  reported_by: string;
+  /** The template of the communication the mapping chose, if any. */
+  template_id: string | null;
+  document_id: string | null;
+}
+
+export interface CaseDeadlinesTable {
+  case_id: string;
+  /** ACKNOWLEDGEMENT or FINAL_RESPONSE */
+  kind: string;
+  due_at: Timestamp;
+  met_at: NullableTimestamp;
+  /** The last alert raised: DUE_SOON, then BREACHED. */
+  alerted: string | null;
+}
+
 export interface WorkflowDB {
   'workflow.cases': CasesTable;
   'workflow.approvals': ApprovalsTable;
   'workflow.tasks': TasksTable;
   'workflow.audit_events': AuditEventsTable;
+  'workflow.case_milestones': CaseMilestonesTable;
+  'workflow.case_deadlines': CaseDeadlinesTable;
   'workflow.events': EventsTable;
   'workflow.commands': CommandsTable;
 }
@@ -242,6 +264,8 @@ export type CaseRow = Selectable<CasesTable>;
 export type ApprovalRow = Selectable<ApprovalsTable>;
 export type TaskRow = Selectable<TasksTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
+export type CaseMilestoneRow = Selectable<CaseMilestonesTable>;
+export type CaseDeadlineRow = Selectable<CaseDeadlinesTable>;
 export type CustomerRow = Selectable<CustomersTable>;
 export type TemplateRow = Selectable<TemplatesTable>;
 export type TemplateVersionRow = Selectable<TemplateVersionsTable>;

@@ -8,6 +8,7 @@ const reviewer = as('demo.reviewer@northwind', 'reviewer');
 const approver = as('demo.approver@northwind', 'approver');
 const compliance = as('demo.compliance@northwind', 'compliance');
 const service = as('demo.batch-service', 'service');
+const agent = as('demo.agent@contoso', 'service-agent');
 
 function sample(templateId: string): Record<string, unknown> {
   const t = SEED_TEMPLATES.find((x) => x.id === templateId);
@@ -102,4 +103,42 @@ export async function seedDemoCases(s: SubgraphSet): Promise<void> {
     data: { accountNumber: 'GB00 NWBK 6016 1331 9268 19' },
     idempotencyKey: 'demo:missing-data',
   });
+
+  // Ad hoc correspondence waiting for its one approval stage.
+  await wf.startCase(agent, {
+    kind: 'CORRESPONDENCE',
+    title: 'Claim decision letter',
+    customerId: 'cus_012',
+    templateId: 'tpl_claim_letter',
+    data: sample('tpl_claim_letter'),
+  });
+
+  // A claim that reached intake (its acknowledgement went out) and waits for payment.
+  const claim = await wf.startCase(agent, {
+    kind: 'SERVICE',
+    title: 'Storm damage claim',
+    customerId: 'cus_009',
+    data: { ...sample('tpl_claim_intake'), ...sample('tpl_payment_confirmation') },
+  });
+  await wf.reportMilestone(service, { caseId: claim.id, milestone: 'CLAIM_INTAKE' });
+
+  // A dispute acknowledged, with its final response still to write.
+  const dispute = await wf.startCase(agent, {
+    kind: 'DISPUTE',
+    title: 'Disputed card payment',
+    customerId: 'cus_002',
+    data: {
+      ...sample('tpl_dispute_acknowledgement'),
+      ...sample('tpl_dispute_interim_update'),
+      ...sample('tpl_dispute_final_response'),
+    },
+  });
+  await s.workflow.service.disputes!.sendLetter(agent, { caseId: dispute.id, letter: 'ACKNOWLEDGEMENT' });
+
+  // A reissue of the delivered billing notice, waiting for a second agent's authorisation.
+  await s.settle();
+  const [billing] = await s.communications.reader.documentsByCase([done.id]);
+  if (billing?.[0]) {
+    await wf.reissue(agent, { documentId: billing[0].id, reason: 'Customer lost the original notice' });
+  }
 }

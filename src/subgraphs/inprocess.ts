@@ -4,6 +4,7 @@ import type { Database } from '../store/tables.js';
 import type { CommunicationsPorts, CustomerProfile } from '../datasources/communications/ports.js';
 import type { WorkflowPorts } from '../datasources/workflow/ports.js';
 import type { WorkflowOptions } from '../datasources/workflow/service.js';
+import type { DisputePolicy } from '../datasources/workflow/disputes.js';
 import {
   sliceOf,
   type CommunicationsDB,
@@ -54,6 +55,8 @@ export async function createInProcessSubgraphs(deps: {
   renderer?: Renderer;
   channels?: DeliveryChannels;
   workflow?: WorkflowOptions;
+  disputePolicy?: DisputePolicy;
+  deadlineCheckMs?: number;
 }): Promise<SubgraphSet> {
   // Filled in below; ports are only called after start, when all three exist.
   const late: {
@@ -65,7 +68,7 @@ export async function createInProcessSubgraphs(deps: {
   const workflowPorts: WorkflowPorts = {
     async customer(id) {
       const [row] = await late.customers!.source.byIds([id]);
-      return row ? { id: row.id, preferredChannel: row.preferred_channel } : null;
+      return row ? { id: row.id, preferredChannel: row.preferred_channel, segments: row.segments } : null;
     },
     async approvedVersion(templateId) {
       const found = await late.communications!.service.approvedVersion(templateId);
@@ -127,6 +130,8 @@ export async function createInProcessSubgraphs(deps: {
     bus: deps.bus,
     ports: workflowPorts,
     options: deps.workflow,
+    disputePolicy: deps.disputePolicy,
+    deadlineCheckMs: deps.deadlineCheckMs,
   });
   late.customers = await createCustomersSubgraph({ db: sliceOf<CustomersDB>(deps.db), bus: deps.bus });
   late.communications = await createCommunicationsSubgraph({

@@ -57,9 +57,9 @@ export function graphqlCaller(
 export function remoteWorkflowPorts(call: Call): WorkflowPorts {
   return {
     async customer(id) {
-      const d = await call<{ customer: { id: string; preferredChannel: string } | null }>(
+      const d = await call<{ customer: { id: string; preferredChannel: string; segments: string[] } | null }>(
         'customers',
-        `query ($id: ID!) { customer(id: $id) { id preferredChannel } }`,
+        `query ($id: ID!) { customer(id: $id) { id preferredChannel segments } }`,
         { id },
       );
       return d.customer;

@@ -3,7 +3,18 @@ import type { Kysely } from 'kysely';
 import type { WorkflowContext, BaseContext } from '../context/index.js';
 import { CaseReader, workflowLoaders } from '../datasources/workflow/cases.js';
 import type { GenerateForCaseCommand, ReissueCommand, WorkflowPorts } from '../datasources/workflow/ports.js';
-import { WorkflowService, type WorkflowOptions } from '../datasources/workflow/service.js';
+import {
+  WorkflowService,
+  type MilestoneCommand,
+  type WorkflowOptions,
+} from '../datasources/workflow/service.js';
+import {
+  DEFAULT_DISPUTE_POLICY,
+  DisputeDesk,
+  type DisputeLetterCommand,
+  type DisputePolicy,
+} from '../datasources/workflow/disputes.js';
+import { log } from '../logger.js';
 import { CommandRelay } from '../events/commands.js';
 import { Outbox, type EventBus } from '../events/index.js';
 import {
@@ -36,17 +47,27 @@ export async function createWorkflowSubgraph(deps: {
   bus: EventBus;
   ports: WorkflowPorts;
   options?: WorkflowOptions;
+  disputePolicy?: DisputePolicy;
+  deadlineCheckMs?: number;
 }): Promise<WorkflowSubgraph> {
   const schema = await workflowSchema();
   const outbox = new Outbox<WorkflowDB>(deps.db, 'workflow', deps.bus);
   const reader = new CaseReader(deps.db);
   // Late-bound: the relay's handler needs the service, the service enqueues on the relay.
   let service: WorkflowService | null = null;
+  let disputeDesk: DisputeDesk | null = null;
   const relay = new CommandRelay(deps.db as Kysely<unknown>, 'workflow', {
     generateForCase: (payload) => service!.runGenerateForCase(payload as unknown as GenerateForCaseCommand),
     reissueForCase: (payload) => service!.runReissueForCase(payload as unknown as ReissueCommand),
+    milestoneCommunication: (payload) =>
+      service!.runMilestoneCommunication(payload as unknown as MilestoneCommand),
+    disputeLetter: (payload) => disputeDesk!.runLetter(payload as unknown as DisputeLetterCommand),
   });
   service = new WorkflowService(deps.db, outbox, relay, deps.ports, deps.options);
+  disputeDesk = new DisputeDesk(deps.db, outbox, relay, deps.ports, service, deps.disputePolicy);
+  const disputes = disputeDesk;
+  service.disputes = disputes;
+  let watch: NodeJS.Timeout | null = null;
   outbox.onCommit(() => relay.kick());
   const svc = service;
   return {
@@ -55,10 +76,32 @@ export async function createWorkflowSubgraph(deps: {
     service: svc,
     contextFor: (base: BaseContext): WorkflowContext => ({
       ...base,
-      workflow: { service: svc, reader, loaders: workflowLoaders(reader), bus: deps.bus },
+      workflow: {
+        service: svc,
+        disputes,
+        reader,
+        loaders: workflowLoaders(reader),
+        bus: deps.bus,
+        disputePolicy: deps.disputePolicy ?? DEFAULT_DISPUTE_POLICY,
+      },
     }),
-    start: () => relay.start(),
-    stop: () => relay.stop(),
-    settle: () => relay.drain(),
+    start: () => {
+      relay.start();
+      if (watch) return;
+      // Deadlines are checked on a timer; the check itself is safe to run in several processes.
+      watch = setInterval(() => {
+        disputes.checkDeadlines().catch((err: unknown) => log.error('deadline check failed', { err }));
+      }, deps.deadlineCheckMs ?? 60_000);
+      watch.unref();
+    },
+    stop: async () => {
+      if (watch) clearInterval(watch);
+      watch = null;
+      await relay.stop();
+    },
+    settle: async () => {
+      await relay.drain();
+      await disputes.checkDeadlines();
+    },
   };
 }

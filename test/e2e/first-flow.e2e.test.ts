@@ -231,5 +231,5 @@ test('SIGTERM drains (sockets close with 1001, exit 0) and a restart finds every
   });
   // Seeding happens on first start only.
   const page = await client('service').request(TemplatesDocument);
-  expect(page.templates).toHaveLength(12);
+  expect(page.templates).toHaveLength(17);
 }, 180_000);

@@ -90,12 +90,16 @@ export type Case = {
   customer?: Maybe<Customer>;
   /** The customer the case is about (resolved as `customer` by the customers subgraph). */
   customerId?: Maybe<Scalars['ID']['output']>;
+  /** Response deadlines (DISPUTE cases) and where each stands. */
+  deadlines: Array<CaseDeadline>;
   documents: Array<Document>;
   dueAt?: Maybe<Scalars['DateTime']['output']>;
   exceptions: Array<GenerationException>;
   history: Array<AuditEvent>;
   id: Scalars['ID']['output'];
   kind: CaseKind;
+  /** Milestones reached (SERVICE cases), in order, with the communication each sent. */
+  milestones: Array<CaseMilestone>;
   resolution?: Maybe<Scalars['String']['output']>;
   startedBy: Scalars['String']['output'];
   status: CaseStatus;
@@ -112,6 +116,16 @@ export type CaseConnection = {
   edges: Array<CaseEdge>;
   pageInfo: PageInfo;
   totalCount: Scalars['Int']['output'];
+};
+
+/** A response deadline of a dispute (acknowledgement, final response). */
+export type CaseDeadline = {
+  __typename?: 'CaseDeadline';
+  dueAt: Scalars['DateTime']['output'];
+  /** ACKNOWLEDGEMENT or FINAL_RESPONSE */
+  kind: Scalars['String']['output'];
+  metAt?: Maybe<Scalars['DateTime']['output']>;
+  state: DeadlineState;
 };
 
 export type CaseEdge = {
@@ -135,6 +149,18 @@ export type CaseKind =
   | 'REISSUE'
   /** Claims, underwriting, escalations, payments: milestones trigger communications. */
   | 'SERVICE';
+
+/** A milestone a SERVICE case reached, and the communication it sent. */
+export type CaseMilestone = {
+  __typename?: 'CaseMilestone';
+  /** The communication sent for it, once generated. */
+  document?: Maybe<Document>;
+  milestone: Milestone;
+  reachedAt: Scalars['DateTime']['output'];
+  reportedBy: Scalars['String']['output'];
+  /** The template the milestone mapping chose, if any. */
+  templateId?: Maybe<Scalars['ID']['output']>;
+};
 
 export type CaseStatus =
   | 'APPROVED'
@@ -208,6 +234,24 @@ export type CustomerEdge = {
   node: Customer;
 };
 
+/** A deadline coming due or missed. */
+export type DeadlineAlert = {
+  __typename?: 'DeadlineAlert';
+  case: Case;
+  deadline: CaseDeadline;
+  /** Unique and increasing per stream. */
+  eventId: Scalars['ID']['output'];
+  /** DUE_SOON or BREACHED */
+  level: DeadlineState;
+  occurredAt: Scalars['DateTime']['output'];
+};
+
+export type DeadlineState =
+  | 'BREACHED'
+  | 'DUE_SOON'
+  | 'MET'
+  | 'PENDING';
+
 export type DecideApprovalInput = {
   approvalId: Scalars['ID']['input'];
   comment?: InputMaybe<Scalars['String']['input']>;
@@ -244,6 +288,12 @@ export type DeliveryStatusEvent = {
   eventId: Scalars['ID']['output'];
   occurredAt: Scalars['DateTime']['output'];
 };
+
+/** The letters of a complaint or dispute, in the order they go out. */
+export type DisputeLetter =
+  | 'ACKNOWLEDGEMENT'
+  | 'FINAL_RESPONSE'
+  | 'INTERIM_UPDATE';
 
 export type Document = {
   __typename?: 'Document';
@@ -344,6 +394,13 @@ export type IdentityVerification =
   | 'NOT_VERIFIED'
   | 'ONE_TIME_PASSCODE';
 
+/** Milestones of SERVICE cases; each can trigger a communication. */
+export type Milestone =
+  | 'CLAIM_INTAKE'
+  | 'PAYMENT_CONFIRMATION'
+  | 'SERVICE_ESCALATION'
+  | 'UNDERWRITING_REVIEW';
+
 export type Mutation = {
   __typename?: 'Mutation';
   /** Adds an investigation note to the case's trail. */
@@ -363,10 +420,14 @@ export type Mutation = {
   generateDocument: Document;
   /** Opens a REISSUE case; once authorised, the exact prior version is regenerated. */
   reissueDocument: Case;
+  /** Records a milestone of a SERVICE case and sends the communication mapped to it; reporting it again sends nothing. */
+  reportMilestone: Case;
   /** Records the resolution on the exception and its case; with regenerate, generates again (or resends the same bytes for a delivery failure). */
   resolveException: GenerationException;
   /** Retires a version: nothing is generated from it any more. */
   retireTemplateVersion: TemplateVersion;
+  /** Sends a dispute letter: the acknowledgement and interim updates at once, the final response after an approver signs it off. */
+  sendDisputeLetter: Case;
   startCase: Case;
   /** DRAFT → IN_REVIEW, opening the APPROVAL and COMPLIANCE stages bound to the current content hash. */
   submitTemplateVersion: TemplateVersion;
@@ -420,6 +481,11 @@ export type MutationReissueDocumentArgs = {
 };
 
 
+export type MutationReportMilestoneArgs = {
+  input: ReportMilestoneInput;
+};
+
+
 export type MutationResolveExceptionArgs = {
   input: ResolveExceptionInput;
 };
@@ -427,6 +493,11 @@ export type MutationResolveExceptionArgs = {
 
 export type MutationRetireTemplateVersionArgs = {
   input: TemplateVersionActionInput;
+};
+
+
+export type MutationSendDisputeLetterArgs = {
+  input: SendDisputeLetterInput;
 };
 
 
@@ -514,6 +585,13 @@ export type ReissueDocumentInput = {
   reason: Scalars['String']['input'];
 };
 
+export type ReportMilestoneInput = {
+  caseId: Scalars['ID']['input'];
+  /** Data for the milestone's communication, merged over the case data. */
+  data?: InputMaybe<Scalars['JSON']['input']>;
+  milestone: Milestone;
+};
+
 export type ResolveExceptionInput = {
   /** Corrected data for a MISSING_DATA exception, merged over the original data. */
   data?: InputMaybe<Scalars['JSON']['input']>;
@@ -521,6 +599,13 @@ export type ResolveExceptionInput = {
   /** Generate (or resend) the document again once the cause is fixed. */
   regenerate?: InputMaybe<Scalars['Boolean']['input']>;
   resolution: Scalars['String']['input'];
+};
+
+export type SendDisputeLetterInput = {
+  caseId: Scalars['ID']['input'];
+  /** The letter's data, merged over the dispute's data. */
+  data?: InputMaybe<Scalars['JSON']['input']>;
+  letter: DisputeLetter;
 };
 
 export type StartCaseInput = {
@@ -538,6 +623,8 @@ export type Subscription = {
   __typename?: 'Subscription';
   /** Every change of a case (status, approvals, assignment, trail), or of one case. */
   caseUpdated: Case;
+  /** A dispute deadline coming due (DUE_SOON) or missed (BREACHED), once per deadline and level. */
+  deadlineAlerted: DeadlineAlert;
   /** Every step of every delivery (PENDING, SENT, DELIVERED, FAILED), optionally for one customer, case or document. */
   deliveryStatusChanged: DeliveryStatusEvent;
   /** Each generation or delivery failure, once its exception case is open. */
@@ -546,6 +633,11 @@ export type Subscription = {
 
 
 export type SubscriptionCaseUpdatedArgs = {
+  caseId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+export type SubscriptionDeadlineAlertedArgs = {
   caseId?: InputMaybe<Scalars['ID']['input']>;
 };
 

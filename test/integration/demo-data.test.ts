@@ -54,15 +54,20 @@ test('one approved template per document type of the brief', async () => {
       'account_confirmation',
       'account_statement',
       'billing_notice',
+      'claim_intake',
+      'claim_intake_premium',
       'claim_letter',
       'dispute_acknowledgement',
       'dispute_final_response',
       'dispute_interim_update',
       'duplicate_statement',
+      'payment_confirmation',
       'policy_pack',
       'privacy_disclosure',
       'rate_change_notice',
       'regulatory_notice',
+      'service_escalation',
+      'underwriting_review',
     ].map((d) => `tpl_${d}`),
   );
   expect(
@@ -75,12 +80,17 @@ test('a few cases in different states, and a page walks with cursors', async () 
     cases: { totalCount: number; edges: { node: { kind: string; status: string } }[] };
   }>(`{ cases(first: 100) { totalCount edges { node { kind status } } } }`, {}, token);
   const statuses = new Set(r.data!.cases.edges.map((e) => `${e.node.kind}:${e.node.status}`));
+  // At least one case of every kind built so far, in a state that makes the README tour work.
   expect(statuses).toEqual(
     new Set([
       'REGULATED_DOCUMENT:AWAITING_APPROVAL',
       'REGULATED_DOCUMENT:RESOLVED',
       'REGULATED_DOCUMENT:REJECTED',
       'GENERATION_EXCEPTION:OPEN',
+      'CORRESPONDENCE:AWAITING_APPROVAL',
+      'SERVICE:IN_PROGRESS',
+      'DISPUTE:IN_PROGRESS',
+      'REISSUE:OPEN',
     ]),
   );
   // Two pages of 3 cover the first 6 cases without overlap.

@@ -39,7 +39,7 @@ withPostgres('on PostgreSQL', () => {
       svc,
     );
     expect(seeded.data!.customers.totalCount).toBeGreaterThanOrEqual(50);
-    expect(seeded.data!.templates).toHaveLength(12);
+    expect(seeded.data!.templates).toHaveLength(17);
 
     const requester = await t.token('pg.requester', 'requester');
     const started = await t.gql<{ startCase: { id: string; approvals: { id: string }[] } }>(

@@ -1,6 +1,14 @@
 import DataLoader from 'dataloader';
 import type { Kysely } from 'kysely';
-import type { ApprovalRow, AuditEventRow, CaseRow, TaskRow, WorkflowDB } from '../../store/tables.js';
+import type {
+  ApprovalRow,
+  AuditEventRow,
+  CaseDeadlineRow,
+  CaseMilestoneRow,
+  CaseRow,
+  TaskRow,
+  WorkflowDB,
+} from '../../store/tables.js';
 import { groupBy, loadFirstPages } from '../batching.js';
 import { decodeCursor, pageSize, toPage, type Page } from '../pagination.js';
 
@@ -77,6 +85,30 @@ export class CaseReader {
     return groupBy(caseIds, rows, (r) => r.case_id);
   }
 
+  async milestonesByCase(caseIds: readonly string[]): Promise<CaseMilestoneRow[][]> {
+    const rows = caseIds.length
+      ? await this.db
+          .selectFrom('workflow.case_milestones')
+          .selectAll()
+          .where('case_id', 'in', [...caseIds])
+          .orderBy('reached_at')
+          .execute()
+      : [];
+    return groupBy(caseIds, rows, (r) => r.case_id);
+  }
+
+  async deadlinesByCase(caseIds: readonly string[]): Promise<CaseDeadlineRow[][]> {
+    const rows = caseIds.length
+      ? await this.db
+          .selectFrom('workflow.case_deadlines')
+          .selectAll()
+          .where('case_id', 'in', [...caseIds])
+          .orderBy('due_at')
+          .execute()
+      : [];
+    return groupBy(caseIds, rows, (r) => r.case_id);
+  }
+
   async list(filter: CaseFilter): Promise<Page<CaseRow>> {
     const size = pageSize(filter.first);
     const cursor = decodeCursor(filter.after);
@@ -126,6 +158,8 @@ export function workflowLoaders(reader: CaseReader) {
     approvalsByCase: new DataLoader<string, ApprovalRow[]>((ids) => reader.approvalsByCase(ids)),
     tasksByCase: new DataLoader<string, TaskRow[]>((ids) => reader.tasksByCase(ids)),
     historyByCase: new DataLoader<string, AuditEventRow[]>((ids) => reader.historyByCase(ids)),
+    milestonesByCase: new DataLoader<string, CaseMilestoneRow[]>((ids) => reader.milestonesByCase(ids)),
+    deadlinesByCase: new DataLoader<string, CaseDeadlineRow[]>((ids) => reader.deadlinesByCase(ids)),
     /** Keyed by `${customerId}:${first}` so one page size batches together. */
     casesByCustomer: new DataLoader<string, Page<CaseRow>>((keys) =>
       loadFirstPages(keys, (ids, size) => reader.firstPageByCustomer(ids, size)),

@@ -6,6 +6,7 @@
 export interface CustomerSummary {
   id: string;
   preferredChannel: string;
+  segments: string[];
 }
 
 export interface ApprovedVersion {

@@ -6,6 +6,7 @@ import { badInput, conflict, forbidden, notFound, approvalRequired } from '../..
 import type { Principal, Role } from '../../identity/index.js';
 import type { ApprovalRow, CaseRow, WorkflowDB } from '../../store/tables.js';
 import type { GenerateForCaseCommand, GenerationOutcome, ReissueCommand, WorkflowPorts } from './ports.js';
+import type { DisputeDesk } from './disputes.js';
 
 export const STAGES = ['REVIEW', 'APPROVAL', 'COMPLIANCE'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -38,8 +39,30 @@ export interface StartCaseInput {
 export interface WorkflowOptions {
   /** Document type → approval stages of ad hoc correspondence. */
   correspondenceStages: Record<string, readonly Stage[]>;
+  /** Which communication each SERVICE milestone sends; the first matching rule wins. */
+  milestoneCommunications?: readonly MilestoneRule[];
   /** Where generation exception cases go; the first matching rule wins. */
   exceptionRouting?: readonly ExceptionRoute[];
+}
+
+export interface MilestoneRule {
+  milestone: string;
+  segment?: string;
+  status?: string;
+  templateId: string;
+}
+
+export const MILESTONES = [
+  'CLAIM_INTAKE',
+  'UNDERWRITING_REVIEW',
+  'SERVICE_ESCALATION',
+  'PAYMENT_CONFIRMATION',
+] as const;
+
+export interface MilestoneCommand {
+  caseId: string;
+  milestone: string;
+  generate: GenerateForCaseCommand;
 }
 
 export interface ExceptionRoute {
@@ -59,6 +82,7 @@ export const DEFAULT_CORRESPONDENCE_STAGES: Record<string, readonly Stage[]> = {
 const KIND_STARTERS: Partial<Record<string, Role[]>> = {
   REGULATED_DOCUMENT: ['requester', 'compliance', 'admin'],
   CORRESPONDENCE: ['service-agent'],
+  SERVICE: ['service-agent', 'requester'],
 };
 
 /** Statuses after which a case takes no more work. */
@@ -113,6 +137,9 @@ export class WorkflowService {
     private readonly options: WorkflowOptions = { correspondenceStages: DEFAULT_CORRESPONDENCE_STAGES },
   ) {}
 
+  /** The desk that runs DISPUTE cases; it writes the trail through this service. */
+  disputes: DisputeDesk | null = null;
+
   async startCase(principal: Principal, input: StartCaseInput): Promise<CaseRow> {
     const title = input.title.trim();
     if (!title || title.length > TITLE_MAX) throw badInput(`title: 1 to ${TITLE_MAX} characters`, 'title');
@@ -134,6 +161,11 @@ export class WorkflowService {
           }
           return stages;
         });
+      case 'SERVICE':
+        return this.startService(principal, { ...input, title });
+      case 'DISPUTE':
+        if (!this.disputes) throw badInput('kind: DISPUTE cases are not handled here', 'kind');
+        return this.disputes.start(principal, { ...input, title });
       case 'GENERATION_EXCEPTION':
         throw badInput(
           'kind: GENERATION_EXCEPTION cases are opened by the system when generation fails',
@@ -321,7 +353,13 @@ export class WorkflowService {
         },
       );
       const next = all.find((a) => a.seq === fresh.seq + 1);
-      if (input.decision === 'REJECTED') {
+      if (input.decision === 'REJECTED' && c.kind === 'DISPUTE') {
+        // A rejected final response goes back for rework; the dispute stays open.
+        await this.setStatus(tx, emit, c.id, 'IN_PROGRESS', principal.sub, {
+          stage,
+          finalResponse: 'REJECTED',
+        });
+      } else if (input.decision === 'REJECTED') {
         await tx
           .updateTable('workflow.tasks')
           .set({ status: 'CANCELLED', completed_at: decidedAt })
@@ -338,6 +376,16 @@ export class WorkflowService {
         await emit('CASE_UPDATED', { caseId: c.id });
       } else {
         await this.setStatus(tx, emit, c.id, 'APPROVED', principal.sub, {}, { assigned_team: null });
+        if (c.kind === 'DISPUTE') {
+          const pending =
+            ((c.subject ?? {}) as { pendingFinal?: Record<string, unknown> }).pendingFinal ?? {};
+          await this.commands.enqueue(tx, 'disputeLetter', {
+            caseId: c.id,
+            letter: 'FINAL_RESPONSE',
+            data: pending,
+            requestedBy: principal.sub,
+          });
+        }
         if (GENERATING_KINDS.has(c.kind) && c.template_version_id && c.customer_id && c.channel) {
           generate = {
             caseId: c.id,
@@ -522,6 +570,157 @@ export class WorkflowService {
       if (winner) return winner;
       throw err;
     }
+  }
+
+  /** A claim, underwriting, escalation or payment case whose milestones trigger communications. */
+  private async startService(principal: Principal, input: StartCaseInput): Promise<CaseRow> {
+    if (!input.customerId) throw badInput('customerId: required for SERVICE', 'customerId');
+    const customer = await this.ports.customer(input.customerId);
+    if (!customer) throw notFound('Customer', input.customerId);
+    const caseId = newId('case');
+    return this.outbox.transaction(async (tx, emit) => {
+      const row = await tx
+        .insertInto('workflow.cases')
+        .values({
+          id: caseId,
+          kind: 'SERVICE',
+          status: 'OPEN',
+          title: input.title,
+          customer_id: customer.id,
+          template_id: null,
+          template_version_id: null,
+          channel: input.channel ?? customer.preferredChannel,
+          data: JSON.stringify(input.data ?? {}),
+          started_by: principal.sub,
+          assigned_team: 'customer-service',
+          assignee: null,
+          due_at: null,
+          subject: null,
+          idempotency_key: null,
+          resolution: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await this.audit(tx, caseId, principal.sub, 'CASE_STARTED', { kind: 'SERVICE', channel: row.channel });
+      await emit('CASE_UPDATED', { caseId });
+      return row;
+    });
+  }
+
+  /**
+   * A milestone of a SERVICE case. The first report records it, moves the
+   * case on and asks for the communication the mapping names for this
+   * milestone, customer segment and case status, on the customer's preferred
+   * channel. A repeated report is recorded in the trail and sends nothing.
+   */
+  async reportMilestone(
+    principal: Principal,
+    input: { caseId: string; milestone: string; data?: Record<string, unknown> | null },
+  ): Promise<CaseRow> {
+    if (!(MILESTONES as readonly string[]).includes(input.milestone))
+      throw badInput('milestone: unknown', 'milestone');
+    const data = input.data ?? {};
+    if (typeof data !== 'object' || Array.isArray(data)) throw badInput('data: a JSON object', 'data');
+    const c = await this.db
+      .selectFrom('workflow.cases')
+      .selectAll()
+      .where('id', '=', input.caseId)
+      .executeTakeFirst();
+    if (!c) throw notFound('Case', input.caseId);
+    if (c.kind !== 'SERVICE')
+      throw badInput(`caseId: case ${c.id} is a ${c.kind} case, not SERVICE`, 'caseId');
+    if (TERMINAL.has(c.status)) throw conflict(`Case ${c.id} is ${c.status}`);
+    const customer = c.customer_id ? await this.ports.customer(c.customer_id) : null;
+    if (!customer) throw notFound('Customer', c.customer_id ?? '');
+    const nextStatus = input.milestone === 'PAYMENT_CONFIRMATION' ? 'RESOLVED' : 'IN_PROGRESS';
+    const rule = (this.options.milestoneCommunications ?? []).find(
+      (r) =>
+        r.milestone === input.milestone &&
+        (!r.segment || customer.segments.includes(r.segment)) &&
+        (!r.status || r.status === nextStatus),
+    );
+    const version = rule ? await this.ports.approvedVersion(rule.templateId) : null;
+    if (rule && (version === 'NO_TEMPLATE' || !version)) {
+      throw approvalRequired(
+        `Milestone ${input.milestone} maps to ${rule.templateId}, which has no approved version`,
+      );
+    }
+    const approved = version && version !== 'NO_TEMPLATE' ? version : null;
+    // The preferred channel when the template has it; else the first it supports.
+    const channel = approved
+      ? approved.channels.includes(customer.preferredChannel)
+        ? customer.preferredChannel
+        : approved.channels[0]!
+      : null;
+    return this.outbox.transaction(async (tx, emit) => {
+      const inserted = await tx
+        .insertInto('workflow.case_milestones')
+        .values({
+          case_id: c.id,
+          milestone: input.milestone,
+          reported_by: principal.sub,
+          template_id: approved?.templateId ?? null,
+          document_id: null,
+        })
+        .onConflict((oc) => oc.columns(['case_id', 'milestone']).doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (!inserted) {
+        await this.audit(tx, c.id, principal.sub, 'MILESTONE_REPEATED', { milestone: input.milestone });
+        await emit('CASE_UPDATED', { caseId: c.id });
+        return tx.selectFrom('workflow.cases').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
+      }
+      await this.audit(tx, c.id, principal.sub, 'MILESTONE_REACHED', {
+        milestone: input.milestone,
+        communication: approved ? { templateId: approved.templateId, channel } : null,
+      });
+      await this.setStatus(tx, emit, c.id, nextStatus, principal.sub, { milestone: input.milestone });
+      if (approved && channel) {
+        const cmd: MilestoneCommand = {
+          caseId: c.id,
+          milestone: input.milestone,
+          generate: {
+            caseId: c.id,
+            customerId: customer.id,
+            templateVersionId: approved.templateVersionId,
+            channel,
+            data: { ...((c.data ?? {}) as Record<string, unknown>), ...data },
+            requestedBy: principal.sub,
+            // One communication per milestone of a case, however often it is reported or retried.
+            idempotencyKey: `milestone:${c.id}:${input.milestone}`,
+          },
+        };
+        await this.commands.enqueue(tx, 'milestoneCommunication', { ...cmd });
+      }
+      return tx.selectFrom('workflow.cases').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
+    });
+  }
+
+  /** Command handler: the milestone's document, linked to the milestone and the trail. */
+  async runMilestoneCommunication(cmd: MilestoneCommand): Promise<void> {
+    const outcome = await this.ports.generateForCase(cmd.generate);
+    await this.outbox.transaction(async (tx, emit) => {
+      const linked = await tx
+        .updateTable('workflow.case_milestones')
+        .set({ document_id: outcome.documentId })
+        .where('case_id', '=', cmd.caseId)
+        .where('milestone', '=', cmd.milestone)
+        .where('document_id', 'is', null)
+        .returningAll()
+        .executeTakeFirst();
+      if (!linked) return;
+      await this.audit(
+        tx,
+        cmd.caseId,
+        'system',
+        outcome.status === 'GENERATED' ? 'MILESTONE_COMMUNICATION_SENT' : 'GENERATION_FAILED',
+        {
+          milestone: cmd.milestone,
+          documentId: outcome.documentId,
+        },
+      );
+      await emit('CASE_UPDATED', { caseId: cmd.caseId });
+    });
   }
 
   /** Who works a case now: an assignee (and optionally a team), recorded in the trail. */
@@ -776,7 +975,8 @@ export class WorkflowService {
     await this.recordGeneration(cmd.caseId, outcome, { reissueOf: cmd.documentId }, 'DOCUMENT_REISSUED');
   }
 
-  private async setStatus(
+  /** Changes a case's status with its trail entry and event (also used by the dispute desk). */
+  async setStatus(
     tx: Transaction<WorkflowDB>,
     emit: Emit,
     caseId: string,
@@ -794,7 +994,8 @@ export class WorkflowService {
     await emit('CASE_UPDATED', { caseId });
   }
 
-  private async audit(
+  /** Appends to a case's trail (also used by the dispute desk). */
+  async audit(
     tx: Transaction<WorkflowDB>,
     caseId: string,
     actor: string,

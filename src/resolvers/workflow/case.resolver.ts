@@ -15,11 +15,19 @@ import {
 import type { WorkflowContext } from '../../context/index.js';
 import { pageSize } from '../../datasources/pagination.js';
 import { workflowLoaders } from '../../datasources/workflow/cases.js';
+import { deadlineState } from '../../datasources/workflow/disputes.js';
 import { notFound } from '../../errors/index.js';
 import type { BusEvent } from '../../events/index.js';
 import { AuditEvent, CaseKind, CaseStatus } from '../../schema/shared/index.js';
 import {
   AddCaseNoteInput,
+  CaseDeadline,
+  DeadlineAlert,
+  DeadlineState,
+  SendDisputeLetterInput,
+  CaseMilestone,
+  Milestone,
+  ReportMilestoneInput,
   Approval,
   AssignCaseInput,
   AuthoriseReissueInput,
@@ -105,6 +113,81 @@ export class CaseResolver {
     return toCase(await ctx.workflow.service.authoriseReissue(ctx.principal!, input));
   }
 
+  @Authorized(...MUTATION_ROLES.reportMilestone)
+  @Mutation(() => Case, {
+    description:
+      'Records a milestone of a SERVICE case and sends the communication mapped to it; reporting it again sends nothing.',
+  })
+  async reportMilestone(
+    @Arg('input', () => ReportMilestoneInput) input: ReportMilestoneInput,
+    @Ctx() ctx: WorkflowContext,
+  ): Promise<Case> {
+    return toCase(
+      await ctx.workflow.service.reportMilestone(ctx.principal!, {
+        ...input,
+        data: (input.data ?? null) as Record<string, unknown> | null,
+      }),
+    );
+  }
+
+  @Authorized(...MUTATION_ROLES.sendDisputeLetter)
+  @Mutation(() => Case, {
+    description:
+      'Sends a dispute letter: the acknowledgement and interim updates at once, the final response after an approver signs it off.',
+  })
+  async sendDisputeLetter(
+    @Arg('input', () => SendDisputeLetterInput) input: SendDisputeLetterInput,
+    @Ctx() ctx: WorkflowContext,
+  ): Promise<Case> {
+    return toCase(
+      await ctx.workflow.disputes.sendLetter(ctx.principal!, {
+        ...input,
+        data: (input.data ?? null) as Record<string, unknown> | null,
+      }),
+    );
+  }
+
+  @Authorized()
+  @Subscription(() => DeadlineAlert, {
+    description:
+      'A dispute deadline coming due (DUE_SOON) or missed (BREACHED), once per deadline and level.',
+    subscribe: ({ args, context }) => {
+      const ctx = context as WorkflowContext;
+      requirePrincipal(ctx);
+      const caseId = (args as { caseId?: string | null }).caseId ?? null;
+      return streamOf(
+        ctx.workflow.bus,
+        'workflow',
+        'DEADLINE_ALERT',
+        (e) => !caseId || e.payload.caseId === caseId,
+      );
+    },
+  })
+  async deadlineAlerted(
+    @Root() event: BusEvent,
+    @Ctx() ctx: WorkflowContext,
+    @Arg('caseId', () => ID, { nullable: true }) _caseId?: string | null,
+  ): Promise<DeadlineAlert> {
+    ctx.workflow.loaders = workflowLoaders(ctx.workflow.reader);
+    const id = String(event.payload.caseId);
+    const row = await ctx.workflow.loaders.case.load(id);
+    if (!row) throw notFound('Case', id);
+    const deadlines = await ctx.workflow.loaders.deadlinesByCase.load(id);
+    const d = deadlines.find((x) => x.kind === event.payload.deadline)!;
+    return {
+      eventId: event.id,
+      occurredAt: new Date(event.occurredAt),
+      level: event.payload.level as DeadlineState,
+      deadline: {
+        kind: d.kind,
+        dueAt: d.due_at,
+        metAt: d.met_at,
+        state: deadlineState(d, ctx.workflow.disputePolicy.warnBusinessDaysBefore) as DeadlineState,
+      },
+      case: toCase(row),
+    };
+  }
+
   @Authorized(...MUTATION_ROLES.assignCase)
   @Mutation(() => Case, {
     description:
@@ -186,6 +269,32 @@ export class CaseResolver {
   })
   async tasks(@Root() c: Case, @Ctx() ctx: WorkflowContext): Promise<Task[]> {
     return (await ctx.workflow.loaders.tasksByCase.load(c.id)).map(toTask);
+  }
+
+  @FieldResolver(() => [CaseMilestone], {
+    description: 'Milestones reached (SERVICE cases), in order, with the communication each sent.',
+  })
+  async milestones(@Root() c: Case, @Ctx() ctx: WorkflowContext): Promise<CaseMilestone[]> {
+    return (await ctx.workflow.loaders.milestonesByCase.load(c.id)).map((m) => ({
+      milestone: m.milestone as Milestone,
+      reachedAt: m.reached_at,
+      reportedBy: m.reported_by,
+      templateId: m.template_id,
+      document: m.document_id ? { id: m.document_id } : null,
+    }));
+  }
+
+  @FieldResolver(() => [CaseDeadline], {
+    description: 'Response deadlines (DISPUTE cases) and where each stands.',
+  })
+  async deadlines(@Root() c: Case, @Ctx() ctx: WorkflowContext): Promise<CaseDeadline[]> {
+    const warn = ctx.workflow.disputePolicy.warnBusinessDaysBefore;
+    return (await ctx.workflow.loaders.deadlinesByCase.load(c.id)).map((d) => ({
+      kind: d.kind,
+      dueAt: d.due_at,
+      metAt: d.met_at,
+      state: deadlineState(d, warn) as DeadlineState,
+    }));
   }
 
   @FieldResolver(() => [AuditEvent])

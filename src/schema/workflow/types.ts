@@ -299,3 +299,121 @@ export class AddCaseNoteInput {
   @Field(() => String, { description: 'An investigation note, kept in the case trail.' })
   note!: string;
 }
+
+export enum Milestone {
+  CLAIM_INTAKE = 'CLAIM_INTAKE',
+  UNDERWRITING_REVIEW = 'UNDERWRITING_REVIEW',
+  SERVICE_ESCALATION = 'SERVICE_ESCALATION',
+  PAYMENT_CONFIRMATION = 'PAYMENT_CONFIRMATION',
+}
+registerEnumType(Milestone, {
+  name: 'Milestone',
+  description: 'Milestones of SERVICE cases; each can trigger a communication.',
+});
+
+/** Communications owns Document; workflow only points at one. */
+@ObjectType('Document')
+@Directive('@key(fields: "id", resolvable: false)')
+export class DocumentRef {
+  @Field(() => ID)
+  id!: string;
+}
+
+@ObjectType({ description: 'A milestone a SERVICE case reached, and the communication it sent.' })
+export class CaseMilestone {
+  @Field(() => Milestone)
+  milestone!: Milestone;
+
+  @Field(() => DateTime)
+  reachedAt!: Date;
+
+  @Field(() => String)
+  reportedBy!: string;
+
+  @Field(() => ID, { nullable: true, description: 'The template the milestone mapping chose, if any.' })
+  templateId!: string | null;
+
+  @Field(() => DocumentRef, { nullable: true, description: 'The communication sent for it, once generated.' })
+  document!: DocumentRef | null;
+}
+
+@InputType()
+export class ReportMilestoneInput {
+  @Field(() => ID)
+  caseId!: string;
+
+  @Field(() => Milestone)
+  milestone!: Milestone;
+
+  @Field(() => JSONScalar, {
+    nullable: true,
+    description: "Data for the milestone's communication, merged over the case data.",
+  })
+  data?: unknown;
+}
+
+export enum DisputeLetter {
+  ACKNOWLEDGEMENT = 'ACKNOWLEDGEMENT',
+  INTERIM_UPDATE = 'INTERIM_UPDATE',
+  FINAL_RESPONSE = 'FINAL_RESPONSE',
+}
+registerEnumType(DisputeLetter, {
+  name: 'DisputeLetter',
+  description: 'The letters of a complaint or dispute, in the order they go out.',
+});
+
+export enum DeadlineState {
+  PENDING = 'PENDING',
+  DUE_SOON = 'DUE_SOON',
+  BREACHED = 'BREACHED',
+  MET = 'MET',
+}
+registerEnumType(DeadlineState, { name: 'DeadlineState' });
+
+@ObjectType({ description: 'A response deadline of a dispute (acknowledgement, final response).' })
+export class CaseDeadline {
+  @Field(() => String, { description: 'ACKNOWLEDGEMENT or FINAL_RESPONSE' })
+  kind!: string;
+
+  @Field(() => DateTime)
+  dueAt!: Date;
+
+  @Field(() => DateTime, { nullable: true })
+  metAt!: Date | null;
+
+  @Field(() => DeadlineState)
+  state!: DeadlineState;
+}
+
+@ObjectType({ description: 'A deadline coming due or missed.' })
+export class DeadlineAlert {
+  @Field(() => ID, { description: 'Unique and increasing per stream.' })
+  eventId!: string;
+
+  @Field(() => DateTime)
+  occurredAt!: Date;
+
+  @Field(() => DeadlineState, { description: 'DUE_SOON or BREACHED' })
+  level!: DeadlineState;
+
+  @Field(() => CaseDeadline)
+  deadline!: CaseDeadline;
+
+  @Field(() => Case)
+  case!: Case;
+}
+
+@InputType()
+export class SendDisputeLetterInput {
+  @Field(() => ID)
+  caseId!: string;
+
+  @Field(() => DisputeLetter)
+  letter!: DisputeLetter;
+
+  @Field(() => JSONScalar, {
+    nullable: true,
+    description: "The letter's data, merged over the dispute's data.",
+  })
+  data?: unknown;
+}

@@ -244,11 +244,47 @@ const m004_template_lifecycle: Migration = {
   },
 };
 
+/** Milestones of SERVICE cases: one row per milestone, so a repeated report sends nothing twice. */
+const m005_case_milestones: Migration = {
+  async up(db: AnyDB) {
+    await sql`
+      create table workflow.case_milestones (
+        case_id text not null references workflow.cases(id),
+        milestone text not null,
+        reached_at timestamptz(3) not null default now(),
+        reported_by text not null,
+        template_id text,
+        document_id text,
+        primary key (case_id, milestone)
+      );
+    `.execute(db);
+  },
+};
+
+/** Response deadlines of disputes, each alerted at most once per level. */
+const m006_case_deadlines: Migration = {
+  async up(db: AnyDB) {
+    await sql`
+      create table workflow.case_deadlines (
+        case_id text not null references workflow.cases(id),
+        kind text not null,
+        due_at timestamptz(3) not null,
+        met_at timestamptz(3),
+        alerted text,
+        primary key (case_id, kind)
+      );
+      create index on workflow.case_deadlines (due_at) where met_at is null;
+    `.execute(db);
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '001_workflow': m001_workflow,
   '002_customers': m002_customers,
   '003_communications': m003_communications,
   '004_template_lifecycle': m004_template_lifecycle,
+  '005_case_milestones': m005_case_milestones,
+  '006_case_deadlines': m006_case_deadlines,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -21,6 +21,11 @@ const EXPECTED_CHANNELS: Record<string, Channel[]> = {
   rate_change_notice: ['PRINT', 'EMAIL', 'MOBILE'],
   privacy_disclosure: ['PRINT', 'EMAIL', 'WEB'],
   duplicate_statement: ['PRINT', 'EMAIL'],
+  claim_intake: ['PRINT', 'EMAIL', 'MOBILE', 'WEB'],
+  claim_intake_premium: ['PRINT', 'EMAIL', 'MOBILE', 'WEB'],
+  underwriting_review: ['PRINT', 'EMAIL', 'WEB'],
+  service_escalation: ['PRINT', 'EMAIL', 'MOBILE'],
+  payment_confirmation: ['PRINT', 'EMAIL', 'MOBILE', 'WEB'],
 };
 
 const sorted = (channels: Channel[]) => [...channels].sort();

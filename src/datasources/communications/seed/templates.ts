@@ -259,6 +259,43 @@ const STATEMENT_TRANSACTIONS = {
   },
 };
 
+/** Shared by the standard and the premium claim acknowledgement, so both ask for the same facts. */
+const CLAIM_INTAKE_PROPERTIES = {
+  claimNumber: reference('Claim number'),
+  policyNumber: reference('Policy number'),
+  incidentDate: date('Incident date'),
+  incidentSummary: text('What happened, as the customer told us', 2000),
+  nextSteps: text('What happens next', 2000),
+  handlerName: text('Claim handler', 60),
+};
+const CLAIM_INTAKE_REQUIRED = [
+  'claimNumber',
+  'policyNumber',
+  'incidentDate',
+  'incidentSummary',
+  'nextSteps',
+  'handlerName',
+];
+const CLAIM_INTAKE_SAMPLE = {
+  claimNumber: 'CLM-90417',
+  policyNumber: 'NWA-HP-204518',
+  incidentDate: '2025-02-22',
+  incidentSummary:
+    'During the storm on 22 February a section of the garden wall collapsed onto the driveway and damaged ' +
+    'the side door of the garage. Nobody was hurt.',
+  nextSteps:
+    'A loss adjuster will call you within 2 working days to arrange a visit. In the meantime, please make the ' +
+    'area safe if you can and keep any receipts for emergency repairs; we will consider these as part of your claim.',
+  handlerName: 'Aoife Brennan',
+};
+/** The customer's own words come back to them, so they can correct the record early. */
+const CLAIM_SUMMARY_CHECK =
+  'If anything in this summary is wrong or incomplete, please tell us straight away: incorrect information ' +
+  'could delay your claim or mean it is not paid in full.';
+const CLAIM_EVIDENCE =
+  'Please keep any damaged items, receipts and photographs until your claim is settled, unless we agree ' +
+  'otherwise, and quote your claim number {{data.claimNumber}} whenever you contact us.';
+
 const DEFINITIONS: Definition[] = [
   {
     documentType: 'policy_pack',
@@ -953,6 +990,289 @@ const DEFINITIONS: Definition[] = [
         { date: '2024-12-02', description: 'Salary — Fabrikam Ltd', amount: 2450 },
         { date: '2024-12-20', description: 'Card payment — Wingtip Travel', amount: -2570.35 },
       ],
+    },
+  },
+  {
+    documentType: 'claim_intake',
+    name: 'Claim acknowledgement',
+    channels: ['PRINT', 'EMAIL', 'MOBILE', 'WEB'],
+    letter: {
+      subject: 'We have received your claim {{data.claimNumber}}',
+      title: 'We have received your claim',
+      sections: [
+        {
+          p:
+            'Thank you for telling us about the incident on {{date data.incidentDate "long"}}. We have registered ' +
+            'your claim under policy {{data.policyNumber}}, and {{data.handlerName}} is now handling it.',
+        },
+        {
+          facts: [
+            ['Claim number', '{{data.claimNumber}}'],
+            ['Policy number', '{{data.policyNumber}}'],
+            ['Incident date', '{{date data.incidentDate "long"}}'],
+            ['Your claim handler', '{{data.handlerName}}'],
+          ],
+        },
+        { heading: 'What you told us' },
+        { p: '{{data.incidentSummary}}' },
+        { p: CLAIM_SUMMARY_CHECK },
+        { heading: 'What happens next' },
+        { p: '{{data.nextSteps}}' },
+        { heading: 'Helping us deal with your claim' },
+        { p: CLAIM_EVIDENCE },
+        {
+          p:
+            'Registering your claim does not mean we have accepted it. We will write to you with our decision ' +
+            'once we have assessed it.',
+        },
+      ],
+      sms:
+        '{{brand.name}}: we have received your claim {{data.claimNumber}} for the incident on ' +
+        '{{date data.incidentDate}}. Your handler will contact you. Details by post/email.',
+    },
+    dataSchema: schema(CLAIM_INTAKE_REQUIRED, CLAIM_INTAKE_PROPERTIES),
+    sampleData: CLAIM_INTAKE_SAMPLE,
+  },
+  {
+    documentType: 'claim_intake_premium',
+    name: 'Claim acknowledgement (premium service)',
+    channels: ['PRINT', 'EMAIL', 'MOBILE', 'WEB'],
+    letter: {
+      subject: 'Your claim {{data.claimNumber}}: your dedicated handler is {{data.handlerName}}',
+      title: 'Your claim is being looked after',
+      sections: [
+        {
+          p:
+            'We are sorry to hear about the incident on {{date data.incidentDate "long"}}, and thank you for ' +
+            'letting us know so quickly. As part of your premium service, your claim has been given priority ' +
+            'and {{data.handlerName}} will be your dedicated handler from start to finish.',
+        },
+        {
+          facts: [
+            ['Claim number', '{{data.claimNumber}}'],
+            ['Policy number', '{{data.policyNumber}}'],
+            ['Incident date', '{{date data.incidentDate "long"}}'],
+            ['Your dedicated handler', '{{data.handlerName}}'],
+            ['Direct line', '{{data.dedicatedHandlerPhone}}'],
+          ],
+        },
+        { heading: 'Talking to your handler' },
+        {
+          p:
+            'You can call {{data.handlerName}} directly on {{data.dedicatedHandlerPhone}} whenever you have a ' +
+            'question, so you will not need to explain your claim again. If they are unavailable, a colleague ' +
+            'from the same team will help you.',
+        },
+        { heading: 'What you told us' },
+        { p: '{{data.incidentSummary}}' },
+        { p: CLAIM_SUMMARY_CHECK },
+        { heading: 'What happens next' },
+        { p: '{{data.nextSteps}}' },
+        { heading: 'Helping us deal with your claim' },
+        { p: CLAIM_EVIDENCE },
+        {
+          p:
+            'Registering your claim does not mean we have accepted it. {{data.handlerName}} will write to you ' +
+            'with our decision once we have assessed it.',
+        },
+      ],
+      sms:
+        "{{brand.name}}: we're sorry about your incident. Claim {{data.claimNumber}} has priority: call your " +
+        'dedicated handler direct on {{data.dedicatedHandlerPhone}}.',
+    },
+    dataSchema: schema([...CLAIM_INTAKE_REQUIRED, 'dedicatedHandlerPhone'], {
+      ...CLAIM_INTAKE_PROPERTIES,
+      dedicatedHandlerPhone: text('Dedicated handler phone', 20, {
+        description: 'A direct line in international format, e.g. +44 20 7946 0831',
+        pattern: '^\\+?[0-9][0-9 ]*$',
+      }),
+    }),
+    sampleData: { ...CLAIM_INTAKE_SAMPLE, dedicatedHandlerPhone: '+44 20 7946 0831' },
+  },
+  {
+    documentType: 'underwriting_review',
+    name: 'Underwriting review notice',
+    channels: ['PRINT', 'EMAIL', 'WEB'],
+    letter: {
+      subject: 'Your {{data.productName}} application is being reviewed ({{data.applicationReference}})',
+      title: 'Your application is being reviewed',
+      sections: [
+        {
+          p:
+            'Thank you for applying for {{data.productName}}. Your application is now with our underwriting ' +
+            'team, who will assess the information you have given us to decide whether we can offer it to you ' +
+            'and on what terms.',
+        },
+        {
+          facts: [
+            ['Application reference', '{{data.applicationReference}}'],
+            ['Product', '{{data.productName}}'],
+            ['Decision expected by', '{{date data.expectedDecisionBy "long"}}'],
+          ],
+        },
+        { heading: 'Documents we need from you' },
+        {
+          p:
+            '{{#if data.documentsRequested}}To complete our review we need the documents listed below. Please ' +
+            'send them as soon as you can, quoting your application reference {{data.applicationReference}}. ' +
+            'We cannot make a decision until we have them.{{else}}We have everything we need from you at the ' +
+            'moment. We will contact you if that changes.{{/if}}',
+        },
+        { list: 'data.documentsRequested' },
+        { heading: 'While we review your application' },
+        {
+          p:
+            'We expect to give you our decision by {{date data.expectedDecisionBy "long"}}' +
+            '{{#if data.documentsRequested}}, provided we receive the documents above in good time{{/if}}. ' +
+            'Please tell us straight away if any information in your application changes or turns out to be ' +
+            'incorrect, because our decision is based on it.',
+        },
+        {
+          p:
+            'Until we confirm our decision in writing, {{data.productName}} is not in place. Please do not ' +
+            'cancel any existing cover or arrangements before then.',
+        },
+      ],
+    },
+    dataSchema: schema(['applicationReference', 'productName', 'expectedDecisionBy', 'documentsRequested'], {
+      applicationReference: reference('Application reference'),
+      productName: text('Product name', 60),
+      expectedDecisionBy: date('Decision expected by'),
+      // Required even when empty, so that "we need nothing from you" is stated, never assumed.
+      documentsRequested: {
+        type: 'array',
+        title: 'Documents requested',
+        description: 'Leave empty if nothing is needed from the customer',
+        maxItems: 20,
+        items: text('Document', 200),
+      },
+    }),
+    sampleData: {
+      applicationReference: 'UW-2025-31877',
+      productName: 'Life Protect',
+      expectedDecisionBy: '2025-04-11',
+      documentsRequested: [
+        'A copy of your most recent payslip or, if you are self-employed, your last tax return',
+        'The contact details of your GP, so that we can ask for a short medical report with your consent',
+      ],
+    },
+  },
+  {
+    documentType: 'service_escalation',
+    name: 'Service escalation notice',
+    channels: ['PRINT', 'EMAIL', 'MOBILE'],
+    letter: {
+      subject: 'Your case {{data.caseReference}} has been escalated',
+      title: 'We have escalated your case',
+      sections: [
+        {
+          p:
+            'We are sorry that your issue has not yet been resolved. We have passed your case to a more senior ' +
+            'team, {{data.escalatedTo}}, who will take it from here.',
+        },
+        {
+          facts: [
+            ['Case reference', '{{data.caseReference}}'],
+            ['Now handled by', '{{data.escalatedTo}}'],
+            ['We will respond by', '{{date data.respondBy "long"}}'],
+          ],
+        },
+        { heading: 'Why we have escalated your case' },
+        { p: '{{data.reason}}' },
+        { heading: 'What happens next' },
+        {
+          p:
+            '{{data.escalatedTo}} will review everything that has happened so far and contact you by ' +
+            '{{date data.respondBy "long"}}. You do not need to repeat what you have already told us, but if ' +
+            'anything new comes up, please contact us quoting case reference {{data.caseReference}}.',
+        },
+        { heading: 'Your right to complain' },
+        {
+          p:
+            'If you are unhappy with how we have handled your issue, you can make a formal complaint at any time. ' +
+            'Escalating your case does not affect that right, or your right to refer a complaint to the ' +
+            'ombudsman service free of charge.',
+        },
+      ],
+      sms:
+        '{{brand.name}}: we have passed your case {{data.caseReference}} to a senior team, who will respond by ' +
+        '{{date data.respondBy}}. Details by post/email.',
+    },
+    dataSchema: schema(['caseReference', 'escalatedTo', 'reason', 'respondBy'], {
+      caseReference: reference('Case reference'),
+      escalatedTo: text('Escalated to', 80, { description: 'The senior team, e.g. Customer Relations' }),
+      reason: text('Why it was escalated', 2000),
+      respondBy: date('We will respond by'),
+    }),
+    sampleData: {
+      caseReference: 'SRV-2025-11408',
+      escalatedTo: 'Customer Relations',
+      reason:
+        'Your request to change the payment date on your policy has been outstanding for three weeks, and you ' +
+        'have had to contact us several times about it. That is not the service we aim to give.',
+      respondBy: '2025-03-14',
+    },
+  },
+  {
+    documentType: 'payment_confirmation',
+    name: 'Payment confirmation',
+    channels: ['PRINT', 'EMAIL', 'MOBILE', 'WEB'],
+    letter: {
+      subject: 'We have paid you {{money data.amount data.currency}} ({{data.paymentReference}})',
+      title: 'Confirmation of your payment',
+      sections: [
+        {
+          p:
+            'We are writing to confirm that on {{date data.paidOn "long"}} we made a payment to you of ' +
+            '{{money data.amount data.currency}}, relating to {{data.relatedReference}}.',
+        },
+        {
+          facts: [
+            ['Payment reference', '{{data.paymentReference}}'],
+            ['Amount paid', '{{money data.amount data.currency}}'],
+            ['Paid on', '{{date data.paidOn "long"}}'],
+            ['Payment method', '{{data.paymentMethod}}'],
+            ['Relating to', '{{data.relatedReference}}'],
+          ],
+        },
+        { heading: 'When you will receive it' },
+        {
+          p:
+            'Depending on the payment method and your bank, it may take a few working days for the money to ' +
+            'reach you. If you have not received it within 10 working days, please contact us, quoting payment ' +
+            'reference {{data.paymentReference}}.',
+        },
+        { heading: 'If something is not right' },
+        {
+          p:
+            'If the amount is not what you expected, or you do not recognise this payment, please tell us as ' +
+            'soon as possible. Please keep this confirmation for your records.',
+        },
+      ],
+      sms:
+        '{{brand.name}}: we paid you {{money data.amount data.currency}} on {{date data.paidOn}} for ' +
+        '{{data.relatedReference}}, ref {{data.paymentReference}}. Details by post/email.',
+    },
+    dataSchema: schema(
+      ['paymentReference', 'amount', 'currency', 'paidOn', 'paymentMethod', 'relatedReference'],
+      {
+        paymentReference: reference('Payment reference'),
+        amount: { type: 'number', title: 'Amount paid', exclusiveMinimum: 0, maximum: 1_000_000 },
+        currency,
+        paidOn: date('Paid on'),
+        paymentMethod: text('Payment method', 80, {
+          description: 'How it was paid, e.g. Bank transfer to the account ending 4821',
+        }),
+        relatedReference: reference('Claim or policy number'),
+      },
+    ),
+    sampleData: {
+      paymentReference: 'PAY-2025-550912',
+      amount: 3180.75,
+      currency: 'EUR',
+      paidOn: '2025-03-07',
+      paymentMethod: 'Bank transfer to the account ending 4821',
+      relatedReference: 'CLM-88213',
     },
   },
 ];

@@ -1,0 +1,413 @@
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { CommandRelay } from '../../events/commands.js';
+import type { Outbox } from '../../events/index.js';
+import { approvalRequired, badInput, conflict, forbidden, notFound } from '../../errors/index.js';
+import type { Principal, Role } from '../../identity/index.js';
+import type { CaseRow, WorkflowDB } from '../../store/tables.js';
+import type { WorkflowPorts } from './ports.js';
+import type { WorkflowService } from './service.js';
+
+/**
+ * Complaints and disputes. A DISPUTE case has a response policy: acknowledge
+ * within N business days, a final response within M. Letters go out at
+ * acknowledgement, interim updates and the final response (which needs an
+ * approver's sign-off, four-eyes), each listed on the case with its delivery
+ * status. Deadlines are watched: one coming due, or missed, raises an alert
+ * event once and shows on the case.
+ */
+export interface DisputePolicy {
+  acknowledgeWithinBusinessDays: number;
+  finalResponseWithinBusinessDays: number;
+  /** A deadline this close is DUE_SOON. */
+  warnBusinessDaysBefore: number;
+}
+
+/** Acknowledge promptly, answer within eight weeks (about 40 business days), as UK and EU complaint rules expect. */
+export const DEFAULT_DISPUTE_POLICY: DisputePolicy = {
+  acknowledgeWithinBusinessDays: 5,
+  finalResponseWithinBusinessDays: 40,
+  warnBusinessDaysBefore: 2,
+};
+
+export const DISPUTE_LETTERS = {
+  ACKNOWLEDGEMENT: 'tpl_dispute_acknowledgement',
+  INTERIM_UPDATE: 'tpl_dispute_interim_update',
+  FINAL_RESPONSE: 'tpl_dispute_final_response',
+} as const;
+export type DisputeLetter = keyof typeof DISPUTE_LETTERS;
+
+const STARTERS: Role[] = ['service-agent', 'requester'];
+const newId = (prefix: string) => `${prefix}_${randomUUID()}`;
+
+/** Adds business days (Monday to Friday), keeping the time of day. */
+export function addBusinessDays(from: Date, days: number): Date {
+  const d = new Date(from);
+  let left = days;
+  while (left > 0) {
+    d.setUTCDate(d.getUTCDate() + 1);
+    const wd = d.getUTCDay();
+    if (wd !== 0 && wd !== 6) left--;
+  }
+  return d;
+}
+
+export interface DisputeLetterCommand {
+  caseId: string;
+  letter: DisputeLetter;
+  data: Record<string, unknown>;
+  requestedBy: string;
+  /** Interim updates can go out several times; each has its own number. */
+  sequence?: number;
+}
+
+export class DisputeDesk {
+  constructor(
+    private readonly db: Kysely<WorkflowDB>,
+    private readonly outbox: Outbox<WorkflowDB>,
+    private readonly commands: CommandRelay,
+    private readonly ports: WorkflowPorts,
+    private readonly cases: WorkflowService,
+    private readonly policy: DisputePolicy = DEFAULT_DISPUTE_POLICY,
+  ) {}
+
+  async start(
+    principal: Principal,
+    input: {
+      title: string;
+      customerId?: string | null;
+      channel?: string | null;
+      data?: Record<string, unknown> | null;
+    },
+  ): Promise<CaseRow> {
+    if (!STARTERS.some((r) => principal.roles.includes(r)))
+      throw forbidden(`Logging a dispute needs one of the roles: ${STARTERS.join(', ')}`);
+    if (!input.customerId) throw badInput('customerId: required for DISPUTE', 'customerId');
+    const customer = await this.ports.customer(input.customerId);
+    if (!customer) throw notFound('Customer', input.customerId);
+    const now = new Date();
+    const ackDue = addBusinessDays(now, this.policy.acknowledgeWithinBusinessDays);
+    const finalDue = addBusinessDays(now, this.policy.finalResponseWithinBusinessDays);
+    const caseId = newId('case');
+    return this.outbox.transaction(async (tx, emit) => {
+      const row = await tx
+        .insertInto('workflow.cases')
+        .values({
+          id: caseId,
+          kind: 'DISPUTE',
+          status: 'OPEN',
+          title: input.title,
+          customer_id: customer.id,
+          template_id: null,
+          template_version_id: null,
+          channel: input.channel ?? customer.preferredChannel,
+          data: JSON.stringify({ receivedOn: now.toISOString().slice(0, 10), ...(input.data ?? {}) }),
+          started_by: principal.sub,
+          assigned_team: 'complaints',
+          assignee: null,
+          due_at: finalDue,
+          subject: JSON.stringify({ interimCount: 0 }),
+          idempotency_key: null,
+          resolution: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      for (const [kind, due] of [
+        ['ACKNOWLEDGEMENT', ackDue],
+        ['FINAL_RESPONSE', finalDue],
+      ] as const) {
+        await tx
+          .insertInto('workflow.case_deadlines')
+          .values({ case_id: caseId, kind, due_at: due, met_at: null, alerted: null })
+          .execute();
+      }
+      await tx
+        .insertInto('workflow.tasks')
+        .values({
+          id: newId('task'),
+          case_id: caseId,
+          approval_id: null,
+          kind: 'INVESTIGATE',
+          role: 'service-agent',
+          team: 'complaints',
+          assignee: null,
+          status: 'OPEN',
+          due_at: finalDue,
+          completed_at: null,
+        })
+        .execute();
+      await this.cases.audit(tx, caseId, principal.sub, 'CASE_STARTED', {
+        kind: 'DISPUTE',
+        acknowledgeBy: ackDue.toISOString(),
+        finalResponseBy: finalDue.toISOString(),
+      });
+      await emit('CASE_UPDATED', { caseId });
+      return row;
+    });
+  }
+
+  /**
+   * Sends a dispute letter. The acknowledgement and interim updates go out
+   * at once; the final response waits for an approver's sign-off.
+   */
+  async sendLetter(
+    principal: Principal,
+    input: { caseId: string; letter: string; data?: Record<string, unknown> | null },
+  ): Promise<CaseRow> {
+    if (!(input.letter in DISPUTE_LETTERS))
+      throw badInput('letter: ACKNOWLEDGEMENT, INTERIM_UPDATE or FINAL_RESPONSE', 'letter');
+    const letter = input.letter as DisputeLetter;
+    const data = input.data ?? {};
+    if (typeof data !== 'object' || Array.isArray(data)) throw badInput('data: a JSON object', 'data');
+    const version = await this.ports.approvedVersion(DISPUTE_LETTERS[letter]);
+    if (!version || version === 'NO_TEMPLATE')
+      throw approvalRequired(`The ${letter} letter template has no approved version`);
+    return this.outbox.transaction(async (tx, emit) => {
+      const c = await tx
+        .selectFrom('workflow.cases')
+        .selectAll()
+        .where('id', '=', input.caseId)
+        .forUpdate()
+        .executeTakeFirst();
+      if (!c) throw notFound('Case', input.caseId);
+      if (c.kind !== 'DISPUTE')
+        throw badInput(`caseId: case ${c.id} is a ${c.kind} case, not a DISPUTE`, 'caseId');
+      if (c.status === 'RESOLVED' || c.status === 'CLOSED') throw conflict(`Dispute ${c.id} is ${c.status}`);
+      const subject = (c.subject ?? {}) as { interimCount?: number; pendingFinal?: Record<string, unknown> };
+      const acknowledged = await tx
+        .selectFrom('workflow.case_deadlines')
+        .select('met_at')
+        .where('case_id', '=', c.id)
+        .where('kind', '=', 'ACKNOWLEDGEMENT')
+        .executeTakeFirst();
+      switch (letter) {
+        case 'ACKNOWLEDGEMENT':
+          if (acknowledged?.met_at) throw conflict(`Dispute ${c.id} was acknowledged already`);
+          break;
+        case 'INTERIM_UPDATE':
+        case 'FINAL_RESPONSE':
+          if (!acknowledged?.met_at) throw conflict(`Acknowledge dispute ${c.id} first`);
+          break;
+      }
+      if (c.status === 'AWAITING_APPROVAL')
+        throw conflict(`The final response of dispute ${c.id} is awaiting approval`);
+      if (letter === 'FINAL_RESPONSE') {
+        await this.submitFinal(tx, c, principal, data);
+        await this.cases.setStatus(tx, emit, c.id, 'AWAITING_APPROVAL', principal.sub, { letter });
+        return tx.selectFrom('workflow.cases').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
+      }
+      let sequence: number | undefined;
+      if (letter === 'INTERIM_UPDATE') {
+        sequence = (subject.interimCount ?? 0) + 1;
+        await tx
+          .updateTable('workflow.cases')
+          .set({ subject: JSON.stringify({ ...subject, interimCount: sequence }) })
+          .where('id', '=', c.id)
+          .execute();
+      }
+      await this.cases.audit(tx, c.id, principal.sub, 'LETTER_REQUESTED', {
+        letter,
+        sequence: sequence ?? null,
+      });
+      if (c.status === 'OPEN')
+        await this.cases.setStatus(tx, emit, c.id, 'IN_PROGRESS', principal.sub, { letter });
+      else await emit('CASE_UPDATED', { caseId: c.id });
+      const cmd: DisputeLetterCommand = { caseId: c.id, letter, data, requestedBy: principal.sub, sequence };
+      await this.commands.enqueue(tx, 'disputeLetter', { ...cmd });
+      return tx.selectFrom('workflow.cases').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
+    });
+  }
+
+  /** The final response's single approval stage; a resubmission after a rejection reopens it. */
+  private async submitFinal(
+    tx: Parameters<Parameters<Outbox<WorkflowDB>['transaction']>[0]>[0],
+    c: CaseRow,
+    principal: Principal,
+    data: Record<string, unknown>,
+  ) {
+    const subject = (c.subject ?? {}) as Record<string, unknown>;
+    await tx
+      .updateTable('workflow.cases')
+      .set({ subject: JSON.stringify({ ...subject, pendingFinal: data }) })
+      .where('id', '=', c.id)
+      .execute();
+    const existing = await tx
+      .selectFrom('workflow.approvals')
+      .selectAll()
+      .where('case_id', '=', c.id)
+      .executeTakeFirst();
+    if (existing) {
+      await tx
+        .updateTable('workflow.approvals')
+        .set({ decision: 'PENDING', decided_by: null, decided_at: null, comment: null })
+        .where('id', '=', existing.id)
+        .execute();
+      await tx
+        .updateTable('workflow.tasks')
+        .set({ status: 'OPEN', completed_at: null, assignee: null })
+        .where('approval_id', '=', existing.id)
+        .execute();
+    } else {
+      const approvalId = newId('apr');
+      await tx
+        .insertInto('workflow.approvals')
+        .values({
+          id: approvalId,
+          case_id: c.id,
+          stage: 'APPROVAL',
+          seq: 0,
+          decision: 'PENDING',
+          decided_by: null,
+          decided_at: null,
+          comment: null,
+        })
+        .execute();
+      await tx
+        .insertInto('workflow.tasks')
+        .values({
+          id: newId('task'),
+          case_id: c.id,
+          approval_id: approvalId,
+          kind: 'APPROVAL',
+          role: 'approver',
+          team: 'approvals',
+          assignee: null,
+          status: 'OPEN',
+          due_at: c.due_at,
+          completed_at: null,
+        })
+        .execute();
+    }
+    await this.cases.audit(tx, c.id, principal.sub, 'FINAL_RESPONSE_SUBMITTED', { data });
+  }
+
+  /** Command handler: the letter's document, then the trail and the deadline it meets. */
+  async runLetter(cmd: DisputeLetterCommand): Promise<void> {
+    const c = await this.db
+      .selectFrom('workflow.cases')
+      .selectAll()
+      .where('id', '=', cmd.caseId)
+      .executeTakeFirstOrThrow();
+    const version = await this.ports.approvedVersion(DISPUTE_LETTERS[cmd.letter]);
+    if (!version || version === 'NO_TEMPLATE') throw new Error(`no approved ${cmd.letter} template`);
+    const channel = version.channels.includes(c.channel ?? '') ? c.channel! : version.channels[0]!;
+    const key = `dispute:${c.id}:${cmd.letter}${cmd.sequence ? `:${cmd.sequence}` : ''}`;
+    const outcome = await this.ports.generateForCase({
+      caseId: c.id,
+      customerId: c.customer_id!,
+      templateVersionId: version.templateVersionId,
+      channel,
+      data: { ...((c.data ?? {}) as Record<string, unknown>), ...cmd.data },
+      requestedBy: cmd.requestedBy,
+      idempotencyKey: key,
+    });
+    await this.outbox.transaction(async (tx, emit) => {
+      const recorded = await tx
+        .selectFrom('workflow.audit_events')
+        .select('id')
+        .where('case_id', '=', c.id)
+        .where('action', 'in', ['LETTER_SENT', 'GENERATION_FAILED'])
+        .where(sql<boolean>`detail->>'documentId' = ${outcome.documentId}`)
+        .executeTakeFirst();
+      if (recorded) return;
+      const sent = outcome.status === 'GENERATED';
+      await this.cases.audit(tx, c.id, 'system', sent ? 'LETTER_SENT' : 'GENERATION_FAILED', {
+        letter: cmd.letter,
+        sequence: cmd.sequence ?? null,
+        documentId: outcome.documentId,
+      });
+      if (sent && cmd.letter !== 'INTERIM_UPDATE') {
+        await tx
+          .updateTable('workflow.case_deadlines')
+          .set({ met_at: new Date() })
+          .where('case_id', '=', c.id)
+          .where('kind', '=', cmd.letter)
+          .where('met_at', 'is', null)
+          .execute();
+      }
+      if (sent && cmd.letter === 'FINAL_RESPONSE') {
+        await this.cases.setStatus(
+          tx,
+          emit,
+          c.id,
+          'RESOLVED',
+          'system',
+          { documentId: outcome.documentId },
+          { assigned_team: null },
+        );
+        await tx
+          .updateTable('workflow.tasks')
+          .set({ status: 'DONE', completed_at: new Date() })
+          .where('case_id', '=', c.id)
+          .where('status', '=', 'OPEN')
+          .execute();
+      } else {
+        await emit('CASE_UPDATED', { caseId: c.id });
+      }
+    });
+  }
+
+  /**
+   * Raises each deadline's alerts once: DUE_SOON inside the warning window,
+   * BREACHED once passed. The claim is one conditional update, so several
+   * processes watching at once alert once between them.
+   */
+  async checkDeadlines(now = new Date()): Promise<number> {
+    const soon = addBusinessDays(now, this.policy.warnBusinessDaysBefore);
+    const open = await this.db
+      .selectFrom('workflow.case_deadlines')
+      .selectAll()
+      .where('met_at', 'is', null)
+      .where('due_at', '<=', soon)
+      .where((eb) => eb.or([eb('alerted', 'is', null), eb('alerted', '!=', 'BREACHED')]))
+      .limit(500)
+      .execute();
+    let raised = 0;
+    for (const d of open) {
+      const level = d.due_at.getTime() <= now.getTime() ? 'BREACHED' : 'DUE_SOON';
+      if (d.alerted === level) continue;
+      await this.outbox.transaction(async (tx, emit) => {
+        const claimed = await tx
+          .updateTable('workflow.case_deadlines')
+          .set({ alerted: level })
+          .where('case_id', '=', d.case_id)
+          .where('kind', '=', d.kind)
+          .where('met_at', 'is', null)
+          .where((eb) => (d.alerted === null ? eb('alerted', 'is', null) : eb('alerted', '=', d.alerted)))
+          .returningAll()
+          .executeTakeFirst();
+        if (!claimed) return;
+        raised++;
+        await this.cases.audit(
+          tx,
+          d.case_id,
+          'system',
+          level === 'BREACHED' ? 'DEADLINE_BREACHED' : 'DEADLINE_DUE_SOON',
+          {
+            deadline: d.kind,
+            dueAt: d.due_at.toISOString(),
+          },
+        );
+        await emit('DEADLINE_ALERT', {
+          caseId: d.case_id,
+          deadline: d.kind,
+          level,
+          dueAt: d.due_at.toISOString(),
+        });
+        await emit('CASE_UPDATED', { caseId: d.case_id });
+      });
+    }
+    return raised;
+  }
+}
+
+/** The state of a deadline now, as clients see it. */
+export function deadlineState(
+  d: { due_at: Date; met_at: Date | null },
+  warnBusinessDays: number,
+  now = new Date(),
+): 'MET' | 'PENDING' | 'DUE_SOON' | 'BREACHED' {
+  if (d.met_at) return d.met_at.getTime() <= d.due_at.getTime() ? 'MET' : 'BREACHED';
+  if (d.due_at.getTime() <= now.getTime()) return 'BREACHED';
+  return d.due_at.getTime() <= addBusinessDays(now, warnBusinessDays).getTime() ? 'DUE_SOON' : 'PENDING';
+}
