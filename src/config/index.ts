@@ -27,6 +27,13 @@ const Env = z.object({
   DELIVERY_STEP_MS: z.coerce.number().int().min(0).max(60_000).default(50),
   /** Milliseconds the gateway waits for in-flight work on SIGTERM. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  /** Batch generation workers in this process (gateway or communications service); `false` leaves them to `npm run worker`. */
+  RUN_WORKERS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  /** Batch records generated at once per process. */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   // JSON settings, parsed (with every problem reported) in loadConfig:
   /** Approval stages of ad hoc correspondence, per document type: one stage or the full three. */
   CORRESPONDENCE_STAGES: z.string().optional(),
@@ -89,6 +96,8 @@ export interface Config {
     warnBusinessDaysBefore: number;
   };
   deadlineCheckMs: number;
+  runWorkers: boolean;
+  workerConcurrency: number;
 }
 
 const DisputePolicy = z
@@ -282,5 +291,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     milestoneCommunications,
     disputePolicy,
     deadlineCheckMs: e.DEADLINE_CHECK_MS,
+    runWorkers: e.RUN_WORKERS,
+    workerConcurrency: e.WORKER_CONCURRENCY,
   };
 }

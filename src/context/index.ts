@@ -7,6 +7,7 @@ import type { CustomerDataSource, CustomerLoaders } from '../datasources/custome
 import type { CommunicationsReader, CommunicationsLoaders } from '../datasources/communications/reader.js';
 import type { CommunicationsService } from '../datasources/communications/service.js';
 import type { TemplateLifecycle } from '../datasources/communications/templates.js';
+import type { NoticeBatches } from '../datasources/communications/batches.js';
 
 /** What every request carries, whichever subgraph runs it. */
 export interface BaseContext {
@@ -39,9 +40,12 @@ export interface CustomersContext extends BaseContext {
 export interface CommunicationsContext extends BaseContext {
   communications: {
     service: CommunicationsService;
+    batches: NoticeBatches;
     templates: TemplateLifecycle;
     reader: CommunicationsReader;
     loaders: CommunicationsLoaders;
+    /** Fresh loaders, for each event of a long-lived subscription. */
+    newLoaders: () => CommunicationsLoaders;
     bus: EventBus;
     /** Base URL for document downloads (`/documents/:id/content`). */
     publicUrl: string;

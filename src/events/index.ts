@@ -15,7 +15,8 @@ export type Topic =
   | 'DELIVERY_STATUS'
   | 'EXCEPTION_RAISED'
   | 'CUSTOMER_UPDATED'
-  | 'DEADLINE_ALERT';
+  | 'DEADLINE_ALERT'
+  | 'BATCH_PROGRESS';
 
 export interface BusEvent<P extends object = Record<string, unknown>> {
   id: string;

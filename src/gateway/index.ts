@@ -13,9 +13,11 @@ import { openStore, type Store } from '../store/db.js';
 import { migrate } from '../store/migrations/index.js';
 import { sliceOf, type CommunicationsDB, type CustomersDB, type Database } from '../store/tables.js';
 import { seedDemoCases } from '../subgraphs/demo.js';
+import { startJobs, type Jobs } from '../jobs/index.js';
 import { createInProcessSubgraphs, type SubgraphSet } from '../subgraphs/inprocess.js';
 import { composeSupergraph, subgraphSdl } from './compose.js';
 import { documentContentRoute, proxyDocumentRoute } from './documents.js';
+import { noticeReportRoute } from './reports.js';
 import { inProcessExecutor, remoteExecutor } from './executors.js';
 import { serveGraphQL } from './serve.js';
 
@@ -67,6 +69,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
   const store = await openSeededStore(config);
   const bus = overrides.bus ?? new InProcessBus();
   let subgraphs: SubgraphSet | null = null;
+  let jobs: Jobs | null = null;
   try {
     subgraphs = await createInProcessSubgraphs({
       db: store.db as Kysely<Database>,
@@ -98,7 +101,14 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
       }
     }
     subgraphs.all.forEach((s) => s.start());
+    jobs = await startJobs(store.pool);
+    subgraphs.communications.useJobs(jobs);
+    if (config.runWorkers) {
+      const batches = subgraphs.communications.batches;
+      await jobs.work(config.workerConcurrency, (job) => batches.processRecord(job));
+    }
     const set = subgraphs;
+    const queue = jobs;
     const running = await serveGraphQL(
       {
         name: 'gateway',
@@ -108,11 +118,13 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
           await store.ping();
           return true;
         },
-        routes: [documentContentRoute(() => set.communications.reader)],
+        routes: [documentContentRoute(() => set.communications.reader), noticeReportRoute(() => schema)],
         landingPage: true,
         introspection: true,
         graceMs: config.shutdownGraceMs,
         onStop: async () => {
+          // Workers finish the records in hand before the subgraphs and the store go.
+          await queue.stop();
           await Promise.all(set.all.map((s) => s.stop()));
           await bus.close();
           await store.close();
@@ -131,6 +143,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
       stop: () => running.stop(),
     };
   } catch (err) {
+    await jobs?.stop();
     if (subgraphs) await Promise.all(subgraphs.all.map((s) => s.stop()));
     await bus.close();
     await store.close();
@@ -166,7 +179,7 @@ async function startRemoteGateway(config: Config, verifier: TokenVerifier): Prom
         );
         return answers.every(Boolean);
       },
-      routes: [proxyDocumentRoute(urls.communications)],
+      routes: [proxyDocumentRoute(urls.communications), noticeReportRoute(() => schema)],
       landingPage: true,
       introspection: true,
       graceMs: config.shutdownGraceMs,

@@ -202,6 +202,8 @@ export interface DocumentsTable {
   content_hash: string | null;
   media_type: string | null;
   reissue_of: string | null;
+  /** The mandatory-notice batch the document belongs to. */
+  batch_id: Generated<string | null>;
   idempotency_key: string | null;
   requested_by: string;
   created_at: Timestamp;
@@ -245,6 +247,22 @@ export interface ExceptionsTable {
   created_at: Timestamp;
 }
 
+export interface NoticeBatchesTable {
+  id: string;
+  case_id: string;
+  template_version_id: string;
+  segments: string[];
+  channels: string[];
+  data: JsonObject;
+  requested_by: string;
+  /** RUNNING, then COMPLETED once every record is generated or failed. */
+  status: string;
+  total: number;
+  enqueued_at: NullableTimestamp;
+  created_at: Timestamp;
+  finished_at: NullableTimestamp;
+}
+
 export interface CommunicationsDB {
   'communications.templates': TemplatesTable;
   'communications.template_versions': TemplateVersionsTable;
@@ -254,6 +272,7 @@ export interface CommunicationsDB {
   'communications.document_parts': DocumentPartsTable;
   'communications.deliveries': DeliveriesTable;
   'communications.exceptions': ExceptionsTable;
+  'communications.notice_batches': NoticeBatchesTable;
   'communications.events': EventsTable;
   'communications.commands': CommandsTable;
 }
@@ -274,6 +293,7 @@ export type TemplateAuditRow = Selectable<TemplateAuditTable>;
 export type DocumentRow = Selectable<DocumentsTable>;
 export type DeliveryRow = Selectable<DeliveriesTable>;
 export type ExceptionRow = Selectable<ExceptionsTable>;
+export type NoticeBatchRow = Selectable<NoticeBatchesTable>;
 export type EventRow = Selectable<EventsTable>;
 export type NewCase = Insertable<CasesTable>;
 export type CaseUpdate = Updateable<CasesTable>;

@@ -12,6 +12,8 @@ import {
 import type { CommunicationsPorts } from '../datasources/communications/ports.js';
 import { CommunicationsReader, communicationsLoaders } from '../datasources/communications/reader.js';
 import { CommunicationsService } from '../datasources/communications/service.js';
+import { NoticeBatches } from '../datasources/communications/batches.js';
+import type { JobQueue } from '../jobs/index.js';
 import { TemplateLifecycle } from '../datasources/communications/templates.js';
 import { CommandRelay } from '../events/commands.js';
 import { Outbox, type EventBus } from '../events/index.js';
@@ -23,6 +25,7 @@ import {
   GenerationExceptionResolver,
 } from '../resolvers/communications/document.resolver.js';
 import { TemplateResolver, TemplateVersionResolver } from '../resolvers/communications/template.resolver.js';
+import { CaseNoticeResolver, NoticeBatchResolver } from '../resolvers/communications/batch.resolver.js';
 import { communicationsReferences } from '../resolvers/communications/communications.reference.js';
 import type { CommunicationsDB } from '../store/tables.js';
 import { CaseCommunications, CustomerCommunications } from '../schema/communications/types.js';
@@ -32,6 +35,9 @@ import type { Subgraph } from './types.js';
 export interface CommunicationsSubgraph extends Subgraph<CommunicationsContext> {
   readonly service: CommunicationsService;
   readonly reader: CommunicationsReader;
+  readonly batches: NoticeBatches;
+  /** Where batch records are queued (pg-boss); set once the job queue is up. */
+  useJobs(queue: JobQueue): void;
 }
 
 /** The subgraph's schema alone (no store needed): for printing SDL and composing. */
@@ -45,6 +51,8 @@ export function communicationsSchema(): Promise<GraphQLSchema> {
       CustomerCommunicationsResolver,
       TemplateResolver,
       TemplateVersionResolver,
+      NoticeBatchResolver,
+      CaseNoticeResolver,
     ],
     // Entities other subgraphs own, which this one extends.
     orphanedTypes: [CaseCommunications, CustomerCommunications],
@@ -69,8 +77,23 @@ export async function createCommunicationsSubgraph(deps: {
   const relay = new CommandRelay(deps.db as Kysely<unknown>, 'communications', {
     openExceptionCase: (p) => service!.runOpenExceptionCase(p),
     recordExceptionOutcome: (p) => service!.runRecordExceptionOutcome(p),
+    recordNoticeOutcome: async (p) => {
+      const batchId = String(p.batchId);
+      const progress = await batches!.progress(batchId);
+      await deps.ports.recordNoticeOutcome({
+        caseId: String(p.caseId),
+        batchId,
+        total: progress.total,
+        generated: progress.generated,
+        failed: progress.failed,
+      });
+    },
   });
+  let batches: NoticeBatches | null = null;
+  let jobs: JobQueue | null = null;
   service = new CommunicationsService(deps.db, outbox, relay, deps.renderer ?? createRenderer(), deps.ports);
+  batches = new NoticeBatches(deps.db, outbox, relay, service, deps.ports, () => jobs);
+  const noticeBatches = batches;
   const worker = new DeliveryWorker(
     deps.db,
     outbox,
@@ -89,13 +112,19 @@ export async function createCommunicationsSubgraph(deps: {
     schema,
     service: svc,
     reader,
+    batches: noticeBatches,
+    useJobs: (queue: JobQueue) => {
+      jobs = queue;
+    },
     contextFor: (base: BaseContext): CommunicationsContext => ({
       ...base,
       communications: {
         service: svc,
+        batches: noticeBatches,
         templates,
         reader,
-        loaders: communicationsLoaders(reader),
+        loaders: communicationsLoaders(reader, noticeBatches),
+        newLoaders: () => communicationsLoaders(reader, noticeBatches),
         bus: deps.bus,
         publicUrl: deps.publicUrl,
       },

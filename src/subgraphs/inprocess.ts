@@ -100,6 +100,9 @@ export async function createInProcessSubgraphs(deps: {
         ? { id: doc.id, customerId: doc.customer_id, channel: doc.channel, status: doc.status }
         : null;
     },
+    async launchNoticeBatch(cmd) {
+      return late.communications!.batches.launch(cmd);
+    },
     async reissue(cmd) {
       const doc = await late.communications!.service.reissue({ ...cmd, actor: cmd.requestedBy });
       return { documentId: doc.id, status: doc.status === 'GENERATED' ? 'GENERATED' : 'FAILED' };
@@ -109,6 +112,12 @@ export async function createInProcessSubgraphs(deps: {
   const communicationsPorts: CommunicationsPorts = {
     async customers(ids) {
       return (await late.customers!.source.byIds(ids)).map((r) => (r ? toProfile(r) : null));
+    },
+    async customersInSegments(segments) {
+      return late.customers!.source.idsInSegments(segments);
+    },
+    async recordNoticeOutcome(input) {
+      await late.workflow!.service.recordNoticeOutcome(input);
     },
     async caseApproval(caseId) {
       const found = await late.workflow!.service.approvalState(caseId);

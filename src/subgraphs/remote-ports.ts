@@ -105,6 +105,14 @@ export function remoteWorkflowPorts(call: Call): WorkflowPorts {
       }>('communications', `query ($id: ID!) { document(id: $id) { id customerId channel status } }`, { id });
       return d.document;
     },
+    async launchNoticeBatch(cmd) {
+      const d = await call<{ launchNoticeBatch: { id: string; total: number } }>(
+        'communications',
+        `mutation ($input: LaunchNoticeBatchInput!) { launchNoticeBatch(input: $input) { id total } }`,
+        { input: cmd },
+      );
+      return { batchId: d.launchNoticeBatch.id, total: d.launchNoticeBatch.total };
+    },
     async reissue(cmd) {
       const d = await call<{ reissueForCase: { id: string; status: string } }>(
         'communications',
@@ -139,6 +147,35 @@ export function remoteCommunicationsPorts(call: Call): CommunicationsPorts {
         const address = postalAddress ? { ...postalAddress, line2: postalAddress.line2 ?? undefined } : null;
         return { ...rest, address };
       });
+    },
+    async customersInSegments(segments) {
+      const ids = new Set<string>();
+      for (const segment of segments) {
+        let after: string | null = null;
+        for (;;) {
+          const d: {
+            customers: {
+              pageInfo: { hasNextPage: boolean; endCursor: string | null };
+              edges: { node: { id: string } }[];
+            };
+          } = await call(
+            'customers',
+            `query ($segment: String, $after: String) { customers(segment: $segment, first: 100, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id } } } }`,
+            { segment, after },
+          );
+          for (const e of d.customers.edges) ids.add(e.node.id);
+          if (!d.customers.pageInfo.hasNextPage) break;
+          after = d.customers.pageInfo.endCursor;
+        }
+      }
+      return [...ids].sort();
+    },
+    async recordNoticeOutcome(input) {
+      await call(
+        'workflow',
+        `mutation ($input: NoticeOutcomeInput!) { recordNoticeOutcome(input: $input) }`,
+        { input },
+      );
     },
     async caseApproval(caseId) {
       const d = await call<{

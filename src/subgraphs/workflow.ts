@@ -2,7 +2,12 @@ import type { GraphQLSchema } from 'graphql';
 import type { Kysely } from 'kysely';
 import type { WorkflowContext, BaseContext } from '../context/index.js';
 import { CaseReader, workflowLoaders } from '../datasources/workflow/cases.js';
-import type { GenerateForCaseCommand, ReissueCommand, WorkflowPorts } from '../datasources/workflow/ports.js';
+import type {
+  GenerateForCaseCommand,
+  LaunchNoticeCommand,
+  ReissueCommand,
+  WorkflowPorts,
+} from '../datasources/workflow/ports.js';
 import {
   WorkflowService,
   type MilestoneCommand,
@@ -61,6 +66,7 @@ export async function createWorkflowSubgraph(deps: {
     reissueForCase: (payload) => service!.runReissueForCase(payload as unknown as ReissueCommand),
     milestoneCommunication: (payload) =>
       service!.runMilestoneCommunication(payload as unknown as MilestoneCommand),
+    launchNotice: (payload) => service!.runLaunchNotice(payload as unknown as LaunchNoticeCommand),
     disputeLetter: (payload) => disputeDesk!.runLetter(payload as unknown as DisputeLetterCommand),
   });
   service = new WorkflowService(deps.db, outbox, relay, deps.ports, deps.options);

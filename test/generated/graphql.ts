@@ -100,6 +100,8 @@ export type Case = {
   kind: CaseKind;
   /** Milestones reached (SERVICE cases), in order, with the communication each sent. */
   milestones: Array<CaseMilestone>;
+  /** The batch of a MANDATORY_NOTICE case, once signed off. */
+  noticeBatch?: Maybe<NoticeBatch>;
   resolution?: Maybe<Scalars['String']['output']>;
   startedBy: Scalars['String']['output'];
   status: CaseStatus;
@@ -515,6 +517,41 @@ export type MutationUpdateCustomerContactArgs = {
   input: UpdateCustomerContactInput;
 };
 
+/** The batch generation of a mandatory notice: one record per customer in its segments and channel. */
+export type NoticeBatch = {
+  __typename?: 'NoticeBatch';
+  /** The MANDATORY_NOTICE case it was approved in. */
+  case: Case;
+  channels: Array<Channel>;
+  /** Counts by channel, document status and delivery status. */
+  counts: Array<NoticeCount>;
+  delivered: Scalars['Int']['output'];
+  deliveryFailed: Scalars['Int']['output'];
+  /** Records whose generation failed (each with its exception). */
+  failed: Scalars['Int']['output'];
+  finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  generated: Scalars['Int']['output'];
+  id: Scalars['ID']['output'];
+  /** Exceptions of this batch not yet resolved. */
+  openExceptions: Array<GenerationException>;
+  segments: Array<Scalars['String']['output']>;
+  startedAt: Scalars['DateTime']['output'];
+  /** RUNNING, then COMPLETED once every record was generated or failed. */
+  status: Scalars['String']['output'];
+  /** Customers in the segments × channels. */
+  total: Scalars['Int']['output'];
+};
+
+/** How many records of a notice batch are at one status, on one channel. */
+export type NoticeCount = {
+  __typename?: 'NoticeCount';
+  channel: Channel;
+  count: Scalars['Int']['output'];
+  /** The latest delivery attempt; null when nothing was generated to deliver. */
+  deliveryStatus?: Maybe<DeliveryStatus>;
+  documentStatus: DocumentStatus;
+};
+
 export type PageInfo = {
   __typename?: 'PageInfo';
   endCursor?: Maybe<Scalars['String']['output']>;
@@ -538,6 +575,7 @@ export type Query = {
   customer?: Maybe<Customer>;
   customers: CustomerConnection;
   document?: Maybe<Document>;
+  noticeBatch?: Maybe<NoticeBatch>;
   template?: Maybe<Template>;
   templates: Array<Template>;
 };
@@ -570,6 +608,11 @@ export type QueryCustomersArgs = {
 
 
 export type QueryDocumentArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryNoticeBatchArgs = {
   id: Scalars['ID']['input'];
 };
 
@@ -629,6 +672,8 @@ export type Subscription = {
   deliveryStatusChanged: DeliveryStatusEvent;
   /** Each generation or delivery failure, once its exception case is open. */
   generationExceptionRaised: GenerationException;
+  /** Progress of notice batches (at most every half second while running, and once at the end), or of one batch or case. */
+  noticeBatchProgress: NoticeBatch;
 };
 
 
@@ -651,6 +696,12 @@ export type SubscriptionDeliveryStatusChangedArgs = {
 
 export type SubscriptionGenerationExceptionRaisedArgs = {
   kind?: InputMaybe<ExceptionKind>;
+};
+
+
+export type SubscriptionNoticeBatchProgressArgs = {
+  batchId?: InputMaybe<Scalars['ID']['input']>;
+  caseId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 /** The work behind an approval or an investigation: who should do it, by when. */

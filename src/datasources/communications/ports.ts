@@ -36,7 +36,18 @@ export interface ExceptionOutcome {
 
 export interface CommunicationsPorts {
   customers(ids: readonly string[]): Promise<(CustomerProfile | null)[]>;
+  /** Ids of every customer in any of the segments, each once. */
+  customersInSegments(segments: readonly string[]): Promise<string[]>;
+  recordNoticeOutcome(input: NoticeOutcome): Promise<void>;
   caseApproval(caseId: string): Promise<CaseApproval | null>;
   openExceptionCase(input: OpenExceptionCase): Promise<{ caseId: string }>;
   recordExceptionOutcome(input: ExceptionOutcome): Promise<void>;
+}
+
+export interface NoticeOutcome {
+  caseId: string;
+  batchId: string;
+  total: number;
+  generated: number;
+  failed: number;
 }

@@ -5,12 +5,14 @@ import type {
   DeliveryRow,
   DocumentRow,
   ExceptionRow,
+  NoticeBatchRow,
   TemplateApprovalRow,
   TemplateAuditRow,
   TemplateRow,
   TemplateVersionRow,
 } from '../../store/tables.js';
 import { groupBy, loadFirstPages } from '../batching.js';
+import type { BatchProgress } from './batches.js';
 import { decodeCursor, pageSize, toPage, type Page } from '../pagination.js';
 
 /** Reads of the communications store, each batched by key for DataLoader. */
@@ -84,6 +86,42 @@ export class CommunicationsReader {
           .execute()
       : [];
     return groupBy(templateIds, rows, (r) => r.template_id);
+  }
+
+  async batchesByIds(ids: readonly string[]): Promise<(NoticeBatchRow | null)[]> {
+    const rows = ids.length
+      ? await this.db
+          .selectFrom('communications.notice_batches')
+          .selectAll()
+          .where('id', 'in', [...ids])
+          .execute()
+      : [];
+    const map = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => map.get(id) ?? null);
+  }
+
+  async batchesByCase(caseIds: readonly string[]): Promise<(NoticeBatchRow | null)[]> {
+    const rows = caseIds.length
+      ? await this.db
+          .selectFrom('communications.notice_batches')
+          .selectAll()
+          .where('case_id', 'in', [...caseIds])
+          .execute()
+      : [];
+    const map = new Map(rows.map((r) => [r.case_id, r]));
+    return caseIds.map((id) => map.get(id) ?? null);
+  }
+
+  async openExceptionsOfBatch(batchId: string): Promise<ExceptionRow[]> {
+    return this.db
+      .selectFrom('communications.exceptions as e')
+      .innerJoin('communications.documents as d', 'd.id', 'e.document_id')
+      .selectAll('e')
+      .where('d.batch_id', '=', batchId)
+      .where('e.status', '=', 'OPEN')
+      .orderBy('e.created_at')
+      .orderBy('e.id')
+      .execute();
   }
 
   async documentsByCase(caseIds: readonly string[]): Promise<DocumentRow[][]> {
@@ -199,7 +237,10 @@ export class CommunicationsReader {
   }
 }
 
-export function communicationsLoaders(reader: CommunicationsReader) {
+export function communicationsLoaders(
+  reader: CommunicationsReader,
+  batches: { progress(id: string): Promise<BatchProgress> },
+) {
   return {
     template: new DataLoader<string, TemplateRow | null>((ids) => reader.templates(ids)),
     version: new DataLoader<string, TemplateVersionRow | null>((ids) => reader.versions(ids)),
@@ -215,6 +256,12 @@ export function communicationsLoaders(reader: CommunicationsReader) {
     deliveriesByDocument: new DataLoader<string, DeliveryRow[]>((ids) => reader.deliveriesByDocument(ids)),
     exceptionsByDocument: new DataLoader<string, ExceptionRow[]>((ids) => reader.exceptionsByDocument(ids)),
     exceptionsByCase: new DataLoader<string, ExceptionRow[]>((ids) => reader.exceptionsByCase(ids)),
+    batch: new DataLoader<string, NoticeBatchRow | null>((ids) => reader.batchesByIds(ids)),
+    batchByCase: new DataLoader<string, NoticeBatchRow | null>((ids) => reader.batchesByCase(ids)),
+    /** Progress counts are one aggregate per batch; a page shows few batches. */
+    batchProgress: new DataLoader<string, BatchProgress>((ids) =>
+      Promise.all(ids.map((id) => batches.progress(id))),
+    ),
     /** Keyed by `${customerId}:${first}`: first pages batch across customers. */
     documentsByCustomer: new DataLoader<string, Page<DocumentRow>>((keys) =>
       loadFirstPages(keys, (ids, size) => reader.firstDocumentPageByCustomer(ids, size)),

@@ -40,6 +40,8 @@ export interface GenerateRequest {
   caseApproved?: boolean;
   idempotencyKey?: string | null;
   reissueOf?: string | null;
+  /** The mandatory-notice batch this record belongs to. */
+  batchId?: string | null;
   /** Re-render from this archived snapshot instead of current data. */
   snapshot?: RenderSnapshot | null;
 }
@@ -165,6 +167,7 @@ export class CommunicationsService {
             content_hash: rendered?.contentHash ?? null,
             media_type: rendered?.mediaType ?? null,
             reissue_of: req.reissueOf ?? null,
+            batch_id: req.batchId ?? null,
             idempotency_key: key,
             requested_by: req.actor,
           })
@@ -236,6 +239,50 @@ export class CommunicationsService {
       caseApproved: true,
       reissueOf: original.id,
       idempotencyKey: req.idempotencyKey,
+    });
+  }
+
+  /**
+   * A batch record that could not be attempted at all (its customer is gone):
+   * a FAILED document with its exception, so the batch still completes and
+   * the failure is worked like any other.
+   */
+  async recordUnattempted(
+    batch: { id: string; case_id: string; template_version_id: string; requested_by: string },
+    job: { customerId: string; channel: string },
+    reason: string,
+  ): Promise<void> {
+    const key = `batch:${batch.id}:${job.customerId}:${job.channel}`;
+    if (await this.byIdempotencyKey(key)) return;
+    await this.outbox.transaction(async (tx, emit) => {
+      const doc = await tx
+        .insertInto('communications.documents')
+        .values({
+          id: newId('doc'),
+          status: 'FAILED',
+          channel: job.channel,
+          customer_id: job.customerId,
+          case_id: batch.case_id,
+          template_version_id: batch.template_version_id,
+          snapshot: JSON.stringify({ unattempted: reason }),
+          content_hash: null,
+          media_type: null,
+          reissue_of: null,
+          batch_id: batch.id,
+          idempotency_key: key,
+          requested_by: batch.requested_by,
+        })
+        .onConflict((oc) => oc.column('idempotency_key').doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (!doc) return;
+      await emit('DOCUMENT_STATUS', {
+        documentId: doc.id,
+        status: doc.status,
+        customerId: doc.customer_id,
+        caseId: doc.case_id,
+      });
+      await this.raiseException(tx, 'MISSING_DATA', reason, doc, null);
     });
   }
 

@@ -13,6 +13,8 @@ export interface CustomerDataSource {
     first?: number | null;
     after?: string | null;
   }): Promise<Page<CustomerRow>>;
+  /** Every customer in any of the segments, by id. */
+  idsInSegments(segments: readonly string[]): Promise<string[]>;
   /** Corrects contact details; null clears one, undefined leaves it. */
   updateContact(
     actor: string,
@@ -28,6 +30,17 @@ export class EmbeddedCustomers implements CustomerDataSource {
     private readonly db: Kysely<CustomersDB>,
     private readonly outbox: Outbox<CustomersDB>,
   ) {}
+
+  async idsInSegments(segments: readonly string[]): Promise<string[]> {
+    if (!segments.length) return [];
+    const rows = await this.db
+      .selectFrom('customers.customers')
+      .select('id')
+      .where(sql<boolean>`segments && ${sql.val([...segments])}::text[]`)
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => r.id);
+  }
 
   async updateContact(
     actor: string,

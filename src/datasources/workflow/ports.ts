@@ -52,6 +52,17 @@ export interface WorkflowPorts {
   approvedVersion(templateId: string): Promise<ApprovedVersion | null | 'NO_TEMPLATE'>;
   generateForCase(cmd: GenerateForCaseCommand): Promise<GenerationOutcome>;
   document(id: string): Promise<DocumentSummary | null>;
+  /** Starts the batch of a signed-off mandatory notice; idempotent per case. */
+  launchNoticeBatch(cmd: LaunchNoticeCommand): Promise<{ batchId: string; total: number }>;
   /** Regenerates the exact prior document (its version and archived data) for an authorised REISSUE case. */
   reissue(cmd: ReissueCommand): Promise<GenerationOutcome>;
+}
+
+export interface LaunchNoticeCommand {
+  caseId: string;
+  templateVersionId: string;
+  segments: string[];
+  channels: string[];
+  data: Record<string, unknown>;
+  requestedBy: string;
 }

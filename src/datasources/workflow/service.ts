@@ -5,7 +5,13 @@ import type { Emit, Outbox } from '../../events/index.js';
 import { badInput, conflict, forbidden, notFound, approvalRequired } from '../../errors/index.js';
 import type { Principal, Role } from '../../identity/index.js';
 import type { ApprovalRow, CaseRow, WorkflowDB } from '../../store/tables.js';
-import type { GenerateForCaseCommand, GenerationOutcome, ReissueCommand, WorkflowPorts } from './ports.js';
+import type {
+  GenerateForCaseCommand,
+  GenerationOutcome,
+  LaunchNoticeCommand,
+  ReissueCommand,
+  WorkflowPorts,
+} from './ports.js';
 import type { DisputeDesk } from './disputes.js';
 
 export const STAGES = ['REVIEW', 'APPROVAL', 'COMPLIANCE'] as const;
@@ -83,7 +89,11 @@ const KIND_STARTERS: Partial<Record<string, Role[]>> = {
   REGULATED_DOCUMENT: ['requester', 'compliance', 'admin'],
   CORRESPONDENCE: ['service-agent'],
   SERVICE: ['service-agent', 'requester'],
+  MANDATORY_NOTICE: ['compliance', 'admin'],
 };
+
+/** The document types a mandatory notice can be. */
+const NOTICE_TYPES = new Set(['rate_change_notice', 'privacy_disclosure', 'regulatory_notice']);
 
 /** Statuses after which a case takes no more work. */
 const TERMINAL = new Set(['REJECTED', 'RESOLVED', 'CLOSED']);
@@ -163,6 +173,16 @@ export class WorkflowService {
         });
       case 'SERVICE':
         return this.startService(principal, { ...input, title });
+      case 'MANDATORY_NOTICE':
+        return this.startApprovedDocument(principal, { ...input, title }, (documentType) => {
+          if (!NOTICE_TYPES.has(documentType)) {
+            throw badInput(
+              `templateId: a mandatory notice is one of ${[...NOTICE_TYPES].join(', ')}, not ${documentType}`,
+              'templateId',
+            );
+          }
+          return [...STAGES];
+        });
       case 'DISPUTE':
         if (!this.disputes) throw badInput('kind: DISPUTE cases are not handled here', 'kind');
         return this.disputes.start(principal, { ...input, title });
@@ -187,17 +207,25 @@ export class WorkflowService {
     input: StartCaseInput,
     stagesFor: (documentType: string) => readonly Stage[],
   ): Promise<CaseRow> {
-    if (!input.customerId) throw badInput(`customerId: required for ${input.kind}`, 'customerId');
     if (!input.templateId) throw badInput(`templateId: required for ${input.kind}`, 'templateId');
-    const customer = await this.ports.customer(input.customerId);
-    if (!customer) throw notFound('Customer', input.customerId);
+    const notice = input.kind === 'MANDATORY_NOTICE' ? noticeTarget(input.data) : null;
+    if (!notice && !input.customerId) throw badInput(`customerId: required for ${input.kind}`, 'customerId');
+    // A notice goes to segments, not to one customer.
+    const customer = notice
+      ? { id: null, preferredChannel: notice.channels[0]!, segments: [] }
+      : await this.ports.customer(input.customerId!);
+    if (!customer) throw notFound('Customer', input.customerId!);
     const version = await this.ports.approvedVersion(input.templateId);
     if (version === 'NO_TEMPLATE') throw notFound('Template', input.templateId);
     if (!version) throw approvalRequired(`Template ${input.templateId} has no approved version`);
     const stages = stagesFor(version.documentType);
     const channel = input.channel ?? customer.preferredChannel;
-    if (!version.channels.includes(channel)) {
-      throw badInput(`channel: template ${input.templateId} does not support ${channel}`, 'channel');
+    for (const c of notice?.channels ?? [channel]) {
+      if (!version.channels.includes(c))
+        throw badInput(
+          `channel: template ${input.templateId} does not support ${c}`,
+          notice ? 'data.channels' : 'channel',
+        );
     }
     const reason = input.channelOverrideReason?.trim() || null;
     if (reason && reason.length > 500)
@@ -376,6 +404,17 @@ export class WorkflowService {
         await emit('CASE_UPDATED', { caseId: c.id });
       } else {
         await this.setStatus(tx, emit, c.id, 'APPROVED', principal.sub, {}, { assigned_team: null });
+        if (c.kind === 'MANDATORY_NOTICE' && c.template_version_id) {
+          const target = noticeTarget(c.data);
+          await this.commands.enqueue(tx, 'launchNotice', {
+            caseId: c.id,
+            templateVersionId: c.template_version_id,
+            segments: target.segments,
+            channels: target.channels,
+            data: c.data ?? {},
+            requestedBy: c.started_by,
+          });
+        }
         if (c.kind === 'DISPUTE') {
           const pending =
             ((c.subject ?? {}) as { pendingFinal?: Record<string, unknown> }).pendingFinal ?? {};
@@ -969,6 +1008,49 @@ export class WorkflowService {
     return row;
   }
 
+  /** Command handler: starts the notice's batch; the case records that it was sent out. */
+  async runLaunchNotice(cmd: LaunchNoticeCommand): Promise<void> {
+    const { batchId, total } = await this.ports.launchNoticeBatch(cmd);
+    await this.outbox.transaction(async (tx, emit) => {
+      const already = await tx
+        .selectFrom('workflow.audit_events')
+        .select('id')
+        .where('case_id', '=', cmd.caseId)
+        .where('action', '=', 'NOTICE_LAUNCHED')
+        .executeTakeFirst();
+      if (already) return;
+      await this.audit(tx, cmd.caseId, 'system', 'NOTICE_LAUNCHED', {
+        batchId,
+        total,
+        segments: cmd.segments,
+        channels: cmd.channels,
+      });
+      await this.setStatus(tx, emit, cmd.caseId, 'IN_PROGRESS', 'system', { batchId });
+    });
+  }
+
+  /** Communications reports the batch done: the regulatory trail records what went out. */
+  async recordNoticeOutcome(input: {
+    caseId: string;
+    batchId: string;
+    total: number;
+    generated: number;
+    failed: number;
+  }): Promise<void> {
+    await this.outbox.transaction(async (tx, emit) => {
+      const c = await tx
+        .selectFrom('workflow.cases')
+        .selectAll()
+        .where('id', '=', input.caseId)
+        .forUpdate()
+        .executeTakeFirst();
+      if (!c) throw notFound('Case', input.caseId);
+      if (c.status === 'RESOLVED') return;
+      await this.audit(tx, c.id, 'system', 'NOTICE_SENT', { ...input });
+      await this.setStatus(tx, emit, c.id, 'RESOLVED', 'system', { batchId: input.batchId });
+    });
+  }
+
   /** Command handler: communications regenerates the prior document; the case records it. */
   async runReissueForCase(cmd: ReissueCommand): Promise<void> {
     const outcome = await this.ports.reissue(cmd);
@@ -1042,4 +1124,21 @@ function humanKind(kind: string): string {
     default:
       return kind;
   }
+}
+
+/** The segments and channels a mandatory notice goes to, from its case data. */
+export function noticeTarget(data: unknown): { segments: string[]; channels: string[] } {
+  const d = (data ?? {}) as { segments?: unknown; channels?: unknown };
+  const strings = (v: unknown) =>
+    Array.isArray(v) &&
+    v.length > 0 &&
+    v.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 60);
+  if (!strings(d.segments)) throw badInput('data.segments: one or more customer segments', 'data.segments');
+  if (
+    !strings(d.channels) ||
+    !(d.channels as string[]).every((c) => ['PRINT', 'EMAIL', 'WEB', 'MOBILE'].includes(c))
+  ) {
+    throw badInput('data.channels: one or more of PRINT, EMAIL, WEB, MOBILE', 'data.channels');
+  }
+  return { segments: [...new Set(d.segments as string[])], channels: [...new Set(d.channels as string[])] };
 }

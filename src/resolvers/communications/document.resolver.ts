@@ -14,7 +14,6 @@ import {
 } from 'type-graphql';
 import type { CommunicationsContext } from '../../context/index.js';
 import { pageSize } from '../../datasources/pagination.js';
-import { communicationsLoaders } from '../../datasources/communications/reader.js';
 import { notFound } from '../../errors/index.js';
 import type { BusEvent } from '../../events/index.js';
 import {
@@ -121,7 +120,7 @@ export class DocumentResolver {
     @Arg('documentId', () => ID, { nullable: true }) _documentId?: string | null,
   ): DeliveryStatusEvent {
     // One subscription context serves every event: fresh loaders per event.
-    ctx.communications.loaders = communicationsLoaders(ctx.communications.reader);
+    ctx.communications.loaders = ctx.communications.newLoaders();
     const d = event.payload.delivery as {
       id: string;
       channel: string;
@@ -221,7 +220,7 @@ export class GenerationExceptionResolver {
     @Arg('kind', () => ExceptionKind, { nullable: true }) _kind?: ExceptionKind | null,
   ): Promise<GenerationException> {
     const id = String(event.payload.exceptionId);
-    ctx.communications.loaders = communicationsLoaders(ctx.communications.reader);
+    ctx.communications.loaders = ctx.communications.newLoaders();
     const row = await ctx.communications.loaders.exception.load(id);
     if (!row) throw notFound('GenerationException', id);
     return toException(row);

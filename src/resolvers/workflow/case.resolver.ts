@@ -21,6 +21,7 @@ import type { BusEvent } from '../../events/index.js';
 import { AuditEvent, CaseKind, CaseStatus } from '../../schema/shared/index.js';
 import {
   AddCaseNoteInput,
+  NoticeOutcomeInput,
   CaseDeadline,
   DeadlineAlert,
   DeadlineState,
@@ -207,6 +208,17 @@ export class CaseResolver {
     @Ctx() ctx: WorkflowContext,
   ): Promise<Case> {
     return toCase(await ctx.workflow.service.addNote(ctx.principal!, input));
+  }
+
+  @Authorized(...MUTATION_ROLES.internal)
+  @Mutation(() => Boolean)
+  @Directive('@inaccessible')
+  async recordNoticeOutcome(
+    @Arg('input', () => NoticeOutcomeInput) input: NoticeOutcomeInput,
+    @Ctx() ctx: WorkflowContext,
+  ): Promise<boolean> {
+    await ctx.workflow.service.recordNoticeOutcome(input);
+    return true;
   }
 
   @Authorized(...MUTATION_ROLES.internal)

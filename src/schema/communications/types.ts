@@ -400,3 +400,74 @@ export class DecideTemplateApprovalInput {
   @Field(() => String, { nullable: true })
   comment?: string | null;
 }
+
+@ObjectType({ description: 'How many records of a notice batch are at one status, on one channel.' })
+export class NoticeCount {
+  @Field(() => Channel)
+  channel!: Channel;
+
+  @Field(() => DocumentStatus)
+  documentStatus!: DocumentStatus;
+
+  @Field(() => DeliveryStatus, {
+    nullable: true,
+    description: 'The latest delivery attempt; null when nothing was generated to deliver.',
+  })
+  deliveryStatus!: DeliveryStatus | null;
+
+  @Field(() => Int)
+  count!: number;
+}
+
+@ObjectType({
+  description:
+    'The batch generation of a mandatory notice: one record per customer in its segments and channel.',
+})
+@Directive('@key(fields: "id")')
+export class NoticeBatch {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String, { description: 'RUNNING, then COMPLETED once every record was generated or failed.' })
+  status!: string;
+
+  @Field(() => [String])
+  segments!: string[];
+
+  @Field(() => [Channel])
+  channels!: Channel[];
+
+  @Field(() => Int, { description: 'Customers in the segments × channels.' })
+  total!: number;
+
+  @Field(() => DateTime)
+  startedAt!: Date;
+
+  @Field(() => DateTime, { nullable: true })
+  finishedAt!: Date | null;
+
+  caseId!: string;
+}
+
+/** Service-to-service: workflow starts the batch of a signed-off notice. Not in the client API. */
+@InputType()
+@Directive('@inaccessible')
+export class LaunchNoticeBatchInput {
+  @Field(() => ID)
+  caseId!: string;
+
+  @Field(() => ID)
+  templateVersionId!: string;
+
+  @Field(() => [String])
+  segments!: string[];
+
+  @Field(() => [Channel])
+  channels!: Channel[];
+
+  @Field(() => JSONScalar)
+  data!: Record<string, unknown>;
+
+  @Field(() => String)
+  requestedBy!: string;
+}

@@ -417,3 +417,23 @@ export class SendDisputeLetterInput {
   })
   data?: unknown;
 }
+
+/** Service-to-service: communications reports a finished notice batch. Not in the client API. */
+@InputType()
+@Directive('@inaccessible')
+export class NoticeOutcomeInput {
+  @Field(() => ID)
+  caseId!: string;
+
+  @Field(() => ID)
+  batchId!: string;
+
+  @Field(() => Int)
+  total!: number;
+
+  @Field(() => Int)
+  generated!: number;
+
+  @Field(() => Int)
+  failed!: number;
+}

@@ -278,6 +278,30 @@ const m006_case_deadlines: Migration = {
   },
 };
 
+/** Mandatory notices to customer segments: one batch per case, its documents tagged with it. */
+const m007_notice_batches: Migration = {
+  async up(db: AnyDB) {
+    await sql`
+      create table communications.notice_batches (
+        id text primary key,
+        case_id text not null unique,
+        template_version_id text not null references communications.template_versions(id),
+        segments text[] not null,
+        channels text[] not null,
+        data jsonb not null,
+        requested_by text not null,
+        status text not null,
+        total int not null,
+        enqueued_at timestamptz(3),
+        created_at timestamptz(3) not null default now(),
+        finished_at timestamptz(3)
+      );
+      alter table communications.documents add column batch_id text references communications.notice_batches(id);
+      create index on communications.documents (batch_id, status) where batch_id is not null;
+    `.execute(db);
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '001_workflow': m001_workflow,
   '002_customers': m002_customers,
@@ -285,6 +309,7 @@ export const migrations: Record<string, Migration> = {
   '004_template_lifecycle': m004_template_lifecycle,
   '005_case_milestones': m005_case_milestones,
   '006_case_deadlines': m006_case_deadlines,
+  '007_notice_batches': m007_notice_batches,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { CommandRelay } from '../../events/commands.js';
+import type { Outbox } from '../../events/index.js';
+import { badInput, notFound } from '../../errors/index.js';
+import type { JobQueue, NoticeRecordJob } from '../../jobs/index.js';
+import type { CommunicationsDB, NoticeBatchRow } from '../../store/tables.js';
+import type { CommunicationsPorts } from './ports.js';
+import type { CommunicationsService } from './service.js';
+
+/**
+ * Mandatory notices to customer segments: one batch per signed-off case,
+ * one job per customer and channel. Each record is generated with an
+ * idempotency key of its own, so a retried or duplicated job finds the
+ * document it already made, and a failing record (missing data, no address)
+ * becomes a FAILED document or delivery with its exception without
+ * stopping the others.
+ */
+export interface LaunchNotice {
+  caseId: string;
+  templateVersionId: string;
+  segments: string[];
+  channels: string[];
+  data: Record<string, unknown>;
+  requestedBy: string;
+}
+
+export interface BatchProgress {
+  total: number;
+  generated: number;
+  failed: number;
+  delivered: number;
+  deliveryFailed: number;
+  byChannel: { channel: string; documentStatus: string; deliveryStatus: string | null; count: number }[];
+}
+
+const PROGRESS_EVERY_MS = 500;
+
+export class NoticeBatches {
+  private readonly lastProgress = new Map<string, number>();
+
+  constructor(
+    private readonly db: Kysely<CommunicationsDB>,
+    private readonly outbox: Outbox<CommunicationsDB>,
+    private readonly commands: CommandRelay,
+    private readonly service: CommunicationsService,
+    private readonly ports: CommunicationsPorts,
+    private readonly queue: () => JobQueue | null,
+  ) {}
+
+  /** Idempotent per case: a retried launch finds its batch and re-enqueues only if enqueueing never finished. */
+  async launch(cmd: LaunchNotice): Promise<{ batchId: string; total: number }> {
+    if (!cmd.segments.length) throw badInput('segments: at least one', 'segments');
+    const queue = this.queue();
+    if (!queue) throw new Error('no job queue: batch generation needs the pg-boss queue');
+    let batch = await this.db
+      .selectFrom('communications.notice_batches')
+      .selectAll()
+      .where('case_id', '=', cmd.caseId)
+      .executeTakeFirst();
+    const customerIds = await this.ports.customersInSegments(cmd.segments);
+    if (!batch) {
+      const id = `batch_${randomUUID()}`;
+      batch = await this.outbox.transaction(async (tx, emit) => {
+        const row = await tx
+          .insertInto('communications.notice_batches')
+          .values({
+            id,
+            case_id: cmd.caseId,
+            template_version_id: cmd.templateVersionId,
+            segments: cmd.segments,
+            channels: cmd.channels,
+            data: JSON.stringify(cmd.data),
+            requested_by: cmd.requestedBy,
+            status: customerIds.length ? 'RUNNING' : 'COMPLETED',
+            total: customerIds.length * cmd.channels.length,
+            enqueued_at: null,
+            finished_at: customerIds.length ? null : new Date(),
+          })
+          .onConflict((oc) => oc.column('case_id').doNothing())
+          .returningAll()
+          .executeTakeFirst();
+        if (row) await emit('BATCH_PROGRESS', { batchId: row.id, caseId: row.case_id });
+        return (
+          row ??
+          (await tx
+            .selectFrom('communications.notice_batches')
+            .selectAll()
+            .where('case_id', '=', cmd.caseId)
+            .executeTakeFirstOrThrow())
+        );
+      });
+    }
+    if (!batch.enqueued_at) {
+      const records: NoticeRecordJob[] = customerIds.flatMap((customerId) =>
+        batch!.channels.map((channel) => ({ batchId: batch!.id, customerId, channel })),
+      );
+      await queue.enqueueNoticeRecords(records);
+      await this.db
+        .updateTable('communications.notice_batches')
+        .set({ enqueued_at: new Date() })
+        .where('id', '=', batch.id)
+        .execute();
+      if (!records.length) await this.complete(batch);
+    }
+    return { batchId: batch.id, total: batch.total };
+  }
+
+  /** One customer on one channel. */
+  async processRecord(job: NoticeRecordJob): Promise<void> {
+    const batch = await this.db
+      .selectFrom('communications.notice_batches')
+      .selectAll()
+      .where('id', '=', job.batchId)
+      .executeTakeFirst();
+    if (!batch) return; // nothing to do for a batch that is gone
+    try {
+      await this.service.generate({
+        actor: batch.requested_by,
+        customerId: job.customerId,
+        templateVersionId: batch.template_version_id,
+        channel: job.channel,
+        data: batch.data,
+        caseId: batch.case_id,
+        caseApproved: true,
+        batchId: batch.id,
+        idempotencyKey: `batch:${batch.id}:${job.customerId}:${job.channel}`,
+      });
+    } catch (err) {
+      // A record that cannot even be attempted (the customer was removed, a channel the
+      // template lost) is recorded as failed, not retried forever, and the batch goes on.
+      const code = (err as { extensions?: { code?: string } }).extensions?.code;
+      if (code !== 'NOT_FOUND' && code !== 'BAD_USER_INPUT' && code !== 'APPROVAL_REQUIRED') throw err;
+      await this.service.recordUnattempted(batch, job, (err as Error).message);
+    }
+    await this.afterRecord(batch);
+  }
+
+  private async afterRecord(batch: NoticeBatchRow): Promise<void> {
+    const { done } = await this.db
+      .selectFrom('communications.documents')
+      .select((eb) => eb.fn.countAll<string>().as('done'))
+      .where('batch_id', '=', batch.id)
+      .executeTakeFirstOrThrow();
+    if (Number(done) >= batch.total) {
+      await this.complete(batch);
+      return;
+    }
+    const now = Date.now();
+    if (now - (this.lastProgress.get(batch.id) ?? 0) >= PROGRESS_EVERY_MS) {
+      this.lastProgress.set(batch.id, now);
+      await this.outbox.transaction(async (_tx, emit) => {
+        await emit('BATCH_PROGRESS', { batchId: batch.id, caseId: batch.case_id });
+      });
+    }
+  }
+
+  private async complete(batch: NoticeBatchRow): Promise<void> {
+    await this.outbox.transaction(async (tx, emit) => {
+      const done = await tx
+        .updateTable('communications.notice_batches')
+        .set({ status: 'COMPLETED', finished_at: new Date() })
+        .where('id', '=', batch.id)
+        .where('status', '=', 'RUNNING')
+        .returningAll()
+        .executeTakeFirst();
+      if (!done) return;
+      this.lastProgress.delete(batch.id);
+      await emit('BATCH_PROGRESS', { batchId: batch.id, caseId: batch.case_id });
+      await this.commands.enqueue(tx, 'recordNoticeOutcome', { caseId: batch.case_id, batchId: batch.id });
+    });
+  }
+
+  async progress(batchId: string): Promise<BatchProgress> {
+    const batch = await this.db
+      .selectFrom('communications.notice_batches')
+      .select(['id', 'total'])
+      .where('id', '=', batchId)
+      .executeTakeFirst();
+    if (!batch) throw notFound('NoticeBatch', batchId);
+    const { rows } = await sql<{
+      channel: string;
+      document_status: string;
+      delivery_status: string | null;
+      count: string;
+    }>`
+      select d.channel, d.status as document_status, l.status as delivery_status, count(*)::text as count
+      from communications.documents d
+      left join lateral (
+        select status from communications.deliveries x where x.document_id = d.id order by x.created_at desc, x.id desc limit 1
+      ) l on true
+      where d.batch_id = ${batchId}
+      group by 1, 2, 3
+      order by 1, 2, 3`.execute(this.db);
+    const byChannel = rows.map((r) => ({
+      channel: r.channel,
+      documentStatus: r.document_status,
+      deliveryStatus: r.delivery_status,
+      count: Number(r.count),
+    }));
+    const sum = (f: (r: (typeof byChannel)[number]) => boolean) =>
+      byChannel.filter(f).reduce((n, r) => n + r.count, 0);
+    return {
+      total: batch.total,
+      generated: sum((r) => r.documentStatus === 'GENERATED'),
+      failed: sum((r) => r.documentStatus === 'FAILED'),
+      delivered: sum((r) => r.deliveryStatus === 'DELIVERED'),
+      deliveryFailed: sum((r) => r.deliveryStatus === 'FAILED'),
+      byChannel,
+    };
+  }
+}

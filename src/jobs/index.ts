@@ -1,0 +1,70 @@
+import PgBoss from 'pg-boss';
+import type pg from 'pg';
+import { log } from '../logger.js';
+
+/**
+ * Background jobs on pg-boss, in the same store as everything else (its own
+ * `pgboss` schema, managed by pg-boss). Jobs only carry keys; the work they
+ * do is idempotent, so a job retried after a crash finds what it already did.
+ */
+export const NOTICE_RECORD_QUEUE = 'notice-record';
+
+export interface NoticeRecordJob {
+  batchId: string;
+  customerId: string;
+  channel: string;
+}
+
+export interface JobQueue {
+  enqueueNoticeRecords(records: NoticeRecordJob[]): Promise<void>;
+}
+
+export interface Jobs extends JobQueue {
+  /** Starts `concurrency` workers on the notice queue. */
+  work(concurrency: number, handle: (job: NoticeRecordJob) => Promise<void>): Promise<void>;
+  /** Stops taking jobs and waits for the ones in hand. */
+  stop(): Promise<void>;
+}
+
+export async function startJobs(pool: pg.Pool): Promise<Jobs> {
+  const boss = new PgBoss({
+    // pg-boss runs its SQL through our pool, so PGlite's single connection is shared, not doubled.
+    db: { executeSql: (text: string, values?: unknown[]) => pool.query(text, values as unknown[]) },
+    schema: 'pgboss',
+    supervise: true,
+    migrate: true,
+  });
+  boss.on('error', (err) => log.error('job queue error', { err }));
+  await boss.start();
+  await boss.createQueue(NOTICE_RECORD_QUEUE, {
+    name: NOTICE_RECORD_QUEUE,
+    retryLimit: 5,
+    retryDelay: 2,
+    retryBackoff: true,
+  });
+  let stopped = false;
+  return {
+    async enqueueNoticeRecords(records) {
+      const CHUNK = 1000;
+      for (let i = 0; i < records.length; i += CHUNK) {
+        await boss.insert(records.slice(i, i + CHUNK).map((data) => ({ name: NOTICE_RECORD_QUEUE, data })));
+      }
+    },
+    async work(concurrency, handle) {
+      for (let i = 0; i < concurrency; i++) {
+        await boss.work<NoticeRecordJob>(
+          NOTICE_RECORD_QUEUE,
+          { batchSize: 1, pollingIntervalSeconds: 0.5 },
+          async ([job]) => {
+            if (job) await handle(job.data);
+          },
+        );
+      }
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await boss.stop({ graceful: true, wait: true, timeout: 30_000 });
+    },
+  };
+}
