@@ -12,6 +12,7 @@ import { serveGraphQL } from '../gateway/serve.js';
 import { loadOrCreateDevKey, signDevToken } from '../identity/index.js';
 import { configureLogger, log } from '../logger.js';
 import { openStore } from '../store/db.js';
+import { startJobs } from '../jobs/index.js';
 import { migrate } from '../store/migrations/index.js';
 import { sliceOf, type CommunicationsDB, type CustomersDB, type WorkflowDB } from '../store/tables.js';
 import { createCommunicationsSubgraph } from '../subgraphs/communications.js';
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
   const bus = new InProcessBus();
 
   let subgraph: Subgraph;
+  let stopJobs: () => Promise<void> = async () => undefined;
   const routes: Route[] = [];
   switch (name) {
     case 'workflow':
@@ -87,6 +89,11 @@ async function main(): Promise<void> {
         deliveryStepMs: config.deliveryStepMs,
       });
       routes.push(documentContentRoute(() => comms.reader));
+      const jobs = await startJobs(store.pool);
+      comms.useJobs(jobs);
+      if (config.runWorkers)
+        await jobs.work(config.workerConcurrency, (job) => comms.batches.processRecord(job));
+      stopJobs = () => jobs.stop();
       subgraph = comms;
       break;
     }
@@ -108,6 +115,7 @@ async function main(): Promise<void> {
       introspection: true,
       graceMs: config.shutdownGraceMs,
       onStop: async () => {
+        await stopJobs();
         await subgraph.stop();
         await bus.close();
         await store.close();

@@ -51,15 +51,34 @@ export async function startJobs(pool: pg.Pool): Promise<Jobs> {
       }
     },
     async work(concurrency, handle) {
-      for (let i = 0; i < concurrency; i++) {
-        await boss.work<NoticeRecordJob>(
-          NOTICE_RECORD_QUEUE,
-          { batchSize: 1, pollingIntervalSeconds: 0.5 },
-          async ([job]) => {
-            if (job) await handle(job.data);
-          },
-        );
-      }
+      // pg-boss waits its polling interval after each fetch, so workers fetch many
+      // jobs at once and run them `concurrency` at a time. If any fails, the fetch
+      // fails and pg-boss retries all of it: the records already done are no-ops
+      // the second time (idempotency keys), so a retry costs time, not duplicates.
+      await boss.work<NoticeRecordJob>(
+        NOTICE_RECORD_QUEUE,
+        { batchSize: Math.max(concurrency * 8, 16), pollingIntervalSeconds: 0.5 },
+        async (batch) => {
+          const failures: unknown[] = [];
+          let next = 0;
+          const lane = async () => {
+            while (next < batch.length) {
+              const job = batch[next++]!;
+              try {
+                await handle(job.data);
+              } catch (err) {
+                failures.push(err);
+              }
+            }
+          };
+          await Promise.all(Array.from({ length: Math.min(concurrency, batch.length) }, lane));
+          if (failures.length)
+            throw new AggregateError(
+              failures,
+              `${failures.length} of ${batch.length} records failed; retrying`,
+            );
+        },
+      );
     },
     async stop() {
       if (stopped) return;
