@@ -1,0 +1,147 @@
+import 'reflect-metadata';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { loadConfig } from '../src/config/index.js';
+import { SEED_TEMPLATES } from '../src/datasources/communications/seed/templates.js';
+import { startGateway, type Gateway } from '../src/gateway/index.js';
+import { configureLogger } from '../src/logger.js';
+
+/**
+ * `npm run bench` (second part), or `npm run bench:batch` alone: batch
+ * generation of personalised one-page PDF account statements (DejaVu
+ * Unicode font) through the real path: a notice batch on pg-boss, workers in
+ * the process, each record rendered, hashed and stored with its delivery.
+ * Prints documents/s, peak memory and the projection for 100,000.
+ *
+ * BENCH_DOCS (default 10000) sets the size; BENCH_DATABASE_URL runs it on
+ * PostgreSQL instead of the embedded PGlite; WORKER_CONCURRENCY as in the product.
+ */
+const DOCS = Number(process.env.BENCH_DOCS ?? 10_000);
+const NAMES = [
+  'Łukasz Żółć',
+  'Ștefan Ionescu',
+  'Zoë Ångström',
+  'José Núñez',
+  'Anaïs Lefèvre',
+  'Jürgen Groß',
+  'Siobhán Ó Ceallaigh',
+  'Oliver Bennett',
+];
+
+async function main(): Promise<void> {
+  configureLogger({ level: 'error' });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'commsgraph-batch-bench-'));
+  const concurrency = process.env.WORKER_CONCURRENCY ?? '4';
+  let gateway: Gateway | null = null;
+  let peakRss = 0;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 100);
+  try {
+    gateway = await startGateway(
+      loadConfig({
+        DATA_DIR: dataDir,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'error',
+        SEED_DEMO: 'true',
+        WORKER_CONCURRENCY: concurrency,
+        DATABASE_URL: process.env.BENCH_DATABASE_URL,
+      }),
+    );
+    const db = gateway.store!.db;
+    // Fixture: DOCS customers in a segment of their own, and the case the batch belongs to.
+    const customers = Array.from({ length: DOCS }, (_, i) => ({
+      id: `bench_${String(i).padStart(6, '0')}`,
+      name: `${NAMES[i % NAMES.length]} ${i}`,
+      email: null,
+      phone: null,
+      address: JSON.stringify({
+        line1: `${i} Harbour Street`,
+        city: 'Dublin',
+        postcode: 'D02 XK83',
+        country: 'IE',
+      }),
+      preferred_channel: 'PRINT',
+      segments: ['bench'],
+      locale: i % 2 ? 'pl-PL' : 'en-IE',
+      brand: i % 2 ? 'contoso' : 'northwind',
+    }));
+    for (let i = 0; i < customers.length; i += 1000)
+      await db
+        .insertInto('customers.customers')
+        .values(customers.slice(i, i + 1000))
+        .execute();
+    await sql`insert into workflow.cases (id, kind, status, title, started_by) values ('case_bench', 'MANDATORY_NOTICE', 'APPROVED', 'Batch benchmark', 'bench')`.execute(
+      db,
+    );
+    const data = SEED_TEMPLATES.find((t) => t.id === 'tpl_account_statement')!.sampleData;
+
+    const batches = gateway.subgraphs!.communications.batches;
+    const memoryBefore = process.memoryUsage().rss;
+    peakRss = memoryBefore;
+    const t0 = Date.now();
+    const { batchId } = await batches.launch({
+      caseId: 'case_bench',
+      templateVersionId: 'tpl_account_statement_v1',
+      segments: ['bench'],
+      channels: ['PRINT'],
+      data,
+      requestedBy: 'bench',
+    });
+    const queued = Date.now() - t0;
+    let done = 0;
+    let last = 0;
+    while (done < DOCS) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const { rows } = await sql<{
+        n: string;
+        failed: string;
+      }>`select count(*)::text as n, count(*) filter (where status = 'FAILED')::text as failed
+        from communications.documents where batch_id = ${batchId}`.execute(db);
+      done = Number(rows[0]!.n);
+      if (Date.now() - last > 10_000) {
+        last = Date.now();
+        console.log(
+          `  ${done}/${DOCS} documents after ${((Date.now() - t0) / 1000).toFixed(0)} s (${rows[0]!.failed} failed)`,
+        );
+      }
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    const rate = DOCS / seconds;
+    const { rows: size } = await sql<{
+      bytes: string;
+    }>`select coalesce(sum(length(body)), 0)::text as bytes from communications.document_parts p
+      join communications.documents d on d.id = p.document_id where d.batch_id = ${batchId}`.execute(db);
+    const projected = 100_000 / rate;
+    console.log('');
+    console.log(
+      `batch generation: ${DOCS} one-page PDF statements (DejaVu, Unicode names), ${gateway.store!.kind}, WORKER_CONCURRENCY=${concurrency}`,
+    );
+    console.log(`  documents/s               ${rate.toFixed(1)}`);
+    console.log(`  wall time                 ${seconds.toFixed(1)} s (queueing ${queued} ms of it)`);
+    console.log(
+      `  peak RSS                  ${(peakRss / 2 ** 20).toFixed(0)} MiB (${(memoryBefore / 2 ** 20).toFixed(0)} MiB before the batch)`,
+    );
+    console.log(
+      `  stored PDF bytes          ${(Number(size[0]!.bytes) / 2 ** 20).toFixed(1)} MiB (${(Number(size[0]!.bytes) / DOCS / 1024).toFixed(1)} KiB each)`,
+    );
+    console.log(
+      `  projection for 100,000    ${(projected / 60).toFixed(1)} min at this rate (target: at most 3 min)`,
+    );
+    console.log(
+      `  measured on               ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), node ${process.version}, in one process (gateway, workers, delivery and store)`,
+    );
+  } finally {
+    clearInterval(sampler);
+    await gateway?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
