@@ -52,6 +52,8 @@ async function main(): Promise<void> {
       }),
     );
     const db = gateway.store!.db;
+    const phase = (what: string) => console.log(`  ${what}`);
+    phase(`gateway up on ${gateway.store!.kind}; adding ${DOCS} customers...`);
     // Fixture: DOCS customers in a segment of their own, and the case the batch belongs to.
     const customers = Array.from({ length: DOCS }, (_, i) => ({
       id: `bench_${String(i).padStart(6, '0')}`,
@@ -79,6 +81,7 @@ async function main(): Promise<void> {
     );
     const data = SEED_TEMPLATES.find((t) => t.id === 'tpl_account_statement')!.sampleData;
 
+    phase('launching the batch...');
     const batches = gateway.subgraphs!.communications.batches;
     const memoryBefore = process.memoryUsage().rss;
     peakRss = memoryBefore;
