@@ -16,7 +16,8 @@ export type Topic =
   | 'EXCEPTION_RAISED'
   | 'CUSTOMER_UPDATED'
   | 'DEADLINE_ALERT'
-  | 'BATCH_PROGRESS';
+  | 'BATCH_PROGRESS'
+  | 'TEMPLATE_UPDATED';
 
 export interface BusEvent<P extends object = Record<string, unknown>> {
   id: string;

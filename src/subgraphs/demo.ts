@@ -135,6 +135,15 @@ export async function seedDemoCases(s: SubgraphSet): Promise<void> {
   });
   await s.workflow.service.disputes!.sendLetter(agent, { caseId: dispute.id, letter: 'ACKNOWLEDGEMENT' });
 
+  // A mandatory rate-change notice to savings customers, reviewed and waiting for the approver.
+  const notice = await wf.startCase(as('demo.compliance.lead@northwind', 'compliance'), {
+    kind: 'MANDATORY_NOTICE',
+    title: 'Savings rate change, May',
+    templateId: 'tpl_rate_change_notice',
+    data: { segments: ['savings'], channels: ['EMAIL', 'MOBILE'], ...sample('tpl_rate_change_notice') },
+  });
+  await decide(notice.id, reviewer, 0, 'APPROVED', 'Rates and dates match the board minute.');
+
   // A reissue of the delivered billing notice, waiting for a second agent's authorisation.
   await s.settle();
   const [billing] = await s.communications.reader.documentsByCase([done.id]);

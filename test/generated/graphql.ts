@@ -674,6 +674,8 @@ export type Subscription = {
   generationExceptionRaised: GenerationException;
   /** Progress of notice batches (at most every half second while running, and once at the end), or of one batch or case. */
   noticeBatchProgress: NoticeBatch;
+  /** Every move of a template through its lifecycle (edit, submission, decision, retirement), or of one template. */
+  templateUpdated: Template;
 };
 
 
@@ -702,6 +704,11 @@ export type SubscriptionGenerationExceptionRaisedArgs = {
 export type SubscriptionNoticeBatchProgressArgs = {
   batchId?: InputMaybe<Scalars['ID']['input']>;
   caseId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+export type SubscriptionTemplateUpdatedArgs = {
+  templateId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 /** The work behind an approval or an investigation: who should do it, by when. */

@@ -1,5 +1,6 @@
 import { SEED_TEMPLATES } from '../../src/datasources/communications/seed/templates.js';
 import { startTestGateway, type TestGateway } from '../support/harness.js';
+import { subscribe } from '../support/ws.js';
 
 /**
  * Flow 1, template content lifecycle: only approved content is published.
@@ -61,6 +62,9 @@ const generate = (templateId: string) =>
   );
 
 test('a new template is reviewed under four-eyes, approved, then used; edits make a new draft; retiring stops it', async () => {
+  const updates = await subscribe<{
+    templateUpdated: { id: string; versions: { version: number; status: string }[] };
+  }>(t.url, svc, `subscription { templateUpdated { id versions { version status } } }`);
   const created = await gql<{ createTemplate: { id: string; versions: { id: string; status: string }[] } }>(
     `mutation ($input: CreateTemplateInput!) { createTemplate(input: $input) { id versions { id status } } }`,
     {
@@ -177,6 +181,13 @@ test('a new template is reviewed under four-eyes, approved, then used; edits mak
     ['carl.compliance', 'VERSION_RETIRED'],
     ['carl.compliance', 'VERSION_RETIRED'],
   ]);
+  // Subscribers saw every move, the template as it stood after each.
+  const mine = (
+    await updates.waitFor((r) => r.filter((e) => e.templateUpdated.id === id).length >= 12)
+  ).filter((e) => e.templateUpdated.id === id);
+  await updates.close();
+  expect(mine).toHaveLength(12);
+  expect(mine.at(-1)!.templateUpdated.versions.map((v) => v.status)).toEqual(['RETIRED', 'RETIRED']);
   const rejection = state.data!.template.history.find((h) => h.action === 'VERSION_REJECTED')!;
   expect(rejection.detail).toMatchObject({ comment: 'Tone too informal', stage: 'APPROVAL', version: 2 });
 });

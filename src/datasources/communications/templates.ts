@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { badInput, conflict, forbidden, notFound } from '../../errors/index.js';
-import type { Outbox } from '../../events/index.js';
+import type { Emit, Outbox } from '../../events/index.js';
 import type { Principal, Role } from '../../identity/index.js';
 import type {
   CommunicationsDB,
@@ -69,7 +69,7 @@ export class TemplateLifecycle {
       channels: input.channels,
     });
     const id = `tpl_${input.documentType}`;
-    return this.outbox.transaction(async (tx) => {
+    return this.outbox.transaction(async (tx, emit) => {
       const exists = await tx
         .selectFrom('communications.templates')
         .select('id')
@@ -83,7 +83,7 @@ export class TemplateLifecycle {
         .returningAll()
         .executeTakeFirstOrThrow();
       const version = await this.insertVersion(tx, id, 1, draft, principal.sub);
-      await this.audit(tx, id, version.id, principal.sub, 'TEMPLATE_CREATED', {
+      await this.audit(tx, emit, id, version.id, principal.sub, 'TEMPLATE_CREATED', {
         version: 1,
         contentHash: version.content_hash,
       });
@@ -103,7 +103,7 @@ export class TemplateLifecycle {
     },
   ): Promise<TemplateVersionRow> {
     checkComment(input.comment);
-    return this.outbox.transaction(async (tx) => {
+    return this.outbox.transaction(async (tx, emit) => {
       const template = await tx
         .selectFrom('communications.templates')
         .selectAll()
@@ -144,7 +144,7 @@ export class TemplateLifecycle {
             .where('id', '=', latest.id)
             .returningAll()
             .executeTakeFirstOrThrow();
-          await this.audit(tx, template.id, row.id, principal.sub, 'VERSION_EDITED', {
+          await this.audit(tx, emit, template.id, row.id, principal.sub, 'VERSION_EDITED', {
             version: row.version,
             contentHash: hash,
             comment: input.comment ?? null,
@@ -154,7 +154,7 @@ export class TemplateLifecycle {
         case 'APPROVED':
         case 'RETIRED': {
           const row = await this.insertVersion(tx, template.id, latest.version + 1, draft, principal.sub);
-          await this.audit(tx, template.id, row.id, principal.sub, 'VERSION_CREATED', {
+          await this.audit(tx, emit, template.id, row.id, principal.sub, 'VERSION_CREATED', {
             version: row.version,
             from: latest.version,
             contentHash: row.content_hash,
@@ -173,7 +173,7 @@ export class TemplateLifecycle {
     input: { versionId: string; comment?: string | null },
   ): Promise<TemplateVersionRow> {
     checkComment(input.comment);
-    return this.outbox.transaction(async (tx) => {
+    return this.outbox.transaction(async (tx, emit) => {
       const v = await this.lockVersion(tx, input.versionId);
       if (v.status !== 'DRAFT')
         throw conflict(`Version ${v.version} is ${v.status}; only a DRAFT can be submitted for review`);
@@ -201,7 +201,7 @@ export class TemplateLifecycle {
         .where('id', '=', v.id)
         .returningAll()
         .executeTakeFirstOrThrow();
-      await this.audit(tx, v.template_id, v.id, principal.sub, 'SUBMITTED_FOR_REVIEW', {
+      await this.audit(tx, emit, v.template_id, v.id, principal.sub, 'SUBMITTED_FOR_REVIEW', {
         version: v.version,
         round,
         contentHash: v.content_hash,
@@ -218,7 +218,7 @@ export class TemplateLifecycle {
     if (input.decision !== 'APPROVED' && input.decision !== 'REJECTED')
       throw badInput('decision: APPROVED or REJECTED', 'decision');
     checkComment(input.comment);
-    return this.outbox.transaction(async (tx) => {
+    return this.outbox.transaction(async (tx, emit) => {
       const target = await tx
         .selectFrom('communications.template_approvals')
         .selectAll()
@@ -272,16 +272,16 @@ export class TemplateLifecycle {
           .set({ status: 'DRAFT' })
           .where('id', '=', v.id)
           .execute();
-        await this.audit(tx, v.template_id, v.id, principal.sub, 'VERSION_REJECTED', detail);
+        await this.audit(tx, emit, v.template_id, v.id, principal.sub, 'VERSION_REJECTED', detail);
       } else if (target.seq === TEMPLATE_STAGES.length - 1) {
         await tx
           .updateTable('communications.template_versions')
           .set({ status: 'APPROVED', approved_by: principal.sub, approved_at: now })
           .where('id', '=', v.id)
           .execute();
-        await this.audit(tx, v.template_id, v.id, principal.sub, 'VERSION_APPROVED', detail);
+        await this.audit(tx, emit, v.template_id, v.id, principal.sub, 'VERSION_APPROVED', detail);
       } else {
-        await this.audit(tx, v.template_id, v.id, principal.sub, 'STAGE_APPROVED', detail);
+        await this.audit(tx, emit, v.template_id, v.id, principal.sub, 'STAGE_APPROVED', detail);
       }
       return decided;
     });
@@ -292,7 +292,7 @@ export class TemplateLifecycle {
     input: { versionId: string; comment?: string | null },
   ): Promise<TemplateVersionRow> {
     checkComment(input.comment);
-    return this.outbox.transaction(async (tx) => {
+    return this.outbox.transaction(async (tx, emit) => {
       const v = await this.lockVersion(tx, input.versionId);
       if (v.status === 'RETIRED') throw conflict(`Version ${v.version} is retired already`);
       if (v.status === 'IN_REVIEW') throw conflict(`Version ${v.version} is in review; decide it first`);
@@ -302,7 +302,7 @@ export class TemplateLifecycle {
         .where('id', '=', v.id)
         .returningAll()
         .executeTakeFirstOrThrow();
-      await this.audit(tx, v.template_id, v.id, principal.sub, 'VERSION_RETIRED', {
+      await this.audit(tx, emit, v.template_id, v.id, principal.sub, 'VERSION_RETIRED', {
         version: v.version,
         from: v.status,
         comment: input.comment ?? null,
@@ -380,6 +380,7 @@ export class TemplateLifecycle {
 
   private async audit(
     tx: Transaction<CommunicationsDB>,
+    emit: Emit,
     templateId: string,
     versionId: string | null,
     actor: string,
@@ -396,6 +397,8 @@ export class TemplateLifecycle {
         detail: JSON.stringify(detail),
       })
       .execute();
+    // Every move of the lifecycle is an event too, committed with it.
+    await emit('TEMPLATE_UPDATED', { templateId, versionId, action });
   }
 }
 

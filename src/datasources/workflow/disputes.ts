@@ -6,7 +6,7 @@ import { approvalRequired, badInput, conflict, forbidden, notFound } from '../..
 import type { Principal, Role } from '../../identity/index.js';
 import type { CaseRow, WorkflowDB } from '../../store/tables.js';
 import type { WorkflowPorts } from './ports.js';
-import type { WorkflowService } from './service.js';
+import { insertCase, insertTask, type WorkflowService } from './service.js';
 
 /**
  * Complaints and disputes. A DISPUTE case has a response policy: acknowledge
@@ -90,28 +90,19 @@ export class DisputeDesk {
     const finalDue = addBusinessDays(now, this.policy.finalResponseWithinBusinessDays);
     const caseId = newId('case');
     return this.outbox.transaction(async (tx, emit) => {
-      const row = await tx
-        .insertInto('workflow.cases')
-        .values({
-          id: caseId,
-          kind: 'DISPUTE',
-          status: 'OPEN',
-          title: input.title,
-          customer_id: customer.id,
-          template_id: null,
-          template_version_id: null,
-          channel: input.channel ?? customer.preferredChannel,
-          data: JSON.stringify({ receivedOn: now.toISOString().slice(0, 10), ...(input.data ?? {}) }),
-          started_by: principal.sub,
-          assigned_team: 'complaints',
-          assignee: null,
-          due_at: finalDue,
-          subject: JSON.stringify({ interimCount: 0 }),
-          idempotency_key: null,
-          resolution: null,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      const row = await insertCase(tx, {
+        id: caseId,
+        kind: 'DISPUTE',
+        status: 'OPEN',
+        title: input.title,
+        customer_id: customer.id,
+        channel: input.channel ?? customer.preferredChannel,
+        data: JSON.stringify({ receivedOn: now.toISOString().slice(0, 10), ...(input.data ?? {}) }),
+        started_by: principal.sub,
+        assigned_team: 'complaints',
+        due_at: finalDue,
+        subject: JSON.stringify({ interimCount: 0 }),
+      });
       for (const [kind, due] of [
         ['ACKNOWLEDGEMENT', ackDue],
         ['FINAL_RESPONSE', finalDue],
@@ -121,21 +112,15 @@ export class DisputeDesk {
           .values({ case_id: caseId, kind, due_at: due, met_at: null, alerted: null })
           .execute();
       }
-      await tx
-        .insertInto('workflow.tasks')
-        .values({
-          id: newId('task'),
-          case_id: caseId,
-          approval_id: null,
-          kind: 'INVESTIGATE',
-          role: 'service-agent',
-          team: 'complaints',
-          assignee: null,
-          status: 'OPEN',
-          due_at: finalDue,
-          completed_at: null,
-        })
-        .execute();
+      await insertTask(tx, {
+        id: newId('task'),
+        case_id: caseId,
+        kind: 'INVESTIGATE',
+        role: 'service-agent',
+        team: 'complaints',
+        status: 'OPEN',
+        due_at: finalDue,
+      });
       await this.cases.audit(tx, caseId, principal.sub, 'CASE_STARTED', {
         kind: 'DISPUTE',
         acknowledgeBy: ackDue.toISOString(),
@@ -262,21 +247,16 @@ export class DisputeDesk {
           comment: null,
         })
         .execute();
-      await tx
-        .insertInto('workflow.tasks')
-        .values({
-          id: newId('task'),
-          case_id: c.id,
-          approval_id: approvalId,
-          kind: 'APPROVAL',
-          role: 'approver',
-          team: 'approvals',
-          assignee: null,
-          status: 'OPEN',
-          due_at: c.due_at,
-          completed_at: null,
-        })
-        .execute();
+      await insertTask(tx, {
+        id: newId('task'),
+        case_id: c.id,
+        approval_id: approvalId,
+        kind: 'APPROVAL',
+        role: 'approver',
+        team: 'approvals',
+        status: 'OPEN',
+        due_at: c.due_at,
+      });
     }
     await this.cases.audit(tx, c.id, principal.sub, 'FINAL_RESPONSE_SUBMITTED', { data });
   }

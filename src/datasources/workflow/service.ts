@@ -4,7 +4,8 @@ import type { CommandRelay } from '../../events/commands.js';
 import type { Emit, Outbox } from '../../events/index.js';
 import { badInput, conflict, forbidden, notFound, approvalRequired } from '../../errors/index.js';
 import type { Principal, Role } from '../../identity/index.js';
-import type { ApprovalRow, CaseRow, WorkflowDB } from '../../store/tables.js';
+import type { Insertable } from 'kysely';
+import type { ApprovalRow, CaseRow, CasesTable, TasksTable, WorkflowDB } from '../../store/tables.js';
 import type {
   GenerateForCaseCommand,
   GenerationOutcome,
@@ -241,29 +242,21 @@ export class WorkflowService {
     const caseId = newId('case');
     const now = Date.now();
     return this.outbox.transaction(async (tx, emit) => {
-      const row = await tx
-        .insertInto('workflow.cases')
-        .values({
-          id: caseId,
-          kind: input.kind,
-          status: 'AWAITING_APPROVAL',
-          title: input.title,
-          customer_id: customer.id,
-          template_id: version.templateId,
-          // Pinned now: a version approved later must not change what was reviewed.
-          template_version_id: version.templateVersionId,
-          channel,
-          data: JSON.stringify(input.data ?? {}),
-          started_by: principal.sub,
-          assigned_team: STAGE_TEAM[stages[0]!],
-          assignee: null,
-          due_at: new Date(now + stages.length * STAGE_SLA_MS),
-          subject: null,
-          idempotency_key: null,
-          resolution: null,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      const row = await insertCase(tx, {
+        id: caseId,
+        kind: input.kind,
+        status: 'AWAITING_APPROVAL',
+        title: input.title,
+        customer_id: customer.id,
+        template_id: version.templateId,
+        // Pinned now: a version approved later must not change what was reviewed.
+        template_version_id: version.templateVersionId,
+        channel,
+        data: JSON.stringify(input.data ?? {}),
+        started_by: principal.sub,
+        assigned_team: STAGE_TEAM[stages[0]!],
+        due_at: new Date(now + stages.length * STAGE_SLA_MS),
+      });
       for (const [seq, stage] of stages.entries()) {
         const approvalId = newId('apr');
         await tx
@@ -279,21 +272,16 @@ export class WorkflowService {
             comment: null,
           })
           .execute();
-        await tx
-          .insertInto('workflow.tasks')
-          .values({
-            id: newId('task'),
-            case_id: caseId,
-            approval_id: approvalId,
-            kind: 'APPROVAL',
-            role: STAGE_ROLE[stage],
-            team: STAGE_TEAM[stage],
-            assignee: null,
-            status: 'OPEN',
-            due_at: new Date(now + (seq + 1) * STAGE_SLA_MS),
-            completed_at: null,
-          })
-          .execute();
+        await insertTask(tx, {
+          id: newId('task'),
+          case_id: caseId,
+          approval_id: approvalId,
+          kind: 'APPROVAL',
+          role: STAGE_ROLE[stage],
+          team: STAGE_TEAM[stage],
+          status: 'OPEN',
+          due_at: new Date(now + (seq + 1) * STAGE_SLA_MS),
+        });
       }
       await this.audit(tx, caseId, principal.sub, 'CASE_STARTED', {
         kind: input.kind,
@@ -533,47 +521,32 @@ export class WorkflowService {
       return await this.outbox.transaction(async (tx, emit) => {
         const route = routeException(this.options.exceptionRouting ?? [], input.kind, input.channel);
         const team = route.team;
-        const row = await tx
-          .insertInto('workflow.cases')
-          .values({
-            id: caseId,
-            kind: 'GENERATION_EXCEPTION',
-            status: 'OPEN',
-            title: `${humanKind(input.kind)}: ${input.message}`.slice(0, TITLE_MAX),
-            customer_id: input.customerId,
-            template_id: null,
-            template_version_id: null,
-            channel: input.channel,
-            data: null,
-            started_by: 'system',
-            assigned_team: team,
-            assignee: null,
-            due_at: new Date(Date.now() + route.dueHours * 3600_000),
-            subject: JSON.stringify({
-              exceptionId: input.exceptionId,
-              documentId: input.documentId,
-              sourceCaseId: input.sourceCaseId,
-            }),
-            idempotency_key: key,
-            resolution: null,
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        await tx
-          .insertInto('workflow.tasks')
-          .values({
-            id: newId('task'),
-            case_id: caseId,
-            approval_id: null,
-            kind: 'INVESTIGATE',
-            role: 'operations',
-            team,
-            assignee: null,
-            status: 'OPEN',
-            due_at: row.due_at,
-            completed_at: null,
-          })
-          .execute();
+        const row = await insertCase(tx, {
+          id: caseId,
+          kind: 'GENERATION_EXCEPTION',
+          status: 'OPEN',
+          title: `${humanKind(input.kind)}: ${input.message}`.slice(0, TITLE_MAX),
+          customer_id: input.customerId,
+          channel: input.channel,
+          started_by: 'system',
+          assigned_team: team,
+          due_at: new Date(Date.now() + route.dueHours * 3600_000),
+          subject: JSON.stringify({
+            exceptionId: input.exceptionId,
+            documentId: input.documentId,
+            sourceCaseId: input.sourceCaseId,
+          }),
+          idempotency_key: key,
+        });
+        await insertTask(tx, {
+          id: newId('task'),
+          case_id: caseId,
+          kind: 'INVESTIGATE',
+          role: 'operations',
+          team,
+          status: 'OPEN',
+          due_at: row.due_at,
+        });
         await this.audit(tx, caseId, 'system', 'EXCEPTION_CASE_OPENED', {
           exceptionId: input.exceptionId,
           kind: input.kind,
@@ -618,28 +591,17 @@ export class WorkflowService {
     if (!customer) throw notFound('Customer', input.customerId);
     const caseId = newId('case');
     return this.outbox.transaction(async (tx, emit) => {
-      const row = await tx
-        .insertInto('workflow.cases')
-        .values({
-          id: caseId,
-          kind: 'SERVICE',
-          status: 'OPEN',
-          title: input.title,
-          customer_id: customer.id,
-          template_id: null,
-          template_version_id: null,
-          channel: input.channel ?? customer.preferredChannel,
-          data: JSON.stringify(input.data ?? {}),
-          started_by: principal.sub,
-          assigned_team: 'customer-service',
-          assignee: null,
-          due_at: null,
-          subject: null,
-          idempotency_key: null,
-          resolution: null,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      const row = await insertCase(tx, {
+        id: caseId,
+        kind: 'SERVICE',
+        status: 'OPEN',
+        title: input.title,
+        customer_id: customer.id,
+        channel: input.channel ?? customer.preferredChannel,
+        data: JSON.stringify(input.data ?? {}),
+        started_by: principal.sub,
+        assigned_team: 'customer-service',
+      });
       await this.audit(tx, caseId, principal.sub, 'CASE_STARTED', { kind: 'SERVICE', channel: row.channel });
       await emit('CASE_UPDATED', { caseId });
       return row;
@@ -901,43 +863,27 @@ export class WorkflowService {
     const channel = input.channel ?? doc.channel;
     const caseId = newId('case');
     return this.outbox.transaction(async (tx, emit) => {
-      const row = await tx
-        .insertInto('workflow.cases')
-        .values({
-          id: caseId,
-          kind: 'REISSUE',
-          status: 'OPEN',
-          title: `Reissue of document ${doc.id}`,
-          customer_id: doc.customerId,
-          template_id: null,
-          template_version_id: null,
-          channel,
-          data: null,
-          started_by: principal.sub,
-          assigned_team: 'customer-service',
-          assignee: null,
-          due_at: new Date(Date.now() + STAGE_SLA_MS),
-          subject: JSON.stringify({ documentId: doc.id, reason }),
-          idempotency_key: null,
-          resolution: null,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      await tx
-        .insertInto('workflow.tasks')
-        .values({
-          id: newId('task'),
-          case_id: caseId,
-          approval_id: null,
-          kind: 'AUTHORISE_REISSUE',
-          role: 'service-agent',
-          team: 'customer-service',
-          assignee: null,
-          status: 'OPEN',
-          due_at: row.due_at,
-          completed_at: null,
-        })
-        .execute();
+      const row = await insertCase(tx, {
+        id: caseId,
+        kind: 'REISSUE',
+        status: 'OPEN',
+        title: `Reissue of document ${doc.id}`,
+        customer_id: doc.customerId,
+        channel,
+        started_by: principal.sub,
+        assigned_team: 'customer-service',
+        due_at: new Date(Date.now() + STAGE_SLA_MS),
+        subject: JSON.stringify({ documentId: doc.id, reason }),
+      });
+      await insertTask(tx, {
+        id: newId('task'),
+        case_id: caseId,
+        kind: 'AUTHORISE_REISSUE',
+        role: 'service-agent',
+        team: 'customer-service',
+        status: 'OPEN',
+        due_at: row.due_at,
+      });
       await this.audit(tx, caseId, principal.sub, 'REISSUE_REQUESTED', {
         documentId: doc.id,
         reason,
@@ -1141,4 +1087,40 @@ export function noticeTarget(data: unknown): { segments: string[]; channels: str
     throw badInput('data.channels: one or more of PRINT, EMAIL, WEB, MOBILE', 'data.channels');
   }
   return { segments: [...new Set(d.segments as string[])], channels: [...new Set(d.channels as string[])] };
+}
+
+type NewCaseFields = Pick<Insertable<CasesTable>, 'id' | 'kind' | 'status' | 'title' | 'started_by'> &
+  Partial<Insertable<CasesTable>>;
+
+/** Inserts a case; what a kind does not use stays null. */
+export function insertCase(tx: Transaction<WorkflowDB>, fields: NewCaseFields): Promise<CaseRow> {
+  return tx
+    .insertInto('workflow.cases')
+    .values({
+      customer_id: null,
+      template_id: null,
+      template_version_id: null,
+      channel: null,
+      data: null,
+      assigned_team: null,
+      assignee: null,
+      due_at: null,
+      subject: null,
+      idempotency_key: null,
+      resolution: null,
+      ...fields,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+type NewTaskFields = Pick<Insertable<TasksTable>, 'id' | 'case_id' | 'kind' | 'role' | 'status'> &
+  Partial<Insertable<TasksTable>>;
+
+/** Inserts a task: the work behind an approval or an investigation. */
+export async function insertTask(tx: Transaction<WorkflowDB>, fields: NewTaskFields): Promise<void> {
+  await tx
+    .insertInto('workflow.tasks')
+    .values({ approval_id: null, team: null, assignee: null, due_at: null, completed_at: null, ...fields })
+    .execute();
 }

@@ -1,4 +1,17 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import {
+  Arg,
+  Authorized,
+  Ctx,
+  FieldResolver,
+  ID,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+} from 'type-graphql';
+import type { BusEvent } from '../../events/index.js';
+import { requirePrincipal, streamOf } from '../streams.js';
 import type { CommunicationsContext } from '../../context/index.js';
 import {
   CreateTemplateInput,
@@ -87,6 +100,34 @@ export class TemplateResolver {
     @Ctx() ctx: CommunicationsContext,
   ): Promise<TemplateVersion> {
     return toVersion(await ctx.communications.templates.retire(ctx.principal!, input));
+  }
+
+  @Authorized()
+  @Subscription(() => Template, {
+    description:
+      'Every move of a template through its lifecycle (edit, submission, decision, retirement), or of one template.',
+    subscribe: ({ args, context }) => {
+      const ctx = context as CommunicationsContext;
+      requirePrincipal(ctx);
+      const templateId = (args as { templateId?: string | null }).templateId ?? null;
+      return streamOf(
+        ctx.communications.bus,
+        'communications',
+        'TEMPLATE_UPDATED',
+        (e) => !templateId || e.payload.templateId === templateId,
+      );
+    },
+  })
+  async templateUpdated(
+    @Root() event: BusEvent,
+    @Ctx() ctx: CommunicationsContext,
+    @Arg('templateId', () => ID, { nullable: true }) _templateId?: string | null,
+  ): Promise<Template> {
+    ctx.communications.loaders = ctx.communications.newLoaders();
+    const id = String(event.payload.templateId);
+    const row = await ctx.communications.loaders.template.load(id);
+    if (!row) throw notFound('Template', id);
+    return toTemplate(row);
   }
 
   @FieldResolver(() => [TemplateVersion])
