@@ -16,7 +16,7 @@ const QUERY = parse(`query NoticeReport($id: ID!) { case(id: $id) {
   id kind status title createdAt
   approvals { stage decision decidedBy decidedAt }
   history { action at }
-  noticeBatch { id status segments channels total generated failed delivered deliveryFailed startedAt finishedAt
+  noticeBatch { id status segments channels customers total generated failed delivered deliveryFailed startedAt finishedAt
     counts { channel documentStatus deliveryStatus count }
     openExceptions { kind } }
 } }`);
@@ -35,6 +35,7 @@ interface ReportData {
       status: string;
       segments: string[];
       channels: string[];
+      customers: number;
       total: number;
       generated: number;
       failed: number;
@@ -108,6 +109,7 @@ export function noticeReportRoute(schema: () => GraphQLSchema): Route {
         ['batch', 'status', b.status, b.finishedAt ?? ''],
         ['segments', b.segments.join(';'), '', ''],
         ['channels', b.channels.join(';'), '', ''],
+        ['totals', 'customers', b.customers, ''],
         ['totals', 'customers_x_channels', b.total, ''],
         ['totals', 'generated', b.generated, ''],
         ['totals', 'failed', b.failed, ''],

@@ -51,6 +51,18 @@ export async function subgraphStart(
   );
 }
 
+/** `npm run worker` (its compiled command): batch workers as their own process. */
+export async function workerStart(dataDir: string, env: Record<string, string>): Promise<RunningProduct> {
+  await ensureBuilt();
+  return launch(
+    process.execPath,
+    [path.join(ROOT, 'dist/src/bin/worker.js')],
+    dataDir,
+    env,
+    /"msg":"worker running"()/,
+  );
+}
+
 async function launch(
   cmd: string,
   args: string[],
@@ -82,7 +94,7 @@ async function launch(
       const m = listening.exec(text);
       if (m) {
         clearTimeout(timer);
-        resolve(m[1]!);
+        resolve(m[1] ?? '');
       }
     };
     proc.stdout!.on('data', onData);

@@ -525,6 +525,8 @@ export type NoticeBatch = {
   channels: Array<Channel>;
   /** Counts by channel, document status and delivery status. */
   counts: Array<NoticeCount>;
+  /** How many customers the segments held when the batch started. */
+  customers: Scalars['Int']['output'];
   delivered: Scalars['Int']['output'];
   deliveryFailed: Scalars['Int']['output'];
   /** Records whose generation failed (each with its exception). */

@@ -173,6 +173,7 @@ test('a rate change notice reaches every customer in its segments on each channe
   expect(text).toContain('section,key,value');
   expect(text).toMatch(/approval,COMPLIANCE,carl\.compliance,/);
   expect(text).toContain('segments,savings;premium');
+  expect(text).toContain('totals,customers,19');
   expect(text).toContain('count,MOBILE/GENERATED/FAILED,8');
   expect(text).toMatch(/open_exceptions,DELIVERY_FAILURE,8/);
   expect((await fetch(t.url.replace('/graphql', `/reports/notices/${id}.csv`))).status).toBe(401);

@@ -94,6 +94,11 @@ export class NoticeBatchResolver {
     return toBatch(row);
   }
 
+  @FieldResolver(() => Int, { description: 'How many customers the segments held when the batch started.' })
+  customers(@Root() b: NoticeBatch): number {
+    return b.channels.length ? b.total / b.channels.length : 0;
+  }
+
   @FieldResolver(() => Int)
   async generated(@Root() b: NoticeBatch, @Ctx() ctx: CommunicationsContext): Promise<number> {
     return (await ctx.communications.loaders.batchProgress.load(b.id)).generated;
