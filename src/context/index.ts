@@ -1,5 +1,6 @@
 import type { Principal } from '../identity/index.js';
 import type { EventBus } from '../events/index.js';
+import type { EventLog } from '../events/log.js';
 import type { CaseReader, WorkflowLoaders } from '../datasources/workflow/cases.js';
 import type { WorkflowService } from '../datasources/workflow/service.js';
 import type { DisputeDesk, DisputePolicy } from '../datasources/workflow/disputes.js';
@@ -29,6 +30,7 @@ export interface WorkflowContext extends BaseContext {
     reader: CaseReader;
     loaders: WorkflowLoaders;
     bus: EventBus;
+    log: EventLog;
     disputePolicy: DisputePolicy;
   };
 }
@@ -47,6 +49,7 @@ export interface CommunicationsContext extends BaseContext {
     /** Fresh loaders, for each event of a long-lived subscription. */
     newLoaders: () => CommunicationsLoaders;
     bus: EventBus;
+    log: EventLog;
     /** Base URL for document downloads (`/documents/:id/content`). */
     publicUrl: string;
   };

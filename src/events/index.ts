@@ -68,49 +68,6 @@ export class InProcessBus implements EventBus {
   }
 }
 
-/**
- * An async iterator fed by pushes. Unlike an async generator, `return()`
- * takes effect at once even while a `next()` is waiting, so a subscriber
- * that leaves releases its bus listener immediately, not at the next event.
- */
-export function pushIterator<T>(
-  subscribe: (push: (value: T) => void) => () => void,
-): AsyncIterableIterator<T> {
-  const queue: T[] = [];
-  const waiting: Array<(r: IteratorResult<T>) => void> = [];
-  let done = false;
-  const unsubscribe = subscribe((value) => {
-    if (done) return;
-    const w = waiting.shift();
-    if (w) w({ value, done: false });
-    else queue.push(value);
-  });
-  const finish = (): IteratorResult<T> => {
-    if (!done) {
-      done = true;
-      unsubscribe();
-      for (const w of waiting.splice(0)) w({ value: undefined, done: true });
-      queue.length = 0;
-    }
-    return { value: undefined, done: true };
-  };
-  return {
-    next: () => {
-      if (queue.length) return Promise.resolve({ value: queue.shift()!, done: false });
-      if (done) return Promise.resolve({ value: undefined, done: true });
-      return new Promise((resolve) => waiting.push(resolve));
-    },
-    return: () => Promise.resolve(finish()),
-    throw: (err?: unknown) => {
-      finish();
-      return Promise.reject(err);
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
-}
-
 /** Emits an event inside a transaction; it is published after commit. */
 export type Emit = (topic: Topic, payload: Record<string, unknown>) => Promise<BusEvent>;
 

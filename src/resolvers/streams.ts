@@ -1,22 +1,96 @@
 import type { SubgraphName } from '../config/index.js';
 import type { BaseContext } from '../context/index.js';
-import { unauthenticated } from '../errors/index.js';
-import { pushIterator, type BusEvent, type EventBus, type Topic } from '../events/index.js';
+import { badInput, unauthenticated } from '../errors/index.js';
+import type { BusEvent, EventBus, Topic } from '../events/index.js';
+import type { EventLog } from '../events/log.js';
 
 export function requirePrincipal(ctx: BaseContext): void {
   if (!ctx.principal) throw unauthenticated();
 }
 
-/** A subscription's source: the bus topic, filtered by the subscriber's arguments. */
+/** A resume cursor: an eventId this API gave out. */
+export function checkAfter(after: string | null | undefined): string | null {
+  if (after == null) return null;
+  if (!/^\d{1,19}$/.test(after)) throw badInput('after: an eventId this API gave out', 'after');
+  return after;
+}
+
+/**
+ * A subscription's source: the bus topic, filtered by the subscriber's
+ * arguments. With `after`, the events since that id are replayed from the
+ * events table first; live events arriving meanwhile wait, and are passed on
+ * only past the last replayed id, so the seam has no gap and no duplicate.
+ */
 export function streamOf(
   bus: EventBus,
   source: SubgraphName,
   topic: Topic,
   keep: (e: BusEvent) => boolean,
+  resume?: { log: EventLog; after: string | null },
 ): AsyncIterableIterator<BusEvent> {
-  return pushIterator<BusEvent>((push) =>
-    bus.listen(source, topic, (e) => {
-      if (keep(e)) push(e);
-    }),
-  );
+  const after = resume?.after ?? null;
+  const queue: BusEvent[] = [];
+  const waiting: Array<(r: IteratorResult<BusEvent>) => void> = [];
+  let done = false;
+  let replaying = after !== null;
+  let last = after === null ? -1n : BigInt(after);
+  const held: BusEvent[] = [];
+  let failure: unknown = null;
+
+  const deliver = (e: BusEvent) => {
+    const id = BigInt(e.id);
+    if (id <= last) return; // seen already, in the replay or live
+    last = id;
+    if (!keep(e)) return;
+    const w = waiting.shift();
+    if (w) w({ value: e, done: false });
+    else queue.push(e);
+  };
+  const unsubscribe = bus.listen(source, topic, (e) => {
+    if (done) return;
+    if (replaying) held.push(e);
+    else deliver(e);
+  });
+  if (after !== null && resume) {
+    void (async () => {
+      try {
+        for (;;) {
+          const page = await resume.log.after(topic, last.toString());
+          for (const e of page) deliver(e);
+          if (page.length < 500) break;
+        }
+        replaying = false;
+        held.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+        for (const e of held.splice(0)) deliver(e);
+      } catch (err) {
+        failure = err;
+        for (const w of waiting.splice(0)) w({ value: undefined, done: true });
+      }
+    })();
+  }
+  const finish = (): IteratorResult<BusEvent> => {
+    if (!done) {
+      done = true;
+      unsubscribe();
+      for (const w of waiting.splice(0)) w({ value: undefined, done: true });
+      queue.length = 0;
+    }
+    return { value: undefined, done: true };
+  };
+  return {
+    next: () => {
+      if (failure) return Promise.reject(failure);
+      if (queue.length) return Promise.resolve({ value: queue.shift()!, done: false });
+      if (done) return Promise.resolve({ value: undefined, done: true });
+      return new Promise((resolve) => waiting.push(resolve));
+    },
+    return: () => Promise.resolve(finish()),
+    throw: (err?: unknown) => {
+      finish();
+      return Promise.reject(err);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }

@@ -17,6 +17,7 @@ import type { JobQueue } from '../jobs/index.js';
 import { TemplateLifecycle } from '../datasources/communications/templates.js';
 import { CommandRelay } from '../events/commands.js';
 import { Outbox, type EventBus } from '../events/index.js';
+import { EventLog } from '../events/log.js';
 import {
   CaseCommunicationsResolver,
   CustomerCommunicationsResolver,
@@ -73,6 +74,7 @@ export async function createCommunicationsSubgraph(deps: {
   const schema = await communicationsSchema();
   const outbox = new Outbox<CommunicationsDB>(deps.db, 'communications', deps.bus);
   const reader = new CommunicationsReader(deps.db);
+  const eventLog = new EventLog(deps.db as Kysely<unknown>, 'communications');
   let service: CommunicationsService | null = null;
   const relay = new CommandRelay(deps.db as Kysely<unknown>, 'communications', {
     openExceptionCase: (p) => service!.runOpenExceptionCase(p),
@@ -126,6 +128,7 @@ export async function createCommunicationsSubgraph(deps: {
         loaders: communicationsLoaders(reader, noticeBatches),
         newLoaders: () => communicationsLoaders(reader, noticeBatches),
         bus: deps.bus,
+        log: eventLog,
         publicUrl: deps.publicUrl,
       },
     }),

@@ -22,6 +22,7 @@ import {
 import { log } from '../logger.js';
 import { CommandRelay } from '../events/commands.js';
 import { Outbox, type EventBus } from '../events/index.js';
+import { EventLog } from '../events/log.js';
 import {
   ApprovalResolver,
   CaseResolver,
@@ -58,6 +59,7 @@ export async function createWorkflowSubgraph(deps: {
   const schema = await workflowSchema();
   const outbox = new Outbox<WorkflowDB>(deps.db, 'workflow', deps.bus);
   const reader = new CaseReader(deps.db);
+  const eventLog = new EventLog(deps.db as Kysely<unknown>, 'workflow');
   // Late-bound: the relay's handler needs the service, the service enqueues on the relay.
   let service: WorkflowService | null = null;
   let disputeDesk: DisputeDesk | null = null;
@@ -88,6 +90,7 @@ export async function createWorkflowSubgraph(deps: {
         reader,
         loaders: workflowLoaders(reader),
         bus: deps.bus,
+        log: eventLog,
         disputePolicy: deps.disputePolicy ?? DEFAULT_DISPUTE_POLICY,
       },
     }),

@@ -94,6 +94,8 @@ export type Case = {
   deadlines: Array<CaseDeadline>;
   documents: Array<Document>;
   dueAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The eventId of the subscription event that delivered this (null in queries): resume with `after` from it. */
+  eventId?: Maybe<Scalars['ID']['output']>;
   exceptions: Array<GenerationException>;
   history: Array<AuditEvent>;
   id: Scalars['ID']['output'];
@@ -375,6 +377,8 @@ export type GenerationException = {
   /** The failed delivery, for a DELIVERY_FAILURE. */
   delivery?: Maybe<Delivery>;
   document?: Maybe<Document>;
+  /** The eventId of the subscription event that delivered this (null in queries): resume with `after` from it. */
+  eventId?: Maybe<Scalars['ID']['output']>;
   id: Scalars['ID']['output'];
   kind: ExceptionKind;
   message: Scalars['String']['output'];
@@ -529,6 +533,8 @@ export type NoticeBatch = {
   customers: Scalars['Int']['output'];
   delivered: Scalars['Int']['output'];
   deliveryFailed: Scalars['Int']['output'];
+  /** The eventId of the subscription event that delivered this (null in queries): resume with `after` from it. */
+  eventId?: Maybe<Scalars['ID']['output']>;
   /** Records whose generation failed (each with its exception). */
   failed: Scalars['Int']['output'];
   finishedAt?: Maybe<Scalars['DateTime']['output']>;
@@ -682,16 +688,19 @@ export type Subscription = {
 
 
 export type SubscriptionCaseUpdatedArgs = {
+  after?: InputMaybe<Scalars['ID']['input']>;
   caseId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 
 export type SubscriptionDeadlineAlertedArgs = {
+  after?: InputMaybe<Scalars['ID']['input']>;
   caseId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 
 export type SubscriptionDeliveryStatusChangedArgs = {
+  after?: InputMaybe<Scalars['ID']['input']>;
   caseId?: InputMaybe<Scalars['ID']['input']>;
   customerId?: InputMaybe<Scalars['ID']['input']>;
   documentId?: InputMaybe<Scalars['ID']['input']>;
@@ -699,17 +708,20 @@ export type SubscriptionDeliveryStatusChangedArgs = {
 
 
 export type SubscriptionGenerationExceptionRaisedArgs = {
+  after?: InputMaybe<Scalars['ID']['input']>;
   kind?: InputMaybe<ExceptionKind>;
 };
 
 
 export type SubscriptionNoticeBatchProgressArgs = {
+  after?: InputMaybe<Scalars['ID']['input']>;
   batchId?: InputMaybe<Scalars['ID']['input']>;
   caseId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 
 export type SubscriptionTemplateUpdatedArgs = {
+  after?: InputMaybe<Scalars['ID']['input']>;
   templateId?: InputMaybe<Scalars['ID']['input']>;
 };
 
@@ -737,6 +749,8 @@ export type Template = {
   channels: Array<Channel>;
   /** e.g. account_statement, claim_letter */
   documentType: Scalars['String']['output'];
+  /** The eventId of the subscription event that delivered this (null in queries): resume with `after` from it. */
+  eventId?: Maybe<Scalars['ID']['output']>;
   /** The template's trail: every edit, submission, decision and retirement, with actor, time and comment. */
   history: Array<AuditEvent>;
   id: Scalars['ID']['output'];

@@ -25,7 +25,7 @@ import {
 import type { Channel, DeliveryStatus, DocumentStatus } from '../../schema/shared/index.js';
 import type { NoticeBatchRow } from '../../store/tables.js';
 import { MUTATION_ROLES } from '../policy.js';
-import { requirePrincipal, streamOf } from '../streams.js';
+import { checkAfter, requirePrincipal, streamOf } from '../streams.js';
 import { toException } from './mappers.js';
 
 const toBatch = (r: NoticeBatchRow): NoticeBatch => ({
@@ -78,11 +78,17 @@ export class NoticeBatchResolver {
         'BATCH_PROGRESS',
         (e) =>
           (!a.batchId || e.payload.batchId === a.batchId) && (!a.caseId || e.payload.caseId === a.caseId),
+        { log: ctx.communications.log, after: checkAfter((args as { after?: string | null }).after) },
       );
     },
   })
   async noticeBatchProgress(
     @Root() event: BusEvent,
+    @Arg('after', () => ID, {
+      nullable: true,
+      description: 'Resume after this eventId: missed events are replayed first, then live ones follow.',
+    })
+    _after: string | null,
     @Ctx() ctx: CommunicationsContext,
     @Arg('batchId', () => ID, { nullable: true }) _batchId?: string | null,
     @Arg('caseId', () => ID, { nullable: true }) _caseId?: string | null,
@@ -91,7 +97,7 @@ export class NoticeBatchResolver {
     const id = String(event.payload.batchId);
     const row = await ctx.communications.loaders.batch.load(id);
     if (!row) throw notFound('NoticeBatch', id);
-    return toBatch(row);
+    return { ...toBatch(row), eventId: event.id };
   }
 
   @FieldResolver(() => Int, { description: 'How many customers the segments held when the batch started.' })

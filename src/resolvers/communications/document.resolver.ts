@@ -33,7 +33,7 @@ import {
 import { ExceptionKind } from '../../schema/shared/index.js';
 import type { DeliveryRow } from '../../store/tables.js';
 import { MUTATION_ROLES } from '../policy.js';
-import { requirePrincipal, streamOf } from '../streams.js';
+import { checkAfter, requirePrincipal, streamOf } from '../streams.js';
 import { caseRef, toDelivery, toDocument, toDocumentConnection, toException, toVersion } from './mappers.js';
 
 @Resolver(() => Document)
@@ -109,11 +109,17 @@ export class DocumentResolver {
           (!a.customerId || e.payload.customerId === a.customerId) &&
           (!a.caseId || e.payload.caseId === a.caseId) &&
           (!a.documentId || e.payload.documentId === a.documentId),
+        { log: ctx.communications.log, after: checkAfter((args as { after?: string | null }).after) },
       );
     },
   })
   deliveryStatusChanged(
     @Root() event: BusEvent,
+    @Arg('after', () => ID, {
+      nullable: true,
+      description: 'Resume after this eventId: missed events are replayed first, then live ones follow.',
+    })
+    _after: string | null,
     @Ctx() ctx: CommunicationsContext,
     @Arg('customerId', () => ID, { nullable: true }) _customerId?: string | null,
     @Arg('caseId', () => ID, { nullable: true }) _caseId?: string | null,
@@ -211,11 +217,17 @@ export class GenerationExceptionResolver {
         'communications',
         'EXCEPTION_RAISED',
         (e) => !kind || e.payload.kind === kind,
+        { log: ctx.communications.log, after: checkAfter((args as { after?: string | null }).after) },
       );
     },
   })
   async generationExceptionRaised(
     @Root() event: BusEvent,
+    @Arg('after', () => ID, {
+      nullable: true,
+      description: 'Resume after this eventId: missed events are replayed first, then live ones follow.',
+    })
+    _after: string | null,
     @Ctx() ctx: CommunicationsContext,
     @Arg('kind', () => ExceptionKind, { nullable: true }) _kind?: ExceptionKind | null,
   ): Promise<GenerationException> {
@@ -223,7 +235,7 @@ export class GenerationExceptionResolver {
     ctx.communications.loaders = ctx.communications.newLoaders();
     const row = await ctx.communications.loaders.exception.load(id);
     if (!row) throw notFound('GenerationException', id);
-    return toException(row);
+    return { ...toException(row), eventId: event.id };
   }
 
   @FieldResolver(() => Document, { nullable: true })

@@ -11,7 +11,7 @@ import {
   Subscription,
 } from 'type-graphql';
 import type { BusEvent } from '../../events/index.js';
-import { requirePrincipal, streamOf } from '../streams.js';
+import { checkAfter, requirePrincipal, streamOf } from '../streams.js';
 import type { CommunicationsContext } from '../../context/index.js';
 import {
   CreateTemplateInput,
@@ -115,11 +115,17 @@ export class TemplateResolver {
         'communications',
         'TEMPLATE_UPDATED',
         (e) => !templateId || e.payload.templateId === templateId,
+        { log: ctx.communications.log, after: checkAfter((args as { after?: string | null }).after) },
       );
     },
   })
   async templateUpdated(
     @Root() event: BusEvent,
+    @Arg('after', () => ID, {
+      nullable: true,
+      description: 'Resume after this eventId: missed events are replayed first, then live ones follow.',
+    })
+    _after: string | null,
     @Ctx() ctx: CommunicationsContext,
     @Arg('templateId', () => ID, { nullable: true }) _templateId?: string | null,
   ): Promise<Template> {
@@ -127,7 +133,7 @@ export class TemplateResolver {
     const id = String(event.payload.templateId);
     const row = await ctx.communications.loaders.template.load(id);
     if (!row) throw notFound('Template', id);
-    return toTemplate(row);
+    return { ...toTemplate(row), eventId: event.id };
   }
 
   @FieldResolver(() => [TemplateVersion])

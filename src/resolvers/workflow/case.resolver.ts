@@ -43,7 +43,7 @@ import {
   Task,
 } from '../../schema/workflow/types.js';
 import { MUTATION_ROLES } from '../policy.js';
-import { requirePrincipal, streamOf } from '../streams.js';
+import { checkAfter, requirePrincipal, streamOf } from '../streams.js';
 import { toAuditEvent } from '../audit.js';
 import { toApproval, toCase, toCaseConnection, toTask } from './mappers.js';
 
@@ -161,11 +161,17 @@ export class CaseResolver {
         'workflow',
         'DEADLINE_ALERT',
         (e) => !caseId || e.payload.caseId === caseId,
+        { log: ctx.workflow.log, after: checkAfter((args as { after?: string | null }).after) },
       );
     },
   })
   async deadlineAlerted(
     @Root() event: BusEvent,
+    @Arg('after', () => ID, {
+      nullable: true,
+      description: 'Resume after this eventId: missed events are replayed first, then live ones follow.',
+    })
+    _after: string | null,
     @Ctx() ctx: WorkflowContext,
     @Arg('caseId', () => ID, { nullable: true }) _caseId?: string | null,
   ): Promise<DeadlineAlert> {
@@ -254,11 +260,17 @@ export class CaseResolver {
         'workflow',
         'CASE_UPDATED',
         (e) => !caseId || e.payload.caseId === caseId,
+        { log: ctx.workflow.log, after: checkAfter((args as { after?: string | null }).after) },
       );
     },
   })
   async caseUpdated(
     @Root() event: BusEvent,
+    @Arg('after', () => ID, {
+      nullable: true,
+      description: 'Resume after this eventId: missed events are replayed first, then live ones follow.',
+    })
+    _after: string | null,
     @Ctx() ctx: WorkflowContext,
     @Arg('caseId', () => ID, { nullable: true }) _caseId?: string | null,
   ): Promise<Case> {
@@ -268,7 +280,7 @@ export class CaseResolver {
     ctx.workflow.loaders = workflowLoaders(ctx.workflow.reader);
     const row = await ctx.workflow.loaders.case.load(id);
     if (!row) throw notFound('Case', id);
-    return toCase(row);
+    return { ...toCase(row), eventId: event.id };
   }
 
   @FieldResolver(() => [Approval])

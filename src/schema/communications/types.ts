@@ -19,6 +19,13 @@ export class Template {
   @Field(() => ID)
   id!: string;
 
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      'The eventId of the subscription event that delivered this (null in queries): resume with `after` from it.',
+  })
+  eventId?: string | null;
+
   @Field(() => String)
   name!: string;
 
@@ -167,6 +174,13 @@ export class Document {
 export class GenerationException {
   @Field(() => ID)
   id!: string;
+
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      'The eventId of the subscription event that delivered this (null in queries): resume with `after` from it.',
+  })
+  eventId?: string | null;
 
   @Field(() => ExceptionKind)
   kind!: ExceptionKind;
@@ -427,6 +441,13 @@ export class NoticeCount {
 export class NoticeBatch {
   @Field(() => ID)
   id!: string;
+
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      'The eventId of the subscription event that delivered this (null in queries): resume with `after` from it.',
+  })
+  eventId?: string | null;
 
   @Field(() => String, { description: 'RUNNING, then COMPLETED once every record was generated or failed.' })
   status!: string;

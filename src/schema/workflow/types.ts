@@ -66,6 +66,13 @@ export class Case {
   @Field(() => ID)
   id!: string;
 
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      'The eventId of the subscription event that delivered this (null in queries): resume with `after` from it.',
+  })
+  eventId?: string | null;
+
   @Field(() => CaseKind)
   kind!: CaseKind;
 
