@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import { ConfigError, loadConfig, SUBGRAPH_NAMES, type SubgraphName } from '../config/index.js';
 import { seedTemplates } from '../datasources/communications/seeding.js';
 import { seedCustomers } from '../datasources/customers/seeding.js';
-import { InProcessBus } from '../events/index.js';
+import { InProcessBus, RedisBus } from '../events/index.js';
 import { documentContentRoute } from '../gateway/documents.js';
 import { verifierFor } from '../gateway/index.js';
 import { serveGraphQL } from '../gateway/serve.js';
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     return cached.token;
   };
   const call = graphqlCaller(config.subgraphUrls, serviceToken);
-  const bus = new InProcessBus();
+  const bus = config.redisUrl ? new RedisBus(config.redisUrl) : new InProcessBus();
 
   let subgraph: Subgraph;
   let stopJobs: () => Promise<void> = async () => undefined;

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { ConfigError, loadConfig } from '../config/index.js';
-import { InProcessBus } from '../events/index.js';
+import { InProcessBus, RedisBus } from '../events/index.js';
 import { drainOnSignals } from '../gateway/lifecycle.js';
 import { loadOrCreateDevKey, signDevToken } from '../identity/index.js';
 import { startJobs } from '../jobs/index.js';
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   await migrate(store.db as Kysely<unknown>);
   const key = await loadOrCreateDevKey(config.dataDir);
   const token = () => signDevToken(key, { sub: 'worker', roles: ['service'], ttlSec: 3600 }, config.auth);
-  const bus = new InProcessBus();
+  const bus = config.redisUrl ? new RedisBus(config.redisUrl) : new InProcessBus();
   const communications = await createCommunicationsSubgraph({
     db: sliceOf<CommunicationsDB>(store.db),
     bus,

@@ -12,6 +12,8 @@ const Env = z.object({
   HOST: z.string().default('0.0.0.0'),
   DATA_DIR: z.string().default('./data'),
   DATABASE_URL: z.string().url().optional(),
+  /** With it, events travel through Redis, so every replica's subscribers see every change. */
+  REDIS_URL: z.string().url().optional(),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   /** `inprocess` runs the subgraphs inside the gateway; `remote` calls SUBGRAPH_URLS. */
   GATEWAY_MODE: z.enum(['inprocess', 'remote']).default('inprocess'),
@@ -76,6 +78,7 @@ export interface Config {
   host: string;
   dataDir: string;
   databaseUrl: string | undefined;
+  redisUrl: string | undefined;
   dbPoolMax: number;
   gatewayMode: 'inprocess' | 'remote';
   subgraphUrls: Partial<Record<SubgraphName, string>>;
@@ -278,6 +281,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     dataDir: path.resolve(e.DATA_DIR),
     databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
     dbPoolMax: e.DB_POOL_MAX,
     gatewayMode: e.GATEWAY_MODE,
     subgraphUrls,

@@ -1,4 +1,6 @@
-import { MemPubSub } from '@graphql-hive/pubsub';
+import { MemPubSub, type PubSub } from '@graphql-hive/pubsub';
+import { RedisPubSub } from '@graphql-hive/pubsub/redis';
+import { Redis } from 'ioredis';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { SubgraphName } from '../config/index.js';
 
@@ -37,13 +39,17 @@ export interface EventBus {
 
 const channelOf = (source: SubgraphName, topic: Topic) => `${source}:${topic}`;
 
-/** In-process bus, the embedded default. */
-export class InProcessBus implements EventBus {
-  private readonly pubsub = new MemPubSub<Record<string, BusEvent>>();
+/**
+ * A bus over a Hive PubSub: in-memory by default, Redis in production, so a
+ * change committed by one replica reaches subscribers connected to another.
+ */
+class PubSubBus implements EventBus {
   private readonly unsubscribers = new Set<() => void>();
 
+  constructor(private readonly pubsub: PubSub<Record<string, BusEvent>>) {}
+
   async publish(event: BusEvent): Promise<void> {
-    this.pubsub.publish(channelOf(event.source, event.topic), event);
+    await this.pubsub.publish(channelOf(event.source, event.topic), event);
   }
 
   listen(source: SubgraphName, topic: Topic, listener: (event: BusEvent) => void): () => void {
@@ -64,7 +70,26 @@ export class InProcessBus implements EventBus {
 
   async close(): Promise<void> {
     for (const off of [...this.unsubscribers]) off();
-    this.pubsub.dispose();
+    await this.pubsub.dispose();
+  }
+}
+
+/** In-process bus, the embedded default. */
+export class InProcessBus extends PubSubBus {
+  constructor() {
+    super(new MemPubSub<Record<string, BusEvent>>());
+  }
+}
+
+/** Redis bus (REDIS_URL): one publishing and one subscribing connection. */
+export class RedisBus extends PubSubBus {
+  constructor(url: string, channelPrefix = 'commsgraph') {
+    super(
+      new RedisPubSub<Record<string, BusEvent>>(
+        { pub: new Redis(url), sub: new Redis(url) },
+        { channelPrefix },
+      ),
+    );
   }
 }
 

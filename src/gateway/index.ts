@@ -4,7 +4,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Kysely } from 'kysely';
 import type { Config, SubgraphName } from '../config/index.js';
 import { SUBGRAPH_NAMES } from '../config/index.js';
-import { InProcessBus, type EventBus } from '../events/index.js';
+import { InProcessBus, RedisBus, type EventBus } from '../events/index.js';
 import { createDevVerifier, loadOrCreateDevKey, type TokenVerifier } from '../identity/index.js';
 import { log } from '../logger.js';
 import { seedTemplates } from '../datasources/communications/seeding.js';
@@ -67,7 +67,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
   if (config.gatewayMode === 'remote') return startRemoteGateway(config, verifier);
 
   const store = await openSeededStore(config);
-  const bus = overrides.bus ?? new InProcessBus();
+  const bus = overrides.bus ?? (config.redisUrl ? new RedisBus(config.redisUrl) : new InProcessBus());
   let subgraphs: SubgraphSet | null = null;
   let jobs: Jobs | null = null;
   try {

@@ -35,6 +35,8 @@ export async function seedTemplates(db: Kysely<CommunicationsDB>): Promise<numbe
       await tx
         .insertInto('communications.templates')
         .values({ id: t.id, name: t.name, document_type: t.documentType, channels: t.channels })
+        // Replicas starting at once on an empty database: the rows the first wrote stand.
+        .onConflict((oc) => oc.column('id').doNothing())
         .execute();
       await tx
         .insertInto('communications.template_versions')
@@ -50,6 +52,7 @@ export async function seedTemplates(db: Kysely<CommunicationsDB>): Promise<numbe
           approved_at: new Date(Date.UTC(2026, 0, 1)),
           created_by: 'seed:template-author',
         })
+        .onConflict((oc) => oc.column('id').doNothing())
         .execute();
     }
   });

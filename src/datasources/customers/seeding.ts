@@ -9,7 +9,7 @@ export async function seedCustomers(db: Kysely<CustomersDB>): Promise<number> {
     .select((eb) => eb.fn.countAll<string>().as('count'))
     .executeTakeFirstOrThrow();
   if (Number(count) > 0) return 0;
-  await db
+  const result = await db
     .insertInto('customers.customers')
     .values(
       SEED_CUSTOMERS.map((c, i) => ({
@@ -26,6 +26,8 @@ export async function seedCustomers(db: Kysely<CustomersDB>): Promise<number> {
         created_at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)),
       })),
     )
-    .execute();
-  return SEED_CUSTOMERS.length;
+    // Two replicas starting on an empty database at once: the second finds the rows there.
+    .onConflict((oc) => oc.column('id').doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0n);
 }

@@ -1,0 +1,87 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SEED_TEMPLATES } from '../../src/datasources/communications/seed/templates.js';
+import { startTestGateway, type TestGateway } from '../support/harness.js';
+import { freshDatabase, serviceUrl, type PostgresFixture } from '../support/services.js';
+import { subscribe } from '../support/ws.js';
+
+/**
+ * Two gateway replicas on one PostgreSQL, events through Redis (REDIS_URL):
+ * a change made through one replica reaches a subscriber of the other.
+ * Needs PostgreSQL and Redis: CI provides both; a plain `npm test` skips.
+ */
+const pgUrl = serviceUrl('TEST_DATABASE_URL', 'PostgreSQL');
+const redisUrl = serviceUrl('TEST_REDIS_URL', 'Redis');
+const withServices = pgUrl && redisUrl ? describe : describe.skip;
+
+withServices('replicas with a Redis bus', () => {
+  let db: PostgresFixture;
+  let dataDir: string;
+  let a: TestGateway;
+  let b: TestGateway;
+
+  beforeAll(async () => {
+    db = await freshDatabase(pgUrl!);
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'commsgraph-replicas-'));
+    const env = { DATA_DIR: dataDir, DATABASE_URL: db.url, REDIS_URL: redisUrl!, DELIVERY_STEP_MS: '20' };
+    // Both start on the same empty database at once: one seeds, neither fails.
+    [a, b] = await Promise.all([startTestGateway(env), startTestGateway({ ...env, SEED_DEMO: 'true' })]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await a?.stop();
+    await b?.stop();
+    await db?.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('a document generated through one replica is seen by a subscriber of the other', async () => {
+    const svc = await a.token('svc', 'service');
+    const watcher = await subscribe<{
+      deliveryStatusChanged: {
+        delivery: { status: string };
+        document: { id: string; customer: { name: string } };
+      };
+    }>(
+      b.url,
+      svc,
+      `subscription { deliveryStatusChanged(customerId: "cus_009") { delivery { status } document { id customer { name } } } }`,
+    );
+    const r = await a.gql<{ generateDocument: { id: string } }>(
+      `mutation ($input: GenerateDocumentInput!) { generateDocument(input: $input) { id } }`,
+      {
+        input: {
+          customerId: 'cus_009',
+          templateId: 'tpl_billing_notice',
+          channel: 'PRINT',
+          data: SEED_TEMPLATES.find((x) => x.id === 'tpl_billing_notice')!.sampleData,
+        },
+      },
+      svc,
+    );
+    expect(r.errors).toBeUndefined();
+    const steps = await watcher.waitFor(
+      (x) => x.some((e) => e.deliveryStatusChanged.delivery.status === 'DELIVERED'),
+      20_000,
+    );
+    await new Promise((x) => setTimeout(x, 200));
+    await watcher.close();
+    const mine = watcher.received.filter(
+      (e) => e.deliveryStatusChanged.document.id === r.data!.generateDocument.id,
+    );
+    // Each step once, whichever replica's delivery worker moved it.
+    expect(mine.map((e) => e.deliveryStatusChanged.delivery.status)).toEqual([
+      'PENDING',
+      'SENT',
+      'DELIVERED',
+    ]);
+    expect(steps[0]!.deliveryStatusChanged.document.customer.name).toBe('Oliver Bennett');
+    const customers = await b.gql<{ customers: { totalCount: number } }>(
+      `{ customers { totalCount } }`,
+      {},
+      svc,
+    );
+    expect(customers.data!.customers.totalCount).toBe(60);
+  });
+});
