@@ -13,6 +13,7 @@ import { loadOrCreateDevKey, signDevToken } from '../identity/index.js';
 import { configureLogger, log } from '../logger.js';
 import { openStore } from '../store/db.js';
 import { startJobs } from '../jobs/index.js';
+import { retainEvents } from '../events/retention.js';
 import { migrate } from '../store/migrations/index.js';
 import { sliceOf, type CommunicationsDB, type CustomersDB, type WorkflowDB } from '../store/tables.js';
 import { createCommunicationsSubgraph } from '../subgraphs/communications.js';
@@ -100,6 +101,14 @@ async function main(): Promise<void> {
   }
 
   subgraph.start();
+  // Each service keeps its own events table to the retention window.
+  const stopRetention = retainEvents(
+    store.db as Kysely<unknown>,
+    name,
+    config.eventsRetentionDays,
+    3_600_000,
+    (err) => log.error('event purge failed', { err }),
+  );
   const server = await serveGraphQL(
     {
       name: `subgraph ${name}`,
@@ -115,6 +124,7 @@ async function main(): Promise<void> {
       introspection: true,
       graceMs: config.shutdownGraceMs,
       onStop: async () => {
+        stopRetention();
         await stopJobs();
         await subgraph.stop();
         await bus.close();

@@ -34,6 +34,8 @@ const Env = z.object({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
+  /** Days the events tables keep events: how long a subscriber can be away and still resume with `after`. */
+  EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** Batch records generated at once per process. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   // JSON settings, parsed (with every problem reported) in loadConfig:
@@ -101,6 +103,7 @@ export interface Config {
   deadlineCheckMs: number;
   runWorkers: boolean;
   workerConcurrency: number;
+  eventsRetentionDays: number;
 }
 
 const DisputePolicy = z
@@ -297,5 +300,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     deadlineCheckMs: e.DEADLINE_CHECK_MS,
     runWorkers: e.RUN_WORKERS,
     workerConcurrency: e.WORKER_CONCURRENCY,
+    eventsRetentionDays: e.EVENTS_RETENTION_DAYS,
   };
 }

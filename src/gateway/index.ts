@@ -14,6 +14,7 @@ import { migrate } from '../store/migrations/index.js';
 import { sliceOf, type CommunicationsDB, type CustomersDB, type Database } from '../store/tables.js';
 import { seedDemoCases } from '../subgraphs/demo.js';
 import { startJobs, type Jobs } from '../jobs/index.js';
+import { retainEvents } from '../events/retention.js';
 import { createInProcessSubgraphs, type SubgraphSet } from '../subgraphs/inprocess.js';
 import { composeSupergraph, subgraphSdl } from './compose.js';
 import { documentContentRoute, proxyDocumentRoute } from './documents.js';
@@ -101,6 +102,11 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
       }
     }
     subgraphs.all.forEach((s) => s.start());
+    const stopRetention = SUBGRAPH_NAMES.map((name) =>
+      retainEvents(store.db as Kysely<unknown>, name, config.eventsRetentionDays, 3_600_000, (err) =>
+        log.error('event purge failed', { err }),
+      ),
+    );
     jobs = await startJobs(store.pool);
     subgraphs.communications.useJobs(jobs);
     if (config.runWorkers) {
@@ -124,6 +130,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
         graceMs: config.shutdownGraceMs,
         onStop: async () => {
           // Workers finish the records in hand before the subgraphs and the store go.
+          stopRetention.forEach((stop) => stop());
           await queue.stop();
           await Promise.all(set.all.map((s) => s.stop()));
           await bus.close();
