@@ -1,3 +1,4 @@
+import { sql, type Kysely } from 'kysely';
 import { badInput } from '../errors/index.js';
 
 /**
@@ -45,4 +46,42 @@ export interface Page<T> {
 
 export function toPage<T>(rows: T[], size: number, totalCount: number): Page<T> {
   return { nodes: rows.slice(0, size), hasNextPage: rows.length > size, totalCount };
+}
+
+/**
+ * The first page (newest first) of each owner's rows, for a batch of owners,
+ * in one query: a window function ranks each owner's rows so only `size + 1`
+ * of them are read, and counts them all for `totalCount`. Reading every row
+ * of every owner instead grows with the owner's history (a customer on a
+ * notice list gathers documents by the hundred).
+ */
+export async function firstPagesByOwner<R extends object>(
+  db: Kysely<unknown>,
+  table: string,
+  ownerColumn: string,
+  ownerIds: readonly string[],
+  size: number,
+): Promise<Page<R>[]> {
+  if (!ownerIds.length) return [];
+  const owner = sql.ref(`t.${ownerColumn}`);
+  const { rows } = await sql<R & { owner_key: string; owner_rank: string; owner_total: string }>`
+    select * from (
+      select t.*, ${owner} as owner_key,
+        row_number() over (partition by ${owner} order by t.created_at desc, t.id desc) as owner_rank,
+        count(*) over (partition by ${owner}) as owner_total
+      from ${sql.table(table)} t
+      where ${owner} = any(${sql.val([...ownerIds])}::text[])
+    ) ranked
+    where owner_rank <= ${size + 1}
+    order by owner_key, owner_rank`.execute(db);
+  const pages = new Map<string, { nodes: R[]; total: number }>();
+  for (const { owner_key, owner_rank: _rank, owner_total, ...row } of rows) {
+    const page = pages.get(owner_key) ?? { nodes: [], total: Number(owner_total) };
+    page.nodes.push(row as unknown as R);
+    pages.set(owner_key, page);
+  }
+  return ownerIds.map((id) => {
+    const page = pages.get(id);
+    return page ? toPage(page.nodes, size, page.total) : toPage([], size, 0);
+  });
 }

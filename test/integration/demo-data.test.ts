@@ -117,3 +117,40 @@ test('a few cases in different states, and a page walks with cursors', async () 
   const tooMany = await t.gql(`{ cases(first: 1000) { totalCount } }`, {}, token);
   expect(tooMany.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
 });
+
+test("a customer's cases and documents page with counts, batched across customers", async () => {
+  // cus_003: the demo's email confirmation case and the exception case its failed delivery opened.
+  const q = `{ customers(first: 5) { edges { node { id
+    cases(first: 1) { totalCount pageInfo { hasNextPage endCursor } edges { node { id kind } } }
+    documents(first: 1) { totalCount pageInfo { hasNextPage } edges { node { id } } } } } } }`;
+  type Node = {
+    id: string;
+    cases: {
+      totalCount: number;
+      pageInfo: { hasNextPage: boolean; endCursor: string };
+      edges: { node: { id: string; kind: string } }[];
+    };
+    documents: { totalCount: number; pageInfo: { hasNextPage: boolean }; edges: { node: { id: string } }[] };
+  };
+  const r = await t.gql<{ customers: { edges: { node: Node }[] } }>(q, {}, token);
+  const c3 = r.data!.customers.edges.find((e) => e.node.id === 'cus_003')!.node;
+  expect(c3.cases.totalCount).toBe(2);
+  expect(c3.cases.edges).toHaveLength(1);
+  expect(c3.cases.pageInfo.hasNextPage).toBe(true);
+  expect(c3.documents).toMatchObject({ totalCount: 1, pageInfo: { hasNextPage: false } });
+  const next = await t.gql<{
+    customer: {
+      cases: { pageInfo: { hasNextPage: boolean }; edges: { node: { id: string; kind: string } }[] };
+    };
+  }>(
+    `query ($after: String) { customer(id: "cus_003") { cases(first: 1, after: $after) { pageInfo { hasNextPage } edges { node { id kind } } } } }`,
+    { after: c3.cases.pageInfo.endCursor },
+    token,
+  );
+  const kinds = [c3.cases.edges[0]!.node.kind, next.data!.customer.cases.edges[0]!.node.kind].sort();
+  expect(kinds).toEqual(['GENERATION_EXCEPTION', 'REGULATED_DOCUMENT']);
+  expect(next.data!.customer.cases.pageInfo.hasNextPage).toBe(false);
+  // A customer with nothing has empty, zero-count pages.
+  const c1 = r.data!.customers.edges.find((e) => e.node.id === 'cus_005')!.node;
+  expect(c1.documents).toMatchObject({ totalCount: 0, edges: [] });
+});

@@ -13,7 +13,7 @@ import type {
 } from '../../store/tables.js';
 import { groupBy, loadFirstPages } from '../batching.js';
 import type { BatchProgress } from './batches.js';
-import { decodeCursor, pageSize, toPage, type Page } from '../pagination.js';
+import { decodeCursor, firstPagesByOwner, pageSize, toPage, type Page } from '../pagination.js';
 
 /** Reads of the communications store, each batched by key for DataLoader. */
 export class CommunicationsReader {
@@ -212,19 +212,14 @@ export class CommunicationsReader {
     return toPage(rows, size, Number(count));
   }
 
-  async firstDocumentPageByCustomer(
-    customerIds: readonly string[],
-    size: number,
-  ): Promise<Page<DocumentRow>[]> {
-    if (!customerIds.length) return [];
-    const rows = await this.db
-      .selectFrom('communications.documents')
-      .selectAll()
-      .where('customer_id', 'in', [...customerIds])
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .execute();
-    return groupBy(customerIds, rows, (r) => r.customer_id).map((list) => toPage(list, size, list.length));
+  firstDocumentPageByCustomer(customerIds: readonly string[], size: number): Promise<Page<DocumentRow>[]> {
+    return firstPagesByOwner<DocumentRow>(
+      this.db as Kysely<unknown>,
+      'communications.documents',
+      'customer_id',
+      customerIds,
+      size,
+    );
   }
 
   async parts(documentId: string) {

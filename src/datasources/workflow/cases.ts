@@ -10,7 +10,7 @@ import type {
   WorkflowDB,
 } from '../../store/tables.js';
 import { groupBy, loadFirstPages } from '../batching.js';
-import { decodeCursor, pageSize, toPage, type Page } from '../pagination.js';
+import { decodeCursor, firstPagesByOwner, pageSize, toPage, type Page } from '../pagination.js';
 
 export interface CaseFilter {
   kind?: string | null;
@@ -136,17 +136,13 @@ export class CaseReader {
   }
 
   /** One batched query for the first page of several customers' cases. */
-  async firstPageByCustomer(customerIds: readonly string[], size: number): Promise<Page<CaseRow>[]> {
-    if (!customerIds.length) return [];
-    const rows = await this.db
-      .selectFrom('workflow.cases')
-      .selectAll()
-      .where('customer_id', 'in', [...customerIds])
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .execute();
-    return groupBy(customerIds, rows, (r) => r.customer_id ?? '').map((list) =>
-      toPage(list, size, list.length),
+  firstPageByCustomer(customerIds: readonly string[], size: number): Promise<Page<CaseRow>[]> {
+    return firstPagesByOwner<CaseRow>(
+      this.db as Kysely<unknown>,
+      'workflow.cases',
+      'customer_id',
+      customerIds,
+      size,
     );
   }
 }
