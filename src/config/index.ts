@@ -52,6 +52,53 @@ const Env = z.object({
   AUTH_ISSUER: z.string().default('commsgraph-dev'),
   AUTH_AUDIENCE: z.string().default('commsgraph'),
   AUTH_ROLES_CLAIM: z.string().default('roles'),
+  // --- Security (see the README's "Production security" section) ---
+  /** `dev` verifies tokens made by `npm run token`; `jwks` verifies an identity provider's tokens. Production defaults to (and requires) `jwks`. */
+  AUTH_MODE: z.enum(['dev', 'jwks']).optional(),
+  /** The identity provider's JSON Web Key Set; required in `jwks` mode. */
+  AUTH_JWKS_URL: z.string().url().optional(),
+  /** Signature algorithms accepted from the identity provider. */
+  AUTH_ALGORITHMS: z.string().default('RS256,PS256,ES256,EdDSA'),
+  /** Seconds of clock difference tolerated on exp and nbf. */
+  AUTH_CLOCK_SKEW_SEC: z.coerce.number().int().min(0).max(300).default(30),
+  /** Seconds a fetched key set is trusted before it is fetched again (an unknown kid refetches sooner). */
+  AUTH_JWKS_CACHE_SEC: z.coerce.number().int().min(1).max(86_400).default(600),
+  /** OAuth client credentials with which processes call each other in `jwks` mode (token endpoint, client id, secret). */
+  AUTH_TOKEN_URL: z.string().url().optional(),
+  AUTH_CLIENT_ID: z.string().optional(),
+  AUTH_CLIENT_SECRET: z.string().optional(),
+  /** What each `service` client (by token subject) may receive on subscriptions; JSON, see ServiceScope. */
+  SERVICE_SCOPES: z.string().optional(),
+  /** Browser origins allowed to call the API (comma-separated); none means same-origin only. */
+  CORS_ORIGINS: z.string().optional(),
+  /** Introspection and "did you mean" suggestions; off in production unless set to true. */
+  INTROSPECTION: z.enum(['true', 'false']).optional(),
+  FIELD_SUGGESTIONS: z.enum(['true', 'false']).optional(),
+  /** A trusted documents manifest (GraphQL Code Generator client preset's persisted-documents.json): when set, only its operations run. */
+  TRUSTED_DOCUMENTS: z.string().optional(),
+  /** Take the client address from X-Forwarded-For (behind a load balancer you trust). */
+  TRUST_PROXY: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  LIMIT_MAX_DEPTH: z.coerce.number().int().min(1).max(100).default(12),
+  LIMIT_MAX_ALIASES: z.coerce.number().int().min(0).max(1000).default(30),
+  LIMIT_MAX_ROOT_FIELDS: z.coerce.number().int().min(1).max(100).default(10),
+  LIMIT_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1000).default(20),
+  LIMIT_MAX_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(5_000),
+  LIMIT_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
+  /** Demand control: the most an operation may cost, counting list sizes (`first`). */
+  LIMIT_MAX_COST: z.coerce.number().int().min(1).max(10_000_000).default(20_000),
+  /** Operations in one batched HTTP request (a JSON array body); 1 turns batching off. */
+  LIMIT_MAX_BATCH: z.coerce.number().int().min(1).max(100).default(10),
+  /** Operations per minute per identity (and per client address without a token); 0 turns limiting off. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(60),
 });
 
 const DEFAULT_ROUTING = JSON.stringify([
@@ -71,6 +118,66 @@ const DEFAULT_MILESTONES = JSON.stringify([
 const DEFAULT_CORRESPONDENCE =
   '{"claim_letter":["APPROVAL"],"account_confirmation":["APPROVAL"],"regulatory_notice":["REVIEW","APPROVAL","COMPLIANCE"]}';
 
+/** What a `service` client may receive on subscriptions; an absent list means no restriction on that dimension. */
+export interface ServiceScope {
+  /** Subscription fields it may open (caseUpdated, deliveryStatusChanged, ...). */
+  subscriptions?: string[];
+  /** Channels of the deliveries and documents it hears about. */
+  channels?: Array<'PRINT' | 'EMAIL' | 'WEB' | 'MOBILE'>;
+  /** Kinds of the cases (and case-linked events) it hears about. */
+  caseKinds?: string[];
+  /** Kinds of generation exceptions it hears about. */
+  exceptionKinds?: Array<'MISSING_DATA' | 'TEMPLATE_ERROR' | 'DELIVERY_FAILURE'>;
+}
+
+const ServiceScopes = z.record(
+  z.string().min(1),
+  z
+    .object({
+      subscriptions: z.array(z.string().min(1)).optional(),
+      channels: z.array(z.enum(['PRINT', 'EMAIL', 'WEB', 'MOBILE'])).optional(),
+      caseKinds: z.array(z.string().min(1)).optional(),
+      exceptionKinds: z.array(z.enum(['MISSING_DATA', 'TEMPLATE_ERROR', 'DELIVERY_FAILURE'])).optional(),
+    })
+    .strict(),
+);
+
+export interface AuthConfig {
+  mode: 'dev' | 'jwks';
+  issuer: string;
+  audience: string;
+  rolesClaim: string;
+  jwksUrl: string | undefined;
+  algorithms: string[];
+  clockSkewSec: number;
+  jwksCacheSec: number;
+  /** Client credentials for calls between our own processes in `jwks` mode. */
+  client: { tokenUrl: string; clientId: string; clientSecret: string } | undefined;
+}
+
+export interface OperationLimits {
+  maxDepth: number;
+  maxAliases: number;
+  maxRootFields: number;
+  maxDirectives: number;
+  maxTokens: number;
+  maxBodyBytes: number;
+  maxCost: number;
+  maxBatch: number;
+}
+
+export interface SecurityConfig {
+  corsOrigins: string[];
+  introspection: boolean;
+  fieldSuggestions: boolean;
+  trustedDocuments: string | undefined;
+  trustProxy: boolean;
+  limits: OperationLimits;
+  rateLimit: { perMinute: number; anonymousPerMinute: number };
+  /** Keyed by the service's token subject. When unset (null), service clients are not narrowed; when set, an unlisted service receives nothing. */
+  serviceScopes: Record<string, ServiceScope> | null;
+}
+
 export type SubgraphName = 'workflow' | 'customers' | 'communications';
 export const SUBGRAPH_NAMES: readonly SubgraphName[] = ['workflow', 'customers', 'communications'];
 
@@ -88,7 +195,8 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   deliveryStepMs: number;
   shutdownGraceMs: number;
-  auth: { issuer: string; audience: string; rolesClaim: string };
+  auth: AuthConfig;
+  security: SecurityConfig;
   /** Document type → approval stages (in order) for CORRESPONDENCE cases. */
   correspondenceStages: Record<string, ApprovalStageName[]>;
   /** First match wins; a kind no rule matches goes to `operations`, due in 24 hours. */
@@ -276,8 +384,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       if (!subgraphUrls[name]) problems.push(`SUBGRAPH_URLS: remote mode needs a URL for ${name}`);
     }
   }
+  const serviceScopes = env.SERVICE_SCOPES
+    ? parseJsonSetting('SERVICE_SCOPES', env.SERVICE_SCOPES, ServiceScopes, problems, {})
+    : null;
+  const production = env.NODE_ENV === 'production';
+  const authMode: AuthConfig['mode'] =
+    env.AUTH_MODE === 'jwks' || env.AUTH_MODE === 'dev' ? env.AUTH_MODE : production ? 'jwks' : 'dev';
+  if (production && authMode === 'dev') {
+    problems.push('AUTH_MODE: the dev signing key is refused in production; use jwks');
+  }
+  if (authMode === 'jwks' && !env.AUTH_JWKS_URL) problems.push('AUTH_JWKS_URL: required in jwks mode');
+  const clientVars = [env.AUTH_TOKEN_URL, env.AUTH_CLIENT_ID, env.AUTH_CLIENT_SECRET];
+  if (clientVars.some(Boolean) && !clientVars.every(Boolean)) {
+    problems.push('AUTH_TOKEN_URL, AUTH_CLIENT_ID, AUTH_CLIENT_SECRET: set all three or none');
+  }
+  const corsOrigins = (env.CORS_ORIGINS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const origin of corsOrigins) {
+    let ok = false;
+    try {
+      const u = new URL(origin);
+      ok = (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === origin;
+    } catch {
+      ok = false;
+    }
+    if (!ok) problems.push(`CORS_ORIGINS: "${origin}" is not an origin like https://app.example.com`);
+  }
   if (!parsed.success || problems.length) throw new ConfigError(problems);
   const e = parsed.data;
+  const algorithms = e.AUTH_ALGORITHMS.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return {
     env: e.NODE_ENV,
     port: e.PORT,
@@ -292,7 +431,42 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     deliveryStepMs: e.DELIVERY_STEP_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
-    auth: { issuer: e.AUTH_ISSUER, audience: e.AUTH_AUDIENCE, rolesClaim: e.AUTH_ROLES_CLAIM },
+    auth: {
+      mode: authMode,
+      issuer: e.AUTH_ISSUER,
+      audience: e.AUTH_AUDIENCE,
+      rolesClaim: e.AUTH_ROLES_CLAIM,
+      jwksUrl: e.AUTH_JWKS_URL,
+      algorithms,
+      clockSkewSec: e.AUTH_CLOCK_SKEW_SEC,
+      jwksCacheSec: e.AUTH_JWKS_CACHE_SEC,
+      client:
+        e.AUTH_TOKEN_URL && e.AUTH_CLIENT_ID && e.AUTH_CLIENT_SECRET
+          ? { tokenUrl: e.AUTH_TOKEN_URL, clientId: e.AUTH_CLIENT_ID, clientSecret: e.AUTH_CLIENT_SECRET }
+          : undefined,
+    },
+    security: {
+      corsOrigins,
+      introspection: e.INTROSPECTION ? e.INTROSPECTION === 'true' : e.NODE_ENV !== 'production',
+      fieldSuggestions: e.FIELD_SUGGESTIONS ? e.FIELD_SUGGESTIONS === 'true' : e.NODE_ENV !== 'production',
+      trustedDocuments: e.TRUSTED_DOCUMENTS ? path.resolve(e.TRUSTED_DOCUMENTS) : undefined,
+      trustProxy: e.TRUST_PROXY,
+      limits: {
+        maxDepth: e.LIMIT_MAX_DEPTH,
+        maxAliases: e.LIMIT_MAX_ALIASES,
+        maxRootFields: e.LIMIT_MAX_ROOT_FIELDS,
+        maxDirectives: e.LIMIT_MAX_DIRECTIVES,
+        maxTokens: e.LIMIT_MAX_TOKENS,
+        maxBodyBytes: e.LIMIT_MAX_BODY_BYTES,
+        maxCost: e.LIMIT_MAX_COST,
+        maxBatch: e.LIMIT_MAX_BATCH,
+      },
+      rateLimit: {
+        perMinute: e.RATE_LIMIT_PER_MINUTE,
+        anonymousPerMinute: e.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+      },
+      serviceScopes,
+    },
     correspondenceStages,
     exceptionRouting,
     milestoneCommunications,
