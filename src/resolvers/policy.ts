@@ -33,6 +33,32 @@ export const MUTATION_ROLES = {
   internal: ['service'],
 } as const satisfies Record<string, readonly Role[]>;
 
+/**
+ * Personal data: who may read it. Everyone else gets null for the field and a
+ * FORBIDDEN error at its path, with the rest of the response intact (the
+ * fields are nullable for that reason). Checked in the subgraph that owns the
+ * data, so a direct subgraph call is held to the same rule as the gateway.
+ *
+ * - contact: how to reach the customer (email, phone, postal address). Those
+ *   who contact customers or fix failed deliveries to them.
+ * - documentContent: the rendered output (download URL and the download
+ *   itself). Those who send, fix, review or audit what customers receive.
+ * - dataPayload: the data merged into documents and recorded in trails (audit
+ *   detail). Those who correct data or audit what was sent.
+ */
+export const PERSONAL_DATA_ROLES = {
+  contact: ['service-agent', 'operations', 'admin'],
+  documentContent: ['service-agent', 'operations', 'reviewer', 'approver', 'compliance', 'auditor', 'admin'],
+  dataPayload: ['service-agent', 'operations', 'compliance', 'auditor', 'admin'],
+} as const satisfies Record<string, readonly Role[]>;
+export type PersonalData = keyof typeof PERSONAL_DATA_ROLES;
+
+/** Whether a caller may read one class of personal data (for routes outside GraphQL, such as downloads). */
+export function mayRead(principal: { roles: readonly Role[] } | null, data: PersonalData): boolean {
+  const allowed: readonly Role[] = PERSONAL_DATA_ROLES[data];
+  return !!principal && principal.roles.some((r) => allowed.includes(r));
+}
+
 /** type-graphql's @Authorized: no roles listed means "any authenticated caller". */
 export const authChecker: AuthChecker<BaseContext, string> = ({ context }, roles) => {
   const principal = context.principal;

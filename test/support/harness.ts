@@ -56,6 +56,9 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     HOST: '127.0.0.1',
     LOG_LEVEL: 'error',
     DELIVERY_STEP_MS: '0',
+    // Tests drive many operations from one identity; the rate limiter has its own tests.
+    RATE_LIMIT_PER_MINUTE: '0',
+    RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0',
     ...env,
   });
   const gateway = await startGateway(config);
