@@ -8,7 +8,8 @@
  * The signing key is created if absent, so a token made before the server's
  * first start is accepted by that server (both use DATA_DIR).
  *
- * Exit codes: 0 ok, 2 usage error, 1 anything else.
+ * Exit codes: 0 ok, 2 usage error or refused (NODE_ENV=production or
+ * AUTH_MODE=jwks, where only the identity provider's tokens count), 1 anything else.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -79,6 +80,14 @@ export async function runTokenCli(
     stderr: (l) => process.stderr.write(l + '\n'),
   },
 ): Promise<number> {
+  // Same resolution as src/config: production means jwks, and jwks never trusts the dev key, so a
+  // token from here would only be refused. Say so plainly rather than print a useless token.
+  if (env.NODE_ENV === 'production' || env.AUTH_MODE === 'jwks') {
+    io.stderr(
+      `token: refused: dev tokens are not accepted with ${env.NODE_ENV === 'production' ? 'NODE_ENV=production' : 'AUTH_MODE=jwks'}; get a token from your identity provider (AUTH_JWKS_URL)`,
+    );
+    return 2;
+  }
   let args: ReturnType<typeof parse>;
   try {
     args = parse(argv);

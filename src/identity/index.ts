@@ -68,7 +68,7 @@ export interface TokenVerifier {
 // decoder silently skips characters it does not know.
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 // Far above any token we issue; stops a hostile header costing us a big JSON parse.
-const MAX_TOKEN_LENGTH = 8192;
+export const MAX_TOKEN_LENGTH = 8192;
 
 /** Parses "Bearer <jwt>" (case-insensitive scheme); returns null for undefined/empty; throws AuthError if malformed. */
 export function bearerToken(header: string | undefined | null): string | null {
@@ -284,6 +284,15 @@ function rolesFrom(value: unknown): Role[] {
   return [...new Set(items.filter(isRole))];
 }
 
+/**
+ * The caller's roles from the configured claim: a literal claim name, or a
+ * dotted path such as `realm_access.roles`; an array or a space-separated
+ * string. Shared by every verifier so dev and production read roles alike.
+ */
+export function rolesFromClaim(payload: Record<string, unknown>, claim: string): Role[] {
+  return rolesFrom(claimAt(payload, claim));
+}
+
 function numericDate(payload: Record<string, unknown>, claim: string): number | undefined {
   const v = payload[claim];
   if (v === undefined) return undefined;
@@ -335,7 +344,7 @@ export function createDevVerifier(
       const sub = payload.sub;
       if (typeof sub !== 'string' || sub.trim() === '') throw new AuthError('Token has no subject');
 
-      return { sub, roles: rolesFrom(claimAt(payload, opts.rolesClaim)), exp };
+      return { sub, roles: rolesFromClaim(payload, opts.rolesClaim), exp };
     },
   };
 }

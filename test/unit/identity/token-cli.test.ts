@@ -83,6 +83,19 @@ describe('token CLI', () => {
     expect(err.join('\n')).toMatch(message);
   });
 
+  it.each([
+    ['NODE_ENV=production', { NODE_ENV: 'production' }, /NODE_ENV=production/],
+    ['AUTH_MODE=jwks', { AUTH_MODE: 'jwks' }, /AUTH_MODE=jwks/],
+  ])('refuses with exit 2, no token and no key under %s', async (_label, env, message) => {
+    const { code, out, err } = await run(['--sub', 'alice', '--roles', 'admin'], env);
+    expect(code).toBe(2);
+    expect(out).toEqual([]);
+    expect(err.join('\n')).toMatch(message);
+    expect(err.join('\n')).toMatch(/identity provider/);
+    // Nothing signed, nothing written: no dev key appears in a production data directory.
+    await expect(fs.access(path.join(dir, 'data'))).rejects.toThrow();
+  });
+
   it('does not create a key when the arguments are wrong', async () => {
     await run(['--roles', 'approver']);
     await expect(fs.access(path.join(dir, 'data'))).rejects.toThrow();
