@@ -67,6 +67,8 @@ const Env = z.object({
   AUTH_TOKEN_URL: z.string().url().optional(),
   AUTH_CLIENT_ID: z.string().optional(),
   AUTH_CLIENT_SECRET: z.string().optional(),
+  /** Token subjects of our own processes in `jwks` mode (comma-separated); defaults to AUTH_CLIENT_ID, as most providers issue `sub` = client id for client credentials. */
+  AUTH_INTERNAL_SUBJECTS: z.string().optional(),
   /** What each `service` client (by token subject) may receive on subscriptions; JSON, see ServiceScope. */
   SERVICE_SCOPES: z.string().optional(),
   /** Browser origins allowed to call the API (comma-separated); none means same-origin only. */
@@ -151,6 +153,8 @@ export interface AuthConfig {
   algorithms: string[];
   clockSkewSec: number;
   jwksCacheSec: number;
+  /** Token subjects that are our own processes (see src/policy INTERNAL). */
+  internalSubjects: string[];
   /** Client credentials for calls between our own processes in `jwks` mode. */
   client: { tokenUrl: string; clientId: string; clientSecret: string } | undefined;
 }
@@ -394,6 +398,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push('AUTH_MODE: the dev signing key is refused in production; use jwks');
   }
   if (authMode === 'jwks' && !env.AUTH_JWKS_URL) problems.push('AUTH_JWKS_URL: required in jwks mode');
+  // The dev default issuer would accept any provider's tokens that happen to use it; name yours.
+  if (authMode === 'jwks' && !env.AUTH_ISSUER) problems.push('AUTH_ISSUER: required in jwks mode');
   const clientVars = [env.AUTH_TOKEN_URL, env.AUTH_CLIENT_ID, env.AUTH_CLIENT_SECRET];
   if (clientVars.some(Boolean) && !clientVars.every(Boolean)) {
     problems.push('AUTH_TOKEN_URL, AUTH_CLIENT_ID, AUTH_CLIENT_SECRET: set all three or none');
@@ -440,6 +446,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       algorithms,
       clockSkewSec: e.AUTH_CLOCK_SKEW_SEC,
       jwksCacheSec: e.AUTH_JWKS_CACHE_SEC,
+      internalSubjects: (e.AUTH_INTERNAL_SUBJECTS ?? e.AUTH_CLIENT_ID ?? '')
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
       client:
         e.AUTH_TOKEN_URL && e.AUTH_CLIENT_ID && e.AUTH_CLIENT_SECRET
           ? { tokenUrl: e.AUTH_TOKEN_URL, clientId: e.AUTH_CLIENT_ID, clientSecret: e.AUTH_CLIENT_SECRET }

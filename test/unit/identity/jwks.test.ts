@@ -27,6 +27,7 @@ function auth(overrides: Partial<AuthConfig> = {}): AuthConfig {
     algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'],
     clockSkewSec: 30,
     jwksCacheSec: 600,
+    internalSubjects: [],
     client: undefined,
     ...overrides,
   };
