@@ -9,6 +9,8 @@ import type { CommunicationsReader, CommunicationsLoaders } from '../datasources
 import type { CommunicationsService } from '../datasources/communications/service.js';
 import type { TemplateLifecycle } from '../datasources/communications/templates.js';
 import type { NoticeBatches } from '../datasources/communications/batches.js';
+import type { CaseTrail } from '../datasources/workflow/trail.js';
+import type { TemplateTrail } from '../datasources/communications/trail.js';
 
 /** What every request carries, whichever subgraph runs it. */
 export interface BaseContext {
@@ -32,6 +34,8 @@ export interface WorkflowContext extends BaseContext {
     bus: EventBus;
     log: EventLog;
     disputePolicy: DisputePolicy;
+    /** Integrity check of the case trail's hash chain. */
+    trail: CaseTrail;
   };
 }
 
@@ -52,6 +56,8 @@ export interface CommunicationsContext extends BaseContext {
     log: EventLog;
     /** Base URL for document downloads (`/documents/:id/content`). */
     publicUrl: string;
+    /** Integrity check of the template trail's hash chain. */
+    trail: TemplateTrail;
   };
 }
 

@@ -13,6 +13,8 @@ type NullableJson = ColumnType<Record<string, unknown> | null, string | null | u
 /** bigserial: pg returns int8 as a string, which keeps it exact. */
 type BigId = ColumnType<string, never, never>;
 export type { BigId };
+/** A column of an audit trail's hash chain: read-only to the application (null until the entry commits). */
+type ChainColumn<T> = ColumnType<T | null, never, never>;
 
 /** The outbox every subgraph writes its externally visible changes to. */
 export interface EventsTable {
@@ -89,6 +91,10 @@ export interface AuditEventsTable {
   actor: string;
   action: string;
   detail: NullableJson;
+  /** Hash chain (migration 008), set by the database at commit: never written by us. */
+  seq: ChainColumn<string>;
+  prev_hash: ChainColumn<Buffer>;
+  hash: ChainColumn<Buffer>;
 }
 
 export interface CaseMilestonesTable {
@@ -188,6 +194,10 @@ export interface TemplateAuditTable {
   actor: string;
   action: string;
   detail: NullableJson;
+  /** Hash chain (migration 008), set by the database at commit: never written by us. */
+  seq: ChainColumn<string>;
+  prev_hash: ChainColumn<Buffer>;
+  hash: ChainColumn<Buffer>;
 }
 
 export interface DocumentsTable {

@@ -28,6 +28,8 @@ import {
 import { TemplateResolver, TemplateVersionResolver } from '../resolvers/communications/template.resolver.js';
 import { CaseNoticeResolver, NoticeBatchResolver } from '../resolvers/communications/batch.resolver.js';
 import { communicationsReferences } from '../resolvers/communications/communications.reference.js';
+import { TemplateTrailResolver } from '../resolvers/communications/trail.resolver.js';
+import { TemplateTrail } from '../datasources/communications/trail.js';
 import type { CommunicationsDB } from '../store/tables.js';
 import { CaseCommunications, CustomerCommunications } from '../schema/communications/types.js';
 import { buildFederatedSchema } from './build.js';
@@ -54,6 +56,7 @@ export function communicationsSchema(): Promise<GraphQLSchema> {
       TemplateVersionResolver,
       NoticeBatchResolver,
       CaseNoticeResolver,
+      TemplateTrailResolver,
     ],
     // Entities other subgraphs own, which this one extends.
     orphanedTypes: [CaseCommunications, CustomerCommunications],
@@ -74,6 +77,7 @@ export async function createCommunicationsSubgraph(deps: {
   const schema = await communicationsSchema();
   const outbox = new Outbox<CommunicationsDB>(deps.db, 'communications', deps.bus);
   const reader = new CommunicationsReader(deps.db);
+  const trail = new TemplateTrail(deps.db);
   const eventLog = new EventLog(deps.db as Kysely<unknown>, 'communications');
   let service: CommunicationsService | null = null;
   const relay = new CommandRelay(deps.db as Kysely<unknown>, 'communications', {
@@ -130,6 +134,7 @@ export async function createCommunicationsSubgraph(deps: {
         bus: deps.bus,
         log: eventLog,
         publicUrl: deps.publicUrl,
+        trail,
       },
     }),
     start: () => {

@@ -302,6 +302,150 @@ const m007_notice_batches: Migration = {
   },
 };
 
+/**
+ * Tamper-evident trails (issue 4, point 8): the case trail and the template
+ * trail are append-only in the database itself, and each entry carries the
+ * hash of the one before it. Kept self-contained: later migrations must not
+ * change what this one did, and the verifier (src/store/trail.ts) recomputes
+ * the same canonical text on its own rather than trusting these functions.
+ *
+ * The chain is filled in by a DEFERRED constraint trigger, i.e. at commit,
+ * not by a BEFORE INSERT trigger: the lock that serialises appends is then
+ * held only while committing. Taken at insert time it would be held for the
+ * rest of the transaction, so a transaction that appends and then locks a
+ * case (runLaunchNotice: trail entry, then the status update) would deadlock
+ * with one that locks the case and then appends (addCaseNote). Chain order is
+ * therefore commit order (`seq`), which may differ from `id` order.
+ */
+function trailChain(o: {
+  schema: string;
+  table: string;
+  /** Second key of pg_advisory_xact_lock(int, int); one chain, one lock, per table. */
+  lockKey: number;
+  /** The row's content columns, in hash order, as SQL over the row `e` (timestamps in a fixed format). */
+  content: string;
+}) {
+  const t = `${o.schema}.${o.table}`;
+  const fn = (name: string) => sql.raw(`${o.schema}.${o.table}_${name}`);
+  const tbl = sql.raw(t);
+  const rowType = sql.raw(t);
+  const genesis = sql.raw(`sha256(convert_to('${t}', 'UTF8'))`);
+  return sql`
+    alter table ${tbl}
+      add column seq bigint,
+      add column prev_hash bytea,
+      add column hash bytea;
+
+    -- The canonical text of an entry: a JSON array, so no field can run into the next;
+    -- detail as its jsonb text (SQL null and JSON null differ); timestamps in UTC to the microsecond.
+    create function ${fn('entry_text')}(e ${rowType}, seq bigint) returns text
+      language sql stable
+      set search_path = pg_catalog, pg_temp
+      as $fn$ select jsonb_build_array(seq, ${sql.raw(o.content)})::text $fn$;
+
+    -- Existing entries, oldest first, before the guards below exist.
+    do $do$
+    declare
+      r ${rowType};
+      n bigint := 0;
+      h bytea := ${genesis};
+      nh bytea;
+    begin
+      for r in select * from ${tbl} order by id loop
+        n := n + 1;
+        nh := sha256(h || convert_to(${fn('entry_text')}(r, n), 'UTF8'));
+        update ${tbl} set seq = n, prev_hash = h, hash = nh where id = r.id;
+        h := nh;
+      end loop;
+    end
+    $do$;
+    create unique index on ${tbl} (seq);
+
+    -- Whatever an insert says about the chain is ignored: the commit-time trigger decides.
+    create function ${fn('chain_reset')}() returns trigger language plpgsql as $fn$
+    begin
+      NEW.seq := null;
+      NEW.prev_hash := null;
+      NEW.hash := null;
+      return NEW;
+    end
+    $fn$;
+
+    -- At commit: next position, previous hash, this entry's hash. SECURITY DEFINER so that
+    -- the application's role needs only INSERT and SELECT on the table.
+    create function ${fn('chain_append')}() returns trigger
+      language plpgsql security definer
+      set search_path = pg_catalog, pg_temp
+      as $fn$
+    declare
+      last_seq bigint;
+      last_hash bytea;
+      next_seq bigint;
+      prev bytea;
+    begin
+      perform pg_advisory_xact_lock(1096107092, ${sql.raw(String(o.lockKey))});
+      -- A statement after the lock: under READ COMMITTED it sees every chain committed before.
+      select seq, hash into last_seq, last_hash from ${tbl}
+        where seq is not null order by seq desc limit 1;
+      next_seq := coalesce(last_seq, 0) + 1;
+      prev := coalesce(last_hash, ${genesis});
+      update ${tbl}
+        set seq = next_seq,
+            prev_hash = prev,
+            hash = sha256(prev || convert_to(${fn('entry_text')}(NEW, next_seq), 'UTF8'))
+        where id = NEW.id;
+      return null;
+    end
+    $fn$;
+
+    -- Append-only. The one update let through is chain_append filling in the chain of an
+    -- entry not yet chained (only ever the committing transaction's own), content unchanged.
+    create function ${fn('refuse_change')}() returns trigger language plpgsql as $fn$
+    begin
+      if TG_OP = 'UPDATE' then
+        if pg_trigger_depth() > 1 and OLD.hash is null and OLD.seq is null
+          and (to_jsonb(OLD) - 'seq' - 'prev_hash' - 'hash') = (to_jsonb(NEW) - 'seq' - 'prev_hash' - 'hash')
+        then
+          return NEW;
+        end if;
+      end if;
+      raise exception '% is append-only: % refused', TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, TG_OP
+        using errcode = 'insufficient_privilege',
+              hint = 'Audit trail entries are never changed or removed; append a correcting entry instead.';
+    end
+    $fn$;
+
+    create trigger trail_chain_reset before insert on ${tbl}
+      for each row execute function ${fn('chain_reset')}();
+    create constraint trigger trail_chain_append after insert on ${tbl}
+      deferrable initially deferred
+      for each row execute function ${fn('chain_append')}();
+    create trigger trail_append_only before update or delete on ${tbl}
+      for each row execute function ${fn('refuse_change')}();
+    create trigger trail_no_truncate before truncate on ${tbl}
+      for each statement execute function ${fn('refuse_change')}();
+  `;
+}
+
+const TRAIL_TIME = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
+
+const m008_trail_chains: Migration = {
+  async up(db: AnyDB) {
+    await trailChain({
+      schema: 'workflow',
+      table: 'audit_events',
+      lockKey: 1,
+      content: `e.id, e.case_id, to_char(e.at at time zone 'UTC', ${TRAIL_TIME}), e.actor, e.action, e.detail::text`,
+    }).execute(db);
+    await trailChain({
+      schema: 'communications',
+      table: 'template_audit',
+      lockKey: 2,
+      content: `e.id, e.template_id, e.version_id, to_char(e.at at time zone 'UTC', ${TRAIL_TIME}), e.actor, e.action, e.detail::text`,
+    }).execute(db);
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '001_workflow': m001_workflow,
   '002_customers': m002_customers,
@@ -310,6 +454,7 @@ export const migrations: Record<string, Migration> = {
   '005_case_milestones': m005_case_milestones,
   '006_case_deadlines': m006_case_deadlines,
   '007_notice_batches': m007_notice_batches,
+  '008_trail_chains': m008_trail_chains,
 };
 
 class StaticProvider implements MigrationProvider {
