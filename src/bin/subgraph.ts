@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { configurePolicyFrom } from '../policy/index.js';
 import { drainOnSignals } from '../gateway/lifecycle.js';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
@@ -9,7 +10,7 @@ import { InProcessBus, RedisBus } from '../events/index.js';
 import { documentContentRoute } from '../gateway/documents.js';
 import { verifierFor } from '../gateway/index.js';
 import { serveGraphQL } from '../gateway/serve.js';
-import { loadOrCreateDevKey, signDevToken } from '../identity/index.js';
+import { serviceTokenSource, type ServiceTokenSource } from '../identity/service-token.js';
 import { configureLogger, log } from '../logger.js';
 import { openStore } from '../store/db.js';
 import { startJobs } from '../jobs/index.js';
@@ -37,22 +38,18 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const config = loadConfig();
+  configurePolicyFrom(config);
   configureLogger({ level: config.logLevel, name });
+  // Workflow and communications call the other services; customers calls none, so needs no client
+  // credentials. Asked before the store opens so missing credentials stop the start here.
+  const tokens: ServiceTokenSource | null =
+    name === 'customers' ? null : await serviceTokenSource(config, `subgraph:${name}`, `the ${name} service`);
   const store = await openStore({ ...config, dataDir: path.join(config.dataDir, name) });
   await migrate(store.db as Kysely<unknown>);
 
-  const key = await loadOrCreateDevKey(config.dataDir);
-  let cached: { token: string; until: number } | null = null;
   const serviceToken = async () => {
-    if (!cached || cached.until < Date.now()) {
-      const token = await signDevToken(
-        key,
-        { sub: `subgraph:${name}`, roles: ['service'], ttlSec: 3600 },
-        config.auth,
-      );
-      cached = { token, until: Date.now() + 30 * 60_000 };
-    }
-    return cached.token;
+    if (!tokens) throw new Error(`the ${name} service does not call other services`);
+    return tokens.token();
   };
   const call = graphqlCaller(config.subgraphUrls, serviceToken);
   const bus = config.redisUrl ? new RedisBus(config.redisUrl) : new InProcessBus();

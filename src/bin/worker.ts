@@ -1,10 +1,11 @@
 import 'reflect-metadata';
+import { configurePolicyFrom } from '../policy/index.js';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { InProcessBus, RedisBus } from '../events/index.js';
 import { drainOnSignals } from '../gateway/lifecycle.js';
-import { loadOrCreateDevKey, signDevToken } from '../identity/index.js';
+import { serviceTokenSource } from '../identity/service-token.js';
 import { startJobs } from '../jobs/index.js';
 import { configureLogger, log } from '../logger.js';
 import { openStore } from '../store/db.js';
@@ -21,16 +22,18 @@ import { graphqlCaller, remoteCommunicationsPorts } from '../subgraphs/remote-po
  */
 async function main(): Promise<void> {
   const config = loadConfig();
+  configurePolicyFrom(config);
   configureLogger({ level: config.logLevel, name: 'worker' });
   if (!config.databaseUrl) {
     throw new ConfigError([
       'DATABASE_URL: a separate worker needs the shared PostgreSQL; with the embedded store, workers run inside `npm start`',
     ]);
   }
+  // Before the store opens: missing client credentials in jwks mode stop the start here.
+  const tokens = await serviceTokenSource(config, 'worker', 'the worker');
   const store = await openStore(config);
   await migrate(store.db as Kysely<unknown>);
-  const key = await loadOrCreateDevKey(config.dataDir);
-  const token = () => signDevToken(key, { sub: 'worker', roles: ['service'], ttlSec: 3600 }, config.auth);
+  const token = () => tokens.token();
   const bus = config.redisUrl ? new RedisBus(config.redisUrl) : new InProcessBus();
   const communications = await createCommunicationsSubgraph({
     db: sliceOf<CommunicationsDB>(store.db),

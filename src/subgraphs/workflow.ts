@@ -1,3 +1,4 @@
+import { CaseOutbox } from '../datasources/workflow/outbox.js';
 import type { GraphQLSchema } from 'graphql';
 import type { Kysely } from 'kysely';
 import type { WorkflowContext, BaseContext } from '../context/index.js';
@@ -21,7 +22,7 @@ import {
 } from '../datasources/workflow/disputes.js';
 import { log } from '../logger.js';
 import { CommandRelay } from '../events/commands.js';
-import { Outbox, type EventBus } from '../events/index.js';
+import type { EventBus } from '../events/index.js';
 import { EventLog } from '../events/log.js';
 import {
   ApprovalResolver,
@@ -29,6 +30,8 @@ import {
   CustomerCasesResolver,
 } from '../resolvers/workflow/case.resolver.js';
 import { workflowReferences } from '../resolvers/workflow/case.reference.js';
+import { CaseTrailResolver } from '../resolvers/workflow/trail.resolver.js';
+import { CaseTrail } from '../datasources/workflow/trail.js';
 import type { WorkflowDB } from '../store/tables.js';
 import { CustomerCases } from '../schema/workflow/types.js';
 import { buildFederatedSchema } from './build.js';
@@ -41,7 +44,7 @@ export interface WorkflowSubgraph extends Subgraph<WorkflowContext> {
 /** The subgraph's schema alone (no store needed): for printing SDL and composing. */
 export function workflowSchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema({
-    resolvers: [CaseResolver, ApprovalResolver, CustomerCasesResolver],
+    resolvers: [CaseResolver, ApprovalResolver, CustomerCasesResolver, CaseTrailResolver],
     // Customer is owned by the customers subgraph; workflow adds `cases` to it.
     orphanedTypes: [CustomerCases],
     references: workflowReferences,
@@ -57,8 +60,9 @@ export async function createWorkflowSubgraph(deps: {
   deadlineCheckMs?: number;
 }): Promise<WorkflowSubgraph> {
   const schema = await workflowSchema();
-  const outbox = new Outbox<WorkflowDB>(deps.db, 'workflow', deps.bus);
+  const outbox = new CaseOutbox(deps.db, 'workflow', deps.bus);
   const reader = new CaseReader(deps.db);
+  const trail = new CaseTrail(deps.db);
   const eventLog = new EventLog(deps.db as Kysely<unknown>, 'workflow');
   // Late-bound: the relay's handler needs the service, the service enqueues on the relay.
   let service: WorkflowService | null = null;
@@ -92,6 +96,7 @@ export async function createWorkflowSubgraph(deps: {
         bus: deps.bus,
         log: eventLog,
         disputePolicy: deps.disputePolicy ?? DEFAULT_DISPUTE_POLICY,
+        trail,
       },
     }),
     start: () => {

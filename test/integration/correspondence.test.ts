@@ -14,12 +14,15 @@ let t: TestGateway;
 let agent: string;
 let approver: string;
 let svc: string;
+/** Reads trails and documents: personal data the service role does not see. */
+let auditor: string;
 
 beforeAll(async () => {
   t = await startTestGateway();
   agent = await t.token('sam.agent', 'service-agent');
   approver = await t.token('ann.approver', 'approver');
   svc = await t.token('svc', 'service');
+  auditor = await t.token('audrey.auditor', 'auditor');
 });
 afterAll(() => t.stop());
 
@@ -80,7 +83,7 @@ test('a claim letter is approved in one stage and sent by email with the custome
   const docId = steps[0]!.deliveryStatusChanged.document.id;
 
   const html = await fetch(t.url.replace('/graphql', `/documents/${docId}/content`), {
-    headers: { authorization: `Bearer ${svc}` },
+    headers: { authorization: `Bearer ${auditor}` },
   });
   expect(html.headers.get('content-type')).toMatch(/^text\/html/);
   const body = await html.text();
@@ -98,7 +101,7 @@ test('another channel than the preferred one needs a reason, which the trail rec
   const noReason = await t.gql(START, { input: letter({ channel: 'PRINT' }) }, agent);
   expect(noReason.errors?.[0]?.extensions).toMatchObject({
     code: 'BAD_USER_INPUT',
-    field: 'channelOverrideReason',
+    field: 'input.channelOverrideReason',
   });
   const r = await t.gql<Started>(
     START,
@@ -109,7 +112,7 @@ test('another channel than the preferred one needs a reason, which the trail rec
   const c = await t.gql<{ case: { history: { action: string; detail: Record<string, unknown> }[] } }>(
     `query ($id: ID!) { case(id: $id) { history { action detail } } }`,
     { id: r.data!.startCase.id },
-    svc,
+    auditor,
   );
   expect(c.data!.case.history[0]).toMatchObject({
     action: 'CASE_STARTED',
@@ -137,7 +140,7 @@ test('the approval stages are configured per document type; other templates and 
     { input: letter({ templateId: 'tpl_policy_pack', data: sample('tpl_policy_pack') }) },
     agent,
   );
-  expect(pack.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'templateId' });
+  expect(pack.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.templateId' });
   const requester = await t.token('rita', 'requester');
   expect((await t.gql(START, { input: letter() }, requester)).errors?.[0]?.extensions?.code).toBe(
     'FORBIDDEN',

@@ -14,6 +14,8 @@ let t: TestGateway;
 let agent: string;
 let approver: string;
 let svc: string;
+/** Reads trails: their detail is personal data the service role does not see. */
+let auditor: string;
 
 beforeAll(async () => {
   t = await startTestGateway({
@@ -26,6 +28,7 @@ beforeAll(async () => {
   agent = await t.token('dana.agent', 'service-agent');
   approver = await t.token('ann.approver', 'approver');
   svc = await t.token('svc', 'service');
+  auditor = await t.token('audrey.auditor', 'auditor');
 });
 afterAll(() => t.stop());
 
@@ -55,7 +58,7 @@ type Trail = {
 const LETTER = `mutation ($input: SendDisputeLetterInput!) { sendDisputeLetter(input: $input) { id status } }`;
 
 async function trail(id: string) {
-  const r = await t.gql<Trail>(TRAIL, { id }, svc);
+  const r = await t.gql<Trail>(TRAIL, { id }, auditor);
   expect(r.errors).toBeUndefined();
   return r.data!.case;
 }

@@ -163,11 +163,11 @@ test('routing falls through to the next matching rule; contact corrections are c
       token,
     );
   expect((await bad({ customerId: 'cus_011', email: 'not-an-email' })).errors?.[0]?.extensions).toMatchObject(
-    { code: 'BAD_USER_INPUT', field: 'email' },
+    { code: 'BAD_USER_INPUT', field: 'input.email' },
   );
   expect((await bad({ customerId: 'cus_011', phone: '07700' })).errors?.[0]?.extensions).toMatchObject({
     code: 'BAD_USER_INPUT',
-    field: 'phone',
+    field: 'input.phone',
   });
   expect((await bad({ customerId: 'cus_nope', email: 'a@example.com' })).errors?.[0]?.extensions?.code).toBe(
     'NOT_FOUND',

@@ -15,6 +15,8 @@ let reviewer: string;
 let approver: string;
 let compliance: string;
 let watcher: string;
+/** Reads trails: their detail is personal data the service role does not see. */
+let auditor: string;
 
 beforeAll(async () => {
   t = await startTestGateway();
@@ -23,6 +25,7 @@ beforeAll(async () => {
   approver = await t.token('ann.approver', 'approver');
   compliance = await t.token('carl.compliance', 'compliance');
   watcher = await t.token('status-stream', 'service');
+  auditor = await t.token('audrey.auditor', 'auditor');
 });
 afterAll(() => t.stop());
 
@@ -156,7 +159,7 @@ async function caseState(id: string) {
       documents: Array<Record<string, unknown>>;
       history: Array<{ action: string; actor: string }>;
     };
-  }>(CASE, { id }, watcher);
+  }>(CASE, { id }, auditor);
   expect(r.errors).toBeUndefined();
   return r.data!.case;
 }

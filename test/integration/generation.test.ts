@@ -262,7 +262,7 @@ test('an email to a customer without an address fails delivery and raises DELIVE
   await deliveries.close();
 });
 
-test('documents are downloadable by an authenticated caller, and only so', async () => {
+test('documents are downloadable by a caller whose role may read their content, and only so', async () => {
   const r = await generate({
     customerId: 'cus_004',
     templateId: 'tpl_billing_notice',
@@ -273,7 +273,7 @@ test('documents are downloadable by an authenticated caller, and only so', async
   const base = t.url.replace('/graphql', '');
   const anon = await fetch(`${base}/documents/${id}/content`);
   expect(anon.status).toBe(401);
-  const ok = await fetch(`${base}/documents/${id}/content`, { headers: { authorization: `Bearer ${svc}` } });
+  const ok = await fetch(`${base}/documents/${id}/content`, { headers: { authorization: `Bearer ${ops}` } });
   expect(ok.status).toBe(200);
   expect(ok.headers.get('content-type')).toBe('application/pdf');
   const bytes = Buffer.from(await ok.arrayBuffer());
@@ -281,11 +281,11 @@ test('documents are downloadable by an authenticated caller, and only so', async
   const { createHash } = await import('node:crypto');
   expect(createHash('sha256').update(bytes).digest('hex')).toHaveLength(64);
   expect(
-    (await fetch(`${base}/documents/..%2F..%2Fetc/content`, { headers: { authorization: `Bearer ${svc}` } }))
+    (await fetch(`${base}/documents/..%2F..%2Fetc/content`, { headers: { authorization: `Bearer ${ops}` } }))
       .status,
   ).toBe(404);
   expect(
-    (await fetch(`${base}/documents/doc_nope/content`, { headers: { authorization: `Bearer ${svc}` } }))
+    (await fetch(`${base}/documents/doc_nope/content`, { headers: { authorization: `Bearer ${ops}` } }))
       .status,
   ).toBe(404);
 });

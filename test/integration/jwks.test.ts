@@ -281,6 +281,34 @@ async function capturingStderr<T>(fn: () => Promise<T>): Promise<{ result: T; li
   }
 }
 
+test('graphql-ws with the provider unreachable: closed with 1013 (try again later), not 4401', async () => {
+  // A provider this second gateway has never reached, so it holds no keys at all.
+  const down = await startIdp({ rolesClaim: 'realm_access.roles' });
+  down.jwksDown = true;
+  const g = await startTestGateway({
+    AUTH_MODE: 'jwks',
+    AUTH_JWKS_URL: down.jwksUrl,
+    AUTH_ISSUER: down.issuer,
+    AUTH_AUDIENCE: down.audience,
+    AUTH_ROLES_CLAIM: 'realm_access.roles',
+  });
+  const client = wsClient(g.url, down.token('ada', ['auditor']));
+  try {
+    const closed = new Promise<{ code: number }>((resolve) =>
+      client.on('closed', (e) => resolve(e as { code: number })),
+    );
+    client.subscribe(
+      { query: 'subscription { caseUpdated { id } }' },
+      { next: () => undefined, error: () => undefined, complete: () => undefined },
+    );
+    expect((await capturingStderr(() => closed)).result.code).toBe(1013);
+  } finally {
+    await client.dispose();
+    await g.stop();
+    await down.stop();
+  }
+});
+
 function now(): number {
   return Math.floor(Date.now() / 1000);
 }

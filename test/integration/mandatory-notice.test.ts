@@ -189,11 +189,11 @@ test('a notice needs segments and channels the template supports, and the compli
     );
   expect((await start({ channels: ['EMAIL'] })).errors?.[0]?.extensions).toMatchObject({
     code: 'BAD_USER_INPUT',
-    field: 'data.segments',
+    field: 'input.data.segments',
   });
   expect((await start({ segments: ['savings'], channels: ['FAX'] })).errors?.[0]?.extensions).toMatchObject({
     code: 'BAD_USER_INPUT',
-    field: 'data.channels',
+    field: 'input.data.channels',
   });
   expect((await start({ segments: ['savings'], channels: ['WEB'] })).errors?.[0]?.extensions?.code).toBe(
     'BAD_USER_INPUT',

@@ -11,12 +11,15 @@ import { subscribe } from '../support/ws.js';
  */
 let t: TestGateway;
 let svc: string;
+/** Reads trails: their detail is personal data the service role does not see. */
+let auditor: string;
 let agentA: string;
 let agentB: string;
 
 beforeAll(async () => {
   t = await startTestGateway();
   svc = await t.token('svc', 'service');
+  auditor = await t.token('audrey.auditor', 'auditor');
   agentA = await t.token('amy.agent', 'service-agent');
   agentB = await t.token('ben.agent', 'service-agent');
 });
@@ -107,7 +110,7 @@ test('an authorised reissue regenerates the exact prior document, even after dat
         documents: { id: string; contentHash: string; reissueOf: { id: string } }[];
         history: { actor: string; action: string }[];
       };
-    }>(CASE, { id: c.id }, svc);
+    }>(CASE, { id: c.id }, auditor);
     expect(after.data!.case.status).toBe('RESOLVED');
     const [reissued] = after.data!.case.documents;
     expect(reissued!.id).not.toBe(doc.id);
@@ -173,7 +176,7 @@ test('content changed behind an approval no longer counts: generation and reissu
     const after = await t.gql<{ case: { status: string; documents: unknown[] } }>(
       CASE,
       { id: opened.data!.reissueDocument.id },
-      svc,
+      auditor,
     );
     // The reissue waits (its command retries) rather than sending other bytes.
     expect(after.data!.case).toMatchObject({ status: 'APPROVED', documents: [] });
@@ -214,7 +217,7 @@ test('an unauthorised request is refused and recorded; nothing is generated', as
       documents: unknown[];
       history: { actor: string; action: string; detail: Record<string, unknown> }[];
     };
-  }>(CASE, { id: caseId }, svc);
+  }>(CASE, { id: caseId }, auditor);
   expect(after.data!.case.documents).toEqual([]);
   const entry = after.data!.case.history.find((h) => h.action === 'REISSUE_REFUSED');
   expect(entry).toMatchObject({

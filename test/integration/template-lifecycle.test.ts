@@ -52,7 +52,8 @@ const template = (id: string) =>
   }>(
     `query ($id: ID!) { template(id: $id) { approvedVersion { id version } versions { id version status } history { actor action at detail } } }`,
     { id },
-    svc,
+    // The trail's detail is read by those who audit it, not by machine clients.
+    compliance,
   );
 const generate = (templateId: string) =>
   gql<{ generateDocument: { status: string; templateVersion: { version: number } } }>(
@@ -64,7 +65,7 @@ const generate = (templateId: string) =>
 test('a new template is reviewed under four-eyes, approved, then used; edits make a new draft; retiring stops it', async () => {
   const updates = await subscribe<{
     templateUpdated: { id: string; versions: { version: number; status: string }[] };
-  }>(t.url, svc, `subscription { templateUpdated { id versions { version status } } }`);
+  }>(t.url, compliance, `subscription { templateUpdated { id versions { version status } } }`);
   const created = await gql<{ createTemplate: { id: string; versions: { id: string; status: string }[] } }>(
     `mutation ($input: CreateTemplateInput!) { createTemplate(input: $input) { id versions { id status } } }`,
     {
@@ -211,12 +212,12 @@ test('bad drafts are refused with BAD_USER_INPUT and leave nothing behind', asyn
   expect((await make({ documentType: 'Bad Type' })).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   expect((await make({ channels: ['MOBILE'] })).errors?.[0]?.extensions).toMatchObject({
     code: 'BAD_USER_INPUT',
-    field: 'content',
+    field: 'input.content',
   });
   expect(
     (await make({ dataSchema: { type: 'object', properties: { a: { type: 'strin' } } } })).errors?.[0]
       ?.extensions,
-  ).toMatchObject({ code: 'BAD_USER_INPUT', field: 'dataSchema' });
+  ).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.dataSchema' });
   expect((await make({ documentType: 'claim_letter' })).errors?.[0]?.extensions?.code).toBe('CONFLICT');
   expect(
     (

@@ -420,7 +420,14 @@ export class CommunicationsService {
         .returningAll()
         .executeTakeFirst();
       // Raised once its case exists, so subscribers can read `case { ... }` at once.
-      if (linked) await emit('EXCEPTION_RAISED', { exceptionId, kind: linked.kind, caseId });
+      if (linked) {
+        await emit('EXCEPTION_RAISED', {
+          exceptionId,
+          kind: linked.kind,
+          caseId,
+          channel: (payload.channel as string | null) ?? null,
+        });
+      }
     });
   }
 

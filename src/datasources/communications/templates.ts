@@ -12,10 +12,12 @@ import type {
 import {
   CHANNELS,
   supportedChannels,
+  templateContentProblem,
   TemplateError,
   type Channel,
   type TemplateContent,
 } from './engine/index.js';
+import { DOCUMENT_TYPE } from '../../validation/index.js';
 import { createSchemaCompiler } from './engine/validate.js';
 import { templateContentHash } from './seeding.js';
 
@@ -37,7 +39,6 @@ export const TEMPLATE_STAGE_ROLE: Record<TemplateStage, Role> = {
 
 const NAME_MAX = 200;
 const COMMENT_MAX = 2000;
-const DOCUMENT_TYPE = /^[a-z][a-z0-9_]{1,60}$/;
 const newId = (prefix: string) => `${prefix}_${randomUUID()}`;
 
 export interface TemplateDraft {
@@ -322,6 +323,9 @@ export class TemplateLifecycle {
       throw badInput('dataSchema: a JSON Schema object', 'dataSchema');
     if (Buffer.byteLength(JSON.stringify(d.content)) > 256 * 1024)
       throw badInput('content: at most 256 KiB', 'content');
+    // Nothing that runs code, reaches prototypes or lets data become markup gets stored.
+    const unsafe = templateContentProblem(d.content);
+    if (unsafe) throw badInput(`${unsafe.path}: ${unsafe.message}`, unsafe.path);
     const channels = [...new Set(d.channels)];
     if (
       !channels.length ||

@@ -4,6 +4,7 @@ import type { CustomerRow, CustomersDB } from '../../store/tables.js';
 import { decodeCursor, pageSize, toPage, type Page } from '../pagination.js';
 import { badInput, notFound } from '../../errors/index.js';
 import type { Outbox } from '../../events/index.js';
+import { EMAIL_ADDRESS, PHONE } from '../../validation/index.js';
 
 /** The customer book (stand-in for the CRM): reads, lookups by id, and contact corrections. */
 export interface CustomerDataSource {
@@ -22,8 +23,8 @@ export interface CustomerDataSource {
   ): Promise<CustomerRow>;
 }
 
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]{2,63}$/;
-const PHONE = /^\+[1-9][0-9 ]{6,19}$/;
+// The same formats the GraphQL layer checks first, and the email one the outbox can deliver to.
+const EMAIL = EMAIL_ADDRESS;
 
 export class EmbeddedCustomers implements CustomerDataSource {
   constructor(

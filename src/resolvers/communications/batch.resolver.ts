@@ -1,3 +1,4 @@
+import { FACTS, allowedEvents, openStream } from '../stream-policy.js';
 import {
   Arg,
   Authorized,
@@ -72,12 +73,18 @@ export class NoticeBatchResolver {
       const ctx = context as CommunicationsContext;
       requirePrincipal(ctx);
       const a = args as { batchId?: string | null; caseId?: string | null };
+      openStream(ctx, 'noticeBatchProgress');
       return streamOf(
         ctx.communications.bus,
         'communications',
         'BATCH_PROGRESS',
-        (e) =>
-          (!a.batchId || e.payload.batchId === a.batchId) && (!a.caseId || e.payload.caseId === a.caseId),
+        allowedEvents(
+          ctx,
+          'noticeBatchProgress',
+          FACTS.noticeBatchProgress,
+          (e) =>
+            (!a.batchId || e.payload.batchId === a.batchId) && (!a.caseId || e.payload.caseId === a.caseId),
+        ),
         { log: ctx.communications.log, after: checkAfter((args as { after?: string | null }).after) },
       );
     },

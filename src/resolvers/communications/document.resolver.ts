@@ -1,3 +1,4 @@
+import { FACTS, allowedEvents, openStream } from '../stream-policy.js';
 import {
   Arg,
   Authorized,
@@ -101,14 +102,20 @@ export class DocumentResolver {
       const ctx = context as CommunicationsContext;
       requirePrincipal(ctx);
       const a = args as { customerId?: string | null; caseId?: string | null; documentId?: string | null };
+      openStream(ctx, 'deliveryStatusChanged');
       return streamOf(
         ctx.communications.bus,
         'communications',
         'DELIVERY_STATUS',
-        (e) =>
-          (!a.customerId || e.payload.customerId === a.customerId) &&
-          (!a.caseId || e.payload.caseId === a.caseId) &&
-          (!a.documentId || e.payload.documentId === a.documentId),
+        allowedEvents(
+          ctx,
+          'deliveryStatusChanged',
+          FACTS.deliveryStatusChanged,
+          (e) =>
+            (!a.customerId || e.payload.customerId === a.customerId) &&
+            (!a.caseId || e.payload.caseId === a.caseId) &&
+            (!a.documentId || e.payload.documentId === a.documentId),
+        ),
         { log: ctx.communications.log, after: checkAfter((args as { after?: string | null }).after) },
       );
     },
@@ -211,12 +218,18 @@ export class GenerationExceptionResolver {
     subscribe: ({ args, context }) => {
       const ctx = context as CommunicationsContext;
       requirePrincipal(ctx);
+      openStream(ctx, 'generationExceptionRaised');
       const kind = (args as { kind?: string | null }).kind ?? null;
       return streamOf(
         ctx.communications.bus,
         'communications',
         'EXCEPTION_RAISED',
-        (e) => !kind || e.payload.kind === kind,
+        allowedEvents(
+          ctx,
+          'generationExceptionRaised',
+          FACTS.generationExceptionRaised,
+          (e) => !kind || e.payload.kind === kind,
+        ),
         { log: ctx.communications.log, after: checkAfter((args as { after?: string | null }).after) },
       );
     },

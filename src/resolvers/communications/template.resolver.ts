@@ -1,3 +1,4 @@
+import { FACTS, allowedEvents, openStream } from '../stream-policy.js';
 import {
   Arg,
   Authorized,
@@ -109,12 +110,18 @@ export class TemplateResolver {
     subscribe: ({ args, context }) => {
       const ctx = context as CommunicationsContext;
       requirePrincipal(ctx);
+      openStream(ctx, 'templateUpdated');
       const templateId = (args as { templateId?: string | null }).templateId ?? null;
       return streamOf(
         ctx.communications.bus,
         'communications',
         'TEMPLATE_UPDATED',
-        (e) => !templateId || e.payload.templateId === templateId,
+        allowedEvents(
+          ctx,
+          'templateUpdated',
+          FACTS.templateUpdated,
+          (e) => !templateId || e.payload.templateId === templateId,
+        ),
         { log: ctx.communications.log, after: checkAfter((args as { after?: string | null }).after) },
       );
     },

@@ -1,3 +1,4 @@
+import { FACTS, allowedEvents, openStream } from '../stream-policy.js';
 import {
   Arg,
   Authorized,
@@ -155,12 +156,18 @@ export class CaseResolver {
     subscribe: ({ args, context }) => {
       const ctx = context as WorkflowContext;
       requirePrincipal(ctx);
+      openStream(ctx, 'deadlineAlerted');
       const caseId = (args as { caseId?: string | null }).caseId ?? null;
       return streamOf(
         ctx.workflow.bus,
         'workflow',
         'DEADLINE_ALERT',
-        (e) => !caseId || e.payload.caseId === caseId,
+        allowedEvents(
+          ctx,
+          'deadlineAlerted',
+          FACTS.deadlineAlerted,
+          (e) => !caseId || e.payload.caseId === caseId,
+        ),
         { log: ctx.workflow.log, after: checkAfter((args as { after?: string | null }).after) },
       );
     },
@@ -254,12 +261,13 @@ export class CaseResolver {
     subscribe: ({ args, context }) => {
       const ctx = context as WorkflowContext;
       requirePrincipal(ctx);
+      openStream(ctx, 'caseUpdated');
       const caseId = (args as { caseId?: string | null }).caseId ?? null;
       return streamOf(
         ctx.workflow.bus,
         'workflow',
         'CASE_UPDATED',
-        (e) => !caseId || e.payload.caseId === caseId,
+        allowedEvents(ctx, 'caseUpdated', FACTS.caseUpdated, (e) => !caseId || e.payload.caseId === caseId),
         { log: ctx.workflow.log, after: checkAfter((args as { after?: string | null }).after) },
       );
     },

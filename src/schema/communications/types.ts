@@ -1,4 +1,5 @@
-import { Directive, Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Authorized, Directive, Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { readersOf } from '../../policy/index.js';
 import {
   ApprovalDecision,
   ApprovalStage,
@@ -12,6 +13,8 @@ import {
   PageInfo,
   TemplateStatus,
 } from '../shared/index.js';
+import { Items, JsonLimits, LIMITS, Matches, Text } from '../shared/validation.js';
+import { DOCUMENT_TYPE } from '../../validation/index.js';
 
 @ObjectType({ description: 'communications subgraph (Exstream side)' })
 @Directive('@key(fields: "id")')
@@ -151,6 +154,7 @@ export class Document {
   })
   mediaType!: string | null;
 
+  @Authorized(...readersOf('documentContent'))
   @Field(() => String, {
     nullable: true,
     description:
@@ -272,12 +276,14 @@ export class GenerateDocumentInput {
   @Field(() => Channel, { nullable: true, description: "Defaults to the customer's preferred channel." })
   channel?: Channel | null;
 
+  @JsonLimits(LIMITS.data)
   @Field(() => JSONScalar, { nullable: true })
   data?: unknown;
 
   @Field(() => ID, { nullable: true })
   caseId?: string | null;
 
+  @Text(LIMITS.idempotencyKey, { min: 1 })
   @Field(() => String, {
     nullable: true,
     description: 'The same key returns the same document instead of generating twice.',
@@ -290,6 +296,7 @@ export class ResolveExceptionInput {
   @Field(() => ID)
   exceptionId!: string;
 
+  @Text(LIMITS.comment, { min: 1, multiline: true })
   @Field(() => String)
   resolution!: string;
 
@@ -299,6 +306,7 @@ export class ResolveExceptionInput {
   })
   regenerate?: boolean | null;
 
+  @JsonLimits(LIMITS.data)
   @Field(() => JSONScalar, {
     nullable: true,
     description: 'Corrected data for a MISSING_DATA exception, merged over the original data.',
@@ -322,12 +330,15 @@ export class GenerateForCaseInput {
   @Field(() => Channel)
   channel!: Channel;
 
+  @JsonLimits(LIMITS.data)
   @Field(() => JSONScalar, { nullable: true })
   data?: unknown;
 
+  @Text(LIMITS.name, { min: 1 })
   @Field(() => String)
   requestedBy!: string;
 
+  @Text(LIMITS.idempotencyKey, { min: 1 })
   @Field(() => String)
   idempotencyKey!: string;
 }
@@ -345,31 +356,41 @@ export class ReissueForCaseInput {
   @Field(() => Channel)
   channel!: Channel;
 
+  @Text(LIMITS.name, { min: 1 })
   @Field(() => String)
   requestedBy!: string;
 
+  @Text(LIMITS.idempotencyKey, { min: 1 })
   @Field(() => String)
   idempotencyKey!: string;
 }
 
 @InputType()
 export class CreateTemplateInput {
+  @Text(LIMITS.title, { min: 1 })
   @Field(() => String)
   name!: string;
 
+  @Matches(
+    DOCUMENT_TYPE,
+    'snake_case: a lower-case letter, then lower-case letters, digits and _ (e.g. claim_letter)',
+  )
   @Field(() => String, {
     description: 'snake_case, e.g. claim_letter; the template id becomes tpl_<documentType>.',
   })
   documentType!: string;
 
+  @Items(1, 4)
   @Field(() => [Channel])
   channels!: Channel[];
 
+  @JsonLimits(LIMITS.templateContent)
   @Field(() => JSONScalar, {
     description: 'Per-channel content: subject, mjml, text, html, print { title, blocks }, sms (Handlebars).',
   })
   content!: unknown;
 
+  @JsonLimits(LIMITS.dataSchema)
   @Field(() => JSONScalar, { description: 'JSON Schema (draft 2020-12) of the data the content needs.' })
   dataSchema!: unknown;
 }
@@ -381,15 +402,19 @@ export class EditTemplateInput {
   @Field(() => ID)
   templateId!: string;
 
+  @JsonLimits(LIMITS.templateContent)
   @Field(() => JSONScalar, { nullable: true })
   content?: unknown;
 
+  @JsonLimits(LIMITS.dataSchema)
   @Field(() => JSONScalar, { nullable: true })
   dataSchema?: unknown;
 
+  @Items(1, 4)
   @Field(() => [Channel], { nullable: true })
   channels?: Channel[] | null;
 
+  @Text(LIMITS.comment, { multiline: true })
   @Field(() => String, { nullable: true })
   comment?: string | null;
 }
@@ -399,6 +424,7 @@ export class TemplateVersionActionInput {
   @Field(() => ID)
   versionId!: string;
 
+  @Text(LIMITS.comment, { multiline: true })
   @Field(() => String, { nullable: true })
   comment?: string | null;
 }
@@ -411,6 +437,7 @@ export class DecideTemplateApprovalInput {
   @Field(() => ApprovalDecision)
   decision!: ApprovalDecision;
 
+  @Text(LIMITS.comment, { multiline: true })
   @Field(() => String, { nullable: true })
   comment?: string | null;
 }
@@ -480,15 +507,20 @@ export class LaunchNoticeBatchInput {
   @Field(() => ID)
   templateVersionId!: string;
 
+  @Text(60, { min: 1 })
+  @Items(1, 100)
   @Field(() => [String])
   segments!: string[];
 
+  @Items(1, 4)
   @Field(() => [Channel])
   channels!: Channel[];
 
+  @JsonLimits(LIMITS.data)
   @Field(() => JSONScalar)
   data!: Record<string, unknown>;
 
+  @Text(LIMITS.name, { min: 1 })
   @Field(() => String)
   requestedBy!: string;
 }

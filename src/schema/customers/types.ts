@@ -1,5 +1,7 @@
-import { Directive, Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Authorized, Directive, Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { readersOf } from '../../policy/index.js';
 import { Channel, PageInfo } from '../shared/index.js';
+import { Email, Phone } from '../shared/validation.js';
 
 @ObjectType()
 export class PostalAddress {
@@ -28,12 +30,15 @@ export class Customer {
   @Field(() => String)
   name!: string;
 
+  @Authorized(...readersOf('contact'))
   @Field(() => String, { nullable: true })
   email!: string | null;
 
+  @Authorized(...readersOf('contact'))
   @Field(() => String, { nullable: true })
   phone!: string | null;
 
+  @Authorized(...readersOf('contact'))
   @Field(() => PostalAddress, { nullable: true })
   postalAddress!: PostalAddress | null;
 
@@ -102,9 +107,11 @@ export class UpdateCustomerContactInput {
   @Field(() => ID)
   customerId!: string;
 
+  @Email()
   @Field(() => String, { nullable: true })
   email?: string | null;
 
+  @Phone()
   @Field(() => String, { nullable: true, description: 'International format, e.g. +44 7700 900123.' })
   phone?: string | null;
 }

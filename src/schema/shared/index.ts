@@ -1,5 +1,7 @@
-import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
-import { Directive, Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { DateTimeResolver } from 'graphql-scalars';
+import { Authorized, Directive, Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { readersOf } from '../../policy/index.js';
+import { SafeJSONScalar } from './json.js';
 
 /**
  * Types every subgraph declares identically. Enums and value types shared by
@@ -7,7 +9,8 @@ import { Directive, Field, ID, Int, ObjectType, registerEnumType } from 'type-gr
  * here guarantees it.
  */
 export const DateTime = DateTimeResolver;
-export const JSONScalar = JSONResolver;
+/** graphql-scalars' JSON, refusing non-plain, over-deep and oversized input (see ./json.ts). */
+export const JSONScalar = SafeJSONScalar;
 
 export enum Channel {
   PRINT = 'PRINT',
@@ -141,6 +144,7 @@ export class AuditEvent {
   @Field(() => String)
   action!: string;
 
+  @Authorized(...readersOf('dataPayload'))
   @Field(() => JSONScalar, { nullable: true })
   detail!: unknown;
 }

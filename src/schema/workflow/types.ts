@@ -9,6 +9,7 @@ import {
   JSONScalar,
   PageInfo,
 } from '../shared/index.js';
+import { JsonLimits, LIMITS, Text } from '../shared/validation.js';
 
 @ObjectType({ description: 'The work behind an approval or an investigation: who should do it, by when.' })
 export class Task {
@@ -150,6 +151,7 @@ export class StartCaseInput {
   @Field(() => CaseKind)
   kind!: CaseKind;
 
+  @Text(LIMITS.title, { min: 1 })
   @Field(() => String)
   title!: string;
 
@@ -162,6 +164,7 @@ export class StartCaseInput {
   @Field(() => Channel, { nullable: true })
   channel?: Channel | null;
 
+  @Text(LIMITS.channelOverrideReason, { multiline: true })
   @Field(() => String, {
     nullable: true,
     description:
@@ -169,6 +172,7 @@ export class StartCaseInput {
   })
   channelOverrideReason?: string | null;
 
+  @JsonLimits(LIMITS.data)
   @Field(() => JSONScalar, { nullable: true })
   data?: unknown;
 }
@@ -181,6 +185,7 @@ export class DecideApprovalInput {
   @Field(() => ApprovalDecision)
   decision!: ApprovalDecision;
 
+  @Text(LIMITS.comment, { multiline: true })
   @Field(() => String, { nullable: true })
   comment?: string | null;
 }
@@ -190,6 +195,7 @@ export class ReissueDocumentInput {
   @Field(() => ID)
   documentId!: string;
 
+  @Text(LIMITS.comment, { min: 1, multiline: true })
   @Field(() => String)
   reason!: string;
 
@@ -219,6 +225,7 @@ export class AuthoriseReissueInput {
   @Field(() => ID)
   caseId!: string;
 
+  @Text(LIMITS.name, { min: 1 })
   @Field(() => String, { description: 'Who asked for the document (the customer, an attorney, ...).' })
   requestedBy!: string;
 
@@ -230,6 +237,7 @@ export class AuthoriseReissueInput {
   })
   entitled!: boolean;
 
+  @Text(LIMITS.comment, { multiline: true })
   @Field(() => String, { nullable: true })
   comment?: string | null;
 }
@@ -244,6 +252,7 @@ export class OpenExceptionCaseInput {
   @Field(() => String)
   kind!: string;
 
+  @Text(LIMITS.message, { min: 1, multiline: true })
   @Field(() => String)
   message!: string;
 
@@ -270,9 +279,11 @@ export class ExceptionOutcomeInput {
   @Field(() => ID, { nullable: true })
   sourceCaseId!: string | null;
 
+  @Text(LIMITS.name, { min: 1 })
   @Field(() => String)
   actor!: string;
 
+  @Text(LIMITS.comment, { min: 1, multiline: true })
   @Field(() => String)
   resolution!: string;
 
@@ -291,9 +302,11 @@ export class AssignCaseInput {
   @Field(() => ID)
   caseId!: string;
 
+  @Text(LIMITS.name, { min: 1 })
   @Field(() => String, { description: 'Who works the case now.' })
   assignee!: string;
 
+  @Text(LIMITS.team)
   @Field(() => String, { nullable: true, description: 'Moves the case to another team as well.' })
   team?: string | null;
 }
@@ -303,6 +316,7 @@ export class AddCaseNoteInput {
   @Field(() => ID)
   caseId!: string;
 
+  @Text(LIMITS.note, { min: 1, multiline: true })
   @Field(() => String, { description: 'An investigation note, kept in the case trail.' })
   note!: string;
 }
@@ -352,6 +366,7 @@ export class ReportMilestoneInput {
   @Field(() => Milestone)
   milestone!: Milestone;
 
+  @JsonLimits(LIMITS.data)
   @Field(() => JSONScalar, {
     nullable: true,
     description: "Data for the milestone's communication, merged over the case data.",
@@ -418,6 +433,7 @@ export class SendDisputeLetterInput {
   @Field(() => DisputeLetter)
   letter!: DisputeLetter;
 
+  @JsonLimits(LIMITS.data)
   @Field(() => JSONScalar, {
     nullable: true,
     description: "The letter's data, merged over the dispute's data.",

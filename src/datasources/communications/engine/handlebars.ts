@@ -1,6 +1,7 @@
 import Handlebars from 'handlebars';
 import { TemplateError } from './errors.js';
 import { formatDate, formatMoney, formatPercent, resolveLocale, type DateStyle } from './format.js';
+import { INLINE_HELPERS } from './sandbox.js';
 import type { Brand, RenderSnapshot } from './types.js';
 
 export interface TemplateContext {
@@ -24,6 +25,30 @@ const RUNTIME_OPTIONS: Handlebars.RuntimeOptions = {
   allowProtoPropertiesByDefault: false,
   allowProtoMethodsByDefault: false,
 };
+
+/**
+ * Only our helpers and the built-in blocks can be called: with knownHelpersOnly, a call of
+ * anything else fails to compile instead of being looked up at run time. `log` is off (it is
+ * unregistered too). Template authoring is stricter still (see sandbox.ts).
+ */
+const KNOWN_HELPERS: KnownHelpers = {
+  ...Object.fromEntries(INLINE_HELPERS.map((h) => [h, true])),
+  log: false,
+};
+type KnownHelpers = NonNullable<CompileOptions['knownHelpers']>;
+type CompileOptions = NonNullable<Parameters<typeof Handlebars.compile>[1]>;
+
+/** {{{x}}} or {{& x}} anywhere in a template: raw output, which HTML parts never allow. */
+function hasUnescapedOutput(program: hbs.AST.Program | undefined): boolean {
+  return !!program?.body.some((node) => {
+    if (node.type === 'MustacheStatement') return !(node as hbs.AST.MustacheStatement).escaped;
+    if (node.type === 'BlockStatement') {
+      const block = node as hbs.AST.BlockStatement;
+      return hasUnescapedOutput(block.program) || hasUnescapedOutput(block.inverse);
+    }
+    return false;
+  });
+}
 
 /** Handlebars passes helper arguments positionally with its options object last. */
 function splitHelperArgs(args: unknown[]): { params: unknown[]; root: Partial<TemplateContext> } {
@@ -80,6 +105,8 @@ export function createTemplateEnvironment(): TemplateEnvironment {
   const hb = Handlebars.create();
   // `log` would write template-controlled text straight to the console, past our logger.
   hb.unregisterHelper('log');
+  // Inline partials are a way to define template code at run time; we offer no partials at all.
+  hb.unregisterDecorator('inline');
   hb.registerHelper('money', moneyHelper);
   hb.registerHelper('date', dateHelper);
   hb.registerHelper('upper', upperHelper);
@@ -89,12 +116,22 @@ export function createTemplateEnvironment(): TemplateEnvironment {
   return {
     compile(source, escaping, label) {
       // Handlebars compiles lazily on first call; parse now so a syntax error surfaces once, here.
+      let ast: hbs.AST.Program;
       try {
-        hb.parse(source);
+        ast = hb.parse(source);
       } catch (err) {
         throw new TemplateError(`${label}: ${(err as Error).message}`, { cause: err });
       }
-      const template = hb.compile<TemplateContext>(source, { strict: false, noEscape: escaping === 'none' });
+      // Whatever got into the store, customer data never reaches HTML unescaped.
+      if (escaping === 'html' && hasUnescapedOutput(ast)) {
+        throw new TemplateError(`${label}: unescaped output ({{{ }}} or {{& }}) is not allowed in HTML`);
+      }
+      const template = hb.compile<TemplateContext>(source, {
+        strict: false,
+        noEscape: escaping === 'none',
+        knownHelpers: KNOWN_HELPERS,
+        knownHelpersOnly: true,
+      });
       return (context) => {
         try {
           return template(context, RUNTIME_OPTIONS);

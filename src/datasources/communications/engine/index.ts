@@ -26,3 +26,4 @@ export {
   type DeliveryReceipt,
   type DeliveryRequest,
 } from './outbox.js';
+export { templateContentProblem, INLINE_HELPERS, BLOCK_HELPERS, type TemplateProblem } from './sandbox.js';

@@ -1,0 +1,221 @@
+import type { AuthChecker } from 'type-graphql';
+import { forbidden, unauthenticated } from '../errors/index.js';
+import type { Config, ServiceScope } from '../config/index.js';
+import type { Principal, Role } from '../identity/index.js';
+import type { BaseContext } from '../context/index.js';
+
+/**
+ * Our own processes calling each other (a subgraph service asking another for
+ * a delivery profile, the worker driving batches). They hold the `service`
+ * role like any machine client, so the role alone cannot tell them apart: a
+ * configured subject does. `@inaccessible` internal operations and personal
+ * data needed for delivery are open to them and to nobody else by role.
+ */
+export const INTERNAL = 'internal';
+
+/**
+ * Who may run which mutation: the one place that says so. Reads need an
+ * authenticated caller; field-level rules for personal data come with the
+ * security issue. The four-eyes rules are not roles and live in the workflow
+ * service, which every entry point goes through.
+ */
+export const MUTATION_ROLES = {
+  /** Narrowed per kind by the workflow service (who may open which kind of case). */
+  startCase: ['requester', 'service-agent', 'compliance', 'admin'],
+  decideApproval: ['reviewer', 'approver', 'compliance'],
+  generateDocument: ['service', 'operations'],
+  reissueDocument: ['requester', 'service-agent'],
+  authoriseReissue: ['service-agent'],
+  assignCase: ['operations', 'admin'],
+  reportMilestone: ['service-agent', 'service', 'operations'],
+  sendDisputeLetter: ['service-agent'],
+  addCaseNote: ['operations', 'service-agent', 'reviewer', 'approver', 'compliance', 'admin'],
+  updateCustomerContact: ['service-agent', 'operations'],
+  resolveException: ['operations'],
+  /** Template authoring (writing and submitting content) is an administrative task. */
+  createTemplate: ['admin'],
+  editTemplate: ['admin'],
+  submitTemplateVersion: ['admin'],
+  /** Each stage's role is checked by the lifecycle: approver for APPROVAL, compliance for COMPLIANCE. */
+  decideTemplateApproval: ['approver', 'compliance'],
+  retireTemplateVersion: ['compliance', 'admin'],
+  /** Calls between our own processes (@inaccessible: not in the client API); see INTERNAL. */
+  internal: [INTERNAL],
+} as const satisfies Record<string, readonly (Role | typeof INTERNAL)[]>;
+
+/** Who may run the integrity check of the audit trails (caseTrailIntegrity, templateTrailIntegrity). */
+export const TRAIL_VERIFY_ROLES = ['auditor', 'compliance', 'admin'] as const satisfies readonly Role[];
+
+/**
+ * Personal data: who may read it. Everyone else gets null for the field and a
+ * FORBIDDEN error at its path, with the rest of the response intact (the
+ * fields are nullable for that reason). Checked in the subgraph that owns the
+ * data, so a direct subgraph call is held to the same rule as the gateway.
+ *
+ * - contact: how to reach the customer (email, phone, postal address). Those
+ *   who contact customers or fix failed deliveries to them.
+ * - documentContent: the rendered output (download URL and the download
+ *   itself). Those who send, fix, review or audit what customers receive.
+ * - dataPayload: the data merged into documents and recorded in trails (audit
+ *   detail). Those who correct data or audit what was sent.
+ */
+export const PERSONAL_DATA_ROLES = {
+  contact: ['service-agent', 'operations', 'admin'],
+  documentContent: ['service-agent', 'operations', 'reviewer', 'approver', 'compliance', 'auditor', 'admin'],
+  dataPayload: ['service-agent', 'operations', 'compliance', 'auditor', 'admin'],
+} as const satisfies Record<string, readonly Role[]>;
+export type PersonalData = keyof typeof PERSONAL_DATA_ROLES;
+
+/** The subjects `npm run worker` and `npm run subgraph` mint their dev tokens for. */
+export const DEV_INTERNAL_SUBJECTS = [
+  'worker',
+  'subgraph:workflow',
+  'subgraph:customers',
+  'subgraph:communications',
+] as const;
+
+let internalSubjects: ReadonlySet<string> = new Set(DEV_INTERNAL_SUBJECTS);
+
+/**
+ * Set once at process start: in `jwks` mode the OAuth client our processes
+ * use; in `dev` mode the subjects they mint tokens for.
+ */
+export function configurePolicy(opts: { internalSubjects: readonly string[] }): void {
+  internalSubjects = new Set(opts.internalSubjects);
+}
+
+export function isInternal(principal: Pick<Principal, 'sub' | 'roles'> | null): boolean {
+  return !!principal && principal.roles.includes('service') && internalSubjects.has(principal.sub);
+}
+
+/** Roles (and our own processes) allowed a class of personal data: what the schema's @Authorized names. */
+export function readersOf(data: PersonalData): string[] {
+  return [...PERSONAL_DATA_ROLES[data], INTERNAL];
+}
+
+/** Whether a caller may read one class of personal data (for routes outside GraphQL, such as downloads). */
+export function mayRead(principal: Pick<Principal, 'sub' | 'roles'> | null, data: PersonalData): boolean {
+  const allowed: readonly Role[] = PERSONAL_DATA_ROLES[data];
+  return !!principal && (principal.roles.some((r) => allowed.includes(r)) || isInternal(principal));
+}
+
+/**
+ * Who may open which status stream. The check runs again on every event (see
+ * `eventAllowed`), together with a service client's scope; personal data
+ * inside each event is then held to PERSONAL_DATA_ROLES field by field.
+ */
+export const SUBSCRIPTION_ROLES = {
+  caseUpdated: [
+    'requester',
+    'reviewer',
+    'approver',
+    'compliance',
+    'operations',
+    'service-agent',
+    'auditor',
+    'admin',
+    'service',
+  ],
+  deadlineAlerted: ['service-agent', 'compliance', 'operations', 'auditor', 'admin', 'service'],
+  deliveryStatusChanged: ['service-agent', 'operations', 'compliance', 'auditor', 'admin', 'service'],
+  generationExceptionRaised: ['operations', 'compliance', 'auditor', 'admin', 'service'],
+  noticeBatchProgress: ['reviewer', 'approver', 'compliance', 'operations', 'auditor', 'admin', 'service'],
+  templateUpdated: ['reviewer', 'approver', 'compliance', 'auditor', 'admin'],
+} as const satisfies Record<string, readonly Role[]>;
+export type Stream = keyof typeof SUBSCRIPTION_ROLES;
+
+let serviceScopes: Readonly<Record<string, ServiceScope>> | null = null;
+
+/** Set once at process start from SERVICE_SCOPES. */
+export function configureServiceScopes(scopes: Record<string, ServiceScope> | null): void {
+  serviceScopes = scopes;
+}
+
+/** What an event says about the data it concerns, for scope checks. */
+export interface EventFacts {
+  channel?: string | null;
+  caseKind?: string | null;
+  exceptionKind?: string | null;
+}
+
+/**
+ * Whether this subscriber may receive this event, decided when the event
+ * arrives: the token must still be valid, the role must still allow the
+ * stream, and a service client only hears about the channels, case kinds and
+ * exception kinds its scope names.
+ */
+export function eventAllowed(
+  principal: Principal | null,
+  stream: Stream,
+  facts: EventFacts,
+  now = Date.now(),
+): boolean {
+  if (!principal) return false;
+  if (principal.exp !== undefined && principal.exp * 1000 <= now) return false;
+  const roles: readonly Role[] = SUBSCRIPTION_ROLES[stream];
+  if (!principal.roles.some((r) => roles.includes(r))) return false;
+  return withinScope(principal, stream, facts);
+}
+
+/** A subscriber may open the stream at all (checked at subscribe time; `eventAllowed` repeats it per event). */
+export function mayOpenStream(principal: Principal | null, stream: Stream): boolean {
+  if (!principal) return false;
+  const roles: readonly Role[] = SUBSCRIPTION_ROLES[stream];
+  if (!principal.roles.some((r) => roles.includes(r))) return false;
+  const scope = scopeOf(principal);
+  if (scope === 'unrestricted') return true;
+  return !!scope && (!scope.subscriptions || scope.subscriptions.includes(stream));
+}
+
+function scopeOf(principal: Principal): ServiceScope | null | 'unrestricted' {
+  // Only pure machine clients are scoped; a person with a human role is held to that role.
+  const serviceOnly = principal.roles.every((r) => r === 'service');
+  if (!serviceOnly || serviceScopes === null || isInternal(principal)) return 'unrestricted';
+  return Object.hasOwn(serviceScopes, principal.sub) ? serviceScopes[principal.sub]! : null;
+}
+
+function withinScope(principal: Principal, stream: Stream, facts: EventFacts): boolean {
+  const scope = scopeOf(principal);
+  if (scope === 'unrestricted') return true;
+  if (!scope) return false;
+  if (scope.subscriptions && !scope.subscriptions.includes(stream)) return false;
+  // A dimension the stream does not carry (no such key) does not apply; one it
+  // carries but this event lacks (null) is refused by a scope restricting it.
+  const allows = (list: readonly string[] | undefined, key: keyof EventFacts) =>
+    !list || !(key in facts) || (facts[key] != null && list.includes(facts[key]));
+  return (
+    allows(scope.channels, 'channel') &&
+    allows(scope.caseKinds, 'caseKind') &&
+    allows(scope.exceptionKinds, 'exceptionKind')
+  );
+}
+
+/**
+ * Applies the deployment's settings to the policy; every process calls it once
+ * at start. In `jwks` mode our processes authenticate as the configured OAuth
+ * client; AUTH_INTERNAL_SUBJECTS names the subject the provider gives its
+ * tokens (by default the client id, which most providers use).
+ */
+export function configurePolicyFrom(config: Pick<Config, 'auth' | 'security'>): void {
+  if (config.auth.mode === 'jwks') {
+    configurePolicy({ internalSubjects: config.auth.internalSubjects });
+  } else {
+    configurePolicy({ internalSubjects: [...DEV_INTERNAL_SUBJECTS] });
+  }
+  configureServiceScopes(config.security.serviceScopes);
+}
+
+/** type-graphql's @Authorized: no roles listed means "any authenticated caller"; INTERNAL admits our own processes. */
+export const authChecker: AuthChecker<BaseContext, string> = ({ context }, roles) => {
+  const principal = context.principal;
+  if (!principal) throw unauthenticated();
+  if (!roles.length) return true;
+  if (roles.some((r) => principal.roles.includes(r as Role))) return true;
+  if (roles.includes(INTERNAL) && isInternal(principal)) return true;
+  const named = roles.filter((r) => r !== INTERNAL);
+  throw forbidden(
+    named.length
+      ? `Requires one of the roles: ${named.join(', ')}`
+      : 'Only CommsGraph services may call this',
+  );
+};

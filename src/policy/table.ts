@@ -1,0 +1,53 @@
+import { ROLES, type Role } from '../identity/index.js';
+import { INTERNAL, MUTATION_ROLES, PERSONAL_DATA_ROLES, SUBSCRIPTION_ROLES } from './index.js';
+
+/** The fields each class of personal data covers (what the schema's @Authorized decorators name). */
+export const PERSONAL_DATA_FIELDS = {
+  contact: ['Customer.email', 'Customer.phone', 'Customer.postalAddress'],
+  documentContent: ['Document.contentUrl', 'GET /documents/:id/content'],
+  dataPayload: ['AuditEvent.detail'],
+} as const satisfies Record<keyof typeof PERSONAL_DATA_ROLES, readonly string[]>;
+
+const yes = '✓';
+const no = '·';
+
+function table(title: string, rows: Array<[string, readonly string[]]>): string {
+  const head = `| ${title} | ${ROLES.map((r) => `\`${r}\``).join(' | ')} |`;
+  const rule = `| --- | ${ROLES.map(() => ':---:').join(' | ')} |`;
+  const body = rows.map(
+    ([name, allowed]) =>
+      `| ${name} | ${ROLES.map((r: Role) => (allowed.includes(r) ? yes : no)).join(' | ')} |`,
+  );
+  return [head, rule, ...body].join('\n');
+}
+
+/**
+ * The role × operation matrix as Markdown, generated from the policy itself
+ * (`npm run policy:table`); the README carries this text and a test keeps the
+ * two equal, so the documentation cannot drift from what the code enforces.
+ */
+export function policyTables(): string {
+  const mutations = Object.entries(MUTATION_ROLES)
+    .filter(([name]) => name !== 'internal')
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, roles]): [string, readonly string[]] => [`\`${name}\``, roles]);
+  const personal = Object.entries(PERSONAL_DATA_FIELDS).flatMap(([data, fields]) =>
+    fields.map((f): [string, readonly string[]] => [
+      `${f} (${data})`,
+      PERSONAL_DATA_ROLES[data as keyof typeof PERSONAL_DATA_ROLES],
+    ]),
+  );
+  const streams = Object.entries(SUBSCRIPTION_ROLES).map(([name, roles]): [string, readonly string[]] => [
+    `\`${name}\``,
+    roles,
+  ]);
+  return [
+    table('Mutation', mutations),
+    '',
+    table('Personal data field', personal),
+    '',
+    table('Subscription', streams),
+    '',
+    `Queries other than these fields are open to every authenticated role. Calls between CommsGraph's own processes (the \`@inaccessible\` internal operations, and personal data needed for delivery) are open to the configured internal service identity only (\`${INTERNAL}\`).`,
+  ].join('\n');
+}
