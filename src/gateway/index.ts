@@ -6,7 +6,9 @@ import type { Config, SubgraphName } from '../config/index.js';
 import { SUBGRAPH_NAMES } from '../config/index.js';
 import { InProcessBus, RedisBus, type EventBus } from '../events/index.js';
 import { createDevVerifier, loadOrCreateDevKey, type TokenVerifier } from '../identity/index.js';
+import { createJwksVerifier } from '../identity/jwks.js';
 import { log } from '../logger.js';
+import { configurePolicyFrom } from '../policy/index.js';
 import { seedTemplates } from '../datasources/communications/seeding.js';
 import { seedCustomers } from '../datasources/customers/seeding.js';
 import { openStore, type Store } from '../store/db.js';
@@ -21,6 +23,7 @@ import { documentContentRoute, proxyDocumentRoute } from './documents.js';
 import { noticeReportRoute } from './reports.js';
 import { inProcessExecutor, remoteExecutor } from './executors.js';
 import { serveGraphQL } from './serve.js';
+import { guardFor } from './rate-limit.js';
 
 export interface Gateway {
   readonly url: string;
@@ -42,13 +45,21 @@ export function stitch(supergraphSdl: string, executors: Record<string, Executor
       if (!executor) throw new Error(`no executor for subgraph ${cfg.name}`);
       cfg.executor = executor;
     },
-    batch: true,
+    // Each root field goes to its subgraph as its own request. Merged into one
+    // (batch: true), a refused field nulls the whole merged answer and its
+    // sibling non-null root fields then fail without their own error: the
+    // client saw INTERNAL_SERVER_ERROR instead of the refusal (found by the
+    // hostile-input fuzz). Entity lookups are still batched per field by the
+    // stitching planner; the store query count is unchanged (query-count test).
+    batch: false,
   });
 }
 
+/** dev: tokens from `npm run token` (the dev key in DATA_DIR); jwks: the identity provider's tokens, and never the dev key. */
 export async function verifierFor(config: Config): Promise<TokenVerifier> {
+  if (config.auth.mode === 'jwks') return createJwksVerifier(config.auth);
   const key = await loadOrCreateDevKey(config.dataDir);
-  return createDevVerifier(key, { ...config.auth, clockToleranceSec: 5 });
+  return createDevVerifier(key, { ...config.auth, clockToleranceSec: config.auth.clockSkewSec });
 }
 
 /** Opens (and on first start migrates and seeds) the store shared by the in-process subgraphs. */
@@ -64,6 +75,7 @@ export async function openSeededStore(config: Config): Promise<Store> {
 }
 
 export async function startGateway(config: Config, overrides: { bus?: EventBus } = {}): Promise<Gateway> {
+  configurePolicyFrom(config);
   const verifier = await verifierFor(config);
   if (config.gatewayMode === 'remote') return startRemoteGateway(config, verifier);
 
@@ -115,9 +127,11 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
     }
     const set = subgraphs;
     const queue = jobs;
+    const guard = guardFor(config);
     const running = await serveGraphQL(
       {
         name: 'gateway',
+        guard,
         schema,
         verifier,
         ready: async () => {
@@ -126,7 +140,8 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
         },
         routes: [documentContentRoute(() => set.communications.reader), noticeReportRoute(() => schema)],
         landingPage: true,
-        introspection: true,
+        introspection: config.security.introspection,
+        security: config.security,
         graceMs: config.shutdownGraceMs,
         onStop: async () => {
           // Workers finish the records in hand before the subgraphs and the store go.
@@ -135,6 +150,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
           await Promise.all(set.all.map((s) => s.stop()));
           await bus.close();
           await store.close();
+          await guard.rateLimits?.close();
         },
       },
       config.port,
@@ -170,9 +186,11 @@ async function startRemoteGateway(config: Config, verifier: TokenVerifier): Prom
     supergraphSdl,
     Object.fromEntries(Object.entries(remotes).map(([n, r]) => [n, r.executor])),
   );
+  const guard = guardFor(config);
   const server = await serveGraphQL(
     {
       name: 'gateway',
+      guard,
       schema,
       verifier,
       ready: async () => {
@@ -188,10 +206,12 @@ async function startRemoteGateway(config: Config, verifier: TokenVerifier): Prom
       },
       routes: [proxyDocumentRoute(urls.communications), noticeReportRoute(() => schema)],
       landingPage: true,
-      introspection: true,
+      introspection: config.security.introspection,
+      security: config.security,
       graceMs: config.shutdownGraceMs,
       onStop: async () => {
         await Promise.all(Object.values(remotes).map((r) => r.dispose()));
+        await guard.rateLimits?.close();
       },
     },
     config.port,

@@ -1,20 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import {
   ApolloServerPluginInlineTraceDisabled,
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
-import { GraphQLError, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import {
+  GraphQLError,
+  Kind,
+  type ExecutionResult,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import { ErrorCode } from '../errors/index.js';
+import type { SecurityConfig } from '../config/index.js';
+import { ErrorCode, GraphQLErrorWithCode } from '../errors/index.js';
 import { AuthError, bearerToken, type Principal, type TokenVerifier } from '../identity/index.js';
 import { log } from '../logger.js';
 import { maskError } from './errors.js';
+import { createGatewayGuards } from './limits.js';
+import { applyCors, wsOriginAllowed, type CorsPolicy } from './cors.js';
+import type { RateLimits } from './rate-limit.js';
 import { sandboxLandingPage } from './landing.js';
 import { BodyError, handleGraphQL, sendError, sendJson } from './http.js';
 import type { ForwardingContext } from './executors.js';
@@ -40,6 +50,10 @@ export interface ServeOptions {
   /** Runs after the servers stopped taking work: drain workers, flush the store. */
   onStop: () => Promise<void>;
   graceMs: number;
+  /** Browser origins (HTTP and WebSocket) and rate limits; the gateway sets it, subgraph services do not. */
+  guard?: { cors: CorsPolicy; rateLimits: RateLimits | null };
+  /** Operation limits, trusted documents, introspection and suggestions (limits.ts); the gateway sets it, subgraph services do not. */
+  security?: SecurityConfig;
 }
 
 export interface RunningServer {
@@ -84,9 +98,32 @@ async function authenticate(verifier: TokenVerifier, header: string | undefined)
   }
 }
 
-function maskResult(result: ExecutionResult): ExecutionResult {
+function maskResult(result: ExecutionResult, format = maskError): ExecutionResult {
   if (!result.errors?.length) return result;
-  return { ...result, errors: result.errors.map((e) => maskError(e.toJSON(), e) as unknown as GraphQLError) };
+  return { ...result, errors: result.errors.map((e) => format(e.toJSON(), e) as unknown as GraphQLError) };
+}
+
+/**
+ * At the gateway, an operation without a token is refused whole, before any
+ * subgraph is asked (401), unless it only asks the schema itself. Every field
+ * needs an authenticated caller anyway; refusing up front also spares the
+ * stitched executor a half-failed batch (several non-null root fields of one
+ * subgraph each refused), which it reports as an unexpected error.
+ */
+function anonymousRefused(): ApolloServerPlugin<ForwardingContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ contextValue, operation }) {
+          if (contextValue.principal || !operation) return;
+          const schemaOnly = operation.selectionSet.selections.every(
+            (s) => s.kind === Kind.FIELD && s.name.value.startsWith('__'),
+          );
+          if (!schemaOnly) throw new HttpAuthError('Authentication required');
+        },
+      };
+    },
+  };
 }
 
 /**
@@ -101,12 +138,16 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
     ...base,
     ...(opts.context?.(base) ?? {}),
   });
+  // Checked before anything runs, on HTTP and WebSocket alike.
+  const operationGuards = opts.security ? await createGatewayGuards(opts.schema, opts.security) : null;
+  const formatError = operationGuards?.formatError ?? maskError;
 
   const apollo = new ApolloServer<ForwardingContext>({
     schema: opts.schema,
     introspection: opts.introspection,
     csrfPrevention: true,
-    formatError: maskError,
+    ...operationGuards?.apollo,
+    formatError,
     includeStacktraceInErrorResponses: false,
     // The process owns the shutdown sequence (drain, then stop workers, then flush the store).
     stopOnTerminationSignals: false,
@@ -114,6 +155,8 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
       // Apollo's usage-reporting traces are for GraphOS, which this product does not use.
       ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: opts.graceMs }),
+      ...(opts.guard?.rateLimits ? [opts.guard.rateLimits.plugin<ForwardingContext>()] : []),
+      ...(opts.security ? [anonymousRefused()] : []),
       opts.landingPage
         ? sandboxLandingPage({ title: `CommsGraph ${opts.name}` })
         : ApolloServerPluginLandingPageDisabled(),
@@ -131,7 +174,17 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
   });
   await apollo.start();
 
-  const wss = new WebSocketServer({ server: httpServer, path: '/graphql' });
+  const wss = new WebSocketServer({
+    server: httpServer,
+    path: '/graphql',
+    // A message is held whole before it is parsed: the same ceiling as an HTTP body.
+    ...(opts.security ? { maxPayload: opts.security.limits.maxBodyBytes } : {}),
+    // A browser on an origin not allowed is refused at the handshake (403), before any message.
+    verifyClient: (info, cb) =>
+      !opts.guard || wsOriginAllowed(opts.guard.cors, info.req)
+        ? cb(true)
+        : cb(false, 403, 'Origin not allowed'),
+  });
   type Extra = {
     principal?: Principal;
     authorization?: string;
@@ -148,12 +201,23 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
           longLived: true,
         }),
       onConnect: async (ctx) => {
-        const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        const params = ctx.connectionParams ?? {};
+        // `authorization: "Bearer …"` is ours; Apollo Router and Hive Gateway
+        // forward a bare `token`, so a router in passthrough mode works as is.
+        const raw =
+          params.authorization ??
+          params.Authorization ??
+          (typeof params.token === 'string' && params.token ? `Bearer ${params.token}` : undefined);
         let principal: Principal | null = null;
         try {
           const token = typeof raw === 'string' ? bearerToken(raw) : null;
           principal = token ? await opts.verifier.verify(token) : null;
         } catch (err) {
+          if (err instanceof GraphQLErrorWithCode && err.code === ErrorCode.UPSTREAM_UNAVAILABLE) {
+            // 1013 "try again later": the identity provider is down, the token may be fine.
+            ctx.extra.socket.close(1013, 'Identity provider unavailable; try again later');
+            return false;
+          }
           if (!(err instanceof AuthError)) throw err;
         }
         if (!principal) {
@@ -180,15 +244,29 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
       onClose: (ctx) => {
         if (ctx.extra.expiry) clearTimeout(ctx.extra.expiry);
       },
-      onNext: (_ctx, _id, _payload, _args, result) => maskResult(result as ExecutionResult),
+      // Each subscribe is one operation for the rate limit; a refused one gets an error, the socket stays.
+      // Then the operation limits and trusted documents, which also validate the operation.
+      onSubscribe: async (ctx, _id, payload) =>
+        (await opts.guard?.rateLimits?.subscription(ctx.extra.principal ?? null, ctx.extra.request)) ??
+        operationGuards?.onSubscribe(payload),
+      onNext: (_ctx, _id, _payload, _args, result) => maskResult(result as ExecutionResult, formatError),
       onError: (_ctx, _id, _payload, errors) =>
-        errors.map((e) => maskError(e.toJSON(), e) as GraphQLFormattedError as GraphQLError),
+        errors.map((e) => formatError(e.toJSON(), e) as GraphQLFormattedError as GraphQLError),
     },
     wss,
   );
 
   httpServer.on('request', (req, res) => {
     void handle(req, res).catch((err) => {
+      if (err instanceof GraphQLErrorWithCode && err.code === ErrorCode.UPSTREAM_UNAVAILABLE) {
+        // A dependency (the identity provider, a subgraph) is down: our outage, worth a retry.
+        log.warn('request refused: upstream unavailable', { url: req.url, reason: err.message });
+        if (!res.headersSent) {
+          res.setHeader('retry-after', '5');
+          sendError(res, 503, ErrorCode.UPSTREAM_UNAVAILABLE, err.message);
+        } else res.end();
+        return;
+      }
       log.error('request failed', { err, url: req.url });
       if (!res.headersSent) sendError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
       else res.end();
@@ -196,24 +274,37 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (opts.guard && applyCors(opts.guard.cors, req, res)) return;
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (url.pathname === '/readyz') {
       const ok = !stopping && (await withTimeout(opts.ready(), READY_TIMEOUT_MS).catch(() => false));
       return sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready' });
     }
-    const auth = () => authenticate(opts.verifier, req.headers.authorization);
+    let principal: Promise<Principal | null> | undefined;
+    // Once per request: the rate limit and the route or context all need it.
+    const auth = () => (principal ??= authenticate(opts.verifier, req.headers.authorization));
+    const limits = opts.guard?.rateLimits;
+    // GraphQL operations are charged by the limiter's Apollo plugin (each of a batch); anything else here is one.
+    if (limits && url.pathname !== '/graphql' && (await limits.refuseHttp(req, res, auth))) return;
     for (const route of opts.routes ?? []) {
       if (await route(req, res, auth)) return;
     }
     if (url.pathname !== '/graphql') return sendError(res, 404, ErrorCode.NOT_FOUND, 'Not found');
     try {
-      await handleGraphQL(apollo, req, res, async () =>
-        contextOf({
-          requestId: randomUUID(),
-          principal: await auth(),
-          authorization: req.headers.authorization,
-        }),
+      await handleGraphQL(
+        apollo,
+        req,
+        res,
+        async () => {
+          const context = contextOf({
+            requestId: randomUUID(),
+            principal: await auth(),
+            authorization: req.headers.authorization,
+          });
+          return limits ? limits.bind(context, req) : context;
+        },
+        operationGuards?.http,
       );
     } catch (err) {
       if (err instanceof BodyError) return sendError(res, err.status, ErrorCode.BAD_USER_INPUT, err.message);
