@@ -22,7 +22,19 @@ async function main(): Promise<void> {
   const from = current.indexOf(START);
   const to = current.indexOf(END);
   if (from < 0 || to < from) throw new Error(`README.md has no ${START} … ${END} section`);
-  await fs.writeFile(readme, `${current.slice(0, from + START.length)}\n${text}\n${current.slice(to)}`);
+  const next = `${current.slice(0, from + START.length)}\n\n${text}\n\n${current.slice(to)}`;
+  await fs.writeFile(readme, await formatted(next, readme));
+}
+
+/** The README as Prettier (a dev dependency, so present where the README is edited) lays it out. */
+async function formatted(text: string, filepath: string): Promise<string> {
+  try {
+    const prettier = await import('prettier');
+    const options = (await prettier.resolveConfig(filepath)) ?? {};
+    return await prettier.format(text, { ...options, filepath });
+  } catch {
+    return text;
+  }
 }
 
 main().catch((err: unknown) => {

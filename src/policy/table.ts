@@ -1,5 +1,11 @@
 import { ROLES, type Role } from '../identity/index.js';
-import { INTERNAL, MUTATION_ROLES, PERSONAL_DATA_ROLES, SUBSCRIPTION_ROLES } from './index.js';
+import {
+  INTERNAL,
+  MUTATION_ROLES,
+  PERSONAL_DATA_ROLES,
+  SUBSCRIPTION_ROLES,
+  TRAIL_VERIFY_ROLES,
+} from './index.js';
 
 /** The fields each class of personal data covers (what the schema's @Authorized decorators name). */
 export const PERSONAL_DATA_FIELDS = {
@@ -41,13 +47,19 @@ export function policyTables(): string {
     `\`${name}\``,
     roles,
   ]);
+  const queries: Array<[string, readonly string[]]> = [
+    ['`caseTrailIntegrity`', TRAIL_VERIFY_ROLES],
+    ['`templateTrailIntegrity`', TRAIL_VERIFY_ROLES],
+  ];
   return [
     table('Mutation', mutations),
+    '',
+    table('Query (others: every role)', queries),
     '',
     table('Personal data field', personal),
     '',
     table('Subscription', streams),
     '',
-    `Queries other than these fields are open to every authenticated role. Calls between CommsGraph's own processes (the \`@inaccessible\` internal operations, and personal data needed for delivery) are open to the configured internal service identity only (\`${INTERNAL}\`).`,
+    `Other queries and fields are open to every authenticated role. Calls between CommsGraph's own processes (the \`@inaccessible\` internal operations, and personal data needed for delivery) are open to the configured internal service identity only (\`${INTERNAL}\`).`,
   ].join('\n');
 }
