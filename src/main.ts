@@ -9,9 +9,15 @@ import { configureLogger, log } from './logger.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   configureLogger({ level: config.logLevel, name: 'gateway' });
-  const gateway = await startGateway(config);
+  const starting = startGateway(config);
+  // Installed before the start completes: a SIGTERM that arrives as the
+  // server begins to listen still drains (after the start) instead of killing.
+  drainOnSignals(async () => {
+    const gateway = await starting.catch(() => null);
+    await gateway?.stop();
+  });
+  const gateway = await starting;
   log.info('CommsGraph is up', { url: gateway.url, mode: config.gatewayMode, dataDir: config.dataDir });
-  drainOnSignals(() => gateway.stop());
 }
 
 main().catch((err) => {

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { composeServices } from '@theguild/federation-composition';
+import { parse } from 'graphql';
 import { GraphQLClient } from 'graphql-request';
 import { SEED_TEMPLATES } from '../../src/datasources/communications/seed/templates.js';
 import {
@@ -67,6 +69,91 @@ test('each subgraph answers alone, as a plain Federation 2 subgraph', async () =
   }
 });
 
+test('a standard Federation 2 composer composes the services, and each serves graphql-ws as a router expects', async () => {
+  // What Apollo Router (via rover) or Hive Gateway does: compose the services'
+  // `_service { sdl }` with their routing URLs, independently of our gateway code.
+  const services = procs
+    .filter((p) => p !== gateway)
+    .map((p) => ({ name: /subgraph (\w+) listening/.exec(p.logs.join(''))![1]!, url: p.url }));
+  const composed = composeServices(
+    await Promise.all(
+      services.map(async (s) => {
+        const res = await fetch(s.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: '{ _service { sdl } }' }),
+        });
+        const body = (await res.json()) as { data: { _service: { sdl: string } } };
+        return { name: s.name, url: s.url, typeDefs: parse(body.data._service.sdl) };
+      }),
+    ),
+  );
+  expect(composed.errors).toBeUndefined();
+  for (const s of services) {
+    expect(composed.supergraphSdl).toContain(`@join__graph(name: "${s.name}", url: "${s.url}")`);
+  }
+  expect(composed.publicSdl).toMatch(/type Subscription \{[^}]*deliveryStatusChanged/);
+
+  // Passthrough subscriptions: graphql-ws straight to the communications
+  // service, the token in connection_init, the mutation routed to it over HTTP.
+  const communications = services.find((s) => s.name === 'communications')!.url;
+  const customers = services.find((s) => s.name === 'customers')!.url;
+  const token = await npmToken(dataDir, 'router', ['service']);
+  const post = async <T>(url: string, query: string, variables: Record<string, unknown>) => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    return (await res.json()) as { data?: T; errors?: unknown[] };
+  };
+  const watcher = await subscribe<{
+    deliveryStatusChanged: { delivery: { status: string }; document: { id: string; customerId: string } };
+  }>(
+    communications,
+    token,
+    `subscription { deliveryStatusChanged(customerId: "cus_009") { delivery { status } document { id customerId } } }`,
+  );
+  const generated = await post<{ generateDocument: { id: string } }>(
+    communications,
+    `mutation ($input: GenerateDocumentInput!) { generateDocument(input: $input) { id } }`,
+    {
+      input: {
+        customerId: 'cus_009',
+        templateId: 'tpl_billing_notice',
+        channel: 'PRINT',
+        data: sample('tpl_billing_notice'),
+      },
+    },
+  );
+  expect(generated.errors).toBeUndefined();
+  const docId = generated.data!.generateDocument.id;
+  const events = await watcher.waitFor(
+    (r) =>
+      r.some(
+        (e) =>
+          e.deliveryStatusChanged.document.id === docId &&
+          e.deliveryStatusChanged.delivery.status === 'DELIVERED',
+      ),
+    30_000,
+  );
+  await watcher.close();
+  const ours = events.filter((e) => e.deliveryStatusChanged.document.id === docId);
+  expect(ours.map((e) => e.deliveryStatusChanged.delivery.status)).toEqual(['PENDING', 'SENT', 'DELIVERED']);
+
+  // The entity fetch a router plans for `document { customer { name } }` (@requires customerId).
+  const entity = await post<{ _entities: Array<{ customer: { name: string } }> }>(
+    customers,
+    `query ($r: [_Any!]!) { _entities(representations: $r) { ... on Document { customer { name } } } }`,
+    {
+      r: [
+        { __typename: 'Document', id: docId, customerId: ours[0]!.deliveryStatusChanged.document.customerId },
+      ],
+    },
+  );
+  expect(entity).toEqual({ data: { _entities: [{ customer: { name: 'Oliver Bennett' } }] } });
+});
+
 test('the first flow across three subgraph services and a remote gateway', async () => {
   const token = (sub: string, ...roles: string[]) => npmToken(dataDir, sub, roles);
   const as = async (sub: string, ...roles: string[]) =>
@@ -113,7 +200,8 @@ test('the first flow across three subgraph services and a remote gateway', async
   await deliveries.close();
 
   const svc = await as('r.service', 'service');
-  const detail = await svc.request(CaseDetailDocument, { id: caseId });
+  // The detail includes trails and document links: personal data for an auditor, not a machine client.
+  const detail = await (await as('r.auditor', 'auditor')).request(CaseDetailDocument, { id: caseId });
   expect(detail.case).toMatchObject({
     status: 'RESOLVED',
     customer: { name: 'Łukasz Żółć' },
@@ -122,8 +210,9 @@ test('the first flow across three subgraph services and a remote gateway', async
 
   // The rendered PDF comes through the gateway from the communications service.
   const docId = steps[0]!.deliveryStatusChanged.document.id;
+  // Document content is personal data: a role that may read it downloads (the service role may not).
   const pdf = await fetch(gateway.url.replace('/graphql', `/documents/${docId}/content`), {
-    headers: { authorization: `Bearer ${watcher}` },
+    headers: { authorization: `Bearer ${await token('r.auditor', 'auditor')}` },
   });
   expect(pdf.status).toBe(200);
   expect(
