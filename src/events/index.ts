@@ -3,6 +3,7 @@ import { RedisPubSub } from '@graphql-hive/pubsub/redis';
 import { Redis } from 'ioredis';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { SubgraphName } from '../config/index.js';
+import { log } from '../logger.js';
 
 /**
  * Events: every externally visible change is written to its subgraph's
@@ -10,6 +11,12 @@ import type { SubgraphName } from '../config/index.js';
  * published on the bus only after that transaction commits. A subscriber
  * therefore never sees an event whose change was rolled back, and the event's
  * id (increasing per table, so per stream) is the resume cursor.
+ *
+ * Ids are handed out in commit order (see `Outbox.transaction`), so once an
+ * event is visible every event with a smaller id that will ever be visible
+ * already is. Subscribers read the table after the last id they delivered
+ * (src/events/relay.ts); the bus only wakes them, and a publish lost with a
+ * process that died right after its commit costs latency, never an event.
  */
 export type Topic =
   | 'CASE_UPDATED'
@@ -27,6 +34,12 @@ export interface BusEvent<P extends object = Record<string, unknown>> {
   topic: Topic;
   occurredAt: string;
   payload: P;
+  /**
+   * The id of the topic's event before this one ('0' for the first), set by
+   * the Outbox when it publishes. A reader whose cursor is exactly there can
+   * pass the event on at once; any other reader reads the table instead.
+   */
+  prevId?: string;
 }
 
 /** The transport between the process that commits and the processes that subscribe. */
@@ -93,13 +106,31 @@ export class RedisBus extends PubSubBus {
   }
 }
 
-/** Emits an event inside a transaction; it is published after commit. */
-export type Emit = (topic: Topic, payload: Record<string, unknown>) => Promise<BusEvent>;
+/**
+ * Emits an event inside a transaction: its row is written as the transaction's
+ * last statement and it is published after commit.
+ */
+export type Emit = (topic: Topic, payload: Record<string, unknown>) => Promise<void>;
+
+/**
+ * First key of the transaction lock that makes event ids follow commit order
+ * (the second is the schema's name hashed). Any fixed number nothing else uses.
+ */
+const EVENT_ORDER_LOCK = 1163284052; // 'EVNT'
 
 /**
  * The write side of one subgraph's outbox. `transaction` runs `fn` in a
- * database transaction, collects the events it emits, and publishes them once
- * the commit succeeded (in id order).
+ * database transaction, collects the events it emits, writes them last, and
+ * publishes them once the commit succeeded (in id order).
+ *
+ * The rows are written under a per-schema transaction lock, taken after
+ * everything else the transaction does, so ids are allocated and committed in
+ * one order: the lock is released only once the commit is visible, and the
+ * next writer draws its ids after that. Without it, a transaction that drew
+ * id 10 could commit after one that drew 11, and a reader that had moved its
+ * cursor past 11 would never see 10. Holding the lock while inserting event
+ * rows only (no other row is touched under it) cannot deadlock; the cost is
+ * that event-writing commits of one schema are serialised.
  */
 export class Outbox<DB> {
   private readonly listeners = new Set<() => void>();
@@ -111,29 +142,59 @@ export class Outbox<DB> {
   ) {}
 
   async transaction<T>(fn: (tx: Transaction<DB>, emit: Emit) => Promise<T>): Promise<T> {
-    const pending: BusEvent[] = [];
-    const table = sql.table(`${this.source}.events`);
+    let written: BusEvent[] = [];
     const result = await this.db.transaction().execute(async (tx) => {
+      const pending: { topic: Topic; payload: Record<string, unknown>; json: string }[] = [];
       const emit: Emit = async (topic, payload) => {
-        const { rows } = await sql<{ id: string; occurred_at: Date }>`
-          insert into ${table} (topic, payload) values (${topic}, ${JSON.stringify(payload)}::jsonb)
-          returning id, occurred_at`.execute(tx);
-        const row = rows[0]!;
-        const event: BusEvent = {
-          id: String(row.id),
-          source: this.source,
-          topic,
-          occurredAt: new Date(row.occurred_at).toISOString(),
-          payload,
-        };
-        pending.push(event);
-        return event;
+        // The payload as it is now, should the caller change the object afterwards.
+        pending.push({ topic, payload, json: JSON.stringify(payload) });
       };
-      return fn(tx, emit);
+      const value = await fn(tx, emit);
+      if (pending.length) written = await this.write(tx, pending);
+      return value;
     });
-    for (const event of pending) await this.bus.publish(event);
-    if (pending.length || this.listeners.size) for (const l of this.listeners) l();
+    for (const event of written) {
+      try {
+        await this.bus.publish(event);
+      } catch (err) {
+        // The change is committed and its event is in the table: subscribers read it
+        // from there on their next poll. Failing the caller now would only make it retry.
+        log.warn('event publish failed; subscribers will read it from the events table', {
+          source: this.source,
+          id: event.id,
+          err,
+        });
+      }
+    }
+    if (written.length || this.listeners.size) for (const l of this.listeners) l();
     return result;
+  }
+
+  private async write(
+    tx: Transaction<DB>,
+    pending: { topic: Topic; payload: Record<string, unknown>; json: string }[],
+  ): Promise<BusEvent[]> {
+    const table = sql.table(`${this.source}.events`);
+    await sql`select pg_advisory_xact_lock(${EVENT_ORDER_LOCK}::int, hashtext(${this.source}))`.execute(tx);
+    const events: BusEvent[] = [];
+    for (const e of pending) {
+      // Under the lock every earlier event is committed (or is this transaction's own), so the
+      // topic's newest id before this insert is exactly the previous event of the topic.
+      const { rows } = await sql<{ id: string; occurred_at: Date; prev_id: string }>`
+        with prev as (select coalesce(max(p.id), 0)::text as id from ${table} p where p.topic = ${e.topic})
+        insert into ${table} (topic, payload) values (${e.topic}, ${e.json}::jsonb)
+        returning id::text as id, occurred_at, (select id from prev) as prev_id`.execute(tx);
+      const row = rows[0]!;
+      events.push({
+        id: row.id,
+        source: this.source,
+        topic: e.topic,
+        occurredAt: new Date(row.occurred_at).toISOString(),
+        payload: e.payload,
+        prevId: row.prev_id,
+      });
+    }
+    return events;
   }
 
   /** Called after every commit; workers use it to wake up. */

@@ -9,6 +9,17 @@ import { log } from '../logger.js';
  */
 export const NOTICE_RECORD_QUEUE = 'notice-record';
 
+/**
+ * A record whose worker died (kill -9, a lost machine) stays `active` in
+ * pg-boss until it expires; then it is retried, and its idempotency key makes
+ * the retry find whatever was already done. A record takes well under a
+ * second, so this only ever expires records whose worker is gone (pg-boss's
+ * default is 15 minutes, for which a killed worker's records would wait).
+ */
+export const RECORD_EXPIRE_SECONDS = 60;
+/** How often pg-boss fails expired records over for retry (its default is every 2 minutes). */
+const MAINTENANCE_SECONDS = 15;
+
 export interface NoticeRecordJob {
   batchId: string;
   customerId: string;
@@ -32,16 +43,21 @@ export async function startJobs(pool: pg.Pool): Promise<Jobs> {
     db: { executeSql: (text: string, values?: unknown[]) => pool.query(text, values as unknown[]) },
     schema: 'pgboss',
     supervise: true,
+    maintenanceIntervalSeconds: MAINTENANCE_SECONDS,
     migrate: true,
   });
   boss.on('error', (err) => log.error('job queue error', { err }));
   await boss.start();
-  await boss.createQueue(NOTICE_RECORD_QUEUE, {
+  const queue = {
     name: NOTICE_RECORD_QUEUE,
     retryLimit: 5,
     retryDelay: 2,
     retryBackoff: true,
-  });
+    expireInSeconds: RECORD_EXPIRE_SECONDS,
+  };
+  await boss.createQueue(NOTICE_RECORD_QUEUE, queue);
+  // createQueue leaves an existing queue as it was: a store from an older release gets the settings too.
+  await boss.updateQueue(NOTICE_RECORD_QUEUE, queue);
   let stopped = false;
   return {
     async enqueueNoticeRecords(records) {

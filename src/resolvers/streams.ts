@@ -3,6 +3,7 @@ import type { BaseContext } from '../context/index.js';
 import { badInput, unauthenticated } from '../errors/index.js';
 import type { BusEvent, EventBus, Topic } from '../events/index.js';
 import type { EventLog } from '../events/log.js';
+import { EventRelay } from '../events/relay.js';
 
 export function requirePrincipal(ctx: BaseContext): void {
   if (!ctx.principal) throw unauthenticated();
@@ -16,10 +17,20 @@ export function checkAfter(after: string | null | undefined): string | null {
 }
 
 /**
- * A subscription's source: the bus topic, filtered by the subscriber's
- * arguments. With `after`, the events since that id are replayed from the
- * events table first; live events arriving meanwhile wait, and are passed on
- * only past the last replayed id, so the seam has no gap and no duplicate.
+ * A subscription's source: the topic's events, filtered by the subscriber's
+ * arguments. Live events come from the outbox relay (src/events/relay.ts):
+ * as the bus brought them when they follow on from the last one, else read
+ * from the events table; so an event reaches its subscribers even if the
+ * process that committed it died before publishing, and in id order even if
+ * bus messages overtook one another. With `after`, the events since that id
+ * are replayed from the table first; live events arriving meanwhile wait,
+ * and are passed on only past the last replayed id, so the seam has no gap
+ * and no duplicate.
+ *
+ * The guarantee: each committed event of the topic that passes `keep`, once,
+ * in id order (which is commit order, see Outbox). Dropping every id at or
+ * below the last one passed on is exact, not a heuristic, because ids are
+ * committed in order and both sources (replay, relay) deliver in id order.
  */
 export function streamOf(
   bus: EventBus,
@@ -46,11 +57,15 @@ export function streamOf(
     if (w) w({ value: e, done: false });
     else queue.push(e);
   };
-  const unsubscribe = bus.listen(source, topic, (e) => {
+  const onEvent = (e: BusEvent) => {
     if (done) return;
     if (replaying) held.push(e);
     else deliver(e);
-  });
+  };
+  // Without a log (no caller does that today) there is only the bus: live events as published.
+  const unsubscribe = resume
+    ? EventRelay.for(resume.log, bus).follow(topic, onEvent)
+    : bus.listen(source, topic, onEvent);
   if (after !== null && resume) {
     void (async () => {
       try {
