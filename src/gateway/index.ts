@@ -139,7 +139,8 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
           return true;
         },
         routes: [documentContentRoute(() => set.communications.reader), noticeReportRoute(() => schema)],
-        landingPage: true,
+        // Sandbox needs introspection; where that is off (production) the page would be useless.
+        landingPage: config.security.introspection,
         introspection: config.security.introspection,
         security: config.security,
         graceMs: config.shutdownGraceMs,
@@ -205,7 +206,7 @@ async function startRemoteGateway(config: Config, verifier: TokenVerifier): Prom
         return answers.every(Boolean);
       },
       routes: [proxyDocumentRoute(urls.communications), noticeReportRoute(() => schema)],
-      landingPage: true,
+      landingPage: config.security.introspection,
       introspection: config.security.introspection,
       security: config.security,
       graceMs: config.shutdownGraceMs,
