@@ -102,6 +102,12 @@ export interface GraphQLHttpOptions {
    * operation limits and trusted documents. Throws RequestRefused to refuse.
    */
   prepare?: (request: PreparedRequest) => PreparedRequest;
+  /**
+   * Runs before a refusal is sent (a body or operation refused before Apollo
+   * sees it); true when it answered the request itself (the rate limiter's
+   * 429), so a client cannot make us parse and refuse without limit.
+   */
+  beforeRefusal?: () => Promise<boolean>;
 }
 
 /**
@@ -126,6 +132,7 @@ export async function handleGraphQL<C extends ApolloBaseContext>(
     if (options.prepare) request = options.prepare(request);
   } catch (err) {
     if (!(err instanceof RequestRefused)) throw err;
+    if (options.beforeRefusal && (await options.beforeRefusal())) return;
     return sendError(res, err.status, err.code, err.message, { reason: err.reason });
   }
   const response = await server.executeHTTPGraphQLRequest({

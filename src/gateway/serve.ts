@@ -291,6 +291,15 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
       if (await route(req, res, auth)) return;
     }
     if (url.pathname !== '/graphql') return sendError(res, 404, ErrorCode.NOT_FOUND, 'Not found');
+    if (limits) {
+      // A bad token never reaches the limiter's Apollo plugin (the context
+      // fails first): charge its address here, so forged tokens cost a budget too.
+      const badToken = await auth().then(
+        () => false,
+        (err: unknown) => err instanceof HttpAuthError,
+      );
+      if (badToken && (await limits.refuseHttp(req, res, auth))) return;
+    }
     try {
       await handleGraphQL(
         apollo,
@@ -304,7 +313,10 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
           });
           return limits ? limits.bind(context, req) : context;
         },
-        operationGuards?.http,
+        {
+          ...operationGuards?.http,
+          ...(limits ? { beforeRefusal: () => limits.refuseHttp(req, res, auth) } : {}),
+        },
       );
     } catch (err) {
       if (err instanceof BodyError) return sendError(res, err.status, ErrorCode.BAD_USER_INPUT, err.message);

@@ -162,20 +162,28 @@ export function mayOpenStream(principal: Principal | null, stream: Stream): bool
   if (!principal) return false;
   const roles: readonly Role[] = SUBSCRIPTION_ROLES[stream];
   if (!principal.roles.some((r) => roles.includes(r))) return false;
-  const scope = scopeOf(principal);
+  const scope = scopeOf(principal, stream);
   if (scope === 'unrestricted') return true;
   return !!scope && (!scope.subscriptions || scope.subscriptions.includes(stream));
 }
 
-function scopeOf(principal: Principal): ServiceScope | null | 'unrestricted' {
-  // Only pure machine clients are scoped; a person with a human role is held to that role.
-  const serviceOnly = principal.roles.every((r) => r === 'service');
-  if (!serviceOnly || serviceScopes === null || isInternal(principal)) return 'unrestricted';
+/**
+ * The scope a caller is held to on a stream. A caller whose other roles open
+ * the stream anyway is held to those roles; one who reaches it through the
+ * `service` role (alone or beside roles that do not open it) is held to its
+ * configured scope, so adding a human role cannot lift a service's scope.
+ */
+function scopeOf(principal: Principal, stream: Stream): ServiceScope | null | 'unrestricted' {
+  if (serviceScopes === null || isInternal(principal) || !principal.roles.includes('service')) {
+    return 'unrestricted';
+  }
+  const roles: readonly Role[] = SUBSCRIPTION_ROLES[stream];
+  if (principal.roles.some((r) => r !== 'service' && roles.includes(r))) return 'unrestricted';
   return Object.hasOwn(serviceScopes, principal.sub) ? serviceScopes[principal.sub]! : null;
 }
 
 function withinScope(principal: Principal, stream: Stream, facts: EventFacts): boolean {
-  const scope = scopeOf(principal);
+  const scope = scopeOf(principal, stream);
   if (scope === 'unrestricted') return true;
   if (!scope) return false;
   if (scope.subscriptions && !scope.subscriptions.includes(stream)) return false;
@@ -209,6 +217,9 @@ export function configurePolicyFrom(config: Pick<Config, 'auth' | 'security'>): 
 export const authChecker: AuthChecker<BaseContext, string> = ({ context }, roles) => {
   const principal = context.principal;
   if (!principal) throw unauthenticated();
+  // A token the identity provider issued for some other use carries none of
+  // our roles: authenticated, but not a CommsGraph user, so it reads nothing.
+  if (!principal.roles.length) throw forbidden('The token carries no CommsGraph role');
   if (!roles.length) return true;
   if (roles.some((r) => principal.roles.includes(r as Role))) return true;
   if (roles.includes(INTERNAL) && isInternal(principal)) return true;

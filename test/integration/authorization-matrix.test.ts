@@ -162,6 +162,18 @@ describe('every role × every mutation', () => {
   });
 });
 
+test('a token without any CommsGraph role reads nothing', async () => {
+  const roleless = await t.token('someone.else');
+  const r = await t.gql(
+    `{ customers(first: 5) { edges { node { id name } } } templates { id } }`,
+    {},
+    roleless,
+  );
+  expect(r.data ?? null).toBeNull();
+  expect(r.errors?.map((e) => e.extensions?.code)).toEqual(expect.arrayContaining(['FORBIDDEN']));
+  expect(r.errors?.every((e) => e.extensions?.code === 'FORBIDDEN')).toBe(true);
+});
+
 describe('every role × every personal-data field', () => {
   const ids = { customer: '', document: '', case: '' };
 

@@ -115,6 +115,22 @@ test('calls without a token are limited per client address; a made-up X-Forwarde
   expect((await post(TYPENAME, from('203.0.113.8'))).res.status).toBe(200);
 });
 
+test('refusals count too: forged tokens and operations refused before they run use up the budget', async () => {
+  const from = (ip: string) => ({ 'x-forwarded-for': ip });
+  // A forged token is charged to the address it comes from: 401 until the budget is gone, then 429.
+  const forged = { ...from('203.0.113.20'), authorization: 'Bearer aaa.bbb.ccc' };
+  for (let i = 0; i < PER_ADDRESS; i++) expect((await post(TYPENAME, forged)).res.status).toBe(401);
+  const overForged = await post(TYPENAME, forged);
+  expectLimited(overForged.res, overForged.body);
+  // A document that does not parse is refused before it runs, and costs the caller as well.
+  const token = await t.token('parse.errors', 'auditor');
+  for (let i = 0; i < PER_IDENTITY; i++) {
+    expect((await post({ query: '{ cases(' }, bearer(token))).res.status).toBe(400);
+  }
+  const overParse = await post({ query: '{ cases(' }, bearer(token));
+  expectLimited(overParse.res, overParse.body);
+});
+
 test('each operation of a batch counts; a batch over the budget is refused whole, and costs nothing', async () => {
   const carol = bearer(await t.token('carol', 'auditor'));
   const first = await post([TYPENAME, { query: '{ a: __typename }' }], carol);

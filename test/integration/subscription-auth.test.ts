@@ -183,6 +183,11 @@ test('a scope limits which streams a service may open, and an unlisted service g
   expect(codeOf((await collect(stranger, STREAMS.deliveryStatusChanged!, () => true)).error)).toBe(
     'FORBIDDEN',
   );
+  // A human role that does not open the stream does not lift the service's scope either.
+  const dressedUp = await t.token('svc-unlisted', 'service', 'requester');
+  expect(codeOf((await collect(dressedUp, STREAMS.deliveryStatusChanged!, () => true)).error)).toBe(
+    'FORBIDDEN',
+  );
 });
 
 test('case events reach a service scoped to some case kinds only for those kinds', async () => {
