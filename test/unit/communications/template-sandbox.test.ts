@@ -128,6 +128,12 @@ describe('HTML and MJML', () => {
     ['<scr{{#if data.x}}{{/if}}ipt>alert(1)</script>', '<script>'],
     ['<p on{{#if data.x}}{{/if}}click="x()">x</p>', 'onclick'],
     ['<a href="{{#if data.x}}https://a.example/{{/if}}{{data.link}}">x</a>', 'blocks'],
+    // Found in review: a slash made optional by a block hid the tag name.
+    ['<p>Hi</p><{{#if data.x}}/{{/if}}script>alert(1)<{{#if data.x}}{{else}}/{{/if}}script>', '<script>'],
+    ['<{{#if data.x}}/{{/if}}iframe srcdoc="x">', '<iframe>'],
+    ['<meta http-equiv="refresh" content="0;url=javascript:alert(1)">', '<meta>'],
+    ['<p data-x="0;url=javascript:alert(1)">x</p>', 'script URLs'],
+    ['<a href="/{{data.path}}">x</a>', 'start of the URL'],
   ])('%s is refused (%s)', (source, what) => {
     expect(html(source)).toEqual({ path: 'content.html', message: expect.stringContaining(what) });
   });

@@ -266,6 +266,8 @@ const FORBIDDEN_ELEMENTS: ReadonlySet<string> = new Set([
   'applet',
   'base',
   'form',
+  // <meta http-equiv="refresh" content="0;url=…"> navigates; MJML writes the head's meta itself.
+  'meta',
 ]);
 const CSS_ELEMENTS: ReadonlySet<string> = new Set(['style', 'mj-style']);
 const URL_ATTRIBUTES: ReadonlySet<string> = new Set([
@@ -290,8 +292,11 @@ const MJ_TEXT_ATTRIBUTES: ReadonlySet<string> = new Set([
   'lang',
   'dir',
 ]);
-const SAFE_URL_PREFIX = /^(?:https?:\/\/[^\s/?#{}]+[/?#]|mailto:|tel:|\/(?!\/)|#)/i;
-const SCRIPT_URL = /^(?:javascript|vbscript):/i;
+// A relative URL must start with a path character: "/{{x}}" could become "/\evil.com", which
+// browsers read as "//evil.com", another site.
+const SAFE_URL_PREFIX = /^(?:https?:\/\/[^\s/?#{}]+[/?#]|mailto:|tel:|\/[A-Za-z0-9_.~-]|#)/i;
+/** A script scheme anywhere in a value: also inside one, like meta refresh's "0;url=javascript:". */
+const SCRIPT_URL = /(?:^|[^A-Za-z0-9+.-])(?:javascript|vbscript):/i;
 const BRAND_EXPRESSION = /^\{\{~?\s*brand\.[A-Za-z]+\s*~?\}\}$/;
 
 /** Stands in for an output expression while the markup is scanned. */
@@ -352,16 +357,23 @@ function checkMarkup(source: string): void {
       i = stop;
       continue;
     }
-    // A tag may be spelled across block tags: <{{#if x}}script{{/if}}> is still <script>.
-    // eslint-disable-next-line no-control-regex -- the expression and block marks
-    const tag = /^<(\/?)([A-Za-z\u0000\u0001])/.exec(text.slice(i, i + 3));
-    if (!tag) {
+    // A tag may be spelled across block tags: <{{#if x}}script{{/if}}> is still <script>, and
+    // <{{#if x}}/{{/if}}script> is <script> when x is false. Block marks around the slash are
+    // skipped, and either spelling of the tag is checked.
+    let k = i + 1;
+    if (text[i] === '<') {
+      while (text[k] === BLOCK) k++;
+      if (text[k] === '/') k++;
+      while (text[k] === BLOCK) k++;
+    }
+    // eslint-disable-next-line no-control-regex -- the expression mark
+    if (text[i] !== '<' || k >= text.length || !/[A-Za-z\u0000]/.test(text[k]!)) {
       if (text[i] === MARK) marksIn(MARK);
       i++;
       continue;
     }
-    const closing = tag[1] === '/';
-    const nameStart = i + 1 + tag[1]!.length;
+    const closing = text.slice(i + 1, k).includes('/');
+    const nameStart = k;
     let j = nameStart;
     while (j < text.length && !/[\s/>]/.test(text[j]!)) j++;
     const rawName = text.slice(nameStart, j);
