@@ -52,6 +52,8 @@ class TopicReader {
   private reading = false;
   private again = false;
   private lastRead = 0;
+  /** Told where the feed starts once the cursor is known (see `follow`). */
+  private starting: Array<(cursor: bigint) => void> = [];
 
   constructor(
     private readonly events: EventLog,
@@ -59,9 +61,15 @@ class TopicReader {
     private readonly topic: Topic,
   ) {}
 
-  add(listener: RelayListener): () => void {
+  add(listener: RelayListener, onStart?: (cursor: bigint) => void): () => void {
     this.listeners.add(listener);
     if (this.listeners.size === 1) this.activate();
+    if (onStart) {
+      if (this.cursor !== null) {
+        const at = this.cursor;
+        queueMicrotask(() => onStart(at));
+      } else this.starting.push(onStart);
+    }
     return () => {
       if (this.listeners.delete(listener) && this.listeners.size === 0) this.deactivate();
     };
@@ -80,6 +88,7 @@ class TopicReader {
   private deactivate(): void {
     this.generation++;
     this.cursor = null;
+    this.starting = [];
     this.offBus?.();
     this.offBus = null;
     if (this.poll) clearInterval(this.poll);
@@ -147,6 +156,8 @@ class TopicReader {
         const newest = BigInt(await this.events.newest(this.topic));
         if (generation !== this.generation) return;
         this.cursor = this.heardFrom !== null && this.heardFrom < newest ? this.heardFrom : newest;
+        const at = this.cursor;
+        for (const started of this.starting.splice(0)) started(at);
       }
       for (;;) {
         const page = await this.events.after(this.topic, this.cursor.toString(), PAGE);
@@ -189,11 +200,15 @@ export class EventRelay {
 
   /**
    * Calls `listener` with each event of the topic committed from about now on,
-   * in id order, each once, until the returned function is called.
+   * in id order, each once, until the returned function is called. `onStart`
+   * learns the id the feed starts after: every event the listener gets has a
+   * larger id, so a subscriber replaying from the table reads up to at least
+   * that id itself (a new reader starts at the newest id it finds, which may
+   * be later than a replay running at the same time has read).
    */
-  follow(topic: Topic, listener: RelayListener): () => void {
+  follow(topic: Topic, listener: RelayListener, onStart?: (cursor: bigint) => void): () => void {
     let reader = this.readers.get(topic);
     if (!reader) this.readers.set(topic, (reader = new TopicReader(this.events, this.bus, topic)));
-    return reader.add(listener);
+    return reader.add(listener, onStart);
   }
 }

@@ -41,7 +41,8 @@ export function streamOf(
 ): AsyncIterableIterator<BusEvent> {
   const after = resume?.after ?? null;
   const queue: BusEvent[] = [];
-  const waiting: Array<(r: IteratorResult<BusEvent>) => void> = [];
+  const waiting: Array<{ resolve: (r: IteratorResult<BusEvent>) => void; reject: (err: unknown) => void }> =
+    [];
   let done = false;
   let replaying = after !== null;
   let last = after === null ? -1n : BigInt(after);
@@ -54,7 +55,7 @@ export function streamOf(
     last = id;
     if (!keep(e)) return;
     const w = waiting.shift();
-    if (w) w({ value: e, done: false });
+    if (w) w.resolve({ value: e, done: false });
     else queue.push(e);
   };
   const onEvent = (e: BusEvent) => {
@@ -62,42 +63,56 @@ export function streamOf(
     if (replaying) held.push(e);
     else deliver(e);
   };
+  let feedStart: (cursor: bigint) => void = () => undefined;
+  const started = new Promise<bigint>((resolve) => (feedStart = resolve));
   // Without a log (no caller does that today) there is only the bus: live events as published.
   const unsubscribe = resume
-    ? EventRelay.for(resume.log, bus).follow(topic, onEvent)
+    ? EventRelay.for(resume.log, bus).follow(topic, onEvent, feedStart)
     : bus.listen(source, topic, onEvent);
-  if (after !== null && resume) {
-    void (async () => {
-      try {
-        for (;;) {
-          const page = await resume.log.after(topic, last.toString());
-          for (const e of page) deliver(e);
-          if (page.length < 500) break;
-        }
-        replaying = false;
-        held.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
-        for (const e of held.splice(0)) deliver(e);
-      } catch (err) {
-        failure = err;
-        for (const w of waiting.splice(0)) w({ value: undefined, done: true });
-      }
-    })();
-  }
   const finish = (): IteratorResult<BusEvent> => {
     if (!done) {
       done = true;
       unsubscribe();
-      for (const w of waiting.splice(0)) w({ value: undefined, done: true });
+      for (const w of waiting.splice(0)) w.resolve({ value: undefined, done: true });
       queue.length = 0;
+      held.length = 0;
     }
     return { value: undefined, done: true };
   };
+  if (after !== null && resume) {
+    const replay = async () => {
+      for (;;) {
+        const page = await resume.log.after(topic, last.toString());
+        for (const e of page) deliver(e);
+        if (page.length < 500) break;
+      }
+    };
+    void (async () => {
+      try {
+        await replay();
+        // The live feed starts after some id; if that is past what the replay
+        // read (a new reader starts at the newest id, read meanwhile), the
+        // events in between come from the table too, before the held ones.
+        const from = await started;
+        if (!done && from > last) await replay();
+        replaying = false;
+        held.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+        for (const e of held.splice(0)) deliver(e);
+      } catch (err) {
+        // The subscriber gets the error (masked as unexpected), and nothing is left following the topic.
+        failure = err;
+        const pending = waiting.splice(0);
+        finish();
+        for (const w of pending) w.reject(err);
+      }
+    })();
+  }
   return {
     next: () => {
       if (failure) return Promise.reject(failure);
       if (queue.length) return Promise.resolve({ value: queue.shift()!, done: false });
       if (done) return Promise.resolve({ value: undefined, done: true });
-      return new Promise((resolve) => waiting.push(resolve));
+      return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
     },
     return: () => Promise.resolve(finish()),
     throw: (err?: unknown) => {
