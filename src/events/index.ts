@@ -99,7 +99,13 @@ export class RedisBus extends PubSubBus {
   constructor(url: string, channelPrefix = 'commsgraph') {
     super(
       new RedisPubSub<Record<string, BusEvent>>(
-        { pub: new Redis(url), sub: new Redis(url) },
+        {
+          // A publish is only a wake-up now (subscribers read the events table), so
+          // with Redis away it fails at once rather than holding a committed
+          // mutation's answer through ioredis's retries and offline queue.
+          pub: new Redis(url, { maxRetriesPerRequest: 0, enableOfflineQueue: false }),
+          sub: new Redis(url),
+        },
         { channelPrefix },
       ),
     );
