@@ -87,7 +87,7 @@ async function main(): Promise<void> {
         deliveryStepMs: config.deliveryStepMs,
       });
       routes.push(documentContentRoute(() => comms.reader));
-      const jobs = await startJobs(store.pool);
+      const jobs = await startJobs(store.pool, config.jobExpireSeconds);
       comms.useJobs(jobs);
       if (config.runWorkers)
         await jobs.work(config.workerConcurrency, (job) => comms.batches.processRecord(job));

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     publicUrl: '',
     deliveryStepMs: config.deliveryStepMs,
   });
-  const jobs = await startJobs(store.pool);
+  const jobs = await startJobs(store.pool, config.jobExpireSeconds);
   communications.useJobs(jobs);
   communications.start();
   await jobs.work(config.workerConcurrency, (job) => communications.batches.processRecord(job));

@@ -36,6 +36,8 @@ const Env = z.object({
     .transform((v) => v === 'true'),
   /** Days the events tables keep events: how long a subscriber can be away and still resume with `after`. */
   EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** Seconds a claimed batch record may run before it is retried elsewhere (its worker is taken for dead); a retry is harmless (idempotency keys), only wasted work. */
+  JOB_EXPIRE_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
   /** Batch records generated at once per process. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   // JSON settings, parsed (with every problem reported) in loadConfig:
@@ -215,6 +217,7 @@ export interface Config {
   deadlineCheckMs: number;
   runWorkers: boolean;
   workerConcurrency: number;
+  jobExpireSeconds: number;
   eventsRetentionDays: number;
 }
 
@@ -484,6 +487,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     deadlineCheckMs: e.DEADLINE_CHECK_MS,
     runWorkers: e.RUN_WORKERS,
     workerConcurrency: e.WORKER_CONCURRENCY,
+    jobExpireSeconds: e.JOB_EXPIRE_SECONDS,
     eventsRetentionDays: e.EVENTS_RETENTION_DAYS,
   };
 }

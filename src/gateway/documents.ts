@@ -1,6 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+// fetch's body is the DOM ReadableStream type; Readable.fromWeb takes node's, the same object at run time.
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { CommunicationsReader } from '../datasources/communications/reader.js';
 import { ErrorCode } from '../errors/index.js';
+import { log } from '../logger.js';
 import type { Principal } from '../identity/index.js';
 import { mayRead, PERSONAL_DATA_ROLES } from '../policy/index.js';
 import { sendError } from './http.js';
@@ -175,7 +180,18 @@ export function proxyDocumentRoute(communicationsUrl: string): Route {
       if (v) headers[h] = v;
     }
     res.writeHead(upstream.status, headers);
-    res.end(Buffer.from(await upstream.arrayBuffer()));
+    if (!upstream.body) {
+      res.end();
+      return true;
+    }
+    // Streamed, not held whole; if the service fails mid-body the client's
+    // connection is cut, so it cannot take a short body for the document.
+    try {
+      await pipeline(Readable.fromWeb(upstream.body as WebReadableStream), res);
+    } catch (err) {
+      log.warn('document download from the communications service broke off', { err });
+      res.destroy();
+    }
     return true;
   };
 }

@@ -119,7 +119,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
         log.error('event purge failed', { err }),
       ),
     );
-    jobs = await startJobs(store.pool);
+    jobs = await startJobs(store.pool, config.jobExpireSeconds);
     subgraphs.communications.useJobs(jobs);
     if (config.runWorkers) {
       const batches = subgraphs.communications.batches;
@@ -148,10 +148,13 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
           // Workers finish the records in hand before the subgraphs and the store go.
           stopRetention.forEach((stop) => stop());
           await queue.stop();
-          await Promise.all(set.all.map((s) => s.stop()));
-          await bus.close();
-          await store.close();
-          await guard.rateLimits?.close();
+          try {
+            await Promise.all(set.all.map((s) => s.stop()));
+            await bus.close();
+            await store.close();
+          } finally {
+            await guard.rateLimits?.close();
+          }
         },
       },
       config.port,
@@ -211,8 +214,11 @@ async function startRemoteGateway(config: Config, verifier: TokenVerifier): Prom
       security: config.security,
       graceMs: config.shutdownGraceMs,
       onStop: async () => {
-        await Promise.all(Object.values(remotes).map((r) => r.dispose()));
-        await guard.rateLimits?.close();
+        try {
+          await Promise.all(Object.values(remotes).map((r) => r.dispose()));
+        } finally {
+          await guard.rateLimits?.close();
+        }
       },
     },
     config.port,

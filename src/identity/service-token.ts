@@ -26,6 +26,10 @@ export const REFRESH_MARGIN_SEC = 60;
 export const ASSUMED_LIFETIME_SEC = 300;
 /** A token endpoint that has not answered within this fails the request. */
 export const TOKEN_ENDPOINT_TIMEOUT_MS = 10_000;
+/** A token is reused at least this long, whatever lifetime it claims, so a bad `exp` cannot make every call fetch one. */
+export const MIN_REUSE_SEC = 1;
+/** After a failed fetch with no usable token, callers fail fast for this long instead of each asking again. */
+export const FAILURE_BACKOFF_MS = 2_000;
 /** Lifetime of locally minted dev service tokens. */
 export const DEV_SERVICE_TOKEN_TTL_SEC = 3600;
 
@@ -39,7 +43,7 @@ interface Held {
 
 function refreshPoint(obtainedAt: number, lifetimeSec: number): number {
   const early = Math.min(REFRESH_MARGIN_SEC, lifetimeSec / 2);
-  return obtainedAt + (lifetimeSec - early) * 1000;
+  return obtainedAt + Math.max(MIN_REUSE_SEC, lifetimeSec - early) * 1000;
 }
 
 /**
@@ -50,22 +54,30 @@ function refreshPoint(obtainedAt: number, lifetimeSec: number): number {
 function caching(obtain: () => Promise<{ token: string; lifetimeSec: number }>): ServiceTokenSource {
   let held: Held | null = null;
   let pending: Promise<Held> | null = null;
+  let failed: { error: unknown; until: number } | null = null;
 
-  const renew = (): Promise<Held> =>
-    (pending ??= (async () => {
+  const renew = (): Promise<Held> => {
+    if (failed && Date.now() < failed.until) return Promise.reject(failed.error);
+    return (pending ??= (async () => {
       try {
         const obtainedAt = Date.now();
         const { token, lifetimeSec } = await obtain();
         held = {
           token,
           refreshAt: refreshPoint(obtainedAt, lifetimeSec),
-          expiresAt: obtainedAt + lifetimeSec * 1000,
+          expiresAt: obtainedAt + Math.max(MIN_REUSE_SEC, lifetimeSec) * 1000,
         };
+        failed = null;
         return held;
+      } catch (error) {
+        // The identity provider is down or refusing: do not let every internal call wait on it again.
+        failed = { error, until: Date.now() + FAILURE_BACKOFF_MS };
+        throw error;
       } finally {
         pending = null;
       }
     })());
+  };
 
   return {
     async token() {

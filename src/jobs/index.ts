@@ -11,12 +11,13 @@ export const NOTICE_RECORD_QUEUE = 'notice-record';
 
 /**
  * A record whose worker died (kill -9, a lost machine) stays `active` in
- * pg-boss until it expires; then it is retried, and its idempotency key makes
- * the retry find whatever was already done. A record takes well under a
- * second, so this only ever expires records whose worker is gone (pg-boss's
- * default is 15 minutes, for which a killed worker's records would wait).
+ * pg-boss until it expires (JOB_EXPIRE_SECONDS); then it is retried, and its
+ * idempotency key makes the retry find whatever was already done. pg-boss's
+ * own default is 15 minutes, for which a killed worker's records would wait.
+ * The expiry must stay well above how long a fetched record can wait in its
+ * worker's hands, or a slow but live worker's record runs twice (harmlessly).
  */
-export const RECORD_EXPIRE_SECONDS = 60;
+export const DEFAULT_RECORD_EXPIRE_SECONDS = 300;
 /** How often pg-boss fails expired records over for retry (its default is every 2 minutes). */
 const MAINTENANCE_SECONDS = 15;
 
@@ -37,7 +38,10 @@ export interface Jobs extends JobQueue {
   stop(): Promise<void>;
 }
 
-export async function startJobs(pool: pg.Pool): Promise<Jobs> {
+export async function startJobs(
+  pool: pg.Pool,
+  expireInSeconds = DEFAULT_RECORD_EXPIRE_SECONDS,
+): Promise<Jobs> {
   const boss = new PgBoss({
     // pg-boss runs its SQL through our pool, so PGlite's single connection is shared, not doubled.
     db: { executeSql: (text: string, values?: unknown[]) => pool.query(text, values as unknown[]) },
@@ -53,7 +57,7 @@ export async function startJobs(pool: pg.Pool): Promise<Jobs> {
     retryLimit: 5,
     retryDelay: 2,
     retryBackoff: true,
-    expireInSeconds: RECORD_EXPIRE_SECONDS,
+    expireInSeconds,
   };
   await boss.createQueue(NOTICE_RECORD_QUEUE, queue);
   // createQueue leaves an existing queue as it was: a store from an older release gets the settings too.

@@ -66,6 +66,8 @@ withServices('worker processes killed in the middle of a 2,000-document batch', 
       // The workers call the customers service once per record, far above a client's rate.
       RATE_LIMIT_PER_MINUTE: '0',
       RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0',
+      // The killed worker's records are retried after this; short, so the test does not wait minutes.
+      JOB_EXPIRE_SECONDS: '30',
     };
     // One at a time: they migrate the same database (the migrator also takes a lock).
     for (const [n, p] of Object.entries(ports))

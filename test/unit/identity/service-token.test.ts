@@ -4,7 +4,11 @@ import path from 'node:path';
 import { ConfigError, loadConfig } from '../../../src/config/index.js';
 import { createDevVerifier, loadOrCreateDevKey } from '../../../src/identity/index.js';
 import { createJwksVerifier } from '../../../src/identity/jwks.js';
-import { clientCredentialsTokens, serviceTokenSource } from '../../../src/identity/service-token.js';
+import {
+  FAILURE_BACKOFF_MS,
+  clientCredentialsTokens,
+  serviceTokenSource,
+} from '../../../src/identity/service-token.js';
 import { configureLogger } from '../../../src/logger.js';
 import { startIdp, type TestIdp } from '../../support/idp.js';
 
@@ -109,10 +113,14 @@ test('renewed before expiry; a failed renewal keeps the current token until it e
   expect((err as Error).message).not.toMatch(/pw/);
 });
 
-test('wrong secret or an unreachable endpoint: the call fails with a clear message and nothing is cached', async () => {
+test('wrong secret or an unreachable endpoint: the call fails with a clear message; callers right after fail fast, later ones ask again', async () => {
   idp.addClient('svc', { secret: 'right' });
   const wrong = clientCredentialsTokens({ tokenUrl: idp.tokenUrl, clientId: 'svc', clientSecret: 'wrong' });
   await expect(wrong.token()).rejects.toThrow(/401 invalid_client: Client authentication failed/);
+  // Within the back-off the same failure comes back without another request to the provider.
+  await expect(wrong.token()).rejects.toThrow(/invalid_client/);
+  expect(idp.tokenRequests).toHaveLength(1);
+  await sleep(FAILURE_BACKOFF_MS + 100);
   await expect(wrong.token()).rejects.toThrow(/invalid_client/);
   expect(idp.tokenRequests).toHaveLength(2);
 
