@@ -8,7 +8,7 @@
  * NOT_FOUND / BAD_USER_INPUT, and nothing changes whichever role asks.
  */
 import { ROLES, type Role } from '../../src/identity/index.js';
-import { MUTATION_ROLES, PERSONAL_DATA_ROLES } from '../../src/policy/index.js';
+import { MUTATION_ROLES, PERSONAL_DATA_ROLES, TRAIL_VERIFY_ROLES } from '../../src/policy/index.js';
 import { startTestGateway, type TestGateway } from '../support/harness.js';
 
 let t: TestGateway;
@@ -159,6 +159,30 @@ describe('every role × every mutation', () => {
 
   test('and nothing changed', async () => {
     expect(await stateFingerprint()).toBe(before);
+  });
+});
+
+describe('every role × every role-restricted query', () => {
+  const QUERIES = {
+    caseTrailIntegrity: `{ caseTrailIntegrity { intact entries } }`,
+    templateTrailIntegrity: `{ templateTrailIntegrity { intact entries } }`,
+  } as const;
+  const queryCells = (Object.keys(QUERIES) as (keyof typeof QUERIES)[]).flatMap((q) =>
+    ROLES.map((role) => [q, role] as const),
+  );
+  test.each(queryCells)('%s as %s', async (query, role) => {
+    const r = await t.gql<Record<string, { intact: boolean; entries: number } | null>>(
+      QUERIES[query],
+      {},
+      tokens.get(role),
+    );
+    if ((TRAIL_VERIFY_ROLES as readonly Role[]).includes(role)) {
+      expect(r.errors).toBeUndefined();
+      expect(r.data![query]).toMatchObject({ intact: true, entries: expect.any(Number) });
+    } else {
+      expect(r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      expect(r.data?.[query] ?? null).toBeNull();
+    }
   });
 });
 
