@@ -222,18 +222,19 @@ test('a regulated document goes through review, approval and compliance, then is
   expect([...ids].sort((a, b) => (a < b ? -1 : 1))).toEqual(ids);
 
   await updates.waitFor((r) => r.some((e) => e.caseUpdated.status === 'RESOLVED'));
-  expect(updates.received.map((e) => e.caseUpdated.status)).toEqual(
-    expect.arrayContaining(['APPROVED', 'RESOLVED']),
-  );
+  // Each event shows the case as it is when the event is sent (read afresh), so how many
+  // show APPROVED depends on how fast generation follows; the statuses only ever move on.
+  const LIFECYCLE = ['OPEN', 'AWAITING_APPROVAL', 'APPROVED', 'IN_PROGRESS', 'RESOLVED'];
+  const seen = updates.received.map((e) => LIFECYCLE.indexOf(e.caseUpdated.status));
+  expect(seen.every((x) => x >= 0)).toBe(true);
+  expect(seen).toEqual([...seen].sort((a, b) => a - b));
+  expect(updates.received.at(-1)!.caseUpdated.status).toBe('RESOLVED');
   // Every event is read afresh: the last shows all three decisions and the generation in the trail.
   const lastUpdate = updates.received.at(-1)!.caseUpdated;
   expect(lastUpdate.approvals.map((a) => a.decision)).toEqual(['APPROVED', 'APPROVED', 'APPROVED']);
   expect(lastUpdate.history.map((h) => h.action)).toContain('DOCUMENT_GENERATED');
-  expect(updates.received[0]!.caseUpdated.approvals.map((a) => a.decision)).toEqual([
-    'APPROVED',
-    'PENDING',
-    'PENDING',
-  ]);
+  // The first event is the review decision's: by then at least that stage is decided.
+  expect(updates.received[0]!.caseUpdated.approvals[0]!.decision).toBe('APPROVED');
   await deliveries.close();
   await updates.close();
 
