@@ -37,9 +37,24 @@ const PAGE = 500;
 
 export type RelayListener = (event: BusEvent) => void;
 
+/**
+ * A listener that wants only the events whose payload has `field` = `value`
+ * (a subscription for one document, case or batch). The reader hands such an
+ * event to those listeners alone, so an event costs work for its own
+ * subscribers, not for every subscription of the topic in the process.
+ */
+export interface RelayIndex {
+  field: string;
+  value: string;
+}
+
 /** The events of one topic, read in id order for the listeners of this process. */
 class TopicReader {
   private readonly listeners = new Set<RelayListener>();
+  /** Listeners that take every event. */
+  private readonly everyEvent = new Set<RelayListener>();
+  /** field → value → listeners that take only events whose payload has that value. */
+  private readonly byValue = new Map<string, Map<string, Set<RelayListener>>>();
   /** The last id handed to listeners; null until the first read of this activation. */
   private cursor: bigint | null = null;
   /** Where the earliest event heard before the cursor was known starts: the reader starts there. */
@@ -61,8 +76,17 @@ class TopicReader {
     private readonly topic: Topic,
   ) {}
 
-  add(listener: RelayListener, onStart?: (cursor: bigint) => void): () => void {
+  add(listener: RelayListener, onStart?: (cursor: bigint) => void, index?: RelayIndex): () => void {
     this.listeners.add(listener);
+    let bucket: Set<RelayListener>;
+    if (index) {
+      let values = this.byValue.get(index.field);
+      if (!values) this.byValue.set(index.field, (values = new Map()));
+      let found = values.get(index.value);
+      if (!found) values.set(index.value, (found = new Set()));
+      bucket = found;
+    } else bucket = this.everyEvent;
+    bucket.add(listener);
     if (this.listeners.size === 1) this.activate();
     if (onStart) {
       if (this.cursor !== null) {
@@ -71,6 +95,12 @@ class TopicReader {
       } else this.starting.push(onStart);
     }
     return () => {
+      bucket.delete(listener);
+      if (index && !bucket.size) {
+        const values = this.byValue.get(index.field);
+        values?.delete(index.value);
+        if (values && !values.size) this.byValue.delete(index.field);
+      }
       if (this.listeners.delete(listener) && this.listeners.size === 0) this.deactivate();
     };
   }
@@ -120,10 +150,17 @@ class TopicReader {
     this.wake();
   }
 
-  /** Hands the event to every listener; only ever the event after the cursor. */
+  /** Hands the event to the listeners that want it; only ever the event after the cursor. */
   private pass(event: BusEvent): void {
     this.cursor = BigInt(event.id);
-    for (const listener of [...this.listeners]) {
+    // Copied before calling: a listener may unsubscribe (itself or others) while being called.
+    const targets = [...this.everyEvent];
+    for (const [field, values] of this.byValue) {
+      const value = event.payload[field];
+      const wanting = typeof value === 'string' ? values.get(value) : undefined;
+      if (wanting) targets.push(...wanting);
+    }
+    for (const listener of targets) {
       try {
         listener(event);
       } catch (err) {
@@ -206,9 +243,14 @@ export class EventRelay {
    * that id itself (a new reader starts at the newest id it finds, which may
    * be later than a replay running at the same time has read).
    */
-  follow(topic: Topic, listener: RelayListener, onStart?: (cursor: bigint) => void): () => void {
+  follow(
+    topic: Topic,
+    listener: RelayListener,
+    onStart?: (cursor: bigint) => void,
+    index?: RelayIndex,
+  ): () => void {
     let reader = this.readers.get(topic);
     if (!reader) this.readers.set(topic, (reader = new TopicReader(this.events, this.bus, topic)));
-    return reader.add(listener, onStart);
+    return reader.add(listener, onStart, index);
   }
 }

@@ -3,7 +3,16 @@ import type { BaseContext } from '../context/index.js';
 import { badInput, unauthenticated } from '../errors/index.js';
 import type { BusEvent, EventBus, Topic } from '../events/index.js';
 import type { EventLog } from '../events/log.js';
-import { EventRelay } from '../events/relay.js';
+import { EventRelay, type RelayIndex } from '../events/relay.js';
+
+/** The most selective of a subscription's id arguments, as a relay index; undefined when it has none. */
+export function indexOf(args: Record<string, unknown>, fields: readonly string[]): RelayIndex | undefined {
+  for (const field of fields) {
+    const value = args[field];
+    if (typeof value === 'string' && value) return { field, value };
+  }
+  return undefined;
+}
 
 export function requirePrincipal(ctx: BaseContext): void {
   if (!ctx.principal) throw unauthenticated();
@@ -38,6 +47,8 @@ export function streamOf(
   topic: Topic,
   keep: (e: BusEvent) => boolean,
   resume?: { log: EventLog; after: string | null },
+  /** The payload field and value `keep` requires, if any: the relay then hands over only those events. */
+  index?: RelayIndex,
 ): AsyncIterableIterator<BusEvent> {
   const after = resume?.after ?? null;
   const queue: BusEvent[] = [];
@@ -67,7 +78,7 @@ export function streamOf(
   const started = new Promise<bigint>((resolve) => (feedStart = resolve));
   // Without a log (no caller does that today) there is only the bus: live events as published.
   const unsubscribe = resume
-    ? EventRelay.for(resume.log, bus).follow(topic, onEvent, feedStart)
+    ? EventRelay.for(resume.log, bus).follow(topic, onEvent, feedStart, index)
     : bus.listen(source, topic, onEvent);
   const finish = (): IteratorResult<BusEvent> => {
     if (!done) {

@@ -26,7 +26,7 @@ import {
 import type { Channel, DeliveryStatus, DocumentStatus } from '../../schema/shared/index.js';
 import type { NoticeBatchRow } from '../../store/tables.js';
 import { MUTATION_ROLES } from '../policy.js';
-import { checkAfter, requirePrincipal, streamOf } from '../streams.js';
+import { checkAfter, requirePrincipal, indexOf, streamOf } from '../streams.js';
 import { toException } from './mappers.js';
 
 const toBatch = (r: NoticeBatchRow): NoticeBatch => ({
@@ -86,6 +86,7 @@ export class NoticeBatchResolver {
             (!a.batchId || e.payload.batchId === a.batchId) && (!a.caseId || e.payload.caseId === a.caseId),
         ),
         { log: ctx.communications.log, after: checkAfter((args as { after?: string | null }).after) },
+        indexOf(args as Record<string, unknown>, ['batchId', 'caseId']),
       );
     },
   })

@@ -34,7 +34,7 @@ import {
 import { ExceptionKind } from '../../schema/shared/index.js';
 import type { DeliveryRow } from '../../store/tables.js';
 import { MUTATION_ROLES } from '../policy.js';
-import { checkAfter, requirePrincipal, streamOf } from '../streams.js';
+import { checkAfter, requirePrincipal, indexOf, streamOf } from '../streams.js';
 import { caseRef, toDelivery, toDocument, toDocumentConnection, toException, toVersion } from './mappers.js';
 
 @Resolver(() => Document)
@@ -117,6 +117,7 @@ export class DocumentResolver {
             (!a.documentId || e.payload.documentId === a.documentId),
         ),
         { log: ctx.communications.log, after: checkAfter((args as { after?: string | null }).after) },
+        indexOf(args as Record<string, unknown>, ['documentId', 'caseId', 'customerId']),
       );
     },
   })

@@ -12,7 +12,7 @@ import {
   Subscription,
 } from 'type-graphql';
 import type { BusEvent } from '../../events/index.js';
-import { checkAfter, requirePrincipal, streamOf } from '../streams.js';
+import { checkAfter, requirePrincipal, indexOf, streamOf } from '../streams.js';
 import type { CommunicationsContext } from '../../context/index.js';
 import {
   CreateTemplateInput,
@@ -123,6 +123,7 @@ export class TemplateResolver {
           (e) => !templateId || e.payload.templateId === templateId,
         ),
         { log: ctx.communications.log, after: checkAfter((args as { after?: string | null }).after) },
+        indexOf(args as Record<string, unknown>, ['templateId']),
       );
     },
   })

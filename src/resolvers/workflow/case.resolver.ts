@@ -44,7 +44,7 @@ import {
   Task,
 } from '../../schema/workflow/types.js';
 import { MUTATION_ROLES } from '../policy.js';
-import { checkAfter, requirePrincipal, streamOf } from '../streams.js';
+import { checkAfter, requirePrincipal, indexOf, streamOf } from '../streams.js';
 import { toAuditEvent } from '../audit.js';
 import { toApproval, toCase, toCaseConnection, toTask } from './mappers.js';
 
@@ -169,6 +169,7 @@ export class CaseResolver {
           (e) => !caseId || e.payload.caseId === caseId,
         ),
         { log: ctx.workflow.log, after: checkAfter((args as { after?: string | null }).after) },
+        indexOf(args as Record<string, unknown>, ['caseId']),
       );
     },
   })
@@ -269,6 +270,7 @@ export class CaseResolver {
         'CASE_UPDATED',
         allowedEvents(ctx, 'caseUpdated', FACTS.caseUpdated, (e) => !caseId || e.payload.caseId === caseId),
         { log: ctx.workflow.log, after: checkAfter((args as { after?: string | null }).after) },
+        indexOf(args as Record<string, unknown>, ['caseId']),
       );
     },
   })
