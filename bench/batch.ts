@@ -49,6 +49,7 @@ async function main(): Promise<void> {
         SEED_DEMO: 'true',
         WORKER_CONCURRENCY: concurrency,
         DATABASE_URL: process.env.BENCH_DATABASE_URL,
+        RATE_LIMIT_PER_MINUTE: '0',
       }),
     );
     const db = gateway.store!.db;

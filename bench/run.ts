@@ -300,7 +300,7 @@ function report(rows: Array<{ name: string; load: LoadSummary; queries: number }
     'How it was measured:',
     `  autocannon 9, ${CONNECTIONS} connections, 1 request in flight each, ${DURATION_SEC} s per target after ${WARMUP_SEC} s of unreported warm-up,`,
     "  run in a child process (not on the servers' event loop); targets one after the other, gateway first.",
-    `  Each request: POST JSON, the page query with first=${PAGE_SIZE}, an auditor bearer token (verified by both targets).`,
+    `  Each request: POST JSON, the page query with first=${PAGE_SIZE}, an operations bearer token (the page includes contact details), verified by both targets; rate limit off.`,
     `  direct = one node:http request that runs graphql execute on each subgraph schema in-process: workflow cases(+customerId, approvals),`,
     '           then customers _entities(Customer) and communications _entities(Case){documents{deliveries}} in parallel; documents parsed once.',
     '  store queries/req = store.stats.queries over one request, background loops stopped (so only that request counts).',
@@ -331,6 +331,8 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'error',
       DELIVERY_STEP_MS: '0',
       SEED_DEMO: 'true',
+      // Measuring the gateway's own work: the per-identity rate limit would answer most requests 429.
+      RATE_LIMIT_PER_MINUTE: '0',
     });
     console.log(`starting the gateway on ${dataDir} (first start migrates and seeds)...`);
     gateway = await startGateway(config);
@@ -341,7 +343,7 @@ async function main(): Promise<void> {
     await quiesce(subgraphs);
 
     const key = await loadOrCreateDevKey(config.dataDir);
-    const token = await signDevToken(key, { sub: 'bench.auditor', roles: ['auditor'] }, config.auth);
+    const token = await signDevToken(key, { sub: 'bench.operations', roles: ['operations'] }, config.auth);
     direct = await startDirectServer(subgraphs, await verifierFor(config));
 
     const targets: Target[] = [
