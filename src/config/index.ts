@@ -411,15 +411,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  for (const origin of corsOrigins) {
-    let ok = false;
+  const isOrigin = (origin: string): boolean => {
     try {
       const u = new URL(origin);
-      ok = (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === origin;
+      return (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === origin;
     } catch {
-      ok = false;
+      return false;
     }
-    if (!ok) problems.push(`CORS_ORIGINS: "${origin}" is not an origin like https://app.example.com`);
+  };
+  for (const origin of corsOrigins) {
+    if (!isOrigin(origin))
+      problems.push(`CORS_ORIGINS: "${origin}" is not an origin like https://app.example.com`);
   }
   if (!parsed.success || problems.length) throw new ConfigError(problems);
   const e = parsed.data;
