@@ -1,6 +1,9 @@
+import type { SubgraphName } from '../config/index.js';
 import type { BaseContext } from '../context/index.js';
 import { forbidden, unauthenticated } from '../errors/index.js';
-import type { BusEvent } from '../events/index.js';
+import type { BusEvent, EventBus, Topic } from '../events/index.js';
+import type { EventLog } from '../events/log.js';
+import { checkAfter, indexOf, streamOf } from './streams.js';
 import { eventAllowed, mayOpenStream, type EventFacts, type Stream } from '../policy/index.js';
 
 /** Refuses a subscription its caller may not open at all (role, or a service client's scope). */
@@ -38,3 +41,39 @@ export const FACTS = {
   noticeBatchProgress: (): EventFacts => ({ caseKind: 'MANDATORY_NOTICE' }),
   templateUpdated: (): EventFacts => ({}),
 } satisfies Record<Stream, (e: BusEvent) => EventFacts>;
+
+/** Where a stream's events come from: its subgraph's bus and events table. */
+export interface StreamSource {
+  bus: EventBus;
+  log: EventLog;
+  source: SubgraphName;
+}
+
+/**
+ * The source of a subscription field: the caller must be allowed to open the
+ * stream; then each event of `topic` goes to it if every filter argument
+ * given equals the payload field of the same name (`filters`, most selective
+ * first, the first given one indexing the relay), and the policy allows it
+ * for this subscriber. `after` resumes from the events table.
+ */
+export function subscriptionSource(
+  ctx: BaseContext,
+  from: StreamSource,
+  stream: Stream,
+  topic: Topic,
+  args: Record<string, unknown>,
+  filters: readonly string[],
+): AsyncIterableIterator<BusEvent> {
+  openStream(ctx, stream);
+  const wanted = filters.flatMap((f) =>
+    typeof args[f] === 'string' && args[f] ? [[f, args[f]] as const] : [],
+  );
+  return streamOf(
+    from.bus,
+    from.source,
+    topic,
+    allowedEvents(ctx, stream, FACTS[stream], (e) => wanted.every(([f, v]) => e.payload[f] === v)),
+    { log: from.log, after: checkAfter(args.after as string | null | undefined) },
+    indexOf(args, filters),
+  );
+}

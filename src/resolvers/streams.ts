@@ -1,6 +1,5 @@
 import type { SubgraphName } from '../config/index.js';
-import type { BaseContext } from '../context/index.js';
-import { badInput, unauthenticated } from '../errors/index.js';
+import { badInput } from '../errors/index.js';
 import type { BusEvent, EventBus, Topic } from '../events/index.js';
 import type { EventLog } from '../events/log.js';
 import { EventRelay, type RelayIndex } from '../events/relay.js';
@@ -12,10 +11,6 @@ export function indexOf(args: Record<string, unknown>, fields: readonly string[]
     if (typeof value === 'string' && value) return { field, value };
   }
   return undefined;
-}
-
-export function requirePrincipal(ctx: BaseContext): void {
-  if (!ctx.principal) throw unauthenticated();
 }
 
 /** A resume cursor: an eventId this API gave out. */

@@ -1,4 +1,4 @@
-import { FACTS, allowedEvents, openStream } from '../stream-policy.js';
+import { subscriptionSource } from '../stream-policy.js';
 import {
   Arg,
   Authorized,
@@ -26,7 +26,6 @@ import {
 import type { Channel, DeliveryStatus, DocumentStatus } from '../../schema/shared/index.js';
 import type { NoticeBatchRow } from '../../store/tables.js';
 import { MUTATION_ROLES } from '../policy.js';
-import { checkAfter, requirePrincipal, indexOf, streamOf } from '../streams.js';
 import { toException } from './mappers.js';
 
 const toBatch = (r: NoticeBatchRow): NoticeBatch => ({
@@ -71,22 +70,13 @@ export class NoticeBatchResolver {
       'Progress of notice batches (at most every half second while running, and once at the end), or of one batch or case.',
     subscribe: ({ args, context }) => {
       const ctx = context as CommunicationsContext;
-      requirePrincipal(ctx);
-      const a = args as { batchId?: string | null; caseId?: string | null };
-      openStream(ctx, 'noticeBatchProgress');
-      return streamOf(
-        ctx.communications.bus,
-        'communications',
+      return subscriptionSource(
+        ctx,
+        { bus: ctx.communications.bus, log: ctx.communications.log, source: 'communications' },
+        'noticeBatchProgress',
         'BATCH_PROGRESS',
-        allowedEvents(
-          ctx,
-          'noticeBatchProgress',
-          FACTS.noticeBatchProgress,
-          (e) =>
-            (!a.batchId || e.payload.batchId === a.batchId) && (!a.caseId || e.payload.caseId === a.caseId),
-        ),
-        { log: ctx.communications.log, after: checkAfter((args as { after?: string | null }).after) },
-        indexOf(args as Record<string, unknown>, ['batchId', 'caseId']),
+        args as Record<string, unknown>,
+        ['batchId', 'caseId'],
       );
     },
   })

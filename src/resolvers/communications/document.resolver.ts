@@ -1,4 +1,4 @@
-import { FACTS, allowedEvents, openStream } from '../stream-policy.js';
+import { subscriptionSource } from '../stream-policy.js';
 import {
   Arg,
   Authorized,
@@ -34,7 +34,6 @@ import {
 import { ExceptionKind } from '../../schema/shared/index.js';
 import type { DeliveryRow } from '../../store/tables.js';
 import { MUTATION_ROLES } from '../policy.js';
-import { checkAfter, requirePrincipal, indexOf, streamOf } from '../streams.js';
 import { caseRef, toDelivery, toDocument, toDocumentConnection, toException, toVersion } from './mappers.js';
 
 @Resolver(() => Document)
@@ -100,24 +99,13 @@ export class DocumentResolver {
       'Every step of every delivery (PENDING, SENT, DELIVERED, FAILED), optionally for one customer, case or document.',
     subscribe: ({ args, context }) => {
       const ctx = context as CommunicationsContext;
-      requirePrincipal(ctx);
-      const a = args as { customerId?: string | null; caseId?: string | null; documentId?: string | null };
-      openStream(ctx, 'deliveryStatusChanged');
-      return streamOf(
-        ctx.communications.bus,
-        'communications',
+      return subscriptionSource(
+        ctx,
+        { bus: ctx.communications.bus, log: ctx.communications.log, source: 'communications' },
+        'deliveryStatusChanged',
         'DELIVERY_STATUS',
-        allowedEvents(
-          ctx,
-          'deliveryStatusChanged',
-          FACTS.deliveryStatusChanged,
-          (e) =>
-            (!a.customerId || e.payload.customerId === a.customerId) &&
-            (!a.caseId || e.payload.caseId === a.caseId) &&
-            (!a.documentId || e.payload.documentId === a.documentId),
-        ),
-        { log: ctx.communications.log, after: checkAfter((args as { after?: string | null }).after) },
-        indexOf(args as Record<string, unknown>, ['documentId', 'caseId', 'customerId']),
+        args as Record<string, unknown>,
+        ['documentId', 'caseId', 'customerId'],
       );
     },
   })
@@ -218,20 +206,13 @@ export class GenerationExceptionResolver {
     description: 'Each generation or delivery failure, once its exception case is open.',
     subscribe: ({ args, context }) => {
       const ctx = context as CommunicationsContext;
-      requirePrincipal(ctx);
-      openStream(ctx, 'generationExceptionRaised');
-      const kind = (args as { kind?: string | null }).kind ?? null;
-      return streamOf(
-        ctx.communications.bus,
-        'communications',
+      return subscriptionSource(
+        ctx,
+        { bus: ctx.communications.bus, log: ctx.communications.log, source: 'communications' },
+        'generationExceptionRaised',
         'EXCEPTION_RAISED',
-        allowedEvents(
-          ctx,
-          'generationExceptionRaised',
-          FACTS.generationExceptionRaised,
-          (e) => !kind || e.payload.kind === kind,
-        ),
-        { log: ctx.communications.log, after: checkAfter((args as { after?: string | null }).after) },
+        args as Record<string, unknown>,
+        ['kind'],
       );
     },
   })

@@ -1,4 +1,4 @@
-import { FACTS, allowedEvents, openStream } from '../stream-policy.js';
+import { subscriptionSource } from '../stream-policy.js';
 import {
   Arg,
   Authorized,
@@ -12,7 +12,6 @@ import {
   Subscription,
 } from 'type-graphql';
 import type { BusEvent } from '../../events/index.js';
-import { checkAfter, requirePrincipal, indexOf, streamOf } from '../streams.js';
 import type { CommunicationsContext } from '../../context/index.js';
 import {
   CreateTemplateInput,
@@ -109,21 +108,13 @@ export class TemplateResolver {
       'Every move of a template through its lifecycle (edit, submission, decision, retirement), or of one template.',
     subscribe: ({ args, context }) => {
       const ctx = context as CommunicationsContext;
-      requirePrincipal(ctx);
-      openStream(ctx, 'templateUpdated');
-      const templateId = (args as { templateId?: string | null }).templateId ?? null;
-      return streamOf(
-        ctx.communications.bus,
-        'communications',
+      return subscriptionSource(
+        ctx,
+        { bus: ctx.communications.bus, log: ctx.communications.log, source: 'communications' },
+        'templateUpdated',
         'TEMPLATE_UPDATED',
-        allowedEvents(
-          ctx,
-          'templateUpdated',
-          FACTS.templateUpdated,
-          (e) => !templateId || e.payload.templateId === templateId,
-        ),
-        { log: ctx.communications.log, after: checkAfter((args as { after?: string | null }).after) },
-        indexOf(args as Record<string, unknown>, ['templateId']),
+        args as Record<string, unknown>,
+        ['templateId'],
       );
     },
   })

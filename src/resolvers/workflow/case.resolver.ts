@@ -1,4 +1,4 @@
-import { FACTS, allowedEvents, openStream } from '../stream-policy.js';
+import { subscriptionSource } from '../stream-policy.js';
 import {
   Arg,
   Authorized,
@@ -44,7 +44,6 @@ import {
   Task,
 } from '../../schema/workflow/types.js';
 import { MUTATION_ROLES } from '../policy.js';
-import { checkAfter, requirePrincipal, indexOf, streamOf } from '../streams.js';
 import { toAuditEvent } from '../audit.js';
 import { toApproval, toCase, toCaseConnection, toTask } from './mappers.js';
 
@@ -155,21 +154,13 @@ export class CaseResolver {
       'A dispute deadline coming due (DUE_SOON) or missed (BREACHED), once per deadline and level.',
     subscribe: ({ args, context }) => {
       const ctx = context as WorkflowContext;
-      requirePrincipal(ctx);
-      openStream(ctx, 'deadlineAlerted');
-      const caseId = (args as { caseId?: string | null }).caseId ?? null;
-      return streamOf(
-        ctx.workflow.bus,
-        'workflow',
+      return subscriptionSource(
+        ctx,
+        { bus: ctx.workflow.bus, log: ctx.workflow.log, source: 'workflow' },
+        'deadlineAlerted',
         'DEADLINE_ALERT',
-        allowedEvents(
-          ctx,
-          'deadlineAlerted',
-          FACTS.deadlineAlerted,
-          (e) => !caseId || e.payload.caseId === caseId,
-        ),
-        { log: ctx.workflow.log, after: checkAfter((args as { after?: string | null }).after) },
-        indexOf(args as Record<string, unknown>, ['caseId']),
+        args as Record<string, unknown>,
+        ['caseId'],
       );
     },
   })
@@ -261,16 +252,13 @@ export class CaseResolver {
     description: 'Every change of a case (status, approvals, assignment, trail), or of one case.',
     subscribe: ({ args, context }) => {
       const ctx = context as WorkflowContext;
-      requirePrincipal(ctx);
-      openStream(ctx, 'caseUpdated');
-      const caseId = (args as { caseId?: string | null }).caseId ?? null;
-      return streamOf(
-        ctx.workflow.bus,
-        'workflow',
+      return subscriptionSource(
+        ctx,
+        { bus: ctx.workflow.bus, log: ctx.workflow.log, source: 'workflow' },
+        'caseUpdated',
         'CASE_UPDATED',
-        allowedEvents(ctx, 'caseUpdated', FACTS.caseUpdated, (e) => !caseId || e.payload.caseId === caseId),
-        { log: ctx.workflow.log, after: checkAfter((args as { after?: string | null }).after) },
-        indexOf(args as Record<string, unknown>, ['caseId']),
+        args as Record<string, unknown>,
+        ['caseId'],
       );
     },
   })
