@@ -1,9 +1,12 @@
 import 'reflect-metadata';
 import { configurePolicyFrom } from '../policy/index.js';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { InProcessBus, RedisBus } from '../events/index.js';
+import { sendJson } from '../gateway/http.js';
 import { drainOnSignals } from '../gateway/lifecycle.js';
 import { serviceTokenSource } from '../identity/service-token.js';
 import { startJobs } from '../jobs/index.js';
@@ -47,13 +50,54 @@ async function main(): Promise<void> {
   communications.useJobs(jobs);
   communications.start();
   await jobs.work(config.workerConcurrency, (job) => communications.batches.processRecord(job));
-  log.info('worker running', { concurrency: config.workerConcurrency });
+  let draining = false;
+  const health =
+    config.workerHealthPort === undefined
+      ? null
+      : await serveHealth(config.workerHealthPort, config.host, async () => {
+          if (draining) return false;
+          await store.ping();
+          return true;
+        });
+  log.info('worker running', { concurrency: config.workerConcurrency, health: health?.url });
   drainOnSignals(async () => {
+    // Not ready from the first moment of the drain, so an orchestrator stops counting on it.
+    draining = true;
     await jobs.stop();
+    await health?.close();
     await communications.stop();
     await bus.close();
     await store.close();
   });
+}
+
+/**
+ * GET /healthz (the process lives) and /readyz (its store answers within a
+ * second, and it is not draining) for container probes; nothing else.
+ */
+async function serveHealth(
+  port: number,
+  host: string,
+  ready: () => Promise<boolean>,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const route = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (route === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (route !== '/readyz') return sendJson(res, 404, { status: 'not found' });
+    const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1_000).unref());
+    void Promise.race([ready().catch(() => false), timeout]).then((ok) =>
+      sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready' }),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const actual = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${actual}/readyz`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 main().catch((err) => {

@@ -38,6 +38,8 @@ const Env = z.object({
   EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** Seconds a claimed batch record may run before it is retried elsewhere (its worker is taken for dead); a retry is harmless (idempotency keys), only wasted work. */
   JOB_EXPIRE_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
+  /** `npm run worker` only: serve GET /healthz and /readyz on this port (for container probes); unset, no HTTP. */
+  WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Batch records generated at once per process. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   // JSON settings, parsed (with every problem reported) in loadConfig:
@@ -218,6 +220,7 @@ export interface Config {
   runWorkers: boolean;
   workerConcurrency: number;
   jobExpireSeconds: number;
+  workerHealthPort: number | undefined;
   eventsRetentionDays: number;
 }
 
@@ -490,6 +493,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     runWorkers: e.RUN_WORKERS,
     workerConcurrency: e.WORKER_CONCURRENCY,
     jobExpireSeconds: e.JOB_EXPIRE_SECONDS,
+    workerHealthPort: e.WORKER_HEALTH_PORT,
     eventsRetentionDays: e.EVENTS_RETENTION_DAYS,
   };
 }
