@@ -31,8 +31,9 @@ export function checkAfter(after: string | null | undefined): string | null {
  * and are passed on only past the last replayed id, so the seam has no gap
  * and no duplicate.
  *
- * The guarantee: each committed event of the topic that passes `keep`, once,
- * in id order (which is commit order, see Outbox). Dropping every id at or
+ * The guarantee: each event of the topic committed after the subscription
+ * started (or after `after`) that passes `keep`, once, in id order (which is
+ * commit order, see Outbox). Dropping every id at or
  * below the last one passed on is exact, not a heuristic, because ids are
  * committed in order and both sources (replay, relay) deliver in id order.
  */
@@ -50,7 +51,8 @@ export function streamOf(
   const waiting: Array<{ resolve: (r: IteratorResult<BusEvent>) => void; reject: (err: unknown) => void }> =
     [];
   let done = false;
-  let replaying = after !== null;
+  // With the events table at hand every stream starts by reading it (see below); live events wait meanwhile.
+  let replaying = resume !== undefined;
   let last = after === null ? -1n : BigInt(after);
   const held: BusEvent[] = [];
   let failure: unknown = null;
@@ -85,7 +87,7 @@ export function streamOf(
     }
     return { value: undefined, done: true };
   };
-  if (after !== null && resume) {
+  if (resume) {
     const replay = async () => {
       for (;;) {
         const page = await resume.log.after(topic, last.toString());
@@ -95,7 +97,13 @@ export function streamOf(
     };
     void (async () => {
       try {
-        await replay();
+        // Without `after`, the stream starts at the newest event as it is read now: the
+        // relay's reader may have started later than that (a new reader starts where
+        // the table stands at its first read), and what lies between comes from the
+        // table below, so an event committed once this subscription is under way is
+        // never skipped, even one whose publish was lost.
+        if (after === null) last = BigInt(await resume.log.newest(topic));
+        else await replay();
         // The live feed starts after some id; if that is past what the replay
         // read (a new reader starts at the newest id, read meanwhile), the
         // events in between come from the table too, before the held ones.
