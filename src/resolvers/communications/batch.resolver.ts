@@ -1,3 +1,4 @@
+import { RESUME_AFTER } from '../../schema/shared/index.js';
 import { subscriptionSource } from '../stream-policy.js';
 import {
   Arg,
@@ -82,10 +83,7 @@ export class NoticeBatchResolver {
   })
   async noticeBatchProgress(
     @Root() event: BusEvent,
-    @Arg('after', () => ID, {
-      nullable: true,
-      description: 'Resume after this eventId: missed events are replayed first, then live ones follow.',
-    })
+    @Arg('after', () => ID, RESUME_AFTER)
     _after: string | null,
     @Ctx() ctx: CommunicationsContext,
     @Arg('batchId', () => ID, { nullable: true }) _batchId?: string | null,

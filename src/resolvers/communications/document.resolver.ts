@@ -31,7 +31,7 @@ import {
   ResolveExceptionInput,
   TemplateVersion,
 } from '../../schema/communications/types.js';
-import { ExceptionKind } from '../../schema/shared/index.js';
+import { ExceptionKind, RESUME_AFTER } from '../../schema/shared/index.js';
 import type { DeliveryRow } from '../../store/tables.js';
 import { MUTATION_ROLES } from '../policy.js';
 import { caseRef, toDelivery, toDocument, toDocumentConnection, toException, toVersion } from './mappers.js';
@@ -111,10 +111,7 @@ export class DocumentResolver {
   })
   deliveryStatusChanged(
     @Root() event: BusEvent,
-    @Arg('after', () => ID, {
-      nullable: true,
-      description: 'Resume after this eventId: missed events are replayed first, then live ones follow.',
-    })
+    @Arg('after', () => ID, RESUME_AFTER)
     _after: string | null,
     @Ctx() ctx: CommunicationsContext,
     @Arg('customerId', () => ID, { nullable: true }) _customerId?: string | null,
@@ -218,10 +215,7 @@ export class GenerationExceptionResolver {
   })
   async generationExceptionRaised(
     @Root() event: BusEvent,
-    @Arg('after', () => ID, {
-      nullable: true,
-      description: 'Resume after this eventId: missed events are replayed first, then live ones follow.',
-    })
+    @Arg('after', () => ID, RESUME_AFTER)
     _after: string | null,
     @Ctx() ctx: CommunicationsContext,
     @Arg('kind', () => ExceptionKind, { nullable: true }) _kind?: ExceptionKind | null,

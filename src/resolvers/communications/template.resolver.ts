@@ -22,7 +22,7 @@ import {
   TemplateVersion,
   TemplateVersionActionInput,
 } from '../../schema/communications/types.js';
-import { AuditEvent, JSONScalar } from '../../schema/shared/index.js';
+import { AuditEvent, JSONScalar, RESUME_AFTER } from '../../schema/shared/index.js';
 import { notFound } from '../../errors/index.js';
 import { toAuditEvent } from '../audit.js';
 import { MUTATION_ROLES } from '../policy.js';
@@ -120,10 +120,7 @@ export class TemplateResolver {
   })
   async templateUpdated(
     @Root() event: BusEvent,
-    @Arg('after', () => ID, {
-      nullable: true,
-      description: 'Resume after this eventId: missed events are replayed first, then live ones follow.',
-    })
+    @Arg('after', () => ID, RESUME_AFTER)
     _after: string | null,
     @Ctx() ctx: CommunicationsContext,
     @Arg('templateId', () => ID, { nullable: true }) _templateId?: string | null,

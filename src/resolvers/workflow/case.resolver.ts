@@ -19,7 +19,7 @@ import { workflowLoaders } from '../../datasources/workflow/cases.js';
 import { deadlineState } from '../../datasources/workflow/disputes.js';
 import { notFound } from '../../errors/index.js';
 import type { BusEvent } from '../../events/index.js';
-import { AuditEvent, CaseKind, CaseStatus } from '../../schema/shared/index.js';
+import { AuditEvent, CaseKind, CaseStatus, RESUME_AFTER } from '../../schema/shared/index.js';
 import {
   AddCaseNoteInput,
   NoticeOutcomeInput,
@@ -166,10 +166,7 @@ export class CaseResolver {
   })
   async deadlineAlerted(
     @Root() event: BusEvent,
-    @Arg('after', () => ID, {
-      nullable: true,
-      description: 'Resume after this eventId: missed events are replayed first, then live ones follow.',
-    })
+    @Arg('after', () => ID, RESUME_AFTER)
     _after: string | null,
     @Ctx() ctx: WorkflowContext,
     @Arg('caseId', () => ID, { nullable: true }) _caseId?: string | null,
@@ -264,10 +261,7 @@ export class CaseResolver {
   })
   async caseUpdated(
     @Root() event: BusEvent,
-    @Arg('after', () => ID, {
-      nullable: true,
-      description: 'Resume after this eventId: missed events are replayed first, then live ones follow.',
-    })
+    @Arg('after', () => ID, RESUME_AFTER)
     _after: string | null,
     @Ctx() ctx: WorkflowContext,
     @Arg('caseId', () => ID, { nullable: true }) _caseId?: string | null,

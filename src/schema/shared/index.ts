@@ -12,6 +12,12 @@ export const DateTime = DateTimeResolver;
 /** graphql-scalars' JSON, refusing non-plain, over-deep and oversized input (see ./json.ts). */
 export const JSONScalar = SafeJSONScalar;
 
+/** The `after` argument every subscription field takes: the resume cursor. */
+export const RESUME_AFTER = {
+  nullable: true,
+  description: 'Resume after this eventId: missed events are replayed first, then live ones follow.',
+} as const;
+
 export enum Channel {
   PRINT = 'PRINT',
   EMAIL = 'EMAIL',
