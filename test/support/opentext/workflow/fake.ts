@@ -163,6 +163,15 @@ function int(query: URLSearchParams, name: string, fallback: number): number {
   return parsed;
 }
 
+/** `name=value` filter: passes when the parameter is absent or equal. */
+const paramIs = (q: URLSearchParams) => (name: string, value: string | null) =>
+  q.get(name) === null || q.get(name) === value;
+/** A boolean filter (`finished=true|false`): passes when absent or equal. */
+const flagIs = (wanted: boolean | undefined, actual: boolean) => wanted === undefined || wanted === actual;
+/** Strict `…After` / `…Before` windows, as Flowable's SQL; a missing time never matches a bound. */
+const inWindow = (time: Date | null, after?: Date, before?: Date) =>
+  (!after || (time !== null && time > after)) && (!before || (time !== null && time < before));
+
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -259,6 +268,16 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
     };
   };
 
+  /** A task's variables: its local ones, then (scope `global`) its process's, as asked. */
+  const taskVariablesJson = (
+    task: Task,
+    instance: Instance,
+    q: { processVariables?: boolean; localVariables?: boolean },
+  ) => [
+    ...(q.localVariables ? [...task.localVariables.values()].map((v) => restVariable(v, 'local')) : []),
+    ...(q.processVariables ? [...instance.variables.values()].map((v) => restVariable(v, 'global')) : []),
+  ];
+
   /** Task fields of "Get tasks" / "Get a task" [V:page]; taskDefinitionKey etc. are Flowable's [I]. */
   const taskJson = (task: Task, q: { processVariables?: boolean; localVariables?: boolean }) => {
     const instance = engine.findInstance(task.instanceId)!;
@@ -282,10 +301,7 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
       taskDefinitionKey: task.elementId,
       suspended: instance.suspended,
       tenantId,
-      variables: [
-        ...(q.localVariables ? [...task.localVariables.values()].map((v) => restVariable(v, 'local')) : []),
-        ...(q.processVariables ? [...instance.variables.values()].map((v) => restVariable(v, 'global')) : []),
-      ],
+      variables: taskVariablesJson(task, instance, q),
       links: { empty: true },
     };
   };
@@ -346,10 +362,7 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
       formKey: null,
       category: null,
       tenantId,
-      variables: [
-        ...(q.localVariables ? [...task.localVariables.values()].map((v) => restVariable(v, 'local')) : []),
-        ...(q.processVariables ? [...instance.variables.values()].map((v) => restVariable(v, 'global')) : []),
-      ],
+      variables: taskVariablesJson(task, instance, q),
     };
   };
 
@@ -414,6 +427,7 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
 
   function taskList(url: URL): Task[] {
     const q = url.searchParams;
+    const is = paramIs(q);
     const groups = q
       .get('candidateGroups')
       ?.split(',')
@@ -425,7 +439,6 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
       if (task.endTime) return false;
       const instance = engine.findInstance(task.instanceId)!;
       const definition = definitionOf(instance);
-      const is = (name: string, value: string | null) => q.get(name) === null || q.get(name) === value;
       if (!is('processInstanceId', task.instanceId)) return false;
       if (!is('processInstanceBusinessKey', instance.businessKey)) return false;
       if (!is('processDefinitionKey', definition.key)) return false;
@@ -449,11 +462,7 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
       if (candidateOrAssigned !== null && task.assignee !== candidateOrAssigned) {
         if (task.assignee !== null || !isCandidate(task, candidateOrAssigned)) return false;
       }
-      const before = date(q, 'createdBefore');
-      const after = date(q, 'createdAfter');
-      if (before && !(task.createTime < before)) return false;
-      if (after && !(task.createTime > after)) return false;
-      return true;
+      return inWindow(task.createTime, date(q, 'createdAfter'), date(q, 'createdBefore'));
     });
     return sorted(
       tasks,
@@ -480,24 +489,22 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
 
   function historicInstanceList(url: URL): Instance[] {
     const q = url.searchParams;
+    const is = paramIs(q);
     const finished = bool(q, 'finished');
     const [finishedAfter, finishedBefore] = [date(q, 'finishedAfter'), date(q, 'finishedBefore')];
     const [startedAfter, startedBefore] = [date(q, 'startedAfter'), date(q, 'startedBefore')];
     const instances = engine.instances().filter((instance) => {
       const definition = definitionOf(instance);
-      const is = (name: string, value: string | null) => q.get(name) === null || q.get(name) === value;
       if (!is('processInstanceId', instance.id)) return false;
       if (!is('businessKey', instance.businessKey)) return false;
       if (!is('processDefinitionKey', definition.key)) return false;
       if (!is('processDefinitionId', definition.id)) return false;
       if (!is('startedBy', instance.startUserId)) return false;
-      if (finished === true && !instance.endTime) return false;
-      if (finished === false && instance.endTime) return false;
-      if (finishedAfter && !(instance.endTime && instance.endTime > finishedAfter)) return false;
-      if (finishedBefore && !(instance.endTime && instance.endTime < finishedBefore)) return false;
-      if (startedAfter && !(instance.startTime > startedAfter)) return false;
-      if (startedBefore && !(instance.startTime < startedBefore)) return false;
-      return true;
+      return (
+        flagIs(finished, instance.endTime !== null) &&
+        inWindow(instance.endTime, finishedAfter, finishedBefore) &&
+        inWindow(instance.startTime, startedAfter, startedBefore)
+      );
     });
     return sorted(
       instances,
@@ -514,6 +521,7 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
 
   function historicTaskList(url: URL): Task[] {
     const q = url.searchParams;
+    const is = paramIs(q);
     const finished = bool(q, 'finished');
     const processFinished = bool(q, 'processFinished');
     const [completedAfter, completedBefore] = [date(q, 'taskCompletedAfter'), date(q, 'taskCompletedBefore')];
@@ -522,7 +530,6 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
     const tasks = engine.tasks().filter((task) => {
       const instance = engine.findInstance(task.instanceId)!;
       const definition = definitionOf(instance);
-      const is = (name: string, value: string | null) => q.get(name) === null || q.get(name) === value;
       if (!is('taskId', task.id)) return false;
       if (!is('processInstanceId', task.instanceId)) return false;
       if (!is('processBusinessKey', instance.businessKey)) return false;
@@ -532,16 +539,13 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
       if (!is('taskAssignee', task.assignee)) return false;
       if (!is('executionId', task.executionId)) return false;
       if (keys && !keys.includes(task.elementId)) return false;
-      if (finished === true && !task.endTime) return false;
-      if (finished === false && task.endTime) return false;
-      if (processFinished === true && !instance.endTime) return false;
-      if (processFinished === false && instance.endTime) return false;
-      // Flowable's "completed" dates are the task's end time (it is strictly after / before).
-      if (completedAfter && !(task.endTime && task.endTime > completedAfter)) return false;
-      if (completedBefore && !(task.endTime && task.endTime < completedBefore)) return false;
-      if (createdAfter && !(task.createTime > createdAfter)) return false;
-      if (createdBefore && !(task.createTime < createdBefore)) return false;
-      return true;
+      // Flowable's "completed" dates are the task's end time.
+      return (
+        flagIs(finished, task.endTime !== null) &&
+        flagIs(processFinished, instance.endTime !== null) &&
+        inWindow(task.endTime, completedAfter, completedBefore) &&
+        inWindow(task.createTime, createdAfter, createdBefore)
+      );
     });
     return sorted(
       tasks,
