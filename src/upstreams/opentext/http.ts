@@ -306,6 +306,7 @@ export class UpstreamClient {
       handleWhen(
         (e) =>
           e instanceof AttemptFailure &&
+          (e.status === undefined || RETRIED_STATUSES.has(e.status)) &&
           (req.idempotent || !e.reachedUpstream) &&
           (e.retryAfterMs === undefined || e.retryAfterMs <= maxRetryAfterMs),
       ),
