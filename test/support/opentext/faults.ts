@@ -6,7 +6,8 @@
  * has uses left applies, before authentication (as a gateway or network fault would):
  * - `status`: answer that status (429, 502, 503, ...) with an optional `Retry-After` and body;
  * - `reset`: destroy the connection without an answer;
- * - `slow`: wait `delayMs`, then serve the request normally.
+ * - `slow`: wait `delayMs`, then serve the request normally; with `phase: 'after'`, serve it
+ *   first and hold the answer back (the upstream acted, the caller may have given up).
  */
 export type FaultKind = 'status' | 'reset' | 'slow';
 
@@ -19,6 +20,7 @@ export interface FaultRule {
   retryAfter?: string;
   body?: unknown;
   delayMs?: number;
+  phase?: 'before' | 'after';
   /** How many requests the rule applies to; unlimited by default. */
   times?: number;
 }

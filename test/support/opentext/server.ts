@@ -153,7 +153,8 @@ export class OpenTextFake {
       req.socket.destroy();
       return;
     }
-    if (fault?.kind === 'slow') await new Promise((r) => setTimeout(r, fault.delayMs ?? 1000));
+    const delay = () => new Promise((r) => setTimeout(r, fault?.delayMs ?? 1000));
+    if (fault?.kind === 'slow' && fault.phase !== 'after') await delay();
     if (res.destroyed) return;
     let response: FakeResponse;
     if (fault?.kind === 'status') {
@@ -170,6 +171,8 @@ export class OpenTextFake {
             : springError(500, `fake failure: ${(err as Error).message}`, request.path);
       }
     }
+    if (fault?.kind === 'slow' && fault.phase === 'after') await delay();
+    if (res.destroyed) return;
     const headers = { ...response.headers };
     let payload: Buffer | string | undefined;
     if (response.body === undefined) payload = undefined;
