@@ -26,6 +26,7 @@
  */
 import {
   BrokenCircuitError,
+  CircuitState,
   ConsecutiveBreaker,
   DelegateBackoff,
   ExponentialBackoff,
@@ -40,7 +41,6 @@ import {
   type IBackoff,
   type IRetryBackoffContext,
 } from 'cockatiel';
-import { CircuitState } from 'cockatiel';
 import type { ResilienceConfig } from '../../config/opentext.js';
 import { log } from '../../logger.js';
 import {

@@ -13,7 +13,7 @@ import { filterDsl } from '../../../src/upstreams/opentext/exstream/common.js';
 import type { ExstreamApis } from '../../../src/upstreams/opentext/index.js';
 import { DEMO_DOMAIN } from '../../support/opentext/demo.js';
 import type { OpenTextFake } from '../../support/opentext/server.js';
-import { connect, startDemoFake } from './setup.js';
+import { POLICY_DATA, connect, driver, startDemoFake } from './setup.js';
 
 let fake: OpenTextFake;
 let x: ExstreamApis;
@@ -23,22 +23,6 @@ beforeEach(async () => {
   x = connect(fake).exstream!;
 });
 afterEach(() => fake.close());
-
-const POLICY_DATA = {
-  policyNumber: 'POL-1',
-  productName: 'Home',
-  startDate: '2025-01-01',
-  endDate: '2025-12-31',
-  annualPremium: 100,
-  currency: 'EUR',
-  coverSummary: ['Buildings'],
-};
-const driver = (data: Record<string, unknown> = POLICY_DATA) => ({
-  customer: { id: 'cus_1', name: 'Ada Lovelace' },
-  data,
-  case: { id: 'case_1' },
-  issuedAt: '2025-01-01T00:00:00.000Z',
-});
 
 describe('design', () => {
   test('the catalogue: exstrapplication resources, item paging across pages', async () => {

@@ -7,24 +7,11 @@
 import { inspect } from 'node:util';
 import { OpenTextAuthError, UpstreamUnavailableError } from '../../../src/upstreams/opentext/index.js';
 import type { OpenTextFake } from '../../support/opentext/server.js';
-import { TOKEN, TestClock, connect, eventually, startDemoFake } from './setup.js';
+import { TOKEN, TestClock, connect, driver, eventually, startDemoFake } from './setup.js';
 
 const RESOURCE = /^\/design\/api\/v1\/resources\/CommsGraphDemo\/tpl_policy_pack$/;
 const GENERATE = /\/inputs\/ondemand\/CommsGraphDemo\/generate$/;
-const DRIVER = {
-  customer: { id: 'cus_1', name: 'Ada Lovelace' },
-  data: {
-    policyNumber: 'POL-1',
-    productName: 'Home',
-    startDate: '2025-01-01',
-    endDate: '2025-12-31',
-    annualPremium: 100,
-    currency: 'EUR',
-    coverSummary: ['Buildings'],
-  },
-  case: { id: 'case_1' },
-  issuedAt: '2025-01-01T00:00:00.000Z',
-};
+const DRIVER = driver();
 
 let fake: OpenTextFake;
 let clock: TestClock;

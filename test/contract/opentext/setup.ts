@@ -55,3 +55,22 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 500
 }
 
 export const TOKEN = /\/oauth2\/token$/;
+
+/** Data that satisfies the demo `tpl_policy_pack` schema. */
+export const POLICY_DATA = {
+  policyNumber: 'POL-1',
+  productName: 'Home',
+  startDate: '2025-01-01',
+  endDate: '2025-12-31',
+  annualPremium: 100,
+  currency: 'EUR',
+  coverSummary: ['Buildings'],
+};
+
+/** A driver document as the contract defines it: `{customer, data, case, issuedAt}`. */
+export const driver = (data: Record<string, unknown> = POLICY_DATA) => ({
+  customer: { id: 'cus_1', name: 'Ada Lovelace' },
+  data,
+  case: { id: 'case_1' },
+  issuedAt: '2025-01-01T00:00:00.000Z',
+});

@@ -17,6 +17,15 @@ const exstreamEnv = {
   EXSTREAM_DOMAIN: 'Testdomain',
 };
 
+const otwsEnv = {
+  WORKFLOW_BACKEND: 'otws',
+  OTDS_TOKEN_URL: exstreamEnv.OTDS_TOKEN_URL,
+  OTDS_CLIENT_ID: 'commsgraph',
+  OTDS_CLIENT_SECRET: SECRET,
+  WORKFLOW_SERVICE_URL: 'https://us.api.opentext.com/workflow/v1',
+  WORKFLOW_HISTORY_URL: 'https://us.api.opentext.com/workflow-history/v1',
+};
+
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
   try {
     loadConfig(env);
@@ -71,12 +80,7 @@ test('a token URL without /tenants/ is the OTDS form', () => {
 
 test('otws mode: Workflow Service defaults for every case kind, stage and task', () => {
   const { opentext } = loadConfig({
-    WORKFLOW_BACKEND: 'otws',
-    OTDS_TOKEN_URL: exstreamEnv.OTDS_TOKEN_URL,
-    OTDS_CLIENT_ID: 'commsgraph',
-    OTDS_CLIENT_SECRET: SECRET,
-    WORKFLOW_SERVICE_URL: 'https://us.api.opentext.com/workflow/v1',
-    WORKFLOW_HISTORY_URL: 'https://us.api.opentext.com/workflow-history/v1',
+    ...otwsEnv,
   });
   expect(opentext.exstream).toBeNull();
   expect(opentext.workflow).toEqual({
@@ -108,12 +112,7 @@ test('otws mode: Workflow Service defaults for every case kind, stage and task',
 
 test('JSON maps name only what differs from the defaults', () => {
   const { opentext } = loadConfig({
-    WORKFLOW_BACKEND: 'otws',
-    OTDS_TOKEN_URL: exstreamEnv.OTDS_TOKEN_URL,
-    OTDS_CLIENT_ID: 'commsgraph',
-    OTDS_CLIENT_SECRET: SECRET,
-    WORKFLOW_SERVICE_URL: 'https://us.api.opentext.com/workflow/v1',
-    WORKFLOW_HISTORY_URL: 'https://us.api.opentext.com/workflow-history/v1',
+    ...otwsEnv,
     WORKFLOW_PROCESS_KEYS: '{"DISPUTE":"acme_dispute"}',
     WORKFLOW_STAGE_GROUPS: '{"COMPLIANCE":"acme-compliance"}',
     WORKFLOW_IDENTITY_MAP: '{"jdoe@acme":"user-17"}',
