@@ -153,7 +153,8 @@ export class OpenTextFake {
       req.socket.destroy();
       return;
     }
-    const delay = () => new Promise((r) => setTimeout(r, fault?.delayMs ?? 1000));
+    // Unref'd: a held-back answer must not keep a test process alive after the fake closed.
+    const delay = () => new Promise((r) => setTimeout(r, fault?.delayMs ?? 1000).unref());
     if (fault?.kind === 'slow' && fault.phase !== 'after') await delay();
     if (res.destroyed) return;
     let response: FakeResponse;
