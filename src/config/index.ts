@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseJsonSetting } from './json.js';
+import { loadOpenTextConfig, type OpenTextConfig } from './opentext.js';
 
 /**
  * The environment, validated once at start. Every problem is reported at
@@ -222,6 +224,8 @@ export interface Config {
   jobExpireSeconds: number;
   workerHealthPort: number | undefined;
   eventsRetentionDays: number;
+  /** Connected mode: OpenText Exstream, Workflow Service and OTDS (src/config/opentext.ts). */
+  opentext: OpenTextConfig;
 }
 
 const DisputePolicy = z
@@ -278,29 +282,6 @@ const ExceptionRouting = z.array(
       .max(24 * 90),
   }),
 );
-
-function parseJsonSetting<T>(
-  name: string,
-  raw: string,
-  schema: z.ZodType<T>,
-  problems: string[],
-  fallback: T,
-): T {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    problems.push(`${name}: not JSON`);
-    return fallback;
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues)
-      problems.push(`${name}.${issue.path.join('.')}: ${issue.message}`);
-    return fallback;
-  }
-  return parsed.data;
-}
 
 export type ApprovalStageName = 'REVIEW' | 'APPROVAL' | 'COMPLIANCE';
 const STAGE_ORDER: ApprovalStageName[] = ['REVIEW', 'APPROVAL', 'COMPLIANCE'];
@@ -426,6 +407,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!isOrigin(origin))
       problems.push(`CORS_ORIGINS: "${origin}" is not an origin like https://app.example.com`);
   }
+  const opentext = loadOpenTextConfig(env, problems);
   if (!parsed.success || problems.length) throw new ConfigError(problems);
   const e = parsed.data;
   const algorithms = e.AUTH_ALGORITHMS.split(',')
@@ -495,5 +477,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobExpireSeconds: e.JOB_EXPIRE_SECONDS,
     workerHealthPort: e.WORKER_HEALTH_PORT,
     eventsRetentionDays: e.EVENTS_RETENTION_DAYS,
+    opentext,
   };
 }

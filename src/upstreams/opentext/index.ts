@@ -1,0 +1,73 @@
+/**
+ * The OpenText connectors' plumbing, built once per process from the connected-mode settings:
+ * one OTDS token provider (one token per token URL, shared by both connectors), one HTTP client
+ * per upstream with its own circuit, one health registry for /readyz, and the Exstream API
+ * modules. Nothing here is built in the embedded mode.
+ */
+import type { OpenTextConfig } from '../../config/opentext.js';
+import { ExstreamDesignApi } from './exstream/design.js';
+import { ExstreamOnDemandApi } from './exstream/ondemand.js';
+import { ExstreamRuntimeApi } from './exstream/runtime.js';
+import { UpstreamHealth } from './health.js';
+import { UpstreamClient } from './http.js';
+import { OtdsTokenProvider } from './otds.js';
+
+export interface ExstreamApis {
+  client: UpstreamClient;
+  design: ExstreamDesignApi;
+  ondemand: ExstreamOnDemandApi;
+  runtime: ExstreamRuntimeApi;
+}
+
+export interface OpenTextUpstreams {
+  health: UpstreamHealth;
+  tokens: OtdsTokenProvider | null;
+  exstream: ExstreamApis | null;
+  /** The Workflow Service client: its calls pass full URLs built from WORKFLOW_SERVICE_URL and WORKFLOW_HISTORY_URL. */
+  workflow: UpstreamClient | null;
+}
+
+export function createOpenTextUpstreams(
+  config: OpenTextConfig,
+  options: { health?: UpstreamHealth; now?: () => number } = {},
+): OpenTextUpstreams {
+  const health = options.health ?? new UpstreamHealth();
+  const now = options.now;
+  const tokens = config.otds
+    ? new OtdsTokenProvider({ config: config.otds, resilience: config.resilience, health, now })
+    : null;
+  let exstream: ExstreamApis | null = null;
+  if (config.exstream && tokens) {
+    const client = new UpstreamClient({
+      name: 'exstream',
+      baseUrl: config.exstream.url,
+      resilience: config.resilience,
+      health,
+      tokens,
+      expiredTokenMayAnswer500: true,
+      now,
+    });
+    exstream = {
+      client,
+      design: new ExstreamDesignApi(client, config.exstream.domain),
+      ondemand: new ExstreamOnDemandApi(client, config.exstream.domain),
+      runtime: new ExstreamRuntimeApi(client, config.exstream.domain),
+    };
+  }
+  const workflow =
+    config.workflow && tokens
+      ? new UpstreamClient({
+          name: 'workflow',
+          baseUrl: '',
+          resilience: config.resilience,
+          health,
+          tokens,
+          now,
+        })
+      : null;
+  return { health, tokens, exstream, workflow };
+}
+
+export { UpstreamHealth, type UpstreamState, type UpstreamStates } from './health.js';
+export { UpstreamUnavailableError, OpenTextAuthError, UpstreamProtocolError } from './errors.js';
+export { ExstreamGenerationError, ExstreamDesignError, ExstreamRuntimeError } from './exstream/errors.js';
