@@ -147,6 +147,12 @@ suite('the API explorer in Chromium', () => {
     await page.locator('.graphiql-execute-button').click();
     await response(page).filter({ hasText: firstId }).waitFor();
     expect(await response(page).innerText()).not.toContain('errors');
+
+    // GraphiQL keeps tabs and a query history in localStorage; the token is not written there.
+    type InPage = { localStorage: Record<string, string> };
+    const stored = await page.evaluate(() => ({ ...(globalThis as unknown as InPage).localStorage }));
+    expect(stored['graphiql:queries']).toContain('templates');
+    expect(JSON.stringify(stored)).not.toContain(token.split('.')[2]);
   }, 120_000);
 
   test('a subscription over graphql-ws on the same URL receives an event caused over HTTP', async () => {

@@ -3,6 +3,7 @@ import './workers.js';
 import { GraphiQL } from 'graphiql';
 import { createRoot } from 'react-dom/client';
 import { explorerFetcher } from './fetcher.js';
+import { tokenFreeStorage } from './storage.js';
 import 'graphiql/style.css';
 import './explorer.css';
 
@@ -42,7 +43,8 @@ createRoot(container).render(
     defaultQuery={DEFAULT_QUERY}
     defaultHeaders={DEFAULT_HEADERS}
     defaultEditorToolsVisibility="headers"
-    // Tokens stay out of localStorage.
+    // Tokens stay out of localStorage: not in the tabs, and cut from the query history.
     shouldPersistHeaders={false}
+    storage={tokenFreeStorage()}
   />,
 );
