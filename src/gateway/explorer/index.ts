@@ -8,7 +8,7 @@ import { ASSET_PATH, assetsDir, readManifest, type ExplorerManifest } from './as
 import { assetsMissingPage, graphiqlPage, introspectionOffPage, sandboxPage, type Page } from './pages.js';
 
 /** EXPLORER: which page `GET /graphql` shows a browser. */
-export type ExplorerKind = 'graphiql' | 'sandbox' | 'off';
+export type ExplorerKind = Config['explorer'];
 
 export interface ExplorerOptions {
   kind: ExplorerKind;
@@ -47,7 +47,7 @@ const CONTENT_TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-/** The q-value an Accept header gives a media type, counting only explicit mentions (no wildcards). */
+/** The q-value an Accept (or Accept-Encoding) header gives a value, counting only explicit mentions (no wildcards). */
 function quality(accept: string, type: string): number {
   let q = 0;
   for (const part of accept.toLowerCase().split(',')) {
@@ -75,11 +75,12 @@ export function prefersHtml(req: IncomingMessage): boolean {
   return html > 0 && html > json;
 }
 
+/** How a stream to a client that disconnected fails. */
+const CLIENT_GONE = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE']);
+
+/** Gzip is acceptable unless the client did not list it or gave it q=0. */
 function acceptsGzip(req: IncomingMessage): boolean {
-  const accept = req.headers['accept-encoding'];
-  return (
-    typeof accept === 'string' && /(^|,)\s*gzip\s*(;\s*q=(?!0(\.0*)?\s*(,|$))[\d.]+)?\s*(,|$)/i.test(accept)
-  );
+  return quality(req.headers['accept-encoding'] ?? '', 'gzip') > 0;
 }
 
 function sendPage(req: IncomingMessage, res: ServerResponse, page: Page): void {
@@ -126,7 +127,13 @@ function assetServer(dir: string, manifest: ExplorerManifest) {
       res.end();
       return;
     }
-    await pipeline(fs.createReadStream(file), res);
+    try {
+      await pipeline(fs.createReadStream(file), res);
+    } catch (err) {
+      // The browser went away mid-file (a reload, a closed tab): nothing to answer, nothing wrong.
+      if (CLIENT_GONE.has((err as NodeJS.ErrnoException).code ?? '')) return;
+      throw err;
+    }
   };
 }
 
