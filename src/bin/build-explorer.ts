@@ -123,7 +123,7 @@ async function bundle(outdir: string): Promise<Omit<ExplorerManifest, 'inputs'>>
 }
 
 /**
- * A gzip copy beside each script and stylesheet, sent to browsers that accept
+ * A gzip copy beside each script, stylesheet and font, sent to browsers that accept
  * it: the explorer's script is about 5 MB, 1.4 MB compressed, and the server
  * should not compress it again for every page load.
  */
