@@ -13,7 +13,8 @@ RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bench ./bench
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --ignore-scripts
+# npm run build: tsc, then the API explorer (GraphiQL) bundled into dist/explorer from the dev dependencies.
+RUN npm run build && npm prune --omit=dev --ignore-scripts
 
 FROM node:20-slim
 ENV NODE_ENV=production \

@@ -117,7 +117,6 @@ async function main(): Promise<void> {
         return true;
       },
       routes,
-      landingPage: false,
       introspection: true,
       graceMs: config.shutdownGraceMs,
       onStop: async () => {

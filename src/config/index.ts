@@ -79,6 +79,8 @@ const Env = z.object({
   SERVICE_SCOPES: z.string().optional(),
   /** Browser origins allowed to call the API (comma-separated); none means same-origin only. */
   CORS_ORIGINS: z.string().optional(),
+  /** The API explorer at GET /graphql for browsers: GraphiQL served from this origin, Apollo Sandbox (from Apollo's CDN), or none. */
+  EXPLORER: z.enum(['graphiql', 'sandbox', 'off']).default('graphiql'),
   /** Introspection and "did you mean" suggestions; off in production unless set to true. */
   INTROSPECTION: z.enum(['true', 'false']).optional(),
   FIELD_SUGGESTIONS: z.enum(['true', 'false']).optional(),
@@ -207,6 +209,8 @@ export interface Config {
   shutdownGraceMs: number;
   auth: AuthConfig;
   security: SecurityConfig;
+  /** What a browser gets at GET /graphql (see src/gateway/explorer). */
+  explorer: 'graphiql' | 'sandbox' | 'off';
   /** Document type → approval stages (in order) for CORRESPONDENCE cases. */
   correspondenceStages: Record<string, ApprovalStageName[]>;
   /** First match wins; a kind no rule matches goes to `operations`, due in 24 hours. */
@@ -467,6 +471,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       },
       serviceScopes,
     },
+    explorer: e.EXPLORER,
     correspondenceStages,
     exceptionRouting,
     milestoneCommunications,

@@ -66,8 +66,8 @@ export function applyCors(policy: CorsPolicy, req: IncomingMessage, res: ServerR
 /**
  * May this WebSocket upgrade proceed? Browsers always send Origin on a
  * WebSocket handshake and the socket is not covered by CORS, so the check is
- * ours: an allowed origin or the server's own (the landing page's Sandbox
- * runs in the page itself). No Origin means a non-browser client, which
+ * ours: an allowed origin or the server's own (the API explorer runs in the
+ * server's own page). No Origin means a non-browser client, which
  * authenticates with its token like any other.
  */
 export function wsOriginAllowed(policy: CorsPolicy, req: IncomingMessage): boolean {

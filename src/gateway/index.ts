@@ -20,6 +20,7 @@ import { retainEvents } from '../events/retention.js';
 import { createInProcessSubgraphs, type SubgraphSet } from '../subgraphs/inprocess.js';
 import { composeSupergraph, subgraphSdl } from './compose.js';
 import { documentContentRoute, proxyDocumentRoute } from './documents.js';
+import { explorerFor } from './explorer/index.js';
 import { noticeReportRoute } from './reports.js';
 import { inProcessExecutor, remoteExecutor } from './executors.js';
 import { serveGraphQL } from './serve.js';
@@ -139,8 +140,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
           return true;
         },
         routes: [documentContentRoute(() => set.communications.reader), noticeReportRoute(() => schema)],
-        // Sandbox needs introspection; where that is off (production) the page would be useless.
-        landingPage: config.security.introspection,
+        explorer: explorerFor(config),
         introspection: config.security.introspection,
         security: config.security,
         graceMs: config.shutdownGraceMs,
@@ -209,7 +209,7 @@ async function startRemoteGateway(config: Config, verifier: TokenVerifier): Prom
         return answers.every(Boolean);
       },
       routes: [proxyDocumentRoute(urls.communications), noticeReportRoute(() => schema)],
-      landingPage: config.security.introspection,
+      explorer: explorerFor(config),
       introspection: config.security.introspection,
       security: config.security,
       graceMs: config.shutdownGraceMs,

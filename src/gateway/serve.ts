@@ -25,7 +25,7 @@ import { maskError } from './errors.js';
 import { createGatewayGuards } from './limits.js';
 import { applyCors, wsOriginAllowed, type CorsPolicy } from './cors.js';
 import type { RateLimits } from './rate-limit.js';
-import { sandboxLandingPage } from './landing.js';
+import { createExplorer, type ExplorerOptions } from './explorer/index.js';
 import { BodyError, handleGraphQL, sendError, sendJson } from './http.js';
 import type { ForwardingContext } from './executors.js';
 
@@ -43,7 +43,8 @@ export interface ServeOptions {
   /** Every dependency answers (store, subgraphs). */
   ready: () => Promise<boolean>;
   routes?: Route[];
-  landingPage: boolean;
+  /** The API explorer a browser gets at GET /graphql (src/gateway/explorer); none when absent. */
+  explorer?: ExplorerOptions;
   introspection: boolean;
   /** Turns the request context into what the schema's resolvers expect (a subgraph's own context). */
   context?: (base: ForwardingContext) => object;
@@ -157,9 +158,8 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: opts.graceMs }),
       ...(opts.guard?.rateLimits ? [opts.guard.rateLimits.plugin<ForwardingContext>()] : []),
       ...(opts.security ? [anonymousRefused()] : []),
-      opts.landingPage
-        ? sandboxLandingPage({ title: `CommsGraph ${opts.name}` })
-        : ApolloServerPluginLandingPageDisabled(),
+      // The explorer's page is served before Apollo sees the request (with its own headers).
+      ApolloServerPluginLandingPageDisabled(),
       {
         async serverWillStart() {
           return {
@@ -173,6 +173,7 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
     ],
   });
   await apollo.start();
+  const explorer = opts.explorer ? createExplorer(opts.explorer) : null;
 
   const wss = new WebSocketServer({
     server: httpServer,
@@ -281,6 +282,8 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
       const ok = !stopping && (await withTimeout(opts.ready(), READY_TIMEOUT_MS).catch(() => false));
       return sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready' });
     }
+    // The explorer's page and its static files: no token, and not charged to the rate limit.
+    if (explorer && (await explorer(req, res))) return;
     let principal: Promise<Principal | null> | undefined;
     // Once per request: the rate limit and the route or context all need it.
     const auth = () => (principal ??= authenticate(opts.verifier, req.headers.authorization));

@@ -8,7 +8,7 @@ import {
   firstFlow,
   flowTokens,
   rejectionGeneratesNothing,
-  servesHealthAndLandingPage,
+  servesHealthAndExplorer,
   wsRefusesBadTokens,
   type FlowTarget,
 } from './flow.js';
@@ -111,7 +111,7 @@ withServices('npm run start:cluster', () => {
     expect(output).toMatch(/^\[worker\s*\] .*worker running/m);
   });
 
-  test('serves health, readiness and the Sandbox landing page', () => servesHealthAndLandingPage(target));
+  test('serves health, readiness and the API explorer', () => servesHealthAndExplorer(target));
 
   test('the first flow on gateway 1, watched over graphql-ws on gateway 2', async () => {
     await firstFlow(target);

@@ -8,7 +8,7 @@ import {
   firstFlow,
   flowTokens,
   rejectionGeneratesNothing,
-  servesHealthAndLandingPage,
+  servesHealthAndExplorer,
   wsRefusesBadTokens,
   type FlowTarget,
 } from './flow.js';
@@ -48,7 +48,7 @@ afterAll(async () => {
 let caseId = '';
 let documentId = '';
 
-test('serves health, readiness and the Sandbox landing page', () => servesHealthAndLandingPage(target()));
+test('serves health, readiness and the API explorer', () => servesHealthAndExplorer(target()));
 
 test('the first flow: start, three approvals, generation and delivery, watched over graphql-ws', async () => {
   ({ caseId, documentId } = await firstFlow(target()));

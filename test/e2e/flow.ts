@@ -56,16 +56,19 @@ export async function flowTokens(dataDir: string): Promise<Record<string, string
 export const flowClient = (t: FlowTarget, who: string) =>
   new GraphQLClient(t.url, { headers: { authorization: `Bearer ${t.tokens[who]}` } });
 
-export async function servesHealthAndLandingPage(t: FlowTarget): Promise<void> {
+export async function servesHealthAndExplorer(t: FlowTarget): Promise<void> {
   const base = t.url.replace('/graphql', '');
   expect((await fetch(`${base}/healthz`)).status).toBe(200);
   expect((await fetch(`${base}/readyz`)).status).toBe(200);
+  // The API explorer: GraphiQL, bundled into the build and served from this origin (explorer.e2e drives it in Chromium).
   const page = await fetch(t.url, { headers: { accept: 'text/html' } });
   expect(page.status).toBe(200);
-  const html = await page.text();
-  expect(html).toContain('new window.EmbeddedSandbox');
-  // Subscriptions in Sandbox go over graphql-ws to this same URL.
-  expect(html).toContain("initialSubscriptionEndpoint: endpoint.replace(/^http/, 'ws')");
+  expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+  const script = /<script type="module" src="([^"]+)"/.exec(await page.text())?.[1];
+  expect(script).toMatch(/^graphql\/explorer\/explorer-\w+\.js$/);
+  const js = await fetch(new URL(script!, t.url));
+  expect(js.status).toBe(200);
+  expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
   const templates = await flowClient(t, 'service').request(TemplatesDocument);
   expect(templates.templates.length).toBeGreaterThanOrEqual(12);
   expect(templates.templates.every((x) => x.approvedVersion?.status === 'APPROVED')).toBe(true);

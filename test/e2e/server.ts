@@ -23,9 +23,9 @@ export function npmStart(dataDir: string, env: Record<string, string> = {}): Pro
 }
 
 let built: Promise<unknown> | null = null;
-/** The compiled output the direct launches run: built once per test file, as `npm start` would. */
+/** The compiled output the direct launches run (and the explorer's bundle): built once per test file, as `npm start` would. */
 function ensureBuilt(): Promise<unknown> {
-  return (built ??= run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT }));
+  return (built ??= run('npm', ['run', '--silent', 'build'], { cwd: ROOT }));
 }
 
 /** What `npm start` runs after building: the server process itself, whose exit code we can read. */

@@ -34,3 +34,10 @@ test('all problems are listed together', () => {
   );
   expect((err as ConfigError).message).toMatch(/^Invalid configuration:\n {2}- /);
 });
+
+test('EXPLORER picks the browser page: GraphiQL by default, Sandbox or none by choice, nothing else', () => {
+  expect(loadConfig({}).explorer).toBe('graphiql');
+  expect(loadConfig({ EXPLORER: 'sandbox' }).explorer).toBe('sandbox');
+  expect(loadConfig({ EXPLORER: 'off' }).explorer).toBe('off');
+  expect(() => loadConfig({ EXPLORER: 'playground' })).toThrow(/EXPLORER: /);
+});
