@@ -6,7 +6,7 @@ import { approvalRequired, badInput, conflict, forbidden, notFound } from '../..
 import type { Principal, Role } from '../../identity/index.js';
 import type { CaseRow, WorkflowDB } from '../../store/tables.js';
 import type { WorkflowPorts } from './ports.js';
-import { insertCase, insertTask, type WorkflowService } from './service.js';
+import { insertCase, insertTask, lockCase, type WorkflowService } from './service.js';
 
 /**
  * Complaints and disputes. A DISPUTE case has a response policy: acknowledge
@@ -176,6 +176,10 @@ export class DisputeDesk {
       }
       if (c.status === 'AWAITING_APPROVAL')
         throw conflict(`The final response of dispute ${c.id} is awaiting approval`);
+      // Approved, the final response is on its way out: another one would reopen an approval
+      // that the letter already going out then resolves the case under.
+      if (c.status === 'APPROVED' && letter === 'FINAL_RESPONSE')
+        throw conflict(`The final response of dispute ${c.id} was approved and is being sent`);
       if (letter === 'FINAL_RESPONSE') {
         await this.submitFinal(tx, c, principal, data);
         await this.cases.setStatus(tx, emit, c.id, 'AWAITING_APPROVAL', principal.sub, { letter });
@@ -282,6 +286,8 @@ export class DisputeDesk {
       idempotencyKey: key,
     });
     await this.outbox.transaction(async (tx, emit) => {
+      // Locked before the check: two runs of one command (an expired lease) record the letter once.
+      await lockCase(tx, c.id);
       const recorded = await tx
         .selectFrom('workflow.audit_events')
         .select('id')

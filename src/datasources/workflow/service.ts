@@ -654,6 +654,10 @@ export class WorkflowService {
         : approved.channels[0]!
       : null;
     return this.outbox.transaction(async (tx, emit) => {
+      // The checks above only chose the communication; the status check that decides runs
+      // here, on the locked row, so a milestone racing one that resolves the case serialises.
+      const locked = await lockCase(tx, c.id);
+      if (TERMINAL.has(locked.status)) throw conflict(`Case ${c.id} is ${locked.status}`);
       const inserted = await tx
         .insertInto('workflow.case_milestones')
         .values({
@@ -685,7 +689,7 @@ export class WorkflowService {
             customerId: customer.id,
             templateVersionId: approved.templateVersionId,
             channel,
-            data: { ...((c.data ?? {}) as Record<string, unknown>), ...data },
+            data: { ...((locked.data ?? {}) as Record<string, unknown>), ...data },
             requestedBy: principal.sub,
             // One communication per milestone of a case, however often it is reported or retried.
             idempotencyKey: `milestone:${c.id}:${input.milestone}`,
@@ -958,20 +962,25 @@ export class WorkflowService {
   async runLaunchNotice(cmd: LaunchNoticeCommand): Promise<void> {
     const { batchId, total } = await this.ports.launchNoticeBatch(cmd);
     await this.outbox.transaction(async (tx, emit) => {
+      // Locked first: a second run of this command (an expired lease) and the batch's
+      // outcome (recordNoticeOutcome, which can commit first for a small batch) serialise here.
+      const c = await lockCase(tx, cmd.caseId);
       const already = await tx
         .selectFrom('workflow.audit_events')
         .select('id')
-        .where('case_id', '=', cmd.caseId)
+        .where('case_id', '=', c.id)
         .where('action', '=', 'NOTICE_LAUNCHED')
         .executeTakeFirst();
       if (already) return;
-      await this.audit(tx, cmd.caseId, 'system', 'NOTICE_LAUNCHED', {
+      await this.audit(tx, c.id, 'system', 'NOTICE_LAUNCHED', {
         batchId,
         total,
         segments: cmd.segments,
         channels: cmd.channels,
       });
-      await this.setStatus(tx, emit, cmd.caseId, 'IN_PROGRESS', 'system', { batchId });
+      // A batch that finished before its launch was recorded leaves the case RESOLVED.
+      if (c.status === 'APPROVED') await this.setStatus(tx, emit, c.id, 'IN_PROGRESS', 'system', { batchId });
+      else await emit('CASE_UPDATED', { caseId: c.id });
     });
   }
 
@@ -1112,6 +1121,22 @@ export function insertCase(tx: Transaction<WorkflowDB>, fields: NewCaseFields): 
     })
     .returningAll()
     .executeTakeFirstOrThrow();
+}
+
+/**
+ * Reads a case and locks its row until the transaction ends: every status
+ * check that decides a write runs on the row this returns, so concurrent
+ * requests on one case serialise (issue 9, point 2).
+ */
+export async function lockCase(tx: Transaction<WorkflowDB>, caseId: string): Promise<CaseRow> {
+  const c = await tx
+    .selectFrom('workflow.cases')
+    .selectAll()
+    .where('id', '=', caseId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!c) throw notFound('Case', caseId);
+  return c;
 }
 
 type NewTaskFields = Pick<Insertable<TasksTable>, 'id' | 'case_id' | 'kind' | 'role' | 'status'> &
