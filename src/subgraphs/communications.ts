@@ -83,6 +83,7 @@ export async function createCommunicationsSubgraph(deps: {
   const relay = new CommandRelay(deps.db as Kysely<unknown>, 'communications', {
     openExceptionCase: (p) => service!.runOpenExceptionCase(p),
     recordExceptionOutcome: (p) => service!.runRecordExceptionOutcome(p),
+    finishResolution: (p) => service!.runFinishResolution(p),
     recordNoticeOutcome: async (p) => {
       const batchId = String(p.batchId);
       const progress = await batches!.progress(batchId);

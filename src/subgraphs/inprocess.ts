@@ -84,6 +84,7 @@ export async function createInProcessSubgraphs(deps: {
     async generateForCase(cmd) {
       const doc = await late.communications!.service.generate({
         actor: cmd.requestedBy,
+        scope: 'system',
         customerId: cmd.customerId,
         templateVersionId: cmd.templateVersionId,
         channel: cmd.channel,

@@ -57,7 +57,12 @@ export class DocumentResolver {
     @Arg('input', () => GenerateDocumentInput) input: GenerateDocumentInput,
     @Ctx() ctx: CommunicationsContext,
   ): Promise<Document> {
-    const row = await ctx.communications.service.generate({ actor: ctx.principal!.sub, ...input });
+    const row = await ctx.communications.service.generate({
+      actor: ctx.principal!.sub,
+      // The caller's keys are its own: another caller's same key is another request.
+      scope: { caller: ctx.principal!.sub },
+      ...input,
+    });
     return toDocument(row, ctx.communications.publicUrl);
   }
 
@@ -70,6 +75,8 @@ export class DocumentResolver {
   ): Promise<Document> {
     const row = await ctx.communications.service.generate({
       actor: input.requestedBy,
+      // Workflow's command keys (case:<id>, milestone:..., dispute:...).
+      scope: 'system',
       customerId: input.customerId,
       templateVersionId: input.templateVersionId,
       channel: input.channel,
