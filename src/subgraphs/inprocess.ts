@@ -153,6 +153,8 @@ export async function createInProcessSubgraphs(deps: {
     deliveryStepMs: deps.deliveryStepMs,
     renderer: deps.renderer,
     channels: deps.channels,
+    // One FOLLOW_UP_WAIT_MS for the whole gateway; it arrives with workflow's options.
+    followUpWaitMs: deps.workflow?.followUpWaitMs,
   });
   const { workflow, customers, communications } = late;
   const all: Subgraph[] = [workflow, customers, communications];

@@ -21,6 +21,7 @@ import {
 } from './engine/index.js';
 import type { CommunicationsPorts, CustomerProfile } from './ports.js';
 import { canonicalJson, templateContentHash } from './seeding.js';
+import { DEFAULT_FOLLOW_UP_WAIT_MS, followUp } from '../follow-up.js';
 
 export const CHANNELS: readonly Channel[] = ['PRINT', 'EMAIL', 'WEB', 'MOBILE'];
 const DATA_MAX_BYTES = 64 * 1024;
@@ -84,7 +85,26 @@ export class CommunicationsService {
     private readonly commands: CommandRelay,
     private readonly renderer: Renderer,
     private readonly ports: CommunicationsPorts,
+    /** How long a mutation waits for the work it started (src/datasources/follow-up.ts); 0 does not wait. */
+    private readonly followUpWaitMs = DEFAULT_FOLLOW_UP_WAIT_MS,
   ) {}
+
+  /**
+   * Waits, bounded, until every exception of a FAILED document has its case (opened by
+   * a command right after the failure), so generateDocument can answer with
+   * `exceptions { case }` filled in; see the mutation's description.
+   */
+  async awaitExceptionCases(documentId: string): Promise<void> {
+    await followUp({ ms: this.followUpWaitMs, onCommit: (l) => this.outbox.onCommit(l) }, async () => {
+      const pending = await this.db
+        .selectFrom('communications.exceptions')
+        .select('id')
+        .where('document_id', '=', documentId)
+        .where('case_id', 'is', null)
+        .executeTakeFirst();
+      return pending ? null : true;
+    });
+  }
 
   async approvedVersion(templateId: string): Promise<{
     template: { id: string; channels: string[]; document_type: string };

@@ -147,7 +147,7 @@ export class DisputeDesk {
     const version = await this.ports.approvedVersion(DISPUTE_LETTERS[letter]);
     if (!version || version === 'NO_TEMPLATE')
       throw approvalRequired(`The ${letter} letter template has no approved version`);
-    return this.outbox.transaction(async (tx, emit) => {
+    const sent = await this.outbox.transaction(async (tx, emit) => {
       const c = await tx
         .selectFrom('workflow.cases')
         .selectAll()
@@ -183,7 +183,8 @@ export class DisputeDesk {
       if (letter === 'FINAL_RESPONSE') {
         await this.submitFinal(tx, c, principal, data);
         await this.cases.setStatus(tx, emit, c.id, 'AWAITING_APPROVAL', principal.sub, { letter });
-        return tx.selectFrom('workflow.cases').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
+        // Nothing to wait for: the letter goes out after an approver signs it off.
+        return { caseId: c.id, requested: null };
       }
       let sequence: number | undefined;
       if (letter === 'INTERIM_UPDATE') {
@@ -194,7 +195,7 @@ export class DisputeDesk {
           .where('id', '=', c.id)
           .execute();
       }
-      await this.cases.audit(tx, c.id, principal.sub, 'LETTER_REQUESTED', {
+      const requested = await this.cases.audit(tx, c.id, principal.sub, 'LETTER_REQUESTED', {
         letter,
         sequence: sequence ?? null,
       });
@@ -203,8 +204,33 @@ export class DisputeDesk {
       else await emit('CASE_UPDATED', { caseId: c.id });
       const cmd: DisputeLetterCommand = { caseId: c.id, letter, data, requestedBy: principal.sub, sequence };
       await this.commands.enqueue(tx, 'disputeLetter', { ...cmd });
-      return tx.selectFrom('workflow.cases').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
+      return { caseId: c.id, requested: { auditId: requested, sequence: sequence ?? null } };
     });
+    if (sent.requested) {
+      // The letter is local and quick in embedded mode: answer once it is recorded (the
+      // ACKNOWLEDGEMENT deadline MET, the letter in `documents`); see the mutation's description.
+      const { auditId, sequence } = sent.requested;
+      await this.cases.followUp(() =>
+        this.db
+          .selectFrom('workflow.audit_events')
+          .select('id')
+          .where('case_id', '=', sent.caseId)
+          .where('id', '>', auditId)
+          .where('action', 'in', ['LETTER_SENT', 'GENERATION_FAILED'])
+          .where(sql<string>`detail->>'letter'`, '=', letter)
+          .where(
+            sql<string>`coalesce(detail->>'sequence', '')`,
+            '=',
+            sequence === null ? '' : String(sequence),
+          )
+          .executeTakeFirst(),
+      );
+    }
+    return this.db
+      .selectFrom('workflow.cases')
+      .selectAll()
+      .where('id', '=', sent.caseId)
+      .executeTakeFirstOrThrow();
   }
 
   /** The final response's single approval stage; a resubmission after a rejection reopens it. */

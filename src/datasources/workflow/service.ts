@@ -14,6 +14,7 @@ import type {
   WorkflowPorts,
 } from './ports.js';
 import type { DisputeDesk } from './disputes.js';
+import { DEFAULT_FOLLOW_UP_WAIT_MS, followUp } from '../follow-up.js';
 
 export const STAGES = ['REVIEW', 'APPROVAL', 'COMPLIANCE'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -50,6 +51,8 @@ export interface WorkflowOptions {
   milestoneCommunications?: readonly MilestoneRule[];
   /** Where generation exception cases go; the first matching rule wins. */
   exceptionRouting?: readonly ExceptionRoute[];
+  /** How long a mutation waits for the work it started (src/datasources/follow-up.ts); 0 does not wait. */
+  followUpWaitMs?: number;
 }
 
 export interface MilestoneRule {
@@ -653,7 +656,7 @@ export class WorkflowService {
         ? customer.preferredChannel
         : approved.channels[0]!
       : null;
-    return this.outbox.transaction(async (tx, emit) => {
+    const reported = await this.outbox.transaction(async (tx, emit) => {
       // The checks above only chose the communication; the status check that decides runs
       // here, on the locked row, so a milestone racing one that resolves the case serialises.
       const locked = await lockCase(tx, c.id);
@@ -673,7 +676,7 @@ export class WorkflowService {
       if (!inserted) {
         await this.audit(tx, c.id, principal.sub, 'MILESTONE_REPEATED', { milestone: input.milestone });
         await emit('CASE_UPDATED', { caseId: c.id });
-        return tx.selectFrom('workflow.cases').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
+        return { sends: false };
       }
       await this.audit(tx, c.id, principal.sub, 'MILESTONE_REACHED', {
         milestone: input.milestone,
@@ -696,9 +699,23 @@ export class WorkflowService {
           },
         };
         await this.commands.enqueue(tx, 'milestoneCommunication', { ...cmd });
+        return { sends: true };
       }
-      return tx.selectFrom('workflow.cases').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
+      return { sends: false };
     });
+    if (reported.sends) {
+      // Answer with the milestone's document (`milestones { document }`) when it is quick.
+      await this.followUp(() =>
+        this.db
+          .selectFrom('workflow.case_milestones')
+          .select('document_id')
+          .where('case_id', '=', c.id)
+          .where('milestone', '=', input.milestone)
+          .where('document_id', 'is not', null)
+          .executeTakeFirst(),
+      );
+    }
+    return this.db.selectFrom('workflow.cases').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
   }
 
   /** Command handler: the milestone's document, linked to the milestone and the trail. */
@@ -955,7 +972,25 @@ export class WorkflowService {
       }
       return tx.selectFrom('workflow.cases').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
     });
-    return row;
+    if (row.status !== 'APPROVED') return row;
+    // The reissue is local and quick in embedded mode: answer with it (RESOLVED, or
+    // IN_PROGRESS when it failed). Slower, the answer is the case APPROVED and
+    // caseUpdated announces the rest (see the mutation's description).
+    const done = await this.followUp(() =>
+      this.db
+        .selectFrom('workflow.cases')
+        .selectAll()
+        .where('id', '=', row.id)
+        .where('status', '!=', 'APPROVED')
+        .executeTakeFirst(),
+    );
+    return done ?? row;
+  }
+
+  /** Waits, bounded, for work this subgraph's commands do (src/datasources/follow-up.ts). */
+  followUp<T>(check: () => Promise<T | null | undefined>): Promise<T | null> {
+    const ms = this.options.followUpWaitMs ?? DEFAULT_FOLLOW_UP_WAIT_MS;
+    return followUp({ ms, onCommit: (listener) => this.outbox.onCommit(listener) }, check);
   }
 
   /** Command handler: starts the notice's batch; the case records that it was sent out. */
@@ -1038,11 +1073,13 @@ export class WorkflowService {
     actor: string,
     action: string,
     detail: Record<string, unknown>,
-  ) {
-    await tx
+  ): Promise<string> {
+    const row = await tx
       .insertInto('workflow.audit_events')
       .values({ case_id: caseId, actor, action, detail: JSON.stringify(detail) })
-      .execute();
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return String(row.id);
   }
 }
 
