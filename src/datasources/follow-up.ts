@@ -32,21 +32,21 @@ export async function followUp<T>(
   check: () => Promise<T | null | undefined>,
 ): Promise<T | null> {
   const deadline = Date.now() + wait.ms;
-  let committed = false;
+  let commits = 0;
   let wake: (() => void) | null = null;
   const off = wait.onCommit(() => {
-    committed = true;
+    commits++;
     wake?.();
   });
   try {
     for (;;) {
-      committed = false;
+      const seen = commits;
       const found = await check();
       if (found != null) return found;
       const left = deadline - Date.now();
       if (left <= 0) return null;
       // A commit during the check means the condition may hold now: read it again at once.
-      if (committed) continue;
+      if (commits !== seen) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, POLL_MS));
         wake = () => {
