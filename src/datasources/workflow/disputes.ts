@@ -184,7 +184,14 @@ export class DisputeDesk {
         await this.submitFinal(tx, c, principal, data);
         await this.cases.setStatus(tx, emit, c.id, 'AWAITING_APPROVAL', principal.sub, { letter });
         // Nothing to wait for: the letter goes out after an approver signs it off.
-        return { caseId: c.id, requested: null };
+        return {
+          row: await tx
+            .selectFrom('workflow.cases')
+            .selectAll()
+            .where('id', '=', c.id)
+            .executeTakeFirstOrThrow(),
+          requested: null,
+        };
       }
       let sequence: number | undefined;
       if (letter === 'INTERIM_UPDATE') {
@@ -204,7 +211,14 @@ export class DisputeDesk {
       else await emit('CASE_UPDATED', { caseId: c.id });
       const cmd: DisputeLetterCommand = { caseId: c.id, letter, data, requestedBy: principal.sub, sequence };
       await this.commands.enqueue(tx, 'disputeLetter', { ...cmd });
-      return { caseId: c.id, requested: { auditId: requested, sequence: sequence ?? null } };
+      return {
+        row: await tx
+          .selectFrom('workflow.cases')
+          .selectAll()
+          .where('id', '=', c.id)
+          .executeTakeFirstOrThrow(),
+        requested: { auditId: requested, sequence: sequence ?? null },
+      };
     });
     if (sent.requested) {
       // The letter is local and quick in embedded mode: answer once it is recorded (the
@@ -214,7 +228,7 @@ export class DisputeDesk {
         this.db
           .selectFrom('workflow.audit_events')
           .select('id')
-          .where('case_id', '=', sent.caseId)
+          .where('case_id', '=', sent.row.id)
           .where('id', '>', auditId)
           .where('action', 'in', ['LETTER_SENT', 'GENERATION_FAILED'])
           .where(sql<string>`detail->>'letter'`, '=', letter)
@@ -226,11 +240,8 @@ export class DisputeDesk {
           .executeTakeFirst(),
       );
     }
-    return this.db
-      .selectFrom('workflow.cases')
-      .selectAll()
-      .where('id', '=', sent.caseId)
-      .executeTakeFirstOrThrow();
+    // The case as this request left it; deadlines and documents are read when the answer is resolved.
+    return sent.row;
   }
 
   /** The final response's single approval stage; a resubmission after a rejection reopens it. */

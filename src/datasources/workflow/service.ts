@@ -676,7 +676,14 @@ export class WorkflowService {
       if (!inserted) {
         await this.audit(tx, c.id, principal.sub, 'MILESTONE_REPEATED', { milestone: input.milestone });
         await emit('CASE_UPDATED', { caseId: c.id });
-        return { sends: false };
+        return {
+          sends: false,
+          row: await tx
+            .selectFrom('workflow.cases')
+            .selectAll()
+            .where('id', '=', c.id)
+            .executeTakeFirstOrThrow(),
+        };
       }
       await this.audit(tx, c.id, principal.sub, 'MILESTONE_REACHED', {
         milestone: input.milestone,
@@ -699,9 +706,15 @@ export class WorkflowService {
           },
         };
         await this.commands.enqueue(tx, 'milestoneCommunication', { ...cmd });
-        return { sends: true };
       }
-      return { sends: false };
+      return {
+        sends: !!(approved && channel),
+        row: await tx
+          .selectFrom('workflow.cases')
+          .selectAll()
+          .where('id', '=', c.id)
+          .executeTakeFirstOrThrow(),
+      };
     });
     if (reported.sends) {
       // Answer with the milestone's document (`milestones { document }`) when it is quick.
@@ -715,7 +728,8 @@ export class WorkflowService {
           .executeTakeFirst(),
       );
     }
-    return this.db.selectFrom('workflow.cases').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
+    // The case as this request left it; `milestones` is read when the answer is resolved.
+    return reported.row;
   }
 
   /** Command handler: the milestone's document, linked to the milestone and the trail. */
