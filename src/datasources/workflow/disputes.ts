@@ -180,16 +180,15 @@ export class DisputeDesk {
       // that the letter already going out then resolves the case under.
       if (c.status === 'APPROVED' && letter === 'FINAL_RESPONSE')
         throw conflict(`The final response of dispute ${c.id} was approved and is being sent`);
+      /** The case as this request leaves it: what the mutation answers. */
+      const caseNow = () =>
+        tx.selectFrom('workflow.cases').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
       if (letter === 'FINAL_RESPONSE') {
         await this.submitFinal(tx, c, principal, data);
         await this.cases.setStatus(tx, emit, c.id, 'AWAITING_APPROVAL', principal.sub, { letter });
         // Nothing to wait for: the letter goes out after an approver signs it off.
         return {
-          row: await tx
-            .selectFrom('workflow.cases')
-            .selectAll()
-            .where('id', '=', c.id)
-            .executeTakeFirstOrThrow(),
+          row: await caseNow(),
           requested: null,
         };
       }
@@ -212,11 +211,7 @@ export class DisputeDesk {
       const cmd: DisputeLetterCommand = { caseId: c.id, letter, data, requestedBy: principal.sub, sequence };
       await this.commands.enqueue(tx, 'disputeLetter', { ...cmd });
       return {
-        row: await tx
-          .selectFrom('workflow.cases')
-          .selectAll()
-          .where('id', '=', c.id)
-          .executeTakeFirstOrThrow(),
+        row: await caseNow(),
         requested: { auditId: requested, sequence: sequence ?? null },
       };
     });
