@@ -2,7 +2,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CommandRelay } from '../../events/commands.js';
 import type { Emit, Outbox } from '../../events/index.js';
-import { approvalRequired, badInput, conflict, GraphQLErrorWithCode, notFound } from '../../errors/index.js';
+import {
+  approvalRequired,
+  badInput,
+  conflict,
+  ErrorCode,
+  GraphQLErrorWithCode,
+  notFound,
+} from '../../errors/index.js';
 import type {
   CommunicationsDB,
   DeliveryRow,
@@ -513,8 +520,8 @@ export class CommunicationsService {
    * any lock (rendering can be slow), and the exception RESOLVED under the claim's
    * token. So the request that won the status change is the one whose data is
    * regenerated. A command enqueued with the claim finishes it should this process
-   * die before it does; a coded failure of the retry releases the claim, leaving the
-   * exception OPEN as it was.
+   * die before it does (or an outage interrupts it); a refusal of the retry (see
+   * isRefusal) releases the claim, leaving the exception OPEN as it was.
    */
   async resolveException(
     actor: string,
@@ -562,9 +569,9 @@ export class CommunicationsService {
     try {
       row = await this.finishResolution(input.exceptionId, claim.token);
     } catch (err) {
-      // Coded: the claim was released, so the command has nothing left to do. Anything
-      // else leaves the claim to the command, which finishes it in a while.
-      if (err instanceof GraphQLErrorWithCode) await this.commands.finished(commandId);
+      // Refused: the claim was released, so the command has nothing left to do. Anything
+      // else (an outage) leaves the claim to the command, which finishes it in a while.
+      if (isRefusal(err)) await this.commands.finished(commandId);
       throw err;
     }
     await this.commands.finished(commandId);
@@ -577,7 +584,7 @@ export class CommunicationsService {
       await this.finishResolution(String(payload.exceptionId), String(payload.token));
     } catch (err) {
       // The claim was released; retrying would change nothing.
-      if (!(err instanceof GraphQLErrorWithCode)) throw err;
+      if (!isRefusal(err)) throw err;
     }
   }
 
@@ -622,7 +629,7 @@ export class CommunicationsService {
         }
       }
     } catch (err) {
-      if (err instanceof GraphQLErrorWithCode) {
+      if (isRefusal(err)) {
         await this.db
           .updateTable('communications.exceptions')
           .set({ claim: null })
@@ -756,6 +763,20 @@ export function addressFor(channel: Channel, c: RenderSnapshot['customer']): str
     case 'WEB':
       return `web:${c.id}`;
   }
+}
+
+/**
+ * An error that says the request cannot be done as asked (the template lost its
+ * approval, the customer is gone), which trying again will not change; unlike an
+ * outage (UPSTREAM_UNAVAILABLE) or an unexpected failure, after which a claimed
+ * retry is tried again rather than given up.
+ */
+function isRefusal(err: unknown): boolean {
+  return (
+    err instanceof GraphQLErrorWithCode &&
+    err.code !== ErrorCode.UPSTREAM_UNAVAILABLE &&
+    err.code !== ErrorCode.INTERNAL_SERVER_ERROR
+  );
 }
 
 /**
