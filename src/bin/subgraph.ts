@@ -67,6 +67,7 @@ async function main(): Promise<void> {
           correspondenceStages: config.correspondenceStages,
           exceptionRouting: config.exceptionRouting,
           milestoneCommunications: config.milestoneCommunications,
+          followUpWaitMs: config.followUpWaitMs,
         },
         disputePolicy: config.disputePolicy,
         deadlineCheckMs: config.deadlineCheckMs,
@@ -85,6 +86,7 @@ async function main(): Promise<void> {
         dataDir: path.join(config.dataDir, name),
         publicUrl: '',
         deliveryStepMs: config.deliveryStepMs,
+        followUpWaitMs: config.followUpWaitMs,
       });
       routes.push(documentContentRoute(() => comms.reader));
       const jobs = await startJobs(store.pool, config.jobExpireSeconds);

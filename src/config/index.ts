@@ -53,6 +53,11 @@ const Env = z.object({
   MILESTONE_COMMUNICATIONS: z.string().optional(),
   /** Dispute response policy: {acknowledgeWithinBusinessDays, finalResponseWithinBusinessDays, warnBusinessDaysBefore}. */
   DISPUTE_POLICY: z.string().optional(),
+  /**
+   * How long a mutation waits for the work it started (a reissue, a milestone's or a dispute
+   * letter's document, an exception's case) before answering with what is there; 0 does not wait.
+   */
+  FOLLOW_UP_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   /** How often dispute deadlines are checked for alerts, in milliseconds. */
   DEADLINE_CHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   AUTH_ISSUER: z.string().default('commsgraph-dev'),
@@ -223,6 +228,8 @@ export interface Config {
     warnBusinessDaysBefore: number;
   };
   deadlineCheckMs: number;
+  /** Milliseconds a mutation waits for the work it started (src/datasources/follow-up.ts). */
+  followUpWaitMs: number;
   runWorkers: boolean;
   workerConcurrency: number;
   jobExpireSeconds: number;
@@ -477,6 +484,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     milestoneCommunications,
     disputePolicy,
     deadlineCheckMs: e.DEADLINE_CHECK_MS,
+    followUpWaitMs: e.FOLLOW_UP_WAIT_MS,
     runWorkers: e.RUN_WORKERS,
     workerConcurrency: e.WORKER_CONCURRENCY,
     jobExpireSeconds: e.JOB_EXPIRE_SECONDS,

@@ -37,7 +37,9 @@ export const notFound = (what: string, id: string) =>
   new GraphQLErrorWithCode(`${what} ${id} not found`, ErrorCode.NOT_FOUND, { id });
 export const badInput = (msg: string, field?: string) =>
   new GraphQLErrorWithCode(msg, ErrorCode.BAD_USER_INPUT, field ? { field } : {});
-export const conflict = (msg: string) => new GraphQLErrorWithCode(msg, ErrorCode.CONFLICT);
+/** `reason` names the rule for clients that branch on it (e.g. IDEMPOTENCY_KEY_REUSED). */
+export const conflict = (msg: string, reason?: string) =>
+  new GraphQLErrorWithCode(msg, ErrorCode.CONFLICT, reason ? { reason } : {});
 export const approvalRequired = (msg: string) => new GraphQLErrorWithCode(msg, ErrorCode.APPROVAL_REQUIRED);
 export const upstreamUnavailable = (msg: string) =>
   new GraphQLErrorWithCode(msg, ErrorCode.UPSTREAM_UNAVAILABLE);

@@ -40,10 +40,29 @@ export class CommandRelay {
     this.maxAttempts = opts.maxAttempts ?? 20;
   }
 
-  async enqueue<DB>(tx: Transaction<DB>, kind: string, payload: Record<string, unknown>): Promise<void> {
+  /**
+   * Enqueues a command; resolves to its id. With `delayMs` the command is a safety
+   * net: the request that enqueued it does the work itself and then calls `finished`,
+   * and the command runs only if that request never got there (a crash).
+   */
+  async enqueue<DB>(
+    tx: Transaction<DB>,
+    kind: string,
+    payload: Record<string, unknown>,
+    opts: { delayMs?: number } = {},
+  ): Promise<string> {
     if (!this.handlers[kind]) throw new Error(`no handler for command ${kind}`);
-    await sql`insert into ${sql.table(`${this.source}.commands`)} (kind, payload)
-      values (${kind}, ${JSON.stringify(payload)}::jsonb)`.execute(tx);
+    const { rows } = await sql<{ id: string }>`
+      insert into ${sql.table(`${this.source}.commands`)} (kind, payload, next_attempt_at)
+      values (${kind}, ${JSON.stringify(payload)}::jsonb, now() + ${`${opts.delayMs ?? 0} milliseconds`}::interval)
+      returning id::text as id`.execute(tx);
+    return rows[0]!.id;
+  }
+
+  /** Marks a command done whose work was done by other means (see `enqueue`'s delayMs). */
+  async finished(id: string): Promise<void> {
+    await sql`update ${sql.table(`${this.source}.commands`)} set done_at = now()
+      where id = ${id} and done_at is null`.execute(this.db);
   }
 
   start(): void {

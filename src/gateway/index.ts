@@ -95,6 +95,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
         correspondenceStages: config.correspondenceStages,
         exceptionRouting: config.exceptionRouting,
         milestoneCommunications: config.milestoneCommunications,
+        followUpWaitMs: config.followUpWaitMs,
       },
       disputePolicy: config.disputePolicy,
       deadlineCheckMs: config.deadlineCheckMs,

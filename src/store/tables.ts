@@ -215,6 +215,13 @@ export interface DocumentsTable {
   /** The mandatory-notice batch the document belongs to. */
   batch_id: Generated<string | null>;
   idempotency_key: string | null;
+  /**
+   * Whose key it is (migration 009): `caller:<token subject>` for a client's key,
+   * `system` for the keys of the gateway's own commands. Keys are unique per scope.
+   */
+  idempotency_scope: Generated<string | null>;
+  /** SHA-256 of the canonical request the key was first used with; null before migration 009. */
+  request_hash: Generated<string | null>;
   requested_by: string;
   created_at: Timestamp;
   updated_at: Timestamp;
@@ -254,6 +261,11 @@ export interface ExceptionsTable {
   resolved_at: NullableTimestamp;
   retry_document_id: string | null;
   retry_delivery_id: string | null;
+  /**
+   * The resolution that won the exception (migration 009), held while its retry is made:
+   * who, what, with which data. Set under the row lock while OPEN, cleared when RESOLVED.
+   */
+  claim: NullableJson;
   created_at: Timestamp;
 }
 

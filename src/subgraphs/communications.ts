@@ -73,6 +73,8 @@ export async function createCommunicationsSubgraph(deps: {
   deliveryStepMs: number;
   renderer?: Renderer;
   channels?: DeliveryChannels;
+  /** How long generateDocument waits for an exception's case (src/datasources/follow-up.ts). */
+  followUpWaitMs?: number;
 }): Promise<CommunicationsSubgraph> {
   const schema = await communicationsSchema();
   const outbox = new Outbox<CommunicationsDB>(deps.db, 'communications', deps.bus);
@@ -83,6 +85,7 @@ export async function createCommunicationsSubgraph(deps: {
   const relay = new CommandRelay(deps.db as Kysely<unknown>, 'communications', {
     openExceptionCase: (p) => service!.runOpenExceptionCase(p),
     recordExceptionOutcome: (p) => service!.runRecordExceptionOutcome(p),
+    finishResolution: (p) => service!.runFinishResolution(p),
     recordNoticeOutcome: async (p) => {
       const batchId = String(p.batchId);
       const progress = await batches!.progress(batchId);
@@ -97,7 +100,14 @@ export async function createCommunicationsSubgraph(deps: {
   });
   let batches: NoticeBatches | null = null;
   let jobs: JobQueue | null = null;
-  service = new CommunicationsService(deps.db, outbox, relay, deps.renderer ?? createRenderer(), deps.ports);
+  service = new CommunicationsService(
+    deps.db,
+    outbox,
+    relay,
+    deps.renderer ?? createRenderer(),
+    deps.ports,
+    deps.followUpWaitMs,
+  );
   batches = new NoticeBatches(deps.db, outbox, relay, service, deps.ports, () => jobs);
   const noticeBatches = batches;
   const worker = new DeliveryWorker(

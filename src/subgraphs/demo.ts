@@ -98,6 +98,8 @@ export async function seedDemoCases(s: SubgraphSet): Promise<void> {
   // A generation without the statement's required data: FAILED with MISSING_DATA.
   await s.communications.service.generate({
     actor: service.sub,
+    // The seeder's own key, so a re-run of seeding finds the document.
+    scope: 'system',
     customerId: 'cus_006',
     templateId: 'tpl_account_statement',
     data: { accountNumber: 'GB00 NWBK 6016 1331 9268 19' },

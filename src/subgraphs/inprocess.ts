@@ -84,6 +84,7 @@ export async function createInProcessSubgraphs(deps: {
     async generateForCase(cmd) {
       const doc = await late.communications!.service.generate({
         actor: cmd.requestedBy,
+        scope: 'system',
         customerId: cmd.customerId,
         templateVersionId: cmd.templateVersionId,
         channel: cmd.channel,
@@ -152,6 +153,8 @@ export async function createInProcessSubgraphs(deps: {
     deliveryStepMs: deps.deliveryStepMs,
     renderer: deps.renderer,
     channels: deps.channels,
+    // One FOLLOW_UP_WAIT_MS for the whole gateway; it arrives with workflow's options.
+    followUpWaitMs: deps.workflow?.followUpWaitMs,
   });
   const { workflow, customers, communications } = late;
   const all: Subgraph[] = [workflow, customers, communications];

@@ -147,7 +147,9 @@ export type CaseDeadline = {
   dueAt: Scalars['DateTime']['output'];
   /** ACKNOWLEDGEMENT or FINAL_RESPONSE */
   kind: Scalars['String']['output'];
+  /** When the letter that meets it was generated: the acknowledgement for ACKNOWLEDGEMENT, the approved final response for FINAL_RESPONSE. sendDisputeLetter(ACKNOWLEDGEMENT) answers once it is set unless the letter took longer than FOLLOW_UP_WAIT_MS; `caseUpdated` announces the case when it is. */
   metAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Where the deadline stands now; MET once `metAt` is set in time. */
   state: DeadlineState;
 };
 
@@ -176,7 +178,7 @@ export type CaseKind =
 /** A milestone a SERVICE case reached, and the communication it sent. */
 export type CaseMilestone = {
   __typename?: 'CaseMilestone';
-  /** The communication sent for it, once generated. */
+  /** The communication sent for it. Null when the mapping names none, and until it is generated: reportMilestone waits for it (up to FOLLOW_UP_WAIT_MS, 5 s by default), so it is filled in when that answers unless generation took longer; then `caseUpdated` announces the case once the document is linked. */
   document?: Maybe<Document>;
   milestone: Milestone;
   reachedAt: Scalars['DateTime']['output'];
@@ -383,14 +385,14 @@ export type GenerateDocumentInput = {
   channel?: InputMaybe<Channel>;
   customerId: Scalars['ID']['input'];
   data?: InputMaybe<Scalars['JSON']['input']>;
-  /** The same key returns the same document instead of generating twice. */
+  /** The caller's own key (per token subject): the same key with the same request returns the same document instead of generating twice; with a different request it is refused with CONFLICT, reason IDEMPOTENCY_KEY_REUSED. */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   templateId: Scalars['ID']['input'];
 };
 
 export type GenerationException = {
   __typename?: 'GenerationException';
-  /** The workflow case opened for operations to work this exception. */
+  /** The workflow case opened for operations to work this exception. It is opened a moment after the failure and is null until then; generateDocument waits for it (see there), and `generationExceptionRaised` announces the exception once it is open. */
   case?: Maybe<Case>;
   createdAt: Scalars['DateTime']['output'];
   /** The failed delivery, for a DELIVERY_FAILURE. */
@@ -432,26 +434,27 @@ export type Mutation = {
   addCaseNote: Case;
   /** Assigns a case (and optionally moves it to another team); an open exception case goes IN_PROGRESS. */
   assignCase: Case;
-  /** Records the authorisation check of a REISSUE case. Authorised, the exact prior document is regenerated and delivered; refused, the case ends REJECTED. */
+  /** Records the authorisation check of a REISSUE case; refused, the case ends REJECTED. Authorised, the exact prior document is regenerated and delivered: the mutation waits for the reissue (up to FOLLOW_UP_WAIT_MS, 5 s by default) and answers with the case RESOLVED and the reissued document in `documents` (IN_PROGRESS, handed to operations, if it failed to generate). When the reissue takes longer (a remote Exstream), the answer is the case APPROVED with `documents` still empty, and `caseUpdated` announces the case once the reissue is recorded; `deliveryStatusChanged` follows its delivery. */
   authoriseReissue: Case;
   /** A new template with its first version as a DRAFT. */
   createTemplate: Template;
+  /** Decides one approval stage. The last approval starts the case's work without waiting for it: a REGULATED_DOCUMENT or CORRESPONDENCE case generates its document, a MANDATORY_NOTICE launches its batch, a DISPUTE sends its final response. The answer's `case` is APPROVED; `caseUpdated` announces it again when that work is recorded (RESOLVED with its `documents`, or IN_PROGRESS for a running notice batch). */
   decideApproval: Approval;
   /** Decides a review stage (approver, then compliance; not the author; one stage per person). A rejection sends the version back to DRAFT. */
   decideTemplateApproval: TemplateApproval;
   /** Edits the DRAFT version; editing an APPROVED (or RETIRED) template creates a new DRAFT version. A version in review cannot be edited. */
   editTemplate: TemplateVersion;
-  /** Generates from the template's approved version. A generation failure is not an error: the document comes back FAILED with its exception. */
+  /** Generates from the template's approved version. A generation failure is not an error: the document comes back FAILED with its exception, and the mutation waits for the exception's case to open (up to FOLLOW_UP_WAIT_MS, 5 s by default) so `exceptions { case }` is filled in; if that takes longer, `case` is null in the answer and `generationExceptionRaised` announces the exception once its case is open. Delivery happens after the answer: `deliveryStatusChanged` follows each step. `idempotencyKey` is the caller's own: the same key with the same request returns the same document; with another request it is CONFLICT (reason IDEMPOTENCY_KEY_REUSED). */
   generateDocument: Document;
   /** Opens a REISSUE case; once authorised, the exact prior version is regenerated. */
   reissueDocument: Case;
-  /** Records a milestone of a SERVICE case and sends the communication mapped to it; reporting it again sends nothing. */
+  /** Records a milestone of a SERVICE case and sends the communication mapped to it; reporting it again sends nothing. The first report waits for the communication's document (up to FOLLOW_UP_WAIT_MS, 5 s by default), so the answer's `milestones { document }` is filled in; when generation takes longer it is null in the answer, and `caseUpdated` announces the case once the document is linked. */
   reportMilestone: Case;
-  /** Records the resolution on the exception and its case; with regenerate, generates again (or resends the same bytes for a delivery failure). */
+  /** Records the resolution on the exception and its case; with regenerate, generates again (or resends the same bytes for a delivery failure). The retry is made before the answer (`retryDocument`, `retryDelivery`). One resolution wins: a concurrent one gets CONFLICT and nothing is generated for it. The exception's case records the resolution a moment after the answer; `caseUpdated` announces it RESOLVED. */
   resolveException: GenerationException;
   /** Retires a version: nothing is generated from it any more. */
   retireTemplateVersion: TemplateVersion;
-  /** Sends a dispute letter: the acknowledgement and interim updates at once, the final response after an approver signs it off. */
+  /** Sends a dispute letter. The acknowledgement and interim updates go out at once: the mutation waits for the letter (up to FOLLOW_UP_WAIT_MS, 5 s by default), so the answer lists it in `documents` and shows the ACKNOWLEDGEMENT deadline MET; when generation takes longer the answer shows the state before it, and `caseUpdated` announces the case once the letter is recorded. The final response goes out after an approver signs it off: the answer is the case AWAITING_APPROVAL. */
   sendDisputeLetter: Case;
   startCase: Case;
   /** DRAFT → IN_REVIEW, opening the APPROVAL and COMPLIANCE stages bound to the current content hash. */

@@ -117,6 +117,7 @@ export class NoticeBatches {
     try {
       await this.service.generate({
         actor: batch.requested_by,
+        scope: 'system',
         customerId: job.customerId,
         templateVersionId: batch.template_version_id,
         channel: job.channel,

@@ -1,8 +1,15 @@
-import { randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import { createHash, randomUUID } from 'node:crypto';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CommandRelay } from '../../events/commands.js';
 import type { Emit, Outbox } from '../../events/index.js';
-import { approvalRequired, badInput, conflict, notFound } from '../../errors/index.js';
+import {
+  approvalRequired,
+  badInput,
+  conflict,
+  ErrorCode,
+  GraphQLErrorWithCode,
+  notFound,
+} from '../../errors/index.js';
 import type {
   CommunicationsDB,
   DeliveryRow,
@@ -20,15 +27,42 @@ import {
   type TemplateContent,
 } from './engine/index.js';
 import type { CommunicationsPorts, CustomerProfile } from './ports.js';
-import { templateContentHash } from './seeding.js';
+import { canonicalJson, templateContentHash } from './seeding.js';
+import { DEFAULT_FOLLOW_UP_WAIT_MS, followUp } from '../follow-up.js';
 
 export const CHANNELS: readonly Channel[] = ['PRINT', 'EMAIL', 'WEB', 'MOBILE'];
 const DATA_MAX_BYTES = 64 * 1024;
 const KEY_MAX = 200;
 const newId = (prefix: string) => `${prefix}_${randomUUID()}`;
+/** When the command behind a resolution claim runs, should its request not have finished it. */
+const RESOLUTION_SAFETY_NET_MS = 60_000;
+
+/** The resolution that won an exception, kept on its row until the exception is RESOLVED. */
+interface ResolutionClaim {
+  token: string;
+  actor: string;
+  resolution: string;
+  regenerate: boolean;
+  data: Record<string, unknown> | null;
+}
+
+/**
+ * Whose idempotency keys these are. A client's keys are its own (`caller`, the
+ * token subject, person or service client alike); the gateway's own commands
+ * (case sign-off, milestones, dispute letters, reissues, notice batches, exception
+ * retries) use keys like `case:<id>` in the `system` scope, which no client can
+ * name, so a client's key never meets another caller's or the system's.
+ */
+export type IdempotencyScope = { caller: string } | 'system';
+
+export function scopeName(scope: IdempotencyScope): string {
+  return scope === 'system' ? 'system' : `caller:${scope.caller}`;
+}
 
 export interface GenerateRequest {
   actor: string;
+  /** Where `idempotencyKey` is looked up; required so no entry point can forget it. */
+  scope: IdempotencyScope;
   customerId: string;
   templateId?: string | null;
   /** A pinned version (case approvals, reissues); else the template's approved version. */
@@ -58,7 +92,26 @@ export class CommunicationsService {
     private readonly commands: CommandRelay,
     private readonly renderer: Renderer,
     private readonly ports: CommunicationsPorts,
+    /** How long a mutation waits for the work it started (src/datasources/follow-up.ts); 0 does not wait. */
+    private readonly followUpWaitMs = DEFAULT_FOLLOW_UP_WAIT_MS,
   ) {}
+
+  /**
+   * Waits, bounded, until every exception of a FAILED document has its case (opened by
+   * a command right after the failure), so generateDocument can answer with
+   * `exceptions { case }` filled in; see the mutation's description.
+   */
+  async awaitExceptionCases(documentId: string): Promise<void> {
+    await followUp({ ms: this.followUpWaitMs, onCommit: (l) => this.outbox.onCommit(l) }, async () => {
+      const pending = await this.db
+        .selectFrom('communications.exceptions')
+        .select('id')
+        .where('document_id', '=', documentId)
+        .where('case_id', 'is', null)
+        .executeTakeFirst();
+      return pending ? null : true;
+    });
+  }
 
   async approvedVersion(templateId: string): Promise<{
     template: { id: string; channels: string[]; document_type: string };
@@ -85,8 +138,10 @@ export class CommunicationsService {
     if (key !== null && (key.length === 0 || key.length > KEY_MAX)) {
       throw badInput(`idempotencyKey: 1 to ${KEY_MAX} characters`, 'idempotencyKey');
     }
+    const scope = scopeName(req.scope);
+    const fingerprint = requestFingerprint(req);
     if (key) {
-      const existing = await this.byIdempotencyKey(key);
+      const existing = await this.byIdempotencyKey(scope, key, fingerprint);
       if (existing) return existing;
     }
     const data = req.snapshot ? req.snapshot.data : checkData(req.data);
@@ -169,6 +224,8 @@ export class CommunicationsService {
             reissue_of: req.reissueOf ?? null,
             batch_id: req.batchId ?? null,
             idempotency_key: key,
+            idempotency_scope: key ? scope : null,
+            request_hash: key ? fingerprint : null,
             requested_by: req.actor,
           })
           .returningAll()
@@ -199,9 +256,10 @@ export class CommunicationsService {
       });
       return doc;
     } catch (err) {
-      // Two requests with one key raced: the unique index let one win; return its document.
+      // Two requests with one key raced: the unique index let one win; return its document
+      // (or CONFLICT, when the winner asked for something else).
       if (key) {
-        const existing = await this.byIdempotencyKey(key);
+        const existing = await this.byIdempotencyKey(scope, key, fingerprint);
         if (existing) return existing;
       }
       throw err;
@@ -231,6 +289,7 @@ export class CommunicationsService {
       throw conflict(`Document ${original.id} was never generated; there is nothing to reissue`);
     return this.generate({
       actor: req.actor,
+      scope: 'system',
       customerId: original.customer_id,
       templateVersionId: original.template_version_id,
       channel: req.channel,
@@ -253,7 +312,7 @@ export class CommunicationsService {
     reason: string,
   ): Promise<void> {
     const key = `batch:${batch.id}:${job.customerId}:${job.channel}`;
-    if (await this.byIdempotencyKey(key)) return;
+    if (await this.byIdempotencyKey('system', key, null)) return;
     await this.outbox.transaction(async (tx, emit) => {
       const doc = await tx
         .insertInto('communications.documents')
@@ -270,9 +329,10 @@ export class CommunicationsService {
           reissue_of: null,
           batch_id: batch.id,
           idempotency_key: key,
+          idempotency_scope: 'system',
           requested_by: batch.requested_by,
         })
-        .onConflict((oc) => oc.column('idempotency_key').doNothing())
+        .onConflict((oc) => oc.columns(['idempotency_scope', 'idempotency_key']).doNothing())
         .returningAll()
         .executeTakeFirst();
       if (!doc) return;
@@ -286,12 +346,31 @@ export class CommunicationsService {
     });
   }
 
-  private async byIdempotencyKey(key: string): Promise<DocumentRow | undefined> {
-    return this.db
+  /**
+   * The document a key already made in its scope. Used with another request (another
+   * fingerprint), the key is refused: answering with the first request's document would
+   * tell the second caller its document exists when nothing was made for it. A null
+   * fingerprint (an unattempted batch record) or a null stored hash (written before
+   * hashes were kept) is not compared.
+   */
+  private async byIdempotencyKey(
+    scope: string,
+    key: string,
+    fingerprint: string | null,
+  ): Promise<DocumentRow | undefined> {
+    const found = await this.db
       .selectFrom('communications.documents')
       .selectAll()
+      .where('idempotency_scope', '=', scope)
       .where('idempotency_key', '=', key)
       .executeTakeFirst();
+    if (found && fingerprint && found.request_hash && found.request_hash !== fingerprint) {
+      throw conflict(
+        `idempotencyKey ${JSON.stringify(key)} was used before with a different request; use a new key for a new request`,
+        'IDEMPOTENCY_KEY_REUSED',
+      );
+    }
+    return found;
   }
 
   private async resolveVersion(
@@ -431,6 +510,19 @@ export class CommunicationsService {
     });
   }
 
+  /**
+   * Resolves an exception, optionally generating (or resending) its document again.
+   *
+   * The winner is decided first, on the locked row: the request that finds the
+   * exception OPEN and unclaimed writes its claim (who, the resolution, the corrected
+   * data) and commits; a concurrent request then finds the claim and gets CONFLICT
+   * without generating anything. Only then is the retry made, from the claim, outside
+   * any lock (rendering can be slow), and the exception RESOLVED under the claim's
+   * token. So the request that won the status change is the one whose data is
+   * regenerated. A command enqueued with the claim finishes it should this process
+   * die before it does (or an outage interrupts it); a refusal of the retry (see
+   * isRefusal) releases the claim, leaving the exception OPEN as it was.
+   */
   async resolveException(
     actor: string,
     input: { exceptionId: string; resolution: string; regenerate?: boolean | null; data?: unknown },
@@ -439,14 +531,73 @@ export class CommunicationsService {
     if (!resolution || resolution.length > 2000)
       throw badInput('resolution: 1 to 2000 characters', 'resolution');
     const corrected = input.data == null ? null : checkData(input.data);
+    const { claim, commandId } = await this.outbox.transaction(async (tx) => {
+      const exc = await tx
+        .selectFrom('communications.exceptions')
+        .selectAll()
+        .where('id', '=', input.exceptionId)
+        .forUpdate()
+        .executeTakeFirst();
+      if (!exc) throw notFound('GenerationException', input.exceptionId);
+      if (exc.status !== 'OPEN') throw conflict(`Exception ${exc.id} is already ${exc.status}`);
+      const held = exc.claim as ResolutionClaim | null;
+      if (held) throw conflict(`Exception ${exc.id} is being resolved by ${held.actor}`);
+      if (!exc.case_id) throw conflict(`Exception ${exc.id} has no case yet; try again in a moment`);
+      if (corrected && exc.kind !== 'MISSING_DATA')
+        throw badInput('data: corrected data applies to MISSING_DATA exceptions only', 'data');
+      const claim: ResolutionClaim = {
+        token: randomUUID(),
+        actor,
+        resolution,
+        regenerate: input.regenerate === true,
+        data: corrected,
+      };
+      await tx
+        .updateTable('communications.exceptions')
+        .set({ claim: JSON.stringify(claim) })
+        .where('id', '=', exc.id)
+        .execute();
+      const commandId = await this.commands.enqueue(
+        tx,
+        'finishResolution',
+        { exceptionId: exc.id, token: claim.token },
+        { delayMs: RESOLUTION_SAFETY_NET_MS },
+      );
+      return { claim, commandId };
+    });
+    let row: ExceptionRow;
+    try {
+      row = await this.finishResolution(input.exceptionId, claim.token);
+    } catch (err) {
+      // Refused: the claim was released, so the command has nothing left to do. Anything
+      // else (an outage) leaves the claim to the command, which finishes it in a while.
+      if (isRefusal(err)) await this.commands.finished(commandId);
+      throw err;
+    }
+    await this.commands.finished(commandId);
+    return row;
+  }
+
+  /** Command handler: finishes a claimed resolution whose request did not (a crash). */
+  async runFinishResolution(payload: Record<string, unknown>): Promise<void> {
+    try {
+      await this.finishResolution(String(payload.exceptionId), String(payload.token));
+    } catch (err) {
+      // The claim was released; retrying would change nothing.
+      if (!isRefusal(err)) throw err;
+    }
+  }
+
+  /** Makes the claimed retry and resolves the exception; idempotent per claim. */
+  private async finishResolution(exceptionId: string, token: string): Promise<ExceptionRow> {
     const exc = await this.db
       .selectFrom('communications.exceptions')
       .selectAll()
-      .where('id', '=', input.exceptionId)
-      .executeTakeFirst();
-    if (!exc) throw notFound('GenerationException', input.exceptionId);
-    if (exc.status !== 'OPEN') throw conflict(`Exception ${exc.id} is already ${exc.status}`);
-    if (!exc.case_id) throw conflict(`Exception ${exc.id} has no case yet; try again in a moment`);
+      .where('id', '=', exceptionId)
+      .executeTakeFirstOrThrow();
+    const claim = exc.claim as ResolutionClaim | null;
+    // Finished already (by the request or by the command), or released.
+    if (exc.status !== 'OPEN' || claim?.token !== token) return exc;
     const doc = exc.document_id
       ? await this.db
           .selectFrom('communications.documents')
@@ -454,57 +605,77 @@ export class CommunicationsService {
           .where('id', '=', exc.document_id)
           .executeTakeFirst()
       : undefined;
-    if (corrected && exc.kind !== 'MISSING_DATA')
-      throw badInput('data: corrected data applies to MISSING_DATA exceptions only', 'data');
-
     let retryDocument: DocumentRow | null = null;
     let retryDelivery: DeliveryRow | null = null;
-    if (input.regenerate && doc) {
-      if (exc.kind === 'DELIVERY_FAILURE') {
-        retryDelivery = await this.resend(doc, exc);
-      } else {
-        const snapshot = doc.snapshot as unknown as RenderSnapshot;
-        retryDocument = await this.generate({
-          actor,
-          customerId: doc.customer_id,
-          templateVersionId: doc.template_version_id,
-          channel: doc.channel,
-          data: { ...snapshot.data, ...(corrected ?? {}) },
-          caseId: doc.case_id,
-          // Generation was signed off for the original; the retry inherits it.
-          caseApproved: true,
-          idempotencyKey: `retry:${exc.id}`,
-        });
+    try {
+      if (claim.regenerate && doc) {
+        if (exc.kind === 'DELIVERY_FAILURE') {
+          retryDelivery = await this.resend(doc, exc);
+        } else {
+          const snapshot = doc.snapshot as unknown as RenderSnapshot;
+          retryDocument = await this.generate({
+            actor: claim.actor,
+            scope: 'system',
+            customerId: doc.customer_id,
+            templateVersionId: doc.template_version_id,
+            channel: doc.channel,
+            data: { ...snapshot.data, ...(claim.data ?? {}) },
+            caseId: doc.case_id,
+            // Generation was signed off for the original; the retry inherits it.
+            caseApproved: true,
+            // One retry per claim, however often this runs.
+            idempotencyKey: `retry:${exc.id}:${token}`,
+          });
+        }
       }
+    } catch (err) {
+      if (isRefusal(err)) {
+        await this.db
+          .updateTable('communications.exceptions')
+          .set({ claim: null })
+          .where('id', '=', exc.id)
+          .where('status', '=', 'OPEN')
+          .where(sql<string>`claim->>'token'`, '=', token)
+          .execute();
+      }
+      throw err;
     }
-    const resolved = await this.outbox.transaction(async (tx) => {
+    return this.outbox.transaction(async (tx) => {
       const row = await tx
         .updateTable('communications.exceptions')
         .set({
           status: 'RESOLVED',
-          resolution,
-          resolved_by: actor,
+          resolution: claim.resolution,
+          resolved_by: claim.actor,
           resolved_at: new Date(),
           retry_document_id: retryDocument?.id ?? null,
           retry_delivery_id: retryDelivery?.id ?? null,
+          claim: null,
         })
         .where('id', '=', exc.id)
         .where('status', '=', 'OPEN')
+        .where(sql<string>`claim->>'token'`, '=', token)
         .returningAll()
         .executeTakeFirst();
-      if (!row) throw conflict(`Exception ${exc.id} was resolved meanwhile`);
+      if (!row) {
+        // The other path (request or command) finished this claim a moment ago.
+        return tx
+          .selectFrom('communications.exceptions')
+          .selectAll()
+          .where('id', '=', exc.id)
+          .executeTakeFirstOrThrow();
+      }
       await this.commands.enqueue(tx, 'recordExceptionOutcome', {
         caseId: exc.case_id,
         sourceCaseId: doc?.case_id ?? null,
-        actor,
-        resolution,
+        actor: claim.actor,
+        resolution: claim.resolution,
         retryDocumentId: retryDocument?.id ?? null,
         retryDeliveryId: retryDelivery?.id ?? null,
         retryStatus: retryDocument?.status ?? (retryDelivery ? 'RESENT' : null),
       });
       return row;
     });
-    return resolved;
   }
 
   async runRecordExceptionOutcome(payload: Record<string, unknown>): Promise<void> {
@@ -592,6 +763,39 @@ export function addressFor(channel: Channel, c: RenderSnapshot['customer']): str
     case 'WEB':
       return `web:${c.id}`;
   }
+}
+
+/**
+ * An error that says the request cannot be done as asked (the template lost its
+ * approval, the customer is gone), which trying again will not change; unlike an
+ * outage (UPSTREAM_UNAVAILABLE) or an unexpected failure, after which a claimed
+ * retry is tried again rather than given up.
+ */
+function isRefusal(err: unknown): boolean {
+  return (
+    err instanceof GraphQLErrorWithCode &&
+    err.code !== ErrorCode.UPSTREAM_UNAVAILABLE &&
+    err.code !== ErrorCode.INTERNAL_SERVER_ERROR
+  );
+}
+
+/**
+ * SHA-256 of the request as asked (before defaults are applied): what a key is bound
+ * to. Canonical JSON, so key order in `data` does not matter.
+ */
+export function requestFingerprint(req: GenerateRequest): string {
+  const asked = {
+    customerId: req.customerId,
+    templateId: req.templateId ?? null,
+    templateVersionId: req.templateVersionId ?? null,
+    channel: req.channel ?? null,
+    // A reissue renders the archived snapshot of `reissueOf`, which names it.
+    data: req.snapshot ? null : (req.data ?? null),
+    caseId: req.caseId ?? null,
+    reissueOf: req.reissueOf ?? null,
+    batchId: req.batchId ?? null,
+  };
+  return createHash('sha256').update(canonicalJson(asked)).digest('hex');
 }
 
 function checkData(data: unknown): Record<string, unknown> {

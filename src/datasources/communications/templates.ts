@@ -71,18 +71,16 @@ export class TemplateLifecycle {
     });
     const id = `tpl_${input.documentType}`;
     return this.outbox.transaction(async (tx, emit) => {
-      const exists = await tx
-        .selectFrom('communications.templates')
-        .select('id')
-        .where('id', '=', id)
-        .executeTakeFirst();
-      if (exists)
-        throw conflict(`A template for ${input.documentType} exists already (${id}); edit it instead`);
+      // One statement decides: two creates of one document type at once get one template
+      // and one CONFLICT (a check before the insert let both through to a key violation).
       const template = await tx
         .insertInto('communications.templates')
         .values({ id, name, document_type: input.documentType, channels: draft.channels })
+        .onConflict((oc) => oc.column('id').doNothing())
         .returningAll()
-        .executeTakeFirstOrThrow();
+        .executeTakeFirst();
+      if (!template)
+        throw conflict(`A template for ${input.documentType} exists already (${id}); edit it instead`);
       const version = await this.insertVersion(tx, id, 1, draft, principal.sub);
       await this.audit(tx, emit, id, version.id, principal.sub, 'TEMPLATE_CREATED', {
         version: 1,
@@ -109,14 +107,21 @@ export class TemplateLifecycle {
         .selectFrom('communications.templates')
         .selectAll()
         .where('id', '=', input.templateId)
-        .forUpdate()
+        // NO KEY UPDATE, not UPDATE: the other lifecycle moves lock a version and then write
+        // the template's trail, whose foreign key takes KEY SHARE on this row. FOR UPDATE
+        // would conflict with that and deadlock against them; edits still serialise here.
+        .forNoKeyUpdate()
         .executeTakeFirst();
       if (!template) throw notFound('Template', input.templateId);
+      // The newest version is locked too: submitForReview, decide and retire lock the version
+      // (not the template), and its status is checked below.
       const latest = await tx
         .selectFrom('communications.template_versions')
         .selectAll()
         .where('template_id', '=', template.id)
         .orderBy('version', 'desc')
+        .limit(1)
+        .forUpdate()
         .executeTakeFirstOrThrow();
       const draft = this.checkDraft({
         content: input.content ?? latest.content,
@@ -220,13 +225,19 @@ export class TemplateLifecycle {
       throw badInput('decision: APPROVED or REJECTED', 'decision');
     checkComment(input.comment);
     return this.outbox.transaction(async (tx, emit) => {
+      const found = await tx
+        .selectFrom('communications.template_approvals')
+        .select('version_id')
+        .where('id', '=', input.approvalId)
+        .executeTakeFirst();
+      if (!found) throw notFound('TemplateApproval', input.approvalId);
+      const v = await this.lockVersion(tx, found.version_id);
+      // Read again under the version's lock: a decision read before it may be stale.
       const target = await tx
         .selectFrom('communications.template_approvals')
         .selectAll()
         .where('id', '=', input.approvalId)
-        .executeTakeFirst();
-      if (!target) throw notFound('TemplateApproval', input.approvalId);
-      const v = await this.lockVersion(tx, target.version_id);
+        .executeTakeFirstOrThrow();
       const stage = target.stage as TemplateStage;
       if (!principal.roles.includes(TEMPLATE_STAGE_ROLE[stage]))
         throw forbidden(`Deciding the ${stage} stage needs the ${TEMPLATE_STAGE_ROLE[stage]} role`);

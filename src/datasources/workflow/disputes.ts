@@ -6,7 +6,7 @@ import { approvalRequired, badInput, conflict, forbidden, notFound } from '../..
 import type { Principal, Role } from '../../identity/index.js';
 import type { CaseRow, WorkflowDB } from '../../store/tables.js';
 import type { WorkflowPorts } from './ports.js';
-import { insertCase, insertTask, type WorkflowService } from './service.js';
+import { insertCase, insertTask, lockCase, type WorkflowService } from './service.js';
 
 /**
  * Complaints and disputes. A DISPUTE case has a response policy: acknowledge
@@ -147,7 +147,7 @@ export class DisputeDesk {
     const version = await this.ports.approvedVersion(DISPUTE_LETTERS[letter]);
     if (!version || version === 'NO_TEMPLATE')
       throw approvalRequired(`The ${letter} letter template has no approved version`);
-    return this.outbox.transaction(async (tx, emit) => {
+    const sent = await this.outbox.transaction(async (tx, emit) => {
       const c = await tx
         .selectFrom('workflow.cases')
         .selectAll()
@@ -176,10 +176,21 @@ export class DisputeDesk {
       }
       if (c.status === 'AWAITING_APPROVAL')
         throw conflict(`The final response of dispute ${c.id} is awaiting approval`);
+      // Approved, the final response is on its way out: another one would reopen an approval
+      // that the letter already going out then resolves the case under.
+      if (c.status === 'APPROVED' && letter === 'FINAL_RESPONSE')
+        throw conflict(`The final response of dispute ${c.id} was approved and is being sent`);
+      /** The case as this request leaves it: what the mutation answers. */
+      const caseNow = () =>
+        tx.selectFrom('workflow.cases').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
       if (letter === 'FINAL_RESPONSE') {
         await this.submitFinal(tx, c, principal, data);
         await this.cases.setStatus(tx, emit, c.id, 'AWAITING_APPROVAL', principal.sub, { letter });
-        return tx.selectFrom('workflow.cases').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
+        // Nothing to wait for: the letter goes out after an approver signs it off.
+        return {
+          row: await caseNow(),
+          requested: null,
+        };
       }
       let sequence: number | undefined;
       if (letter === 'INTERIM_UPDATE') {
@@ -190,7 +201,7 @@ export class DisputeDesk {
           .where('id', '=', c.id)
           .execute();
       }
-      await this.cases.audit(tx, c.id, principal.sub, 'LETTER_REQUESTED', {
+      const requested = await this.cases.audit(tx, c.id, principal.sub, 'LETTER_REQUESTED', {
         letter,
         sequence: sequence ?? null,
       });
@@ -199,8 +210,33 @@ export class DisputeDesk {
       else await emit('CASE_UPDATED', { caseId: c.id });
       const cmd: DisputeLetterCommand = { caseId: c.id, letter, data, requestedBy: principal.sub, sequence };
       await this.commands.enqueue(tx, 'disputeLetter', { ...cmd });
-      return tx.selectFrom('workflow.cases').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
+      return {
+        row: await caseNow(),
+        requested: { auditId: requested, sequence: sequence ?? null },
+      };
     });
+    if (sent.requested) {
+      // The letter is local and quick in embedded mode: answer once it is recorded (the
+      // ACKNOWLEDGEMENT deadline MET, the letter in `documents`); see the mutation's description.
+      const { auditId, sequence } = sent.requested;
+      await this.cases.followUp(() =>
+        this.db
+          .selectFrom('workflow.audit_events')
+          .select('id')
+          .where('case_id', '=', sent.row.id)
+          .where('id', '>', auditId)
+          .where('action', 'in', ['LETTER_SENT', 'GENERATION_FAILED'])
+          .where(sql<string>`detail->>'letter'`, '=', letter)
+          .where(
+            sql<string>`coalesce(detail->>'sequence', '')`,
+            '=',
+            sequence === null ? '' : String(sequence),
+          )
+          .executeTakeFirst(),
+      );
+    }
+    // The case as this request left it; deadlines and documents are read when the answer is resolved.
+    return sent.row;
   }
 
   /** The final response's single approval stage; a resubmission after a rejection reopens it. */
@@ -282,6 +318,8 @@ export class DisputeDesk {
       idempotencyKey: key,
     });
     await this.outbox.transaction(async (tx, emit) => {
+      // Locked before the check: two runs of one command (an expired lease) record the letter once.
+      await lockCase(tx, c.id);
       const recorded = await tx
         .selectFrom('workflow.audit_events')
         .select('id')

@@ -14,6 +14,7 @@ import type {
   WorkflowPorts,
 } from './ports.js';
 import type { DisputeDesk } from './disputes.js';
+import { DEFAULT_FOLLOW_UP_WAIT_MS, followUp } from '../follow-up.js';
 
 export const STAGES = ['REVIEW', 'APPROVAL', 'COMPLIANCE'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -50,6 +51,8 @@ export interface WorkflowOptions {
   milestoneCommunications?: readonly MilestoneRule[];
   /** Where generation exception cases go; the first matching rule wins. */
   exceptionRouting?: readonly ExceptionRoute[];
+  /** How long a mutation waits for the work it started (src/datasources/follow-up.ts); 0 does not wait. */
+  followUpWaitMs?: number;
 }
 
 export interface MilestoneRule {
@@ -653,7 +656,11 @@ export class WorkflowService {
         ? customer.preferredChannel
         : approved.channels[0]!
       : null;
-    return this.outbox.transaction(async (tx, emit) => {
+    const reported = await this.outbox.transaction(async (tx, emit) => {
+      // The checks above only chose the communication; the status check that decides runs
+      // here, on the locked row, so a milestone racing one that resolves the case serialises.
+      const locked = await lockCase(tx, c.id);
+      if (TERMINAL.has(locked.status)) throw conflict(`Case ${c.id} is ${locked.status}`);
       const inserted = await tx
         .insertInto('workflow.case_milestones')
         .values({
@@ -669,7 +676,14 @@ export class WorkflowService {
       if (!inserted) {
         await this.audit(tx, c.id, principal.sub, 'MILESTONE_REPEATED', { milestone: input.milestone });
         await emit('CASE_UPDATED', { caseId: c.id });
-        return tx.selectFrom('workflow.cases').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
+        return {
+          sends: false,
+          row: await tx
+            .selectFrom('workflow.cases')
+            .selectAll()
+            .where('id', '=', c.id)
+            .executeTakeFirstOrThrow(),
+        };
       }
       await this.audit(tx, c.id, principal.sub, 'MILESTONE_REACHED', {
         milestone: input.milestone,
@@ -685,7 +699,7 @@ export class WorkflowService {
             customerId: customer.id,
             templateVersionId: approved.templateVersionId,
             channel,
-            data: { ...((c.data ?? {}) as Record<string, unknown>), ...data },
+            data: { ...((locked.data ?? {}) as Record<string, unknown>), ...data },
             requestedBy: principal.sub,
             // One communication per milestone of a case, however often it is reported or retried.
             idempotencyKey: `milestone:${c.id}:${input.milestone}`,
@@ -693,8 +707,29 @@ export class WorkflowService {
         };
         await this.commands.enqueue(tx, 'milestoneCommunication', { ...cmd });
       }
-      return tx.selectFrom('workflow.cases').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
+      return {
+        sends: !!(approved && channel),
+        row: await tx
+          .selectFrom('workflow.cases')
+          .selectAll()
+          .where('id', '=', c.id)
+          .executeTakeFirstOrThrow(),
+      };
     });
+    if (reported.sends) {
+      // Answer with the milestone's document (`milestones { document }`) when it is quick.
+      await this.followUp(() =>
+        this.db
+          .selectFrom('workflow.case_milestones')
+          .select('document_id')
+          .where('case_id', '=', c.id)
+          .where('milestone', '=', input.milestone)
+          .where('document_id', 'is not', null)
+          .executeTakeFirst(),
+      );
+    }
+    // The case as this request left it; `milestones` is read when the answer is resolved.
+    return reported.row;
   }
 
   /** Command handler: the milestone's document, linked to the milestone and the trail. */
@@ -951,27 +986,50 @@ export class WorkflowService {
       }
       return tx.selectFrom('workflow.cases').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
     });
-    return row;
+    if (row.status !== 'APPROVED') return row;
+    // The reissue is local and quick in embedded mode: answer with it (RESOLVED, or
+    // IN_PROGRESS when it failed). Slower, the answer is the case APPROVED and
+    // caseUpdated announces the rest (see the mutation's description).
+    const done = await this.followUp(() =>
+      this.db
+        .selectFrom('workflow.cases')
+        .selectAll()
+        .where('id', '=', row.id)
+        .where('status', '!=', 'APPROVED')
+        .executeTakeFirst(),
+    );
+    return done ?? row;
+  }
+
+  /** Waits, bounded, for work this subgraph's commands do (src/datasources/follow-up.ts). */
+  followUp<T>(check: () => Promise<T | null | undefined>): Promise<T | null> {
+    const ms = this.options.followUpWaitMs ?? DEFAULT_FOLLOW_UP_WAIT_MS;
+    return followUp({ ms, onCommit: (listener) => this.outbox.onCommit(listener) }, check);
   }
 
   /** Command handler: starts the notice's batch; the case records that it was sent out. */
   async runLaunchNotice(cmd: LaunchNoticeCommand): Promise<void> {
     const { batchId, total } = await this.ports.launchNoticeBatch(cmd);
     await this.outbox.transaction(async (tx, emit) => {
+      // Locked first: a second run of this command (an expired lease) and the batch's
+      // outcome (recordNoticeOutcome, which can commit first for a small batch) serialise here.
+      const c = await lockCase(tx, cmd.caseId);
       const already = await tx
         .selectFrom('workflow.audit_events')
         .select('id')
-        .where('case_id', '=', cmd.caseId)
+        .where('case_id', '=', c.id)
         .where('action', '=', 'NOTICE_LAUNCHED')
         .executeTakeFirst();
       if (already) return;
-      await this.audit(tx, cmd.caseId, 'system', 'NOTICE_LAUNCHED', {
+      await this.audit(tx, c.id, 'system', 'NOTICE_LAUNCHED', {
         batchId,
         total,
         segments: cmd.segments,
         channels: cmd.channels,
       });
-      await this.setStatus(tx, emit, cmd.caseId, 'IN_PROGRESS', 'system', { batchId });
+      // A batch that finished before its launch was recorded leaves the case RESOLVED.
+      if (c.status === 'APPROVED') await this.setStatus(tx, emit, c.id, 'IN_PROGRESS', 'system', { batchId });
+      else await emit('CASE_UPDATED', { caseId: c.id });
     });
   }
 
@@ -1029,11 +1087,13 @@ export class WorkflowService {
     actor: string,
     action: string,
     detail: Record<string, unknown>,
-  ) {
-    await tx
+  ): Promise<string> {
+    const row = await tx
       .insertInto('workflow.audit_events')
       .values({ case_id: caseId, actor, action, detail: JSON.stringify(detail) })
-      .execute();
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return String(row.id);
   }
 }
 
@@ -1112,6 +1172,22 @@ export function insertCase(tx: Transaction<WorkflowDB>, fields: NewCaseFields): 
     })
     .returningAll()
     .executeTakeFirstOrThrow();
+}
+
+/**
+ * Reads a case and locks its row until the transaction ends: every status
+ * check that decides a write runs on the row this returns, so concurrent
+ * requests on one case serialise (issue 9, point 2).
+ */
+export async function lockCase(tx: Transaction<WorkflowDB>, caseId: string): Promise<CaseRow> {
+  const c = await tx
+    .selectFrom('workflow.cases')
+    .selectAll()
+    .where('id', '=', caseId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!c) throw notFound('Case', caseId);
+  return c;
 }
 
 type NewTaskFields = Pick<Insertable<TasksTable>, 'id' | 'case_id' | 'kind' | 'role' | 'status'> &

@@ -51,13 +51,19 @@ export class DocumentResolver {
   @Authorized(...MUTATION_ROLES.generateDocument)
   @Mutation(() => Document, {
     description:
-      "Generates from the template's approved version. A generation failure is not an error: the document comes back FAILED with its exception.",
+      "Generates from the template's approved version. A generation failure is not an error: the document comes back FAILED with its exception, and the mutation waits for the exception's case to open (up to FOLLOW_UP_WAIT_MS, 5 s by default) so `exceptions { case }` is filled in; if that takes longer, `case` is null in the answer and `generationExceptionRaised` announces the exception once its case is open. Delivery happens after the answer: `deliveryStatusChanged` follows each step. `idempotencyKey` is the caller's own: the same key with the same request returns the same document; with another request it is CONFLICT (reason IDEMPOTENCY_KEY_REUSED).",
   })
   async generateDocument(
     @Arg('input', () => GenerateDocumentInput) input: GenerateDocumentInput,
     @Ctx() ctx: CommunicationsContext,
   ): Promise<Document> {
-    const row = await ctx.communications.service.generate({ actor: ctx.principal!.sub, ...input });
+    const row = await ctx.communications.service.generate({
+      actor: ctx.principal!.sub,
+      // The caller's keys are its own: another caller's same key is another request.
+      scope: { caller: ctx.principal!.sub },
+      ...input,
+    });
+    if (row.status === 'FAILED') await ctx.communications.service.awaitExceptionCases(row.id);
     return toDocument(row, ctx.communications.publicUrl);
   }
 
@@ -70,6 +76,8 @@ export class DocumentResolver {
   ): Promise<Document> {
     const row = await ctx.communications.service.generate({
       actor: input.requestedBy,
+      // Workflow's command keys (case:<id>, milestone:..., dispute:...).
+      scope: 'system',
       customerId: input.customerId,
       templateVersionId: input.templateVersionId,
       channel: input.channel,
@@ -189,13 +197,16 @@ export class GenerationExceptionResolver {
   @Authorized(...MUTATION_ROLES.resolveException)
   @Mutation(() => GenerationException, {
     description:
-      'Records the resolution on the exception and its case; with regenerate, generates again (or resends the same bytes for a delivery failure).',
+      "Records the resolution on the exception and its case; with regenerate, generates again (or resends the same bytes for a delivery failure). The retry is made before the answer (`retryDocument`, `retryDelivery`). One resolution wins: a concurrent one gets CONFLICT and nothing is generated for it. The exception's case records the resolution a moment after the answer; `caseUpdated` announces it RESOLVED.",
   })
   async resolveException(
     @Arg('input', () => ResolveExceptionInput) input: ResolveExceptionInput,
     @Ctx() ctx: CommunicationsContext,
   ): Promise<GenerationException> {
-    return toException(await ctx.communications.service.resolveException(ctx.principal!.sub, input));
+    const row = await ctx.communications.service.resolveException(ctx.principal!.sub, input);
+    // A retry that failed again has an exception of its own: answered with its case, as generateDocument.
+    if (row.retry_document_id) await ctx.communications.service.awaitExceptionCases(row.retry_document_id);
+    return toException(row);
   }
 
   @Authorized()
@@ -252,7 +263,8 @@ export class GenerationExceptionResolver {
 
   @FieldResolver(() => CaseCommunications, {
     nullable: true,
-    description: 'The workflow case opened for operations to work this exception.',
+    description:
+      'The workflow case opened for operations to work this exception. It is opened a moment after the failure and is null until then; generateDocument waits for it (see there), and `generationExceptionRaised` announces the exception once it is open.',
   })
   case(@Root() e: GenerationException) {
     return caseRef(e.caseId);

@@ -83,7 +83,10 @@ export class CaseResolver {
   }
 
   @Authorized(...MUTATION_ROLES.decideApproval)
-  @Mutation(() => Approval)
+  @Mutation(() => Approval, {
+    description:
+      "Decides one approval stage. The last approval starts the case's work without waiting for it: a REGULATED_DOCUMENT or CORRESPONDENCE case generates its document, a MANDATORY_NOTICE launches its batch, a DISPUTE sends its final response. The answer's `case` is APPROVED; `caseUpdated` announces it again when that work is recorded (RESOLVED with its `documents`, or IN_PROGRESS for a running notice batch).",
+  })
   async decideApproval(
     @Arg('input', () => DecideApprovalInput) input: DecideApprovalInput,
     @Ctx() ctx: WorkflowContext,
@@ -105,7 +108,7 @@ export class CaseResolver {
   @Authorized(...MUTATION_ROLES.authoriseReissue)
   @Mutation(() => Case, {
     description:
-      'Records the authorisation check of a REISSUE case. Authorised, the exact prior document is regenerated and delivered; refused, the case ends REJECTED.',
+      'Records the authorisation check of a REISSUE case; refused, the case ends REJECTED. Authorised, the exact prior document is regenerated and delivered: the mutation waits for the reissue (up to FOLLOW_UP_WAIT_MS, 5 s by default) and answers with the case RESOLVED and the reissued document in `documents` (IN_PROGRESS, handed to operations, if it failed to generate). When the reissue takes longer (a remote Exstream), the answer is the case APPROVED with `documents` still empty, and `caseUpdated` announces the case once the reissue is recorded; `deliveryStatusChanged` follows its delivery.',
   })
   async authoriseReissue(
     @Arg('input', () => AuthoriseReissueInput) input: AuthoriseReissueInput,
@@ -117,7 +120,7 @@ export class CaseResolver {
   @Authorized(...MUTATION_ROLES.reportMilestone)
   @Mutation(() => Case, {
     description:
-      'Records a milestone of a SERVICE case and sends the communication mapped to it; reporting it again sends nothing.',
+      "Records a milestone of a SERVICE case and sends the communication mapped to it; reporting it again sends nothing. The first report waits for the communication's document (up to FOLLOW_UP_WAIT_MS, 5 s by default), so the answer's `milestones { document }` is filled in; when generation takes longer it is null in the answer, and `caseUpdated` announces the case once the document is linked.",
   })
   async reportMilestone(
     @Arg('input', () => ReportMilestoneInput) input: ReportMilestoneInput,
@@ -134,7 +137,7 @@ export class CaseResolver {
   @Authorized(...MUTATION_ROLES.sendDisputeLetter)
   @Mutation(() => Case, {
     description:
-      'Sends a dispute letter: the acknowledgement and interim updates at once, the final response after an approver signs it off.',
+      'Sends a dispute letter. The acknowledgement and interim updates go out at once: the mutation waits for the letter (up to FOLLOW_UP_WAIT_MS, 5 s by default), so the answer lists it in `documents` and shows the ACKNOWLEDGEMENT deadline MET; when generation takes longer the answer shows the state before it, and `caseUpdated` announces the case once the letter is recorded. The final response goes out after an approver signs it off: the answer is the case AWAITING_APPROVAL.',
   })
   async sendDisputeLetter(
     @Arg('input', () => SendDisputeLetterInput) input: SendDisputeLetterInput,

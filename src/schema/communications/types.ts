@@ -286,7 +286,8 @@ export class GenerateDocumentInput {
   @Text(LIMITS.idempotencyKey, { min: 1 })
   @Field(() => String, {
     nullable: true,
-    description: 'The same key returns the same document instead of generating twice.',
+    description:
+      "The caller's own key (per token subject): the same key with the same request returns the same document instead of generating twice; with a different request it is refused with CONFLICT, reason IDEMPOTENCY_KEY_REUSED.",
   })
   idempotencyKey?: string | null;
 }

@@ -354,7 +354,11 @@ export class CaseMilestone {
   @Field(() => ID, { nullable: true, description: 'The template the milestone mapping chose, if any.' })
   templateId!: string | null;
 
-  @Field(() => DocumentRef, { nullable: true, description: 'The communication sent for it, once generated.' })
+  @Field(() => DocumentRef, {
+    nullable: true,
+    description:
+      'The communication sent for it. Null when the mapping names none, and until it is generated: reportMilestone waits for it (up to FOLLOW_UP_WAIT_MS, 5 s by default), so it is filled in when that answers unless generation took longer; then `caseUpdated` announces the case once the document is linked.',
+  })
   document!: DocumentRef | null;
 }
 
@@ -400,10 +404,16 @@ export class CaseDeadline {
   @Field(() => DateTime)
   dueAt!: Date;
 
-  @Field(() => DateTime, { nullable: true })
+  @Field(() => DateTime, {
+    nullable: true,
+    description:
+      'When the letter that meets it was generated: the acknowledgement for ACKNOWLEDGEMENT, the approved final response for FINAL_RESPONSE. sendDisputeLetter(ACKNOWLEDGEMENT) answers once it is set unless the letter took longer than FOLLOW_UP_WAIT_MS; `caseUpdated` announces the case when it is.',
+  })
   metAt!: Date | null;
 
-  @Field(() => DeadlineState)
+  @Field(() => DeadlineState, {
+    description: 'Where the deadline stands now; MET once `metAt` is set in time.',
+  })
   state!: DeadlineState;
 }
 

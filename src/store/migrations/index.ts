@@ -446,6 +446,33 @@ const m008_trail_chains: Migration = {
   },
 };
 
+/**
+ * Issue 9: idempotency keys are scoped to their caller and bound to the request
+ * they were first used with, and an exception's resolution is claimed before its
+ * retry is made. Keys written before this migration get the scope they had in
+ * practice: the gateway's own command keys (`case:`, `milestone:`, `reissue:`,
+ * `dispute:`, `batch:`, `retry:`, and the demo seeder's `demo:`) the system scope, every other key its
+ * requester's; their request hash stays null (unknown, so not compared).
+ */
+const m009_idempotency_scopes: Migration = {
+  async up(db: AnyDB) {
+    await sql`
+      alter table communications.documents
+        add column idempotency_scope text,
+        add column request_hash text;
+      update communications.documents
+        set idempotency_scope = case
+          when idempotency_key ~ '^(case|milestone|reissue|dispute|batch|retry|demo):' then 'system'
+          else 'caller:' || requested_by end
+        where idempotency_key is not null;
+      alter table communications.documents drop constraint documents_idempotency_key_key;
+      create unique index documents_idempotency_scope_key
+        on communications.documents (idempotency_scope, idempotency_key);
+      alter table communications.exceptions add column claim jsonb;
+    `.execute(db);
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '001_workflow': m001_workflow,
   '002_customers': m002_customers,
@@ -455,6 +482,7 @@ export const migrations: Record<string, Migration> = {
   '006_case_deadlines': m006_case_deadlines,
   '007_notice_batches': m007_notice_batches,
   '008_trail_chains': m008_trail_chains,
+  '009_idempotency_scopes': m009_idempotency_scopes,
 };
 
 class StaticProvider implements MigrationProvider {
