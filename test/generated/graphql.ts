@@ -203,7 +203,7 @@ export type Channel =
 
 export type CreateTemplateInput = {
   channels: Array<Channel>;
-  /** Per-channel content: subject, mjml, text, html, print { title, blocks }, sms (Handlebars). */
+  /** Per-channel content, every string a Handlebars template. Each channel the template lists needs all of its keys: PRINT: print; EMAIL: subject, mjml, text; WEB: html; MOBILE: sms. print is { title, blocks }; mjml is MJML source; the rendered sms is at most 160 characters. */
   content: Scalars['JSON']['input'];
   /** JSON Schema (draft 2020-12) of the data the content needs. */
   dataSchema: Scalars['JSON']['input'];
@@ -363,6 +363,7 @@ export type DocumentStatus =
 export type EditTemplateInput = {
   channels?: InputMaybe<Array<Channel>>;
   comment?: InputMaybe<Scalars['String']['input']>;
+  /** Per-channel content, every string a Handlebars template. Each channel the template lists needs all of its keys: PRINT: print; EMAIL: subject, mjml, text; WEB: html; MOBILE: sms. print is { title, blocks }; mjml is MJML source; the rendered sms is at most 160 characters. Absent: unchanged. */
   content?: InputMaybe<Scalars['JSON']['input']>;
   dataSchema?: InputMaybe<Scalars['JSON']['input']>;
   templateId: Scalars['ID']['input'];

@@ -11,7 +11,7 @@ import type {
 } from '../../store/tables.js';
 import {
   CHANNELS,
-  supportedChannels,
+  channelContentProblem,
   templateContentProblem,
   TemplateError,
   type Channel,
@@ -334,9 +334,8 @@ export class TemplateLifecycle {
       throw badInput('channels: one or more of PRINT, EMAIL, WEB, MOBILE', 'channels');
     }
     const content = d.content as TemplateContent;
-    const covered = supportedChannels(content);
-    const missing = channels.filter((c) => !covered.includes(c));
-    if (missing.length) throw badInput(`content: no content for ${missing.join(', ')}`, 'content');
+    const problems = channels.map((c) => channelContentProblem(content, c)).filter((p) => p !== null);
+    if (problems.length) throw badInput(`content: ${problems.join('; ')}`, 'content');
     try {
       this.schemas.compile(d.dataSchema as Record<string, unknown>, 'draft').dispose();
     } catch (err) {

@@ -15,6 +15,13 @@ import {
 } from '../shared/index.js';
 import { Items, JsonLimits, LIMITS, Matches, Text } from '../shared/validation.js';
 import { DOCUMENT_TYPE } from '../../validation/index.js';
+import { channelContentSummary, SMS_MAX_CHARS } from '../../datasources/communications/engine/channels.js';
+
+/** What template content holds; the keys per channel come from the engine, which enforces them. */
+const CONTENT_DESCRIPTION =
+  'Per-channel content, every string a Handlebars template. Each channel the template lists needs all ' +
+  `of its keys: ${channelContentSummary()}. print is { title, blocks }; mjml is MJML source; ` +
+  `the rendered sms is at most ${SMS_MAX_CHARS} characters.`;
 
 @ObjectType({ description: 'communications subgraph (Exstream side)' })
 @Directive('@key(fields: "id")')
@@ -385,9 +392,7 @@ export class CreateTemplateInput {
   channels!: Channel[];
 
   @JsonLimits(LIMITS.templateContent)
-  @Field(() => JSONScalar, {
-    description: 'Per-channel content: subject, mjml, text, html, print { title, blocks }, sms (Handlebars).',
-  })
+  @Field(() => JSONScalar, { description: CONTENT_DESCRIPTION })
   content!: unknown;
 
   @JsonLimits(LIMITS.dataSchema)
@@ -403,7 +408,7 @@ export class EditTemplateInput {
   templateId!: string;
 
   @JsonLimits(LIMITS.templateContent)
-  @Field(() => JSONScalar, { nullable: true })
+  @Field(() => JSONScalar, { nullable: true, description: `${CONTENT_DESCRIPTION} Absent: unchanged.` })
   content?: unknown;
 
   @JsonLimits(LIMITS.dataSchema)

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BRANDS } from './brands.js';
+import { channelContentProblem, SMS_MAX_CHARS } from './channels.js';
 import { TemplateError } from './errors.js';
 import { printFonts } from './fonts.js';
 import { formatDate, parseIsoDate, resolveLocale } from './format.js';
@@ -14,51 +15,24 @@ import { compileMjml } from './mjml.js';
 import { renderLetterPdf, type RenderedPrintBlock } from './pdf.js';
 import { createSchemaCompiler, type CompiledSchema } from './validate.js';
 import { isFullHtmlDocument, webPage } from './web.js';
-import type {
-  Brand,
-  Channel,
-  RenderableVersion,
-  RenderedPart,
-  RenderResult,
-  RenderSnapshot,
-  Renderer,
-  TemplateContent,
+import {
+  CHANNELS,
+  type Brand,
+  type Channel,
+  type RenderableVersion,
+  type RenderedPart,
+  type RenderResult,
+  type RenderSnapshot,
+  type Renderer,
+  type TemplateContent,
 } from './types.js';
 
-export const SMS_MAX_CHARS = 160;
-
-/** Which channels a template version's content can be rendered for. */
-export function supportedChannels(content: TemplateContent): Channel[] {
-  const channels: Channel[] = [];
-  if (content.print) channels.push('PRINT');
-  if (content.mjml && content.subject && content.text) channels.push('EMAIL');
-  if (content.html) channels.push('WEB');
-  if (content.sms) channels.push('MOBILE');
-  return channels;
-}
-
 function requireChannelContent(content: TemplateContent, channel: Channel): void {
-  const missing = (): never => {
-    throw new TemplateError(`template version has no ${channel} content`);
-  };
-  switch (channel) {
-    case 'PRINT':
-      if (!content.print) missing();
-      break;
-    case 'EMAIL':
-      if (!content.mjml) missing();
-      if (!content.subject) throw new TemplateError('template version has no EMAIL subject');
-      if (!content.text) throw new TemplateError('template version has no EMAIL text part');
-      break;
-    case 'WEB':
-      if (!content.html) missing();
-      break;
-    case 'MOBILE':
-      if (!content.sms) missing();
-      break;
-    default:
-      throw new TemplateError(`unknown channel ${JSON.stringify(channel)}`);
+  if (!(CHANNELS as readonly string[]).includes(channel)) {
+    throw new TemplateError(`unknown channel ${JSON.stringify(channel)}`);
   }
+  const problem = channelContentProblem(content, channel);
+  if (problem) throw new TemplateError(`template version has no ${channel} content: ${problem}`);
 }
 
 /** What is compiled for one template version, built up lazily and reused by every document. */
