@@ -12,6 +12,7 @@ import type {
 import {
   CHANNELS,
   channelContentProblem,
+  DEFAULT_LANGUAGE,
   templateContentProblem,
   TemplateError,
   type Channel,
@@ -333,7 +334,8 @@ export class TemplateLifecycle {
     ) {
       throw badInput('channels: one or more of PRINT, EMAIL, WEB, MOBILE', 'channels');
     }
-    const content = d.content as TemplateContent;
+    // A draft that names no language is in the default one: every new letter has a language.
+    const content: TemplateContent = { language: DEFAULT_LANGUAGE, ...(d.content as TemplateContent) };
     const problems = channels.map((c) => channelContentProblem(content, c)).filter((p) => p !== null);
     if (problems.length) throw badInput(`content: ${problems.join('; ')}`, 'content');
     try {

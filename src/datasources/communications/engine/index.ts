@@ -18,6 +18,7 @@ export { CHANNELS } from './types.js';
 export { MissingDataError, TemplateError } from './errors.js';
 export { BRANDS } from './brands.js';
 export { contentHashOf } from './hash.js';
+export { chooseLanguage, declaredLanguages, DEFAULT_LANGUAGE } from './format.js';
 export { createRenderer } from './render.js';
 export {
   CHANNEL_CONTENT_KEYS,

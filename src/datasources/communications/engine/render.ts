@@ -3,12 +3,13 @@ import { BRANDS } from './brands.js';
 import { channelContentProblem, SMS_MAX_CHARS } from './channels.js';
 import { TemplateError } from './errors.js';
 import { printFonts } from './fonts.js';
-import { formatDate, parseIsoDate, resolveLocale } from './format.js';
+import { chooseLanguage, declaredLanguages, formatDate, parseIsoDate, resolveLocale } from './format.js';
 import { contentHashOf } from './hash.js';
 import {
   createTemplateEnvironment,
   type CompiledTemplate,
   type Escaping,
+  type LetterFormat,
   type TemplateContext,
 } from './handlebars.js';
 import { compileMjml } from './mjml.js';
@@ -57,6 +58,18 @@ const MAX_CACHED_VERSIONS = 256;
 
 function singleLine(value: string): string {
   return value.replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * One language per letter: the version's (the customer's locale choosing where it offers
+ * several), dates in one style. The language is part of the approved content, so a reissue of
+ * the same version re-renders the same bytes; a version that declares none formats as it always
+ * did, in the customer's locale.
+ */
+export function letterFormat(content: TemplateContent, customerLocale: string): LetterFormat {
+  const languages = declaredLanguages(content);
+  if (!languages) return { locale: resolveLocale(customerLocale), dateStyle: null };
+  return { locale: resolveLocale(chooseLanguage(languages, customerLocale)), dateStyle: 'long' };
 }
 
 function utf8(value: string): Buffer {
@@ -157,7 +170,7 @@ export function createRenderer(opts: { brands?: Record<string, Brand> } = {}): R
         : context.brand.name;
     const page = webPage({
       brand: context.brand,
-      locale: resolveLocale(context.customer.locale),
+      locale: context.letter.locale,
       title,
       body,
     });
@@ -209,7 +222,7 @@ export function createRenderer(opts: { brands?: Record<string, Brand> } = {}): R
           );
       }
     });
-    const locale = resolveLocale(context.customer.locale);
+    const locale = context.letter.locale;
     const pdf = await renderLetterPdf(
       {
         brand: context.brand,
@@ -252,6 +265,7 @@ export function createRenderer(opts: { brands?: Record<string, Brand> } = {}): R
         case: snapshot.case ?? null,
         brand,
         issuedAt: snapshot.issuedAt,
+        letter: letterFormat(version.content, snapshot.customer.locale),
       };
       let parts: RenderedPart[];
       let mediaType: string;
