@@ -7,8 +7,7 @@ import type { CommunicationsReader } from '../datasources/communications/reader.
 import { ErrorCode } from '../errors/index.js';
 import { log } from '../logger.js';
 import type { Principal } from '../identity/index.js';
-import { mayCall, routeRoles } from '../policy/index.js';
-import { sendError } from './http.js';
+import { admitRoute, sendError } from './http.js';
 import type { Route } from './serve.js';
 import { HttpAuthError } from './serve.js';
 
@@ -70,19 +69,7 @@ async function admit(
     }
     throw err;
   }
-  if (!principal) {
-    sendError(res, 401, ErrorCode.UNAUTHENTICATED, 'Authentication required');
-    return null;
-  }
-  if (!mayCall(principal, ROUTE)) {
-    sendError(
-      res,
-      403,
-      ErrorCode.FORBIDDEN,
-      `Downloading document content requires one of the roles: ${routeRoles(ROUTE).join(', ')}`,
-    );
-    return null;
-  }
+  if (!admitRoute(res, principal, ROUTE, 'Downloading document content')) return null;
   const parts = url.searchParams.getAll('part');
   if (parts.length > 1 || (parts.length === 1 && !PART_NAME.test(parts[0]!))) {
     sendError(

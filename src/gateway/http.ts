@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer, type BaseContext as ApolloBaseContext } from '@apollo/server';
 import { ErrorCode } from '../errors/index.js';
+import type { Principal } from '../identity/index.js';
+import { mayCall, routeRoles, type HttpRoute } from '../policy/index.js';
 import {
   contentType,
   errorStatus,
@@ -96,6 +98,33 @@ export function sendError(
   extensions: Record<string, unknown> = {},
 ): void {
   sendJson(res, status, { errors: [{ message, extensions: { ...extensions, code } }] });
+}
+
+/**
+ * The policy's check for a route outside GraphQL (HTTP_ROUTE_ROLES): 401 without a caller, 403
+ * naming the roles for one it does not admit. True when the caller may go on; otherwise it has
+ * answered. `what` starts the 403 message ("Downloading document content").
+ */
+export function admitRoute(
+  res: ServerResponse,
+  principal: Principal | null,
+  route: HttpRoute,
+  what: string,
+): principal is Principal {
+  if (!principal) {
+    sendError(res, 401, ErrorCode.UNAUTHENTICATED, 'Authentication required');
+    return false;
+  }
+  if (!mayCall(principal, route)) {
+    sendError(
+      res,
+      403,
+      ErrorCode.FORBIDDEN,
+      `${what} requires one of the roles: ${routeRoles(route).join(', ')}`,
+    );
+    return false;
+  }
+  return true;
 }
 
 /** A GraphQL request refused before Apollo Server runs it: its status, code and the fields of `extensions`. */

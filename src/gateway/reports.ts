@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { execute, parse, type GraphQLSchema } from 'graphql';
 import { ErrorCode } from '../errors/index.js';
-import { mayCall, routeRoles } from '../policy/index.js';
-import { sendError } from './http.js';
+import type { Principal } from '../identity/index.js';
+import { admitRoute, sendError } from './http.js';
 import type { Route } from './serve.js';
 import { HttpAuthError } from './serve.js';
 
@@ -81,25 +81,13 @@ export function noticeReportRoute(schema: () => GraphQLSchema): Route {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const m = PATH.exec(url.pathname);
     if (!m) return false;
-    let principal;
+    let principal: Principal | null = null;
     try {
       principal = await auth();
     } catch (err) {
       if (!(err instanceof HttpAuthError)) throw err;
     }
-    if (!principal) {
-      sendError(res, 401, ErrorCode.UNAUTHENTICATED, 'Authentication required');
-      return true;
-    }
-    if (!mayCall(principal, ROUTE)) {
-      sendError(
-        res,
-        403,
-        ErrorCode.FORBIDDEN,
-        `The notice report requires one of the roles: ${routeRoles(ROUTE).join(', ')}`,
-      );
-      return true;
-    }
+    if (!admitRoute(res, principal, ROUTE, 'The notice report')) return true;
     const result = await execute({
       schema: schema(),
       document: QUERY,
