@@ -152,6 +152,9 @@ export function sendGraphQLRefusal(
   );
 }
 
+/** Apollo Server's code for a request that is not GraphQL over HTTP; maskError keeps it as `reason`. */
+export const APOLLO_BAD_REQUEST = 'BAD_REQUEST';
+
 /**
  * Whether an answer of Apollo Server's is to a well-formed request. Apollo
  * refuses what is not GraphQL over HTTP (no query, a parameter of the wrong
@@ -177,9 +180,6 @@ function answersWellFormedRequest(body: string): boolean {
     );
   });
 }
-
-/** Apollo Server's code for a request that is not GraphQL over HTTP; maskError keeps it as `reason`. */
-export const APOLLO_BAD_REQUEST = 'BAD_REQUEST';
 
 /** What the gateway's guards see of a GraphQL request before Apollo Server does. */
 export interface PreparedRequest {
