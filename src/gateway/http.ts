@@ -138,16 +138,22 @@ export interface GraphQLRefusal {
   wellFormed?: boolean;
 }
 
-/** Answers a refused GraphQL request in the negotiated media type, with the status that type calls for. */
+/**
+ * Answers a refused GraphQL request in the negotiated media type, with the status that type calls
+ * for. A refused batch of `batch` operations is answered as a batch: each operation gets the
+ * error, so a batching client (Apollo's BatchHttpLink) hands it to every caller.
+ */
 export function sendGraphQLRefusal(
   res: ServerResponse,
   media: GraphQLMediaType | null,
   refusal: GraphQLRefusal,
+  batch?: number,
 ): void {
+  const result = { errors: [{ message: refusal.message, extensions: refusal.extensions }] };
   sendJson(
     res,
     errorStatus(media, refusal.status, refusal.wellFormed ?? true),
-    { errors: [{ message: refusal.message, extensions: refusal.extensions }] },
+    batch === undefined ? result : Array.from({ length: batch }, () => result),
     { ...refusal.headers, 'content-type': contentType(media) },
   );
 }
@@ -233,6 +239,8 @@ export async function handleGraphQL<C extends ApolloBaseContext>(
   } catch (err) {
     if (!(err instanceof RequestRefused)) throw err;
     const limited = options.beforeRefusal ? await options.beforeRefusal() : null;
+    // A batch (a JSON array of operations) is refused whole, and answered as a batch.
+    const batch = Array.isArray(request.body) && request.body.length ? request.body.length : undefined;
     return sendGraphQLRefusal(
       res,
       media,
@@ -242,6 +250,7 @@ export async function handleGraphQL<C extends ApolloBaseContext>(
         extensions: { code: err.code, reason: err.reason },
         wellFormed: err.wellFormed,
       },
+      batch,
     );
   }
   const response = await server.executeHTTPGraphQLRequest({

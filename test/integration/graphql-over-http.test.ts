@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApolloClient, HttpLink, InMemoryCache, gql, type DocumentNode } from '@apollo/client';
+import { BatchHttpLink } from '@apollo/client/link/batch-http';
 import { CombinedGraphQLErrors } from '@apollo/client/errors';
 import { print } from 'graphql';
 import { startTestGateway, type TestGateway } from '../support/harness.js';
@@ -209,9 +210,14 @@ describe('over plain HTTP', () => {
           status: expected,
           type: `${type}; charset=utf-8`,
         });
-        expect(a.body.data ?? null).toBeNull();
-        expect(a.body.errors?.[0]?.extensions?.code).toBe(code);
-        if (reason) expect(a.body.errors?.[0]?.extensions?.reason).toBe(reason);
+        // A refused batch is answered as a batch, each operation with the refusal.
+        const results = Array.isArray(a.body) ? (a.body as Answer['body'][]) : [a.body];
+        expect(results).toHaveLength(Array.isArray(body) ? body.length : 1);
+        for (const result of results) {
+          expect(result.data ?? null).toBeNull();
+          expect(result.errors?.[0]?.extensions?.code).toBe(code);
+          if (reason) expect(result.errors?.[0]?.extensions?.reason).toBe(reason);
+        }
       }
     },
   );
@@ -422,6 +428,34 @@ describe('through Apollo Client 4 (HttpLink)', () => {
     ],
   ])('%s reaches the application with its code and reason', async (_name, run, code, reason) => {
     expect(await run()).toEqual({ code, reason, kind: 'CombinedGraphQLErrors' });
+  });
+
+  test('a batch over the limit reaches every operation of it as MAX_BATCH (BatchHttpLink)', async () => {
+    const client = new ApolloClient({
+      link: new BatchHttpLink({
+        uri: t.url,
+        headers: { authorization: `Bearer ${await freshToken()}` },
+        batchMax: 3,
+        batchInterval: 20,
+      }),
+      cache: new InMemoryCache(),
+    });
+    try {
+      const outcomes = await Promise.all(
+        ['id', 'name', 'channels'].map((field) =>
+          client.query({ query: gql(`{ templates { ${field} } }`), fetchPolicy: 'no-cache' }).then(
+            () => 'no error',
+            (err: unknown) =>
+              CombinedGraphQLErrors.is(err)
+                ? `${String(err.errors[0]?.extensions?.code)}/${String(err.errors[0]?.extensions?.reason)}`
+                : String(err),
+          ),
+        ),
+      );
+      expect(outcomes).toEqual(Array(3).fill('BAD_USER_INPUT/MAX_BATCH'));
+    } finally {
+      client.stop();
+    }
   });
 
   test('a rate limit reaches the application as FORBIDDEN / RATE_LIMITED', async () => {
