@@ -7,11 +7,12 @@ import type { CommunicationsReader } from '../datasources/communications/reader.
 import { ErrorCode } from '../errors/index.js';
 import { log } from '../logger.js';
 import type { Principal } from '../identity/index.js';
-import { mayRead, PERSONAL_DATA_ROLES } from '../policy/index.js';
-import { sendError } from './http.js';
+import { admitRoute, sendError } from './http.js';
 import type { Route } from './serve.js';
 import { HttpAuthError } from './serve.js';
 
+/** Its entry in the policy (src/policy: HTTP_ROUTE_ROLES). */
+const ROUTE = 'GET /documents/:id/content';
 /** The id is in our id format (ID_FORMAT in src/validation), matched on the still-encoded path. */
 const PATH = /^\/documents\/([A-Za-z0-9_-]{1,100})\/content$/;
 /**
@@ -68,19 +69,7 @@ async function admit(
     }
     throw err;
   }
-  if (!principal) {
-    sendError(res, 401, ErrorCode.UNAUTHENTICATED, 'Authentication required');
-    return null;
-  }
-  if (!mayRead(principal, 'documentContent')) {
-    sendError(
-      res,
-      403,
-      ErrorCode.FORBIDDEN,
-      `Downloading document content requires one of the roles: ${PERSONAL_DATA_ROLES.documentContent.join(', ')}`,
-    );
-    return null;
-  }
+  if (!admitRoute(res, principal, ROUTE, 'Downloading document content')) return null;
   const parts = url.searchParams.getAll('part');
   if (parts.length > 1 || (parts.length === 1 && !PART_NAME.test(parts[0]!))) {
     sendError(

@@ -1,13 +1,26 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer, type BaseContext as ApolloBaseContext } from '@apollo/server';
 import { ErrorCode } from '../errors/index.js';
+import type { Principal } from '../identity/index.js';
+import { mayCall, routeRoles, type HttpRoute } from '../policy/index.js';
+import {
+  contentType,
+  errorStatus,
+  negotiateGraphQLMediaType,
+  prefersHtml,
+  type GraphQLMediaType,
+} from './media.js';
 
 /** The default most a request body may hold; the gateway passes LIMIT_MAX_BODY_BYTES instead. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 /**
  * A request refused before any of it runs, with the HTTP status, a contract
- * code and a `reason` naming the rule (MAX_BODY_BYTES, MALFORMED_JSON, ...).
+ * code and a `reason` naming the rule (MAX_BODY_BYTES, MAX_DEPTH, ...).
+ * `wellFormed` is false when the request is not GraphQL over HTTP at all (a
+ * body that is not JSON, or too large): that keeps its 4xx under
+ * `application/json` too, where a refused well-formed request answers 200
+ * (media.ts).
  */
 export class RequestRefused extends Error {
   constructor(
@@ -15,6 +28,7 @@ export class RequestRefused extends Error {
     message: string,
     readonly reason: string,
     readonly code: ErrorCode = ErrorCode.BAD_USER_INPUT,
+    readonly wellFormed = true,
   ) {
     super(message);
     this.name = 'RequestRefused';
@@ -28,7 +42,7 @@ export class BodyError extends RequestRefused {
     message: string,
     reason = status === 413 ? 'MAX_BODY_BYTES' : 'MALFORMED_JSON',
   ) {
-    super(status, message, reason);
+    super(status, message, reason, ErrorCode.BAD_USER_INPUT, false);
     this.name = 'BodyError';
   }
 }
@@ -86,6 +100,93 @@ export function sendError(
   sendJson(res, status, { errors: [{ message, extensions: { ...extensions, code } }] });
 }
 
+/**
+ * The policy's check for a route outside GraphQL (HTTP_ROUTE_ROLES): 401 without a caller, 403
+ * naming the roles for one it does not admit. True when the caller may go on; otherwise it has
+ * answered. `what` starts the 403 message ("Downloading document content").
+ */
+export function admitRoute(
+  res: ServerResponse,
+  principal: Principal | null,
+  route: HttpRoute,
+  what: string,
+): principal is Principal {
+  if (!principal) {
+    sendError(res, 401, ErrorCode.UNAUTHENTICATED, 'Authentication required');
+    return false;
+  }
+  if (!mayCall(principal, route)) {
+    sendError(
+      res,
+      403,
+      ErrorCode.FORBIDDEN,
+      `${what} requires one of the roles: ${routeRoles(route).join(', ')}`,
+    );
+    return false;
+  }
+  return true;
+}
+
+/** A GraphQL request refused before Apollo Server runs it: its status, code and the fields of `extensions`. */
+export interface GraphQLRefusal {
+  status: number;
+  message: string;
+  extensions: { code: string } & Record<string, unknown>;
+  /** Response headers (Retry-After). */
+  headers?: Record<string, string>;
+  /** False for a request that is not GraphQL over HTTP at all; see RequestRefused. */
+  wellFormed?: boolean;
+}
+
+/**
+ * Answers a refused GraphQL request in the negotiated media type, with the status that type calls
+ * for. A refused batch of `batch` operations is answered as a batch: each operation gets the
+ * error, so a batching client (Apollo's BatchHttpLink) hands it to every caller.
+ */
+export function sendGraphQLRefusal(
+  res: ServerResponse,
+  media: GraphQLMediaType | null,
+  refusal: GraphQLRefusal,
+  batch?: number,
+): void {
+  const result = { errors: [{ message: refusal.message, extensions: refusal.extensions }] };
+  sendJson(
+    res,
+    errorStatus(media, refusal.status, refusal.wellFormed ?? true),
+    batch === undefined ? result : Array.from({ length: batch }, () => result),
+    { ...refusal.headers, 'content-type': contentType(media) },
+  );
+}
+
+/** Apollo Server's code for a request that is not GraphQL over HTTP; maskError keeps it as `reason`. */
+export const APOLLO_BAD_REQUEST = 'BAD_REQUEST';
+
+/**
+ * Whether an answer of Apollo Server's is to a well-formed request. Apollo
+ * refuses what is not GraphQL over HTTP (no query, a parameter of the wrong
+ * type, a refused method, content type or Accept, CSRF prevention) with its
+ * BAD_REQUEST code, which maskError keeps as `reason`. Read only for 4xx
+ * answers under `application/json`, which are small.
+ */
+function answersWellFormedRequest(body: string): boolean {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return false;
+  }
+  const results: unknown[] = Array.isArray(parsed) ? parsed : [parsed];
+  return !results.some((result) => {
+    const errors = (result as { errors?: unknown } | null)?.errors;
+    return (
+      Array.isArray(errors) &&
+      errors.some(
+        (e: { extensions?: { reason?: unknown } } | null) => e?.extensions?.reason === APOLLO_BAD_REQUEST,
+      )
+    );
+  });
+}
+
 /** What the gateway's guards see of a GraphQL request before Apollo Server does. */
 export interface PreparedRequest {
   method: string;
@@ -104,10 +205,10 @@ export interface GraphQLHttpOptions {
   prepare?: (request: PreparedRequest) => PreparedRequest;
   /**
    * Runs before a refusal is sent (a body or operation refused before Apollo
-   * sees it); true when it answered the request itself (the rate limiter's
-   * 429), so a client cannot make us parse and refuse without limit.
+   * sees it), so a client cannot make us parse and refuse without limit: the
+   * rate limiter's refusal (429) to send instead, or null.
    */
-  beforeRefusal?: () => Promise<boolean>;
+  beforeRefusal?: () => Promise<GraphQLRefusal | null>;
 }
 
 /**
@@ -121,30 +222,54 @@ export async function handleGraphQL<C extends ApolloBaseContext>(
   context: () => Promise<C>,
   options: GraphQLHttpOptions = {},
 ): Promise<void> {
+  const accept = req.headers.accept;
+  const media = negotiateGraphQLMediaType(accept);
   const headers = new HeaderMap();
   for (const [key, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
   }
   const url = new URL(req.url ?? '/', 'http://localhost');
   let request: PreparedRequest = { method: req.method ?? 'GET', body: undefined, search: url.search };
+  // Apollo Server answers in the type we negotiated (it would pick application/json for */* or no
+  // Accept at all), except for a browser asking for the landing page.
+  if (media && !(request.method === 'GET' && prefersHtml(accept))) headers.set('accept', media);
   try {
     if (request.method === 'POST') request.body = await readJsonBody(req, options.maxBodyBytes);
     if (options.prepare) request = options.prepare(request);
   } catch (err) {
     if (!(err instanceof RequestRefused)) throw err;
-    if (options.beforeRefusal && (await options.beforeRefusal())) return;
-    return sendError(res, err.status, err.code, err.message, { reason: err.reason });
+    const limited = options.beforeRefusal ? await options.beforeRefusal() : null;
+    // A batch (a JSON array of operations) is refused whole, and answered as a batch.
+    const batch = Array.isArray(request.body) && request.body.length ? request.body.length : undefined;
+    return sendGraphQLRefusal(
+      res,
+      media,
+      limited ?? {
+        status: err.status,
+        message: err.message,
+        extensions: { code: err.code, reason: err.reason },
+        wellFormed: err.wellFormed,
+      },
+      batch,
+    );
   }
   const response = await server.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: request.method, headers, search: request.search, body: request.body },
     context,
   });
   for (const [key, value] of response.headers) res.setHeader(key, value);
-  res.statusCode = response.status ?? 200;
+  let status = response.status ?? 200;
   if (response.body.kind === 'complete') {
+    // Parse, validation and variable errors, refused tokens and rate limits come from Apollo with
+    // their 4xx; under application/json a well-formed request's errors are answered 200 instead.
+    if (errorStatus(media, status, true) !== status && answersWellFormedRequest(response.body.string)) {
+      status = errorStatus(media, status, true);
+    }
+    res.statusCode = status;
     res.end(response.body.string);
     return;
   }
+  res.statusCode = status;
   for await (const chunk of response.body.asyncIterator) res.write(chunk);
   res.end();
 }

@@ -59,7 +59,7 @@ export type LimitReason =
   | 'TRUSTED_DOCUMENT_REQUIRED'
   | 'SUBSCRIPTION_OVER_HTTP';
 
-/** An operation refused by a guard: BAD_USER_INPUT (HTTP 400) with the rule in `reason`. */
+/** An operation refused by a guard: BAD_USER_INPUT with the rule in `reason` (HTTP 400, or 200 under application/json: media.ts). */
 export class OperationRefused extends GraphQLErrorWithCode {
   constructor(
     message: string,

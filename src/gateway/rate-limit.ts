@@ -7,7 +7,7 @@ import { ErrorCode } from '../errors/index.js';
 import type { Principal } from '../identity/index.js';
 import { log } from '../logger.js';
 import { corsPolicy, type CorsPolicy } from './cors.js';
-import { sendJson } from './http.js';
+import { sendJson, type GraphQLRefusal } from './http.js';
 
 /**
  * Rate limiting per identity (token subject) and, without a token, per
@@ -375,6 +375,24 @@ export class RateLimits {
   }
 
   /**
+   * Charges one operation to an HTTP request's caller (a bad token is charged
+   * to the address); the refusal to answer with, or null when allowed. For
+   * /graphql the GraphQL layer answers it in the negotiated media type.
+   */
+  async refusal(req: IncomingMessage, auth: () => Promise<Principal | null>): Promise<GraphQLRefusal | null> {
+    const principal = await auth().catch(() => null);
+    const refused = await this.charge(principal, req);
+    if (!refused) return null;
+    const retryAfter = refused.extensions.retryAfter as number;
+    return {
+      status: 429,
+      message: refused.message,
+      extensions: { code: ErrorCode.FORBIDDEN, reason: 'RATE_LIMITED', retryAfter },
+      headers: { 'retry-after': String(retryAfter) },
+    };
+  }
+
+  /**
    * For HTTP routes other than /graphql (document downloads, reports): one
    * operation. Answers 429 itself and returns true when refused. A bad
    * token is charged to the address; the route then answers 401.
@@ -384,22 +402,13 @@ export class RateLimits {
     res: ServerResponse,
     auth: () => Promise<Principal | null>,
   ): Promise<boolean> {
-    const principal = await auth().catch(() => null);
-    const refused = await this.charge(principal, req);
+    const refused = await this.refusal(req, auth);
     if (!refused) return false;
-    const retryAfter = refused.extensions.retryAfter as number;
     sendJson(
       res,
-      429,
-      {
-        errors: [
-          {
-            message: refused.message,
-            extensions: { code: ErrorCode.FORBIDDEN, reason: 'RATE_LIMITED', retryAfter },
-          },
-        ],
-      },
-      { 'retry-after': String(retryAfter) },
+      refused.status,
+      { errors: [{ message: refused.message, extensions: refused.extensions }] },
+      refused.headers,
     );
     return true;
   }

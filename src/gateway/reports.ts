@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { execute, parse, type GraphQLSchema } from 'graphql';
 import { ErrorCode } from '../errors/index.js';
-import { sendError } from './http.js';
+import type { Principal } from '../identity/index.js';
+import { admitRoute, sendError } from './http.js';
 import type { Route } from './serve.js';
 import { HttpAuthError } from './serve.js';
 
 /**
  * GET /reports/notices/:caseId.csv: the regulatory report of a mandatory
- * notice as CSV. It runs one query against the gateway's own schema, with
- * the caller's identity, so the CSV says exactly what the API says and is
- * authorised the same way.
+ * notice as CSV. Who may fetch it is the policy's (HTTP_ROUTE_ROLES); it then
+ * runs one query against the gateway's own schema, with the caller's
+ * identity, so the CSV says exactly what the API says.
  */
+const ROUTE = 'GET /reports/notices/:caseId.csv';
 const PATH = /^\/reports\/notices\/([A-Za-z0-9_-]{1,100})\.csv$/;
 const QUERY = parse(`query NoticeReport($id: ID!) { case(id: $id) {
   id kind status title createdAt
@@ -21,15 +23,29 @@ const QUERY = parse(`query NoticeReport($id: ID!) { case(id: $id) {
     openExceptions { kind } }
 } }`);
 
+/**
+ * A DateTime as `execute` hands it over: the scalar's serialised value, a Date
+ * in process (JSON turns it into a string only on the wire) or a string.
+ */
+type Timestamp = Date | string;
+
+/** ISO 8601 in UTC with milliseconds (2026-12-04T15:44:24.000Z), whatever form it came in; '' for none. */
+export function isoTimestamp(value: Timestamp | null | undefined): string {
+  if (value == null || value === '') return '';
+  const date = value instanceof Date ? value : new Date(value);
+  // Not a time at all: shown as it came rather than as "Invalid Date".
+  return Number.isNaN(date.getTime()) ? String(value) : date.toISOString();
+}
+
 interface ReportData {
   case: {
     id: string;
     kind: string;
     status: string;
     title: string;
-    createdAt: string;
-    approvals: { stage: string; decision: string; decidedBy: string | null; decidedAt: string | null }[];
-    history: { action: string; at: string }[];
+    createdAt: Timestamp;
+    approvals: { stage: string; decision: string; decidedBy: string | null; decidedAt: Timestamp | null }[];
+    history: { action: string; at: Timestamp }[];
     noticeBatch: {
       id: string;
       status: string;
@@ -41,18 +57,22 @@ interface ReportData {
       failed: number;
       delivered: number;
       deliveryFailed: number;
-      startedAt: string;
-      finishedAt: string | null;
+      startedAt: Timestamp;
+      finishedAt: Timestamp | null;
       counts: { channel: string; documentStatus: string; deliveryStatus: string | null; count: number }[];
       openExceptions: { kind: string }[];
     } | null;
   } | null;
 }
 
-/** RFC 4180 quoting; a leading =, +, - or @ is defused so spreadsheets do not run it as a formula. */
+/**
+ * RFC 4180 quoting. A cell starting with =, +, -, @, a tab or a carriage
+ * return is defused with a leading apostrophe, so a spreadsheet shows it as
+ * text instead of running it as a formula (the OWASP list for CSV injection).
+ */
 export function csvCell(value: unknown): string {
   let s = value == null ? '' : String(value);
-  if (/^[=+\-@]/.test(s)) s = `'${s}`;
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
@@ -61,16 +81,13 @@ export function noticeReportRoute(schema: () => GraphQLSchema): Route {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const m = PATH.exec(url.pathname);
     if (!m) return false;
-    let principal;
+    let principal: Principal | null = null;
     try {
       principal = await auth();
     } catch (err) {
       if (!(err instanceof HttpAuthError)) throw err;
     }
-    if (!principal) {
-      sendError(res, 401, ErrorCode.UNAUTHENTICATED, 'Authentication required');
-      return true;
-    }
+    if (!admitRoute(res, principal, ROUTE, 'The notice report')) return true;
     const result = await execute({
       schema: schema(),
       document: QUERY,
@@ -96,17 +113,18 @@ export function noticeReportRoute(schema: () => GraphQLSchema): Route {
     const b = c.noticeBatch;
     const rows: unknown[][] = [['section', 'key', 'value', 'at']];
     rows.push(
-      ['case', 'id', c.id, c.createdAt],
+      ['case', 'id', c.id, isoTimestamp(c.createdAt)],
       ['case', 'title', c.title, ''],
       ['case', 'status', c.status, ''],
     );
-    for (const a of c.approvals) rows.push(['approval', a.stage, a.decidedBy ?? '', a.decidedAt ?? '']);
+    for (const a of c.approvals)
+      rows.push(['approval', a.stage, a.decidedBy ?? '', isoTimestamp(a.decidedAt)]);
     const sent = c.history.find((h) => h.action === 'NOTICE_LAUNCHED');
-    rows.push(['sent', 'launched', sent ? 'yes' : 'no', sent?.at ?? '']);
+    rows.push(['sent', 'launched', sent ? 'yes' : 'no', isoTimestamp(sent?.at)]);
     if (b) {
       rows.push(
-        ['batch', 'id', b.id, b.startedAt],
-        ['batch', 'status', b.status, b.finishedAt ?? ''],
+        ['batch', 'id', b.id, isoTimestamp(b.startedAt)],
+        ['batch', 'status', b.status, isoTimestamp(b.finishedAt)],
         ['segments', b.segments.join(';'), '', ''],
         ['channels', b.channels.join(';'), '', ''],
         ['totals', 'customers', b.customers, ''],

@@ -26,7 +26,8 @@ import { createGatewayGuards } from './limits.js';
 import { applyCors, wsOriginAllowed, type CorsPolicy } from './cors.js';
 import type { RateLimits } from './rate-limit.js';
 import { createExplorer, type ExplorerOptions } from './explorer/index.js';
-import { BodyError, handleGraphQL, sendError, sendJson } from './http.js';
+import { handleGraphQL, sendError, sendGraphQLRefusal, sendJson } from './http.js';
+import { negotiateGraphQLMediaType } from './media.js';
 import type { ForwardingContext } from './executors.js';
 
 /** An extra HTTP route; returns false when the request is not its own. */
@@ -301,30 +302,26 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
         () => false,
         (err: unknown) => err instanceof HttpAuthError,
       );
-      if (badToken && (await limits.refuseHttp(req, res, auth))) return;
+      const refused = badToken ? await limits.refusal(req, auth) : null;
+      if (refused) return sendGraphQLRefusal(res, negotiateGraphQLMediaType(req.headers.accept), refused);
     }
-    try {
-      await handleGraphQL(
-        apollo,
-        req,
-        res,
-        async () => {
-          const context = contextOf({
-            requestId: randomUUID(),
-            principal: await auth(),
-            authorization: req.headers.authorization,
-          });
-          return limits ? limits.bind(context, req) : context;
-        },
-        {
-          ...operationGuards?.http,
-          ...(limits ? { beforeRefusal: () => limits.refuseHttp(req, res, auth) } : {}),
-        },
-      );
-    } catch (err) {
-      if (err instanceof BodyError) return sendError(res, err.status, ErrorCode.BAD_USER_INPUT, err.message);
-      throw err;
-    }
+    await handleGraphQL(
+      apollo,
+      req,
+      res,
+      async () => {
+        const context = contextOf({
+          requestId: randomUUID(),
+          principal: await auth(),
+          authorization: req.headers.authorization,
+        });
+        return limits ? limits.bind(context, req) : context;
+      },
+      {
+        ...operationGuards?.http,
+        ...(limits ? { beforeRefusal: () => limits.refusal(req, auth) } : {}),
+      },
+    );
   }
 
   await new Promise<void>((resolve, reject) => {

@@ -1,7 +1,7 @@
 import type { AuthChecker } from 'type-graphql';
 import { forbidden, unauthenticated } from '../errors/index.js';
 import type { Config, ServiceScope } from '../config/index.js';
-import type { Principal, Role } from '../identity/index.js';
+import { ROLES, type Principal, type Role } from '../identity/index.js';
 import type { BaseContext } from '../context/index.js';
 
 /**
@@ -66,6 +66,30 @@ export const PERSONAL_DATA_ROLES = {
 } as const satisfies Record<string, readonly Role[]>;
 export type PersonalData = keyof typeof PERSONAL_DATA_ROLES;
 
+/** Anyone may call it, without a token (health probes). */
+export const PUBLIC = 'public';
+
+/**
+ * Every HTTP route outside GraphQL, and who may call it: the routes answer
+ * 401 without a valid token and 403 to a role not listed here, before they
+ * look anything up. The notice report is the regulator's file: it is for
+ * those who sign notices off, run them and audit them, not for requesters or
+ * machine clients. GraphQL's own rules still apply to what the report reads.
+ */
+export const HTTP_ROUTE_ROLES = {
+  'GET /healthz': PUBLIC,
+  'GET /readyz': PUBLIC,
+  'GET /documents/:id/content': [...PERSONAL_DATA_ROLES.documentContent, INTERNAL],
+  'GET /reports/notices/:caseId.csv': ['compliance', 'operations', 'auditor', 'admin'],
+} as const satisfies Record<string, typeof PUBLIC | readonly (Role | typeof INTERNAL)[]>;
+export type HttpRoute = keyof typeof HTTP_ROUTE_ROLES;
+
+/** The roles a route names (for messages and the role matrix); empty for a public route. */
+export function routeRoles(route: HttpRoute): readonly Role[] {
+  const allowed: typeof PUBLIC | readonly string[] = HTTP_ROUTE_ROLES[route];
+  return allowed === PUBLIC ? [] : ROLES.filter((r) => allowed.includes(r));
+}
+
 /** The subjects `npm run worker` and `npm run subgraph` mint their dev tokens for. */
 export const DEV_INTERNAL_SUBJECTS = [
   'worker',
@@ -93,10 +117,14 @@ export function readersOf(data: PersonalData): string[] {
   return [...PERSONAL_DATA_ROLES[data], INTERNAL];
 }
 
-/** Whether a caller may read one class of personal data (for routes outside GraphQL, such as downloads). */
-export function mayRead(principal: Pick<Principal, 'sub' | 'roles'> | null, data: PersonalData): boolean {
-  const allowed: readonly Role[] = PERSONAL_DATA_ROLES[data];
-  return !!principal && (principal.roles.some((r) => allowed.includes(r)) || isInternal(principal));
+/** Whether a caller may call an HTTP route outside GraphQL (HTTP_ROUTE_ROLES). */
+export function mayCall(principal: Pick<Principal, 'sub' | 'roles'> | null, route: HttpRoute): boolean {
+  const allowed: typeof PUBLIC | readonly string[] = HTTP_ROUTE_ROLES[route];
+  if (allowed === PUBLIC) return true;
+  if (!principal) return false;
+  return (
+    principal.roles.some((r) => allowed.includes(r)) || (allowed.includes(INTERNAL) && isInternal(principal))
+  );
 }
 
 /**

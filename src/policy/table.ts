@@ -1,8 +1,11 @@
 import { ROLES, type Role } from '../identity/index.js';
 import {
+  HTTP_ROUTE_ROLES,
   INTERNAL,
   MUTATION_ROLES,
+  PUBLIC,
   PERSONAL_DATA_ROLES,
+  routeRoles,
   SUBSCRIPTION_ROLES,
   TRAIL_VERIFY_ROLES,
 } from './index.js';
@@ -10,19 +13,19 @@ import {
 /** The fields each class of personal data covers (what the schema's @Authorized decorators name). */
 export const PERSONAL_DATA_FIELDS = {
   contact: ['Customer.email', 'Customer.phone', 'Customer.postalAddress'],
-  documentContent: ['Document.contentUrl', 'GET /documents/:id/content'],
+  documentContent: ['Document.contentUrl'],
   dataPayload: ['AuditEvent.detail'],
 } as const satisfies Record<keyof typeof PERSONAL_DATA_ROLES, readonly string[]>;
 
 const yes = '✓';
 const no = '·';
 
-function table(title: string, rows: Array<[string, readonly string[]]>): string {
+function table(title: string, rows: Array<[string, readonly string[] | typeof PUBLIC]>): string {
   const head = `| ${title} | ${ROLES.map((r) => `\`${r}\``).join(' | ')} |`;
   const rule = `| --- | ${ROLES.map(() => ':---:').join(' | ')} |`;
   const body = rows.map(
     ([name, allowed]) =>
-      `| ${name} | ${ROLES.map((r: Role) => (allowed.includes(r) ? yes : no)).join(' | ')} |`,
+      `| ${name} | ${ROLES.map((r: Role) => (allowed === PUBLIC || allowed.includes(r) ? yes : no)).join(' | ')} |`,
   );
   return [head, rule, ...body].join('\n');
 }
@@ -51,6 +54,12 @@ export function policyTables(): string {
     ['`caseTrailIntegrity`', TRAIL_VERIFY_ROLES],
     ['`templateTrailIntegrity`', TRAIL_VERIFY_ROLES],
   ];
+  const routes = (Object.keys(HTTP_ROUTE_ROLES) as (keyof typeof HTTP_ROUTE_ROLES)[]).map(
+    (route): [string, readonly string[] | typeof PUBLIC] => [
+      `\`${route}\``,
+      HTTP_ROUTE_ROLES[route] === PUBLIC ? PUBLIC : routeRoles(route),
+    ],
+  );
   return [
     table('Mutation', mutations),
     '',
@@ -59,6 +68,8 @@ export function policyTables(): string {
     table('Personal data field', personal),
     '',
     table('Subscription', streams),
+    '',
+    table('HTTP route (outside GraphQL; public: no token needed)', routes),
     '',
     `Other queries and fields are open to every authenticated role. Calls between CommsGraph's own processes (the \`@inaccessible\` internal operations, and personal data needed for delivery) are open to the configured internal service identity only (\`${INTERNAL}\`).`,
   ].join('\n');

@@ -205,7 +205,7 @@ export type Channel =
 
 export type CreateTemplateInput = {
   channels: Array<Channel>;
-  /** Per-channel content: subject, mjml, text, html, print { title, blocks }, sms (Handlebars). */
+  /** Per-channel content, every string a Handlebars template, and its language: language is a BCP 47 tag (or a list of them) in which every date and amount is written, en-GB when absent. Each channel the template lists needs all of its keys: PRINT: print; EMAIL: subject, mjml, text; WEB: html; MOBILE: sms. print is { title, blocks }; mjml is MJML source; the rendered sms is at most 160 characters. */
   content: Scalars['JSON']['input'];
   /** JSON Schema (draft 2020-12) of the data the content needs. */
   dataSchema: Scalars['JSON']['input'];
@@ -365,6 +365,7 @@ export type DocumentStatus =
 export type EditTemplateInput = {
   channels?: InputMaybe<Array<Channel>>;
   comment?: InputMaybe<Scalars['String']['input']>;
+  /** Per-channel content, every string a Handlebars template, and its language: language is a BCP 47 tag (or a list of them) in which every date and amount is written, en-GB when absent. Each channel the template lists needs all of its keys: PRINT: print; EMAIL: subject, mjml, text; WEB: html; MOBILE: sms. print is { title, blocks }; mjml is MJML source; the rendered sms is at most 160 characters. Absent: unchanged. */
   content?: InputMaybe<Scalars['JSON']['input']>;
   dataSchema?: InputMaybe<Scalars['JSON']['input']>;
   templateId: Scalars['ID']['input'];
@@ -834,6 +835,8 @@ export type TemplateVersion = {
    */
   dataSchema: Scalars['JSON']['output'];
   id: Scalars['ID']['output'];
+  /** The languages (BCP 47) its text is written in; every date and amount of a letter is written in its language. Where several are listed the customer's locale chooses among them, otherwise the first. Empty for a version written before letters had a language: it formats in the customer's locale, as it always did. */
+  languages: Array<Scalars['String']['output']>;
   status: TemplateStatus;
   template: Template;
   version: Scalars['Int']['output'];

@@ -30,11 +30,16 @@ async function post(
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-/** The refusal a client sees: 400 (or the given status), no data, one coded error naming the limit. */
+/**
+ * The refusal a client sees: 400 (or the given status), no data, one coded error naming the limit.
+ * A refused batch is answered as a batch: every operation gets that same error.
+ */
 function expectRefused(r: { status: number; body: Body | Body[] }, reason: string, status = 400): Err {
   expect(r.status).toBe(status);
-  expect(Array.isArray(r.body)).toBe(false);
-  const body = r.body as Body;
+  if (Array.isArray(r.body)) {
+    expect(new Set(r.body.map((b) => JSON.stringify(b))).size).toBe(1);
+  }
+  const body = (Array.isArray(r.body) ? r.body[0] : r.body) as Body;
   expect(body.data ?? undefined).toBeUndefined();
   expect(body.errors).toHaveLength(1);
   expect(body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', reason });
@@ -209,7 +214,9 @@ describe('with low limits', () => {
       query: 'mutation ($input: StartCaseInput!) { startCase(input: $input) { id } }',
       variables: { input: { kind: 'SERVICE', title: 'Batched', customerId: 'cus_001' } },
     };
-    const three = expectRefused(await post(t, [start, count, count], bearer(agent)), 'MAX_BATCH');
+    const refusedThree = await post(t, [start, count, count], bearer(agent));
+    expect(refusedThree.body).toHaveLength(3);
+    const three = expectRefused(refusedThree, 'MAX_BATCH');
     expect(three.message).toBe('A batch of 3 operations exceeds the limit of 2');
     const deep = {
       query:

@@ -244,3 +244,32 @@ test('bad drafts are refused with BAD_USER_INPUT and leave nothing behind', asyn
   expect(ids).not.toContain('tpl_Bad Type');
   expect(ids).not.toContain('tpl_y_doc');
 });
+
+test('a draft without the content a channel needs is told which keys that channel needs, and so is the schema reader', async () => {
+  const make = (channels: string[], content: Record<string, unknown>) =>
+    gql(
+      `mutation ($input: CreateTemplateInput!) { createTemplate(input: $input) { id } }`,
+      { input: { name: 'x', documentType: 'keys_doc', channels, content, dataSchema: base.dataSchema } },
+      author,
+    );
+  const emailFromHtml = await make(['EMAIL'], { html: '<p>Dear {{customer.name}}</p>' });
+  expect(emailFromHtml.errors?.[0]?.extensions).toMatchObject({
+    code: 'BAD_USER_INPUT',
+    field: 'input.content',
+  });
+  expect(emailFromHtml.errors?.[0]?.message).toBe(
+    'content: EMAIL needs subject, mjml and text (missing: subject, mjml and text)',
+  );
+  const partly = await make(['EMAIL', 'MOBILE', 'WEB'], { subject: 'Hello', html: '<p>x</p>' });
+  expect(partly.errors?.[0]?.message).toBe(
+    'content: EMAIL needs subject, mjml and text (missing: mjml and text); MOBILE needs sms (missing: sms)',
+  );
+
+  const described = await gql<{ __type: { inputFields: { name: string; description: string | null }[] } }>(
+    `{ __type(name: "CreateTemplateInput") { inputFields { name description } } }`,
+    {},
+    author,
+  );
+  const content = described.data!.__type.inputFields.find((f) => f.name === 'content')!;
+  expect(content.description).toContain('PRINT: print; EMAIL: subject, mjml, text; WEB: html; MOBILE: sms');
+});

@@ -11,7 +11,8 @@ import type {
 } from '../../store/tables.js';
 import {
   CHANNELS,
-  supportedChannels,
+  channelContentProblem,
+  DEFAULT_LANGUAGE,
   templateContentProblem,
   TemplateError,
   type Channel,
@@ -344,10 +345,10 @@ export class TemplateLifecycle {
     ) {
       throw badInput('channels: one or more of PRINT, EMAIL, WEB, MOBILE', 'channels');
     }
-    const content = d.content as TemplateContent;
-    const covered = supportedChannels(content);
-    const missing = channels.filter((c) => !covered.includes(c));
-    if (missing.length) throw badInput(`content: no content for ${missing.join(', ')}`, 'content');
+    // A draft that names no language is in the default one: every new letter has a language.
+    const content: TemplateContent = { language: DEFAULT_LANGUAGE, ...(d.content as TemplateContent) };
+    const problems = channels.map((c) => channelContentProblem(content, c)).filter((p) => p !== null);
+    if (problems.length) throw badInput(`content: ${problems.join('; ')}`, 'content');
     try {
       this.schemas.compile(d.dataSchema as Record<string, unknown>, 'draft').dispose();
     } catch (err) {

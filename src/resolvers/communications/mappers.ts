@@ -26,6 +26,7 @@ import type {
   TemplateStatus,
 } from '../../schema/shared/index.js';
 import { encodeCursor, type Page } from '../../datasources/pagination.js';
+import { declaredLanguages, type TemplateContent } from '../../datasources/communications/engine/index.js';
 
 export const toTemplate = (r: TemplateRow): Template => ({
   id: r.id,
@@ -40,6 +41,7 @@ export const toVersion = (r: TemplateVersionRow): TemplateVersion => ({
   version: r.version,
   status: r.status as TemplateStatus,
   contentHash: r.content_hash,
+  languages: declaredLanguages(r.content as TemplateContent) ?? [],
   dataSchema: r.data_schema,
   approvedBy: r.approved_by,
   approvedAt: r.approved_at,

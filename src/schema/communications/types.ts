@@ -15,6 +15,16 @@ import {
 } from '../shared/index.js';
 import { Items, JsonLimits, LIMITS, Matches, Text } from '../shared/validation.js';
 import { DOCUMENT_TYPE } from '../../validation/index.js';
+import { channelContentSummary, SMS_MAX_CHARS } from '../../datasources/communications/engine/channels.js';
+import { DEFAULT_LANGUAGE } from '../../datasources/communications/engine/format.js';
+
+/** What template content holds; the keys per channel come from the engine, which enforces them. */
+const CONTENT_DESCRIPTION =
+  'Per-channel content, every string a Handlebars template, and its language: language is a BCP 47 tag ' +
+  `(or a list of them) in which every date and amount is written, ${DEFAULT_LANGUAGE} when absent. ` +
+  'Each channel the template lists needs all ' +
+  `of its keys: ${channelContentSummary()}. print is { title, blocks }; mjml is MJML source; ` +
+  `the rendered sms is at most ${SMS_MAX_CHARS} characters.`;
 
 @ObjectType({ description: 'communications subgraph (Exstream side)' })
 @Directive('@key(fields: "id")')
@@ -53,6 +63,14 @@ export class TemplateVersion {
 
   @Field(() => String)
   contentHash!: string;
+
+  @Field(() => [String], {
+    description:
+      'The languages (BCP 47) its text is written in; every date and amount of a letter is written in its language. ' +
+      "Where several are listed the customer's locale chooses among them, otherwise the first. Empty for a version " +
+      "written before letters had a language: it formats in the customer's locale, as it always did.",
+  })
+  languages!: string[];
 
   @Field(() => JSONScalar, {
     description:
@@ -386,9 +404,7 @@ export class CreateTemplateInput {
   channels!: Channel[];
 
   @JsonLimits(LIMITS.templateContent)
-  @Field(() => JSONScalar, {
-    description: 'Per-channel content: subject, mjml, text, html, print { title, blocks }, sms (Handlebars).',
-  })
+  @Field(() => JSONScalar, { description: CONTENT_DESCRIPTION })
   content!: unknown;
 
   @JsonLimits(LIMITS.dataSchema)
@@ -404,7 +420,7 @@ export class EditTemplateInput {
   templateId!: string;
 
   @JsonLimits(LIMITS.templateContent)
-  @Field(() => JSONScalar, { nullable: true })
+  @Field(() => JSONScalar, { nullable: true, description: `${CONTENT_DESCRIPTION} Absent: unchanged.` })
   content?: unknown;
 
   @JsonLimits(LIMITS.dataSchema)

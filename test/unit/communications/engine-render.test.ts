@@ -342,7 +342,7 @@ describe('template faults', () => {
   it('refuses a channel the version has no content for', async () => {
     const version = demoVersion('ver_no_web', { html: undefined });
     await expect(renderer.render(version, 'WEB', snapshot(LUKASZ, DATA))).rejects.toThrow(
-      new TemplateError('template version has no WEB content'),
+      new TemplateError('template version has no WEB content: WEB needs html (missing: html)'),
     );
   });
 

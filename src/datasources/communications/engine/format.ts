@@ -118,3 +118,52 @@ export function postalCountry(code: string): string {
   const name = regionNames.of(code.toUpperCase());
   return !name || name === 'Unknown Region' ? code : name.toUpperCase();
 }
+
+/**
+ * The language of a letter whose template version declares none: versions written before
+ * letters had a language. New drafts get it by default (withLanguage).
+ */
+export const DEFAULT_LANGUAGE = 'en-GB';
+/** A version lists at most this many languages its text is written for. */
+export const MAX_LANGUAGES = 10;
+
+/** The canonical form of a BCP 47 tag Intl can format in, or null. */
+export function supportedLanguage(tag: unknown): string | null {
+  if (typeof tag !== 'string' || tag === '' || tag.length > 35) return null;
+  try {
+    const [canonical] = Intl.getCanonicalLocales(tag);
+    return canonical && Intl.NumberFormat.supportedLocalesOf([canonical]).length ? canonical : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The languages a version's text is written for (`content.language`: one tag or a list), or
+ * null when it declares none: such a version (written before letters had a language) keeps
+ * formatting in the customer's locale, so what it rendered then re-renders byte for byte.
+ */
+export function declaredLanguages(content: { language?: unknown }): string[] | null {
+  const raw = content.language;
+  if (raw === undefined || raw === null) return null;
+  const tags = (Array.isArray(raw) ? raw : [raw]).map(supportedLanguage);
+  const languages = tags.filter((t): t is string => t !== null);
+  return languages.length ? languages : null;
+}
+
+/**
+ * The language a letter is written in: among the languages its version offers, the customer's
+ * locale chooses (the same tag, else the same language, e.g. en-IE for en-GB text offered as en-IE
+ * too); otherwise the version's own, the first it lists. A pl-PL customer of an English-only
+ * template gets an English letter, dates and amounts included.
+ */
+export function chooseLanguage(offered: readonly string[], customerLocale: unknown): string {
+  const own = offered[0] ?? DEFAULT_LANGUAGE;
+  const wanted = supportedLanguage(customerLocale);
+  if (!wanted) return own;
+  const lower = wanted.toLowerCase();
+  const exact = offered.find((t) => t.toLowerCase() === lower);
+  if (exact) return exact;
+  const primary = lower.split('-')[0];
+  return offered.find((t) => t.toLowerCase().split('-')[0] === primary) ?? own;
+}

@@ -10,6 +10,19 @@ export interface TemplateContext {
   case: { id: string; title: string } | null;
   brand: Brand;
   issuedAt: string;
+  /** How the letter writes dates and amounts; the helpers read it, templates need not. */
+  letter: LetterFormat;
+}
+
+/**
+ * A letter's formats. `locale` is the letter's language (or, for a version that declares none,
+ * the customer's locale, as such versions always rendered). `dateStyle` is the one way every
+ * date of the letter is written; null for a version that declares no language, where each
+ * {{date}} call chose (and still chooses, so it re-renders byte for byte).
+ */
+export interface LetterFormat {
+  locale: string;
+  dateStyle: DateStyle | null;
 }
 
 /** 'html' escapes every {{expression}} (HTML and MJML); 'none' is for text, SMS, subjects and PDF. */
@@ -65,24 +78,34 @@ function splitHelperArgs(args: unknown[]): { params: unknown[]; root: Partial<Te
   };
 }
 
+/** The locale the letter's dates and amounts are written in. */
+function letterLocale(root: Partial<TemplateContext>): string {
+  return root.letter?.locale ?? resolveLocale(root.customer?.locale);
+}
+
 function moneyHelper(...args: unknown[]): string {
   const { params, root } = splitHelperArgs(args);
   const [amount, currency] = params;
-  return formatMoney(amount, currency ?? root.data?.currency, resolveLocale(root.customer?.locale));
+  return formatMoney(amount, currency ?? root.data?.currency, letterLocale(root));
 }
 
+/**
+ * {{date value}}: in a letter with a language, every date the one way (the language's long
+ * date, "4 December 2026"), whatever style a call names; a version without a language keeps
+ * its per-call style ("iso", the default, or "long").
+ */
 function dateHelper(...args: unknown[]): string {
   const { params, root } = splitHelperArgs(args);
   const [value, style = 'iso'] = params;
   if (style !== 'iso' && style !== 'long') {
     throw new TemplateError(`date: unknown format ${JSON.stringify(style)} (use "iso" or "long")`);
   }
-  return formatDate(value, style as DateStyle, resolveLocale(root.customer?.locale));
+  return formatDate(value, root.letter?.dateStyle ?? (style as DateStyle), letterLocale(root));
 }
 
 function percentHelper(...args: unknown[]): string {
   const { params, root } = splitHelperArgs(args);
-  return formatPercent(params[0], resolveLocale(root.customer?.locale));
+  return formatPercent(params[0], letterLocale(root));
 }
 
 /** Strict equality, for choosing wording by a status: {{#if (eq data.outcome "UPHELD")}}. */

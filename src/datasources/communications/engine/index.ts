@@ -18,7 +18,16 @@ export { CHANNELS } from './types.js';
 export { MissingDataError, TemplateError } from './errors.js';
 export { BRANDS } from './brands.js';
 export { contentHashOf } from './hash.js';
-export { createRenderer, supportedChannels, SMS_MAX_CHARS } from './render.js';
+export { chooseLanguage, declaredLanguages, DEFAULT_LANGUAGE } from './format.js';
+export { createRenderer } from './render.js';
+export {
+  CHANNEL_CONTENT_KEYS,
+  channelContentProblem,
+  channelContentSummary,
+  missingContent,
+  SMS_MAX_CHARS,
+  supportedChannels,
+} from './channels.js';
 export {
   createOutboxChannels,
   DeliveryError,

@@ -1,64 +1,39 @@
 import { createHash } from 'node:crypto';
 import { BRANDS } from './brands.js';
+import { channelContentProblem, SMS_MAX_CHARS } from './channels.js';
 import { TemplateError } from './errors.js';
 import { printFonts } from './fonts.js';
-import { formatDate, parseIsoDate, resolveLocale } from './format.js';
+import { chooseLanguage, declaredLanguages, formatDate, parseIsoDate, resolveLocale } from './format.js';
 import { contentHashOf } from './hash.js';
 import {
   createTemplateEnvironment,
   type CompiledTemplate,
   type Escaping,
+  type LetterFormat,
   type TemplateContext,
 } from './handlebars.js';
 import { compileMjml } from './mjml.js';
 import { renderLetterPdf, type RenderedPrintBlock } from './pdf.js';
 import { createSchemaCompiler, type CompiledSchema } from './validate.js';
 import { isFullHtmlDocument, webPage } from './web.js';
-import type {
-  Brand,
-  Channel,
-  RenderableVersion,
-  RenderedPart,
-  RenderResult,
-  RenderSnapshot,
-  Renderer,
-  TemplateContent,
+import {
+  CHANNELS,
+  type Brand,
+  type Channel,
+  type RenderableVersion,
+  type RenderedPart,
+  type RenderResult,
+  type RenderSnapshot,
+  type Renderer,
+  type TemplateContent,
 } from './types.js';
 
-export const SMS_MAX_CHARS = 160;
-
-/** Which channels a template version's content can be rendered for. */
-export function supportedChannels(content: TemplateContent): Channel[] {
-  const channels: Channel[] = [];
-  if (content.print) channels.push('PRINT');
-  if (content.mjml && content.subject && content.text) channels.push('EMAIL');
-  if (content.html) channels.push('WEB');
-  if (content.sms) channels.push('MOBILE');
-  return channels;
-}
-
 function requireChannelContent(content: TemplateContent, channel: Channel): void {
-  const missing = (): never => {
-    throw new TemplateError(`template version has no ${channel} content`);
-  };
-  switch (channel) {
-    case 'PRINT':
-      if (!content.print) missing();
-      break;
-    case 'EMAIL':
-      if (!content.mjml) missing();
-      if (!content.subject) throw new TemplateError('template version has no EMAIL subject');
-      if (!content.text) throw new TemplateError('template version has no EMAIL text part');
-      break;
-    case 'WEB':
-      if (!content.html) missing();
-      break;
-    case 'MOBILE':
-      if (!content.sms) missing();
-      break;
-    default:
-      throw new TemplateError(`unknown channel ${JSON.stringify(channel)}`);
+  if (!(CHANNELS as readonly string[]).includes(channel)) {
+    throw new TemplateError(`unknown channel ${JSON.stringify(channel)}`);
   }
+  const problem = channelContentProblem(content, channel);
+  if (problem) throw new TemplateError(`template version has no ${channel} content: ${problem}`);
 }
 
 /** What is compiled for one template version, built up lazily and reused by every document. */
@@ -83,6 +58,18 @@ const MAX_CACHED_VERSIONS = 256;
 
 function singleLine(value: string): string {
   return value.replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * One language per letter: the version's (the customer's locale choosing where it offers
+ * several), dates in one style. The language is part of the approved content, so a reissue of
+ * the same version re-renders the same bytes; a version that declares none formats as it always
+ * did, in the customer's locale.
+ */
+export function letterFormat(content: TemplateContent, customerLocale: string): LetterFormat {
+  const languages = declaredLanguages(content);
+  if (!languages) return { locale: resolveLocale(customerLocale), dateStyle: null };
+  return { locale: resolveLocale(chooseLanguage(languages, customerLocale)), dateStyle: 'long' };
 }
 
 function utf8(value: string): Buffer {
@@ -183,7 +170,7 @@ export function createRenderer(opts: { brands?: Record<string, Brand> } = {}): R
         : context.brand.name;
     const page = webPage({
       brand: context.brand,
-      locale: resolveLocale(context.customer.locale),
+      locale: context.letter.locale,
       title,
       body,
     });
@@ -235,7 +222,7 @@ export function createRenderer(opts: { brands?: Record<string, Brand> } = {}): R
           );
       }
     });
-    const locale = resolveLocale(context.customer.locale);
+    const locale = context.letter.locale;
     const pdf = await renderLetterPdf(
       {
         brand: context.brand,
@@ -278,6 +265,7 @@ export function createRenderer(opts: { brands?: Record<string, Brand> } = {}): R
         case: snapshot.case ?? null,
         brand,
         issuedAt: snapshot.issuedAt,
+        letter: letterFormat(version.content, snapshot.customer.locale),
       };
       let parts: RenderedPart[];
       let mediaType: string;

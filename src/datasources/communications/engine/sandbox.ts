@@ -1,4 +1,5 @@
 import Handlebars from 'handlebars';
+import { MAX_LANGUAGES, supportedLanguage } from './format.js';
 
 /**
  * What template content may contain, checked when it is written (createTemplate, editTemplate)
@@ -74,6 +75,22 @@ export function templateContentProblem(content: unknown): TemplateProblem | null
   }
 }
 
+/** `content.language`: absent, one supported BCP 47 tag, or a list of up to MAX_LANGUAGES different ones. */
+function checkLanguage(language: unknown): void {
+  if (language === undefined) return;
+  const tags = Array.isArray(language) ? language : [language];
+  const what = `a BCP 47 language tag such as "en-GB", or a list of up to ${MAX_LANGUAGES}`;
+  if (!tags.length || tags.length > MAX_LANGUAGES) throw new ProblemAt('content.language', what);
+  const seen = new Set<string>();
+  tags.forEach((tag: unknown, i) => {
+    const at = Array.isArray(language) ? `content.language[${i}]` : 'content.language';
+    const canonical = supportedLanguage(tag);
+    if (!canonical) throw new ProblemAt(at, `${JSON.stringify(tag)} is not ${what} we can format in`);
+    if (seen.has(canonical)) throw new ProblemAt(at, `${canonical} is listed twice`);
+    seen.add(canonical);
+  });
+}
+
 class ProblemAt extends Error {
   constructor(
     readonly path: string,
@@ -86,10 +103,11 @@ class ProblemAt extends Error {
 function checkContent(content: unknown): void {
   if (!isRecord(content)) throw new ProblemAt('content', 'a JSON object');
   for (const key of Object.keys(content)) {
-    if (!(CONTENT_FIELDS as readonly string[]).includes(key)) {
-      throw new ProblemAt(`content.${key}`, `not a content field (${CONTENT_FIELDS.join(', ')})`);
+    if (key !== 'language' && !(CONTENT_FIELDS as readonly string[]).includes(key)) {
+      throw new ProblemAt(`content.${key}`, `not a content field (language, ${CONTENT_FIELDS.join(', ')})`);
     }
   }
+  checkLanguage(content.language);
   for (const key of ['subject', 'mjml', 'text', 'html', 'sms'] as const) {
     if (content[key] !== undefined) checkTemplate(content[key], `content.${key}`, MARKUP_FIELDS.has(key));
   }

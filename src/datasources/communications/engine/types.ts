@@ -3,6 +3,13 @@ export type Channel = 'PRINT' | 'EMAIL' | 'WEB' | 'MOBILE';
 export const CHANNELS: readonly Channel[] = ['PRINT', 'EMAIL', 'WEB', 'MOBILE'];
 
 export interface TemplateContent {
+  /**
+   * BCP 47 tag of the language the text is written in (or several, when the text suits each, e.g.
+   * en-GB and en-IE): every date and amount of the letter is written in it. Where several are
+   * listed the customer's locale chooses among them; otherwise the first. Drafts without one get
+   * DEFAULT_LANGUAGE (format.ts).
+   */
+  language?: string | string[];
   /** Handlebars. EMAIL subject. */
   subject?: string;
   /**

@@ -170,7 +170,8 @@ function webContent(letter: Letter): string {
 }
 
 function contentFor(letter: Letter, channels: Channel[]): TemplateContent {
-  const content: TemplateContent = {};
+  // Every demo letter is written in British English: its dates and amounts are too, whoever reads it.
+  const content: TemplateContent = { language: 'en-GB' };
   for (const channel of channels) {
     switch (channel) {
       case 'PRINT':
@@ -1027,7 +1028,7 @@ const DEFINITIONS: Definition[] = [
         },
       ],
       sms:
-        '{{brand.name}}: we have received your claim {{data.claimNumber}} for the incident on ' +
+        '{{brand.name}}: we received your claim {{data.claimNumber}} for the incident on ' +
         '{{date data.incidentDate}}. Your handler will contact you. Details by post/email.',
     },
     dataSchema: schema(CLAIM_INTAKE_REQUIRED, CLAIM_INTAKE_PROPERTIES),
