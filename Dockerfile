@@ -5,7 +5,9 @@
 #   node dist/src/bin/token.js --sub NAME --roles R  a dev token (AUTH_MODE=dev only)
 # See docker-compose.yml and notes/readme-topology.md.
 
-FROM node:20-slim AS build
+# Node 24 LTS, the line package.json requires (engines). The image brings its own Node, so the
+# pinned node-linux-* packages that give npm scripts Node 24 on other machines are left out below.
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: `prepare` would compile before the sources are here; it is run below instead.
@@ -13,10 +15,13 @@ RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bench ./bench
-# npm run build: tsc, then the API explorer (GraphiQL) bundled into dist/explorer from the dev dependencies.
-RUN npm run build && npm prune --omit=dev --ignore-scripts
+# npm run build: tsc, then the API explorer (GraphiQL) bundled into dist/explorer from the dev
+# dependencies. --omit=optional drops the pinned Node binary (node-linux-*, ~120 MB; the image's own
+# Node runs the server) and the other optional packages, none of which a server loads (pg-cloudflare
+# is for Cloudflare Workers, uglify-js for the Handlebars precompiler CLI).
+RUN npm run build && npm prune --omit=dev --omit=optional --ignore-scripts
 
-FROM node:20-slim
+FROM node:24-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=4000 \

@@ -1,4 +1,5 @@
-import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, sql } from 'kysely';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 
 /**
  * The one set of migrations, for PGlite and PostgreSQL alike. Each subgraph's
