@@ -13,6 +13,7 @@ import type { CommunicationsPorts } from '../datasources/communications/ports.js
 import { CommunicationsReader, communicationsLoaders } from '../datasources/communications/reader.js';
 import { CommunicationsService } from '../datasources/communications/service.js';
 import { NoticeBatches } from '../datasources/communications/batches.js';
+import { communicationsSnapshot } from '../datasources/communications/snapshot.js';
 import type { JobQueue } from '../jobs/index.js';
 import { TemplateLifecycle } from '../datasources/communications/templates.js';
 import { CommandRelay } from '../events/commands.js';
@@ -75,7 +76,8 @@ export async function createCommunicationsSubgraph(deps: {
   channels?: DeliveryChannels;
 }): Promise<CommunicationsSubgraph> {
   const schema = await communicationsSchema();
-  const outbox = new Outbox<CommunicationsDB>(deps.db, 'communications', deps.bus);
+  // Each event carries its entity as it stands then (src/events/snapshot.ts).
+  const outbox = new Outbox<CommunicationsDB>(deps.db, 'communications', deps.bus, communicationsSnapshot);
   const reader = new CommunicationsReader(deps.db);
   const trail = new TemplateTrail(deps.db);
   const eventLog = new EventLog(deps.db as Kysely<unknown>, 'communications');
@@ -130,7 +132,7 @@ export async function createCommunicationsSubgraph(deps: {
         templates,
         reader,
         loaders: communicationsLoaders(reader, noticeBatches),
-        newLoaders: () => communicationsLoaders(reader, noticeBatches),
+        newLoaders: (snapshot) => communicationsLoaders(reader, noticeBatches, snapshot),
         bus: deps.bus,
         log: eventLog,
         publicUrl: deps.publicUrl,

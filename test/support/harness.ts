@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { sql } from 'kysely';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { startGateway, type Gateway } from '../../src/gateway/index.js';
 import { loadOrCreateDevKey, signDevToken, type Role } from '../../src/identity/index.js';
@@ -36,8 +37,31 @@ export interface TestGateway {
   ): Promise<GqlResult<T>>;
   /** Waits until the subgraphs' background work (generation, deliveries, exception cases) is done. */
   settle(): Promise<void>;
+  /**
+   * The newest eventId of a subscription field's stream ('0' when it has none):
+   * subscribe `after` it and every event from now on arrives, whenever the
+   * server gets round to registering the subscription.
+   */
+  cursor(field: StreamField): Promise<string>;
+  /**
+   * The ids of a stream's events after `after` whose payload has every field
+   * of `where` (caseId, batchId, ...), from the events table: what a
+   * subscriber with those filters gets, to wait for exactly that.
+   */
+  eventIds(field: StreamField, after: string, where?: Record<string, string>): Promise<string[]>;
   stop(): Promise<void>;
 }
+
+/** Each subscription field's events table (its subgraph's schema) and topic. */
+const STREAMS = {
+  caseUpdated: ['workflow', 'CASE_UPDATED'],
+  deadlineAlerted: ['workflow', 'DEADLINE_ALERT'],
+  deliveryStatusChanged: ['communications', 'DELIVERY_STATUS'],
+  generationExceptionRaised: ['communications', 'EXCEPTION_RAISED'],
+  noticeBatchProgress: ['communications', 'BATCH_PROGRESS'],
+  templateUpdated: ['communications', 'TEMPLATE_UPDATED'],
+} as const;
+export type StreamField = keyof typeof STREAMS;
 
 export interface GqlResult<T> {
   data?: T;
@@ -87,6 +111,21 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
         await gateway.subgraphs!.settle();
         await new Promise((r) => setTimeout(r, 20));
       }
+    },
+    async cursor(field) {
+      const [schema, topic] = STREAMS[field];
+      const { rows } = await sql<{ id: string }>`
+        select coalesce(max(id), 0)::text as id from ${sql.table(`${schema}.events`)}
+        where topic = ${topic}`.execute(gateway.store!.db);
+      return rows[0]!.id;
+    },
+    async eventIds(field, after, where = {}) {
+      const [schema, topic] = STREAMS[field];
+      const { rows } = await sql<{ id: string }>`
+        select id::text as id from ${sql.table(`${schema}.events`)}
+        where topic = ${topic} and id > ${after}::bigint and payload @> ${JSON.stringify(where)}::jsonb
+        order by id`.execute(gateway.store!.db);
+      return rows.map((r) => r.id);
     },
     async stop() {
       if (stopped) return;

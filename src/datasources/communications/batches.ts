@@ -172,41 +172,46 @@ export class NoticeBatches {
   }
 
   async progress(batchId: string): Promise<BatchProgress> {
-    const batch = await this.db
-      .selectFrom('communications.notice_batches')
-      .select(['id', 'total'])
-      .where('id', '=', batchId)
-      .executeTakeFirst();
-    if (!batch) throw notFound('NoticeBatch', batchId);
-    const { rows } = await sql<{
-      channel: string;
-      document_status: string;
-      delivery_status: string | null;
-      count: string;
-    }>`
-      select d.channel, d.status as document_status, l.status as delivery_status, count(*)::text as count
-      from communications.documents d
-      left join lateral (
-        select status from communications.deliveries x where x.document_id = d.id order by x.created_at desc, x.id desc limit 1
-      ) l on true
-      where d.batch_id = ${batchId}
-      group by 1, 2, 3
-      order by 1, 2, 3`.execute(this.db);
-    const byChannel = rows.map((r) => ({
-      channel: r.channel,
-      documentStatus: r.document_status,
-      deliveryStatus: r.delivery_status,
-      count: Number(r.count),
-    }));
-    const sum = (f: (r: (typeof byChannel)[number]) => boolean) =>
-      byChannel.filter(f).reduce((n, r) => n + r.count, 0);
-    return {
-      total: batch.total,
-      generated: sum((r) => r.documentStatus === 'GENERATED'),
-      failed: sum((r) => r.documentStatus === 'FAILED'),
-      delivered: sum((r) => r.deliveryStatus === 'DELIVERED'),
-      deliveryFailed: sum((r) => r.deliveryStatus === 'FAILED'),
-      byChannel,
-    };
+    return batchProgress(this.db, batchId);
   }
+}
+
+/** A batch's counts as `db` (the store, or a transaction taking an event's snapshot) sees them. */
+export async function batchProgress(db: Kysely<CommunicationsDB>, batchId: string): Promise<BatchProgress> {
+  const batch = await db
+    .selectFrom('communications.notice_batches')
+    .select(['id', 'total'])
+    .where('id', '=', batchId)
+    .executeTakeFirst();
+  if (!batch) throw notFound('NoticeBatch', batchId);
+  const { rows } = await sql<{
+    channel: string;
+    document_status: string;
+    delivery_status: string | null;
+    count: string;
+  }>`
+    select d.channel, d.status as document_status, l.status as delivery_status, count(*)::text as count
+    from communications.documents d
+    left join lateral (
+      select status from communications.deliveries x where x.document_id = d.id order by x.created_at desc, x.id desc limit 1
+    ) l on true
+    where d.batch_id = ${batchId}
+    group by 1, 2, 3
+    order by 1, 2, 3`.execute(db);
+  const byChannel = rows.map((r) => ({
+    channel: r.channel,
+    documentStatus: r.document_status,
+    deliveryStatus: r.delivery_status,
+    count: Number(r.count),
+  }));
+  const sum = (f: (r: (typeof byChannel)[number]) => boolean) =>
+    byChannel.filter(f).reduce((n, r) => n + r.count, 0);
+  return {
+    total: batch.total,
+    generated: sum((r) => r.documentStatus === 'GENERATED'),
+    failed: sum((r) => r.documentStatus === 'FAILED'),
+    delivered: sum((r) => r.deliveryStatus === 'DELIVERED'),
+    deliveryFailed: sum((r) => r.deliveryStatus === 'FAILED'),
+    byChannel,
+  };
 }

@@ -17,6 +17,7 @@ import {
 import type { CommunicationsContext } from '../../context/index.js';
 import { notFound } from '../../errors/index.js';
 import type { BusEvent } from '../../events/index.js';
+import { snapshotOf } from '../../events/snapshot.js';
 import {
   CaseCommunications,
   GenerationException,
@@ -89,7 +90,8 @@ export class NoticeBatchResolver {
     @Arg('batchId', () => ID, { nullable: true }) _batchId?: string | null,
     @Arg('caseId', () => ID, { nullable: true }) _caseId?: string | null,
   ): Promise<NoticeBatch> {
-    ctx.communications.loaders = ctx.communications.newLoaders();
+    // The batch and its counts as they were at this event (src/events/snapshot.ts).
+    ctx.communications.loaders = ctx.communications.newLoaders(snapshotOf(event));
     const id = String(event.payload.batchId);
     const row = await ctx.communications.loaders.batch.load(id);
     if (!row) throw notFound('NoticeBatch', id);
@@ -138,7 +140,7 @@ export class NoticeBatchResolver {
     @Root() b: NoticeBatch,
     @Ctx() ctx: CommunicationsContext,
   ): Promise<GenerationException[]> {
-    return (await ctx.communications.reader.openExceptionsOfBatch(b.id)).map(toException);
+    return (await ctx.communications.loaders.openExceptionsByBatch.load(b.id)).map(toException);
   }
 
   @FieldResolver(() => CaseCommunications, { description: 'The MANDATORY_NOTICE case it was approved in.' })
