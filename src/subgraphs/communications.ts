@@ -34,7 +34,7 @@ import { TemplateTrail } from '../datasources/communications/trail.js';
 import type { CommunicationsDB } from '../store/tables.js';
 import { CaseCommunications, CustomerCommunications } from '../schema/communications/types.js';
 import { buildFederatedSchema } from './build.js';
-import type { Subgraph } from './types.js';
+import { earliest, type Subgraph } from './types.js';
 
 export interface CommunicationsSubgraph extends Subgraph<CommunicationsContext> {
   readonly service: CommunicationsService;
@@ -108,6 +108,8 @@ export async function createCommunicationsSubgraph(deps: {
     deps.channels ?? createOutboxChannels(path.join(deps.dataDir, 'outbox')),
     service,
     deps.deliveryStepMs,
+    // A batch's progress follows its deliveries until they all ended.
+    (tx, emit, batchId, status) => noticeBatches.deliveryMoved(tx, emit, batchId, status),
   );
   outbox.onCommit(() => {
     relay.kick();
@@ -146,9 +148,7 @@ export async function createCommunicationsSubgraph(deps: {
     stop: async () => {
       await Promise.all([relay.stop(), worker.stop()]);
     },
-    settle: async () => {
-      await relay.drain();
-      await worker.drain();
-    },
+    settle: async () => (await relay.drain()) + (await worker.drain()),
+    nextDue: async () => earliest([await relay.nextDue(), await worker.nextDue()]),
   };
 }

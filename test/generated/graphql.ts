@@ -563,7 +563,7 @@ export type NoticeBatch = {
   openExceptions: Array<GenerationException>;
   segments: Array<Scalars['String']['output']>;
   startedAt: Scalars['DateTime']['output'];
-  /** RUNNING, then COMPLETED once every record was generated or failed. */
+  /** RUNNING while records are generated and delivered; COMPLETED once every record was generated or failed and every delivery ended (DELIVERED or FAILED). */
   status: Scalars['String']['output'];
   /** Customers in the segments × channels. */
   total: Scalars['Int']['output'];
@@ -713,7 +713,7 @@ export type Subscription = {
   deliveryStatusChanged: DeliveryStatusEvent;
   /** Each generation or delivery failure, once its exception case is open. */
   generationExceptionRaised: GenerationException;
-  /** Progress of notice batches (at most every half second while running, and once at the end), or of one batch or case. */
+  /** Progress of notice batches, or of one batch or case: at most every half second while records are generated and delivered, and once when every delivery ended (COMPLETED, with the counts the report shows); after that, whenever a resend moves one of its deliveries. */
   noticeBatchProgress: NoticeBatch;
   /** Every move of a template through its lifecycle (edit, submission, decision, retirement), or of one template. */
   templateUpdated: Template;

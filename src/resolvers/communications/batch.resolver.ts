@@ -69,7 +69,7 @@ export class NoticeBatchResolver {
   @Authorized()
   @Subscription(() => NoticeBatch, {
     description:
-      'Progress of notice batches (at most every half second while running, and once at the end), or of one batch or case.',
+      'Progress of notice batches, or of one batch or case: at most every half second while records are generated and delivered, and once when every delivery ended (COMPLETED, with the counts the report shows); after that, whenever a resend moves one of its deliveries.',
     subscribe: ({ args, context }) => {
       const ctx = context as CommunicationsContext;
       return subscriptionSource(
