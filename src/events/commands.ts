@@ -69,8 +69,8 @@ export class CommandRelay {
   /**
    * Runs every due command, and waits for the one the live loop has in hand,
    * until none is due or running here; returns how many ran. For tests and
-   * for draining on shutdown. A command waiting to be retried is not due:
-   * `nextDue` says when it will be.
+   * for draining on shutdown. A command not due yet (claimed elsewhere, or
+   * waiting to retry) is left: `nextDue` says when it will be.
    */
   async drain(): Promise<number> {
     let ran = 0;
@@ -86,11 +86,16 @@ export class CommandRelay {
     }
   }
 
-  /** When the next unfinished command is due (now, or its retry), or null when none is left. */
+  /**
+   * When the next command that has not failed is due (now, or when the lease
+   * of a relay that claimed it runs out), or null when none is left. A command
+   * waiting to retry after a failure is left out: its cause (an upstream that
+   * is down, content changed behind an approval) may outlast any wait.
+   */
   async nextDue(): Promise<Date | null> {
     const { rows } = await sql<{ due: Date | null }>`
       select min(next_attempt_at) as due from ${sql.table(`${this.source}.commands`)}
-      where done_at is null and attempts < ${this.maxAttempts}`.execute(this.db);
+      where done_at is null and attempts < ${this.maxAttempts} and last_error is null`.execute(this.db);
     const due = rows[0]?.due;
     return due ? new Date(due) : null;
   }

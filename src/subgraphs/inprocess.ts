@@ -25,10 +25,10 @@ export interface SubgraphSet {
   all: Subgraph[];
   /**
    * Runs every subgraph's background work until none is left: none due, none
-   * in hand, no retry or delivery confirmation pending. Waits for a pending
-   * one until it is due; work still pending after `timeoutMs` is an error
-   * that says what it is (a command that keeps failing, say), never a
-   * silent return.
+   * in hand, none due later (a delivery's confirmation, a command claimed by
+   * another relay), which it waits for until it is due. Work still pending
+   * after `timeoutMs` is an error, never a silent return. A command waiting
+   * to retry after a failure is not waited for (see CommandRelay.nextDue).
    */
   settle(timeoutMs?: number): Promise<void>;
 }

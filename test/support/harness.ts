@@ -36,7 +36,11 @@ export interface TestGateway {
     variables?: Record<string, unknown>,
     token?: string,
   ): Promise<GqlResult<T>>;
-  /** Waits until the subgraphs' background work (generation, deliveries, exception cases) is done. */
+  /**
+   * Waits until the background work in flight is done: commands due or in a
+   * live loop's hands, deliveries, and notice records on pg-boss (when this
+   * gateway runs workers). A command retrying after a failure is not waited for.
+   */
   settle(): Promise<void>;
   /**
    * The newest eventId of a subscription field's stream ('0' when it has none):
