@@ -240,20 +240,25 @@ export class NoticeBatches {
 }
 
 /**
- * Whether a batch is done: every record has its document, and every
- * generated document's latest delivery (the one the report counts) ended.
+ * Whether a batch is done: every record has its document, none is still
+ * being generated, and none has a delivery under way. The report counts a
+ * document's latest delivery; a delivery under way is always its
+ * document's latest (a resend follows only a FAILED one) and a generated
+ * document always has one (made in its transaction), so "none under way"
+ * is "every latest delivery ended". Asked on every delivery that ends, so
+ * it reads only the deliveries under way (a partial index holds just those).
  */
 async function isSettled(db: Kysely<CommunicationsDB>, batchId: string, total: number): Promise<boolean> {
-  const { rows } = await sql<{ documents: string; open: string }>`
-    select count(*)::text as documents,
-      count(*) filter (where d.status not in ('GENERATED', 'FAILED')
-        or (d.status = 'GENERATED' and coalesce(l.status, 'PENDING') not in ('DELIVERED', 'FAILED')))::text as open
-    from communications.documents d
-    left join lateral (
-      select status from communications.deliveries x where x.document_id = d.id order by x.created_at desc, x.id desc limit 1
-    ) l on true
-    where d.batch_id = ${batchId}`.execute(db);
-  return Number(rows[0]!.documents) >= total && Number(rows[0]!.open) === 0;
+  const { rows } = await sql<{ documents: string; open: boolean }>`
+    select (select count(*) from communications.documents d where d.batch_id = ${batchId})::text as documents,
+      exists (
+        select 1 from communications.deliveries x join communications.documents d on d.id = x.document_id
+        where x.status in ('PENDING', 'SENT') and d.batch_id = ${batchId}
+      ) or exists (
+        select 1 from communications.documents d
+        where d.batch_id = ${batchId} and d.status not in ('GENERATED', 'FAILED')
+      ) as open`.execute(db);
+  return Number(rows[0]!.documents) >= total && !rows[0]!.open;
 }
 
 /** A batch's counts as `db` (the store, or a transaction taking an event's snapshot) sees them. */
