@@ -6,6 +6,7 @@ import type { WorkflowService } from '../datasources/workflow/service.js';
 import type { DisputeDesk, DisputePolicy } from '../datasources/workflow/disputes.js';
 import type { CustomerDataSource, CustomerLoaders } from '../datasources/customers/customers.js';
 import type { CommunicationsReader, CommunicationsLoaders } from '../datasources/communications/reader.js';
+import type { EventSnapshot } from '../events/snapshot.js';
 import type { CommunicationsService } from '../datasources/communications/service.js';
 import type { TemplateLifecycle } from '../datasources/communications/templates.js';
 import type { NoticeBatches } from '../datasources/communications/batches.js';
@@ -50,8 +51,8 @@ export interface CommunicationsContext extends BaseContext {
     templates: TemplateLifecycle;
     reader: CommunicationsReader;
     loaders: CommunicationsLoaders;
-    /** Fresh loaders, for each event of a long-lived subscription. */
-    newLoaders: () => CommunicationsLoaders;
+    /** Fresh loaders, for each event of a long-lived subscription, primed with the event's snapshot. */
+    newLoaders: (snapshot?: EventSnapshot | null) => CommunicationsLoaders;
     bus: EventBus;
     log: EventLog;
     /** Base URL for document downloads (`/documents/:id/content`). */

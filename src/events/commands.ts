@@ -25,6 +25,8 @@ export class CommandRelay {
   private stopped = false;
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
+  /** The live loop's command in hand (claimed, so hidden from `drain` by its lease). */
+  private inHand: Promise<boolean> | null = null;
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly maxAttempts: number;
@@ -83,20 +85,50 @@ export class CommandRelay {
     await this.loop;
   }
 
-  /** Runs until no command is due; for tests and for draining on shutdown. */
-  async drain(): Promise<void> {
-    while (await this.runOne()) {
-      /* keep going */
+  /**
+   * Runs every due command, and waits for the one the live loop has in hand,
+   * until none is due or running here; returns how many ran. For tests and
+   * for draining on shutdown. A command not due yet (claimed elsewhere, or
+   * waiting to retry) is left: `nextDue` says when it will be.
+   */
+  async drain(): Promise<number> {
+    let ran = 0;
+    for (;;) {
+      const held = this.inHand;
+      if (held) {
+        // Its failure is the loop's to log; here it only matters that it is over.
+        if (await held.catch(() => true)) ran++;
+        continue;
+      }
+      if (!(await this.runOne())) return ran;
+      ran++;
     }
+  }
+
+  /**
+   * When the next command that has not failed is due (now, or when the lease
+   * of a relay that claimed it runs out), or null when none is left. A command
+   * waiting to retry after a failure is left out: its cause (an upstream that
+   * is down, content changed behind an approval) may outlast any wait.
+   */
+  async nextDue(): Promise<Date | null> {
+    const { rows } = await sql<{ due: Date | null }>`
+      select min(next_attempt_at) as due from ${sql.table(`${this.source}.commands`)}
+      where done_at is null and attempts < ${this.maxAttempts} and last_error is null`.execute(this.db);
+    const due = rows[0]?.due;
+    return due ? new Date(due) : null;
   }
 
   private async run(): Promise<void> {
     while (!this.stopped) {
       let worked = false;
       try {
-        worked = await this.runOne();
+        this.inHand = this.runOne();
+        worked = await this.inHand;
       } catch (err) {
         log.error('command relay failed', { source: this.source, err });
+      } finally {
+        this.inHand = null;
       }
       if (worked || this.stopped) continue;
       await new Promise<void>((resolve) => {

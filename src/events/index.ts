@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { SubgraphName } from '../config/index.js';
 import { log } from '../logger.js';
+import { encodeSnapshot, SNAPSHOT_KEY, type Snapshotter } from './snapshot.js';
 
 /**
  * Events: every externally visible change is written to its subgraph's
@@ -145,15 +146,17 @@ export class Outbox<DB> {
     private readonly db: Kysely<DB>,
     private readonly source: SubgraphName,
     private readonly bus: EventBus,
+    /** The subgraph's snapshot of each event's entity, stored with the event (src/events/snapshot.ts). */
+    private readonly snapshot?: Snapshotter<DB>,
   ) {}
 
   async transaction<T>(fn: (tx: Transaction<DB>, emit: Emit) => Promise<T>): Promise<T> {
     let written: BusEvent[] = [];
     const result = await this.db.transaction().execute(async (tx) => {
-      const pending: { topic: Topic; payload: Record<string, unknown>; json: string }[] = [];
+      const pending: { topic: Topic; payload: Record<string, unknown> }[] = [];
       const emit: Emit = async (topic, payload) => {
         // The payload as it is now, should the caller change the object afterwards.
-        pending.push({ topic, payload, json: JSON.stringify(payload) });
+        pending.push({ topic, payload: JSON.parse(JSON.stringify(payload)) as Record<string, unknown> });
       };
       const value = await fn(tx, emit);
       if (pending.length) written = await this.write(tx, pending);
@@ -178,17 +181,22 @@ export class Outbox<DB> {
 
   private async write(
     tx: Transaction<DB>,
-    pending: { topic: Topic; payload: Record<string, unknown>; json: string }[],
+    pending: { topic: Topic; payload: Record<string, unknown> }[],
   ): Promise<BusEvent[]> {
     const table = sql.table(`${this.source}.events`);
     await sql`select pg_advisory_xact_lock(${EVENT_ORDER_LOCK}::int, hashtext(${this.source}))`.execute(tx);
     const events: BusEvent[] = [];
     for (const e of pending) {
+      // Taken under the lock, after everything else the transaction did: an event's snapshot
+      // includes every change committed before the event's id was drawn (a batch's counts
+      // moved by other transactions too), so a later event never shows an older state.
+      const snapshot = this.snapshot ? await this.snapshot(tx, e.topic, e.payload) : null;
+      const payload = snapshot ? { ...e.payload, [SNAPSHOT_KEY]: encodeSnapshot(snapshot) } : e.payload;
       // Under the lock every earlier event is committed (or is this transaction's own), so the
       // topic's newest id before this insert is exactly the previous event of the topic.
       const { rows } = await sql<{ id: string; occurred_at: Date; prev_id: string }>`
         with prev as (select coalesce(max(p.id), 0)::text as id from ${table} p where p.topic = ${e.topic})
-        insert into ${table} (topic, payload) values (${e.topic}, ${e.json}::jsonb)
+        insert into ${table} (topic, payload) values (${e.topic}, ${JSON.stringify(payload)}::jsonb)
         returning id::text as id, occurred_at, (select id from prev) as prev_id`.execute(tx);
       const row = rows[0]!;
       events.push({
@@ -196,7 +204,8 @@ export class Outbox<DB> {
         source: this.source,
         topic: e.topic,
         occurredAt: new Date(row.occurred_at).toISOString(),
-        payload: e.payload,
+        // As stored, so a live subscriber resolves the same payload a replay reads back.
+        payload,
         prevId: row.prev_id,
       });
     }

@@ -1,9 +1,11 @@
 import type { SubgraphName } from '../config/index.js';
 import type { BaseContext } from '../context/index.js';
-import { forbidden, unauthenticated } from '../errors/index.js';
+import { GraphQLID } from 'graphql';
+import { badInput, forbidden, unauthenticated } from '../errors/index.js';
 import type { BusEvent, EventBus, Topic } from '../events/index.js';
 import type { EventLog } from '../events/log.js';
-import { checkAfter, indexOf, streamOf } from './streams.js';
+import { indexOf, streamOf } from './streams.js';
+import { checkArgument } from '../schema/shared/validation.js';
 import { eventAllowed, mayOpenStream, type EventFacts, type Stream } from '../policy/index.js';
 
 /** Refuses a subscription its caller may not open at all (role, or a service client's scope). */
@@ -49,6 +51,29 @@ export interface StreamSource {
   source: SubgraphName;
 }
 
+/** Event ids are PostgreSQL bigints: no eventId this API gives out is larger. */
+const MAX_EVENT_ID = 2n ** 63n - 1n;
+
+/** A resume cursor: an eventId this API gave out (digits, within bigint range). */
+export function checkAfter(after: unknown): string | null {
+  if (after == null) return null;
+  if (typeof after !== 'string' || !/^\d{1,19}$/.test(after) || BigInt(after) > MAX_EVENT_ID)
+    throw badInput(`after: an eventId this API gave out (digits, at most ${MAX_EVENT_ID})`, 'after');
+  return after;
+}
+
+/**
+ * The arguments of a subscription field, checked before anything reads the
+ * store: type-graphql's argument validation runs for resolvers, not for the
+ * `subscribe` functions, so every stream is checked here, in one place.
+ * Filters are ids (or enum values, which fit the id format and are already
+ * coerced by GraphQL); `after` is an eventId.
+ */
+function checkStreamArgs(args: Record<string, unknown>, filters: readonly string[]): string | null {
+  for (const f of filters) checkArgument(f, GraphQLID, args[f]);
+  return checkAfter(args.after);
+}
+
 /**
  * The source of a subscription field: the caller must be allowed to open the
  * stream; then each event of `topic` goes to it if every filter argument
@@ -65,6 +90,7 @@ export function subscriptionSource(
   filters: readonly string[],
 ): AsyncIterableIterator<BusEvent> {
   openStream(ctx, stream);
+  const after = checkStreamArgs(args, filters);
   const wanted = filters.flatMap((f) =>
     typeof args[f] === 'string' && args[f] ? [[f, args[f]] as const] : [],
   );
@@ -73,7 +99,7 @@ export function subscriptionSource(
     from.source,
     topic,
     allowedEvents(ctx, stream, FACTS[stream], (e) => wanted.every(([f, v]) => e.payload[f] === v)),
-    { log: from.log, after: checkAfter(args.after as string | null | undefined) },
+    { log: from.log, after },
     indexOf(args, filters),
   );
 }

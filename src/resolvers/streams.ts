@@ -1,5 +1,4 @@
 import type { SubgraphName } from '../config/index.js';
-import { badInput } from '../errors/index.js';
 import type { BusEvent, EventBus, Topic } from '../events/index.js';
 import type { EventLog } from '../events/log.js';
 import { EventRelay, type RelayIndex } from '../events/relay.js';
@@ -11,13 +10,6 @@ export function indexOf(args: Record<string, unknown>, fields: readonly string[]
     if (typeof value === 'string' && value) return { field, value };
   }
   return undefined;
-}
-
-/** A resume cursor: an eventId this API gave out. */
-export function checkAfter(after: string | null | undefined): string | null {
-  if (after == null) return null;
-  if (!/^\d{1,19}$/.test(after)) throw badInput('after: an eventId this API gave out', 'after');
-  return after;
 }
 
 /**

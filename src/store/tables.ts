@@ -277,7 +277,7 @@ export interface NoticeBatchesTable {
   channels: string[];
   data: JsonObject;
   requested_by: string;
-  /** RUNNING, then COMPLETED once every record is generated or failed. */
+  /** RUNNING, then COMPLETED once every record is generated or failed and every delivery ended. */
   status: string;
   total: number;
   enqueued_at: NullableTimestamp;

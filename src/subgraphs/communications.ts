@@ -13,6 +13,7 @@ import type { CommunicationsPorts } from '../datasources/communications/ports.js
 import { CommunicationsReader, communicationsLoaders } from '../datasources/communications/reader.js';
 import { CommunicationsService } from '../datasources/communications/service.js';
 import { NoticeBatches } from '../datasources/communications/batches.js';
+import { communicationsSnapshot } from '../datasources/communications/snapshot.js';
 import type { JobQueue } from '../jobs/index.js';
 import { TemplateLifecycle } from '../datasources/communications/templates.js';
 import { CommandRelay } from '../events/commands.js';
@@ -33,7 +34,7 @@ import { TemplateTrail } from '../datasources/communications/trail.js';
 import type { CommunicationsDB } from '../store/tables.js';
 import { CaseCommunications, CustomerCommunications } from '../schema/communications/types.js';
 import { buildFederatedSchema } from './build.js';
-import type { Subgraph } from './types.js';
+import { earliest, type Subgraph } from './types.js';
 
 export interface CommunicationsSubgraph extends Subgraph<CommunicationsContext> {
   readonly service: CommunicationsService;
@@ -77,7 +78,8 @@ export async function createCommunicationsSubgraph(deps: {
   followUpWaitMs?: number;
 }): Promise<CommunicationsSubgraph> {
   const schema = await communicationsSchema();
-  const outbox = new Outbox<CommunicationsDB>(deps.db, 'communications', deps.bus);
+  // Each event carries its entity as it stands then (src/events/snapshot.ts).
+  const outbox = new Outbox<CommunicationsDB>(deps.db, 'communications', deps.bus, communicationsSnapshot);
   const reader = new CommunicationsReader(deps.db);
   const trail = new TemplateTrail(deps.db);
   const eventLog = new EventLog(deps.db as Kysely<unknown>, 'communications');
@@ -116,6 +118,8 @@ export async function createCommunicationsSubgraph(deps: {
     deps.channels ?? createOutboxChannels(path.join(deps.dataDir, 'outbox')),
     service,
     deps.deliveryStepMs,
+    // A batch's progress follows its deliveries until they all ended.
+    (tx, emit, batchId, status) => noticeBatches.deliveryMoved(tx, emit, batchId, status),
   );
   outbox.onCommit(() => {
     relay.kick();
@@ -140,7 +144,7 @@ export async function createCommunicationsSubgraph(deps: {
         templates,
         reader,
         loaders: communicationsLoaders(reader, noticeBatches),
-        newLoaders: () => communicationsLoaders(reader, noticeBatches),
+        newLoaders: (snapshot) => communicationsLoaders(reader, noticeBatches, snapshot),
         bus: deps.bus,
         log: eventLog,
         publicUrl: deps.publicUrl,
@@ -154,9 +158,7 @@ export async function createCommunicationsSubgraph(deps: {
     stop: async () => {
       await Promise.all([relay.stop(), worker.stop()]);
     },
-    settle: async () => {
-      await relay.drain();
-      await worker.drain();
-    },
+    settle: async () => (await relay.drain()) + (await worker.drain()),
+    nextDue: async () => earliest([await relay.nextDue(), await worker.nextDue()]),
   };
 }

@@ -49,6 +49,7 @@ export async function createCustomersSubgraph(deps: {
     }),
     start: () => undefined,
     stop: async () => undefined,
-    settle: async () => undefined,
+    settle: async () => 0,
+    nextDue: async () => null,
   };
 }

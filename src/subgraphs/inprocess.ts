@@ -16,15 +16,21 @@ import type { Renderer, DeliveryChannels } from '../datasources/communications/e
 import { createCommunicationsSubgraph, type CommunicationsSubgraph } from './communications.js';
 import { createCustomersSubgraph, type CustomersSubgraph } from './customers.js';
 import { createWorkflowSubgraph, type WorkflowSubgraph } from './workflow.js';
-import type { Subgraph } from './types.js';
+import { earliest, type Subgraph } from './types.js';
 
 export interface SubgraphSet {
   workflow: WorkflowSubgraph;
   customers: CustomersSubgraph;
   communications: CommunicationsSubgraph;
   all: Subgraph[];
-  /** Runs every subgraph's due background work until none is left. */
-  settle(): Promise<void>;
+  /**
+   * Runs every subgraph's background work until none is left: none due, none
+   * in hand, none due later (a delivery's confirmation, a command claimed by
+   * another relay), which it waits for until it is due. Work still pending
+   * after `timeoutMs` is an error, never a silent return. A command waiting
+   * to retry after a failure is not waited for (see CommandRelay.nextDue).
+   */
+  settle(timeoutMs?: number): Promise<void>;
 }
 
 export function toProfile(r: CustomerRow): CustomerProfile {
@@ -163,9 +169,24 @@ export async function createInProcessSubgraphs(deps: {
     customers,
     communications,
     all,
-    async settle() {
-      // Work in one subgraph can create work in another (approval → generation → exception case).
-      for (let i = 0; i < 5; i++) for (const s of all) await s.settle();
+    async settle(timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        // Work in one subgraph can create work in another (approval → generation → exception
+        // case): go round until a whole round finds nothing to do.
+        let worked = 0;
+        for (const s of all) worked += await s.settle();
+        if (worked) continue;
+        const due = earliest(await Promise.all(all.map((s) => s.nextDue())));
+        if (!due) return;
+        if (due.getTime() > deadline || Date.now() > deadline) {
+          throw new Error(
+            `background work still pending after ${timeoutMs} ms (next due ${due.toISOString()})`,
+          );
+        }
+        // A retry or a delivery confirmation is due at a known time: wait for exactly that.
+        await new Promise((r) => setTimeout(r, Math.max(1, due.getTime() - Date.now())));
+      }
     },
   };
 }

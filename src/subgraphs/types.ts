@@ -12,6 +12,17 @@ export interface Subgraph<C extends BaseContext = BaseContext> {
   start(): void;
   /** Finishes the work in hand, then stops background work. */
   stop(): Promise<void>;
-  /** Runs due background work to completion; tests use it to wait without sleeping. */
-  settle(): Promise<void>;
+  /**
+   * Runs due background work to completion, and waits for the work the live
+   * loops have in hand; returns how many pieces of work that was. Tests use
+   * it (through SubgraphSet.settle) to wait for facts instead of sleeping.
+   */
+  settle(): Promise<number>;
+  /** When the next piece of background work is due (a retry, a delivery confirmation), or null if none is left. */
+  nextDue(): Promise<Date | null>;
+}
+
+/** The earliest of some due times; null when there is none. */
+export function earliest(dues: ReadonlyArray<Date | null>): Date | null {
+  return dues.reduce<Date | null>((a, b) => (!b ? a : !a || b < a ? b : a), null);
 }

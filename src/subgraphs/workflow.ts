@@ -114,8 +114,10 @@ export async function createWorkflowSubgraph(deps: {
       await relay.stop();
     },
     settle: async () => {
-      await relay.drain();
+      const ran = await relay.drain();
       await disputes.checkDeadlines();
+      return ran;
     },
+    nextDue: () => relay.nextDue(),
   };
 }

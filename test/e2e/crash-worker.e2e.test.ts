@@ -6,6 +6,7 @@ import { GraphQLClient } from 'graphql-request';
 import pg from 'pg';
 import { SEED_TEMPLATES } from '../../src/datasources/communications/seed/templates.js';
 import { freshDatabase, serviceUrl, type PostgresFixture } from '../support/services.js';
+import { subscribe } from '../support/ws.js';
 import { nodeStart, npmToken, subgraphStart, workerStart, type RunningProduct } from './server.js';
 
 /**
@@ -181,7 +182,7 @@ withServices('worker processes killed in the middle of a 2,000-document batch', 
     // 3. A new worker finishes the batch, the dead one's records included.
     current = await worker();
     procs.push(current);
-    const auditor = await as('c.aud', 'auditor');
+    // COMPLETED comes once every record was generated and every delivery ended.
     type Batch = {
       status: string;
       total: number;
@@ -189,17 +190,20 @@ withServices('worker processes killed in the middle of a 2,000-document batch', 
       failed: number;
       delivered: number;
       deliveryFailed: number;
-    } | null;
-    let batch: Batch = null;
-    for (let i = 0; i < 900; i++) {
-      const r = await auditor.request<{ case: { noticeBatch: Batch } }>(
-        `query ($id: ID!) { case(id: $id) { noticeBatch { status total generated failed delivered deliveryFailed } } }`,
-        { id: caseId },
-      );
-      batch = r.case.noticeBatch;
-      if (batch?.status === 'COMPLETED' && batch.delivered + batch.deliveryFailed === batch.total) break;
-      await sleep(500);
-    }
+    };
+    const progress = await subscribe<{ noticeBatchProgress: Batch }>(
+      gateway.url,
+      await npmToken(dataDir, 'c.aud', ['auditor']),
+      `subscription ($caseId: ID, $after: ID) { noticeBatchProgress(caseId: $caseId, after: $after) {
+        status total generated failed delivered deliveryFailed } }`,
+      { caseId, after: '0' },
+    );
+    const events = await progress.waitFor(
+      (r) => r.some((e) => e.noticeBatchProgress.status === 'COMPLETED'),
+      450_000,
+    );
+    await progress.close();
+    const batch = events.at(-1)!.noticeBatchProgress;
     expect(batch).toEqual({
       status: 'COMPLETED',
       total: CUSTOMERS,

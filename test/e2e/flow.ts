@@ -93,13 +93,17 @@ export async function firstFlow(t: FlowTarget): Promise<{ caseId: string; docume
   const deliveries = await subscribe<DeliveryStatusChangedSubscription>(
     t.subscriberUrl,
     t.tokens.service!,
-    `subscription ($caseId: ID) { deliveryStatusChanged(caseId: $caseId) { eventId delivery { status channel } document { id customer { name } case { id status } } } }`,
-    { caseId },
+    `subscription ($caseId: ID, $after: ID) { deliveryStatusChanged(caseId: $caseId, after: $after) { eventId delivery { status channel } document { id customer { name } case { id status } } } }`,
+    // From the first event on: the case is new, so that is every event of it, whenever the
+    // server registers the subscription.
+    { caseId, after: '0' },
   );
   const exceptions = await subscribe<GenerationExceptionRaisedSubscription>(
     t.subscriberUrl,
     t.tokens.service!,
-    `subscription { generationExceptionRaised { id kind document { id } case { id assignedTeam } } }`,
+    `subscription ($after: ID) { generationExceptionRaised(after: $after) { id kind document { id } case { id assignedTeam } } }`,
+    // Earlier exceptions are replayed too; the flow looks for its own by document.
+    { after: '0' },
   );
 
   // Four-eyes over the real server: the starter may not review their own case.

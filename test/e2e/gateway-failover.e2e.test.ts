@@ -38,6 +38,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 class ResumingSubscriber {
   readonly eventIds: string[] = [];
   readonly errors: unknown[] = [];
+  /** Woken on every event: waitFor waits for events, not for time. */
+  private wake: () => void = () => undefined;
   /** Resolves when the current connection ends (the socket closed or errored). */
   dropped: Promise<void> = Promise.resolve();
   private client: Client | null = null;
@@ -67,6 +69,7 @@ class ResumingSubscriber {
         next: (value) => {
           if (value.errors) this.errors.push(value.errors);
           if (value.data) this.eventIds.push(this.eventIdOf(value.data));
+          this.wake();
         },
         error: () => drop(),
         complete: () => drop(),
@@ -76,10 +79,26 @@ class ResumingSubscriber {
   }
 
   async waitFor(count: number, ms = 60_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (this.eventIds.length < count) {
-      if (Date.now() > deadline) throw new Error(`got ${this.eventIds.length} of ${count} events`);
-      await sleep(100);
+    if (this.eventIds.length >= count) return;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `got ${this.eventIds.length} of ${count} events; errors: ${JSON.stringify(this.errors)}`,
+              ),
+            ),
+          ms,
+        );
+        this.wake = () => {
+          if (this.eventIds.length >= count) resolve();
+        };
+      });
+    } finally {
+      clearTimeout(timer);
+      this.wake = () => undefined;
     }
   }
 
@@ -188,11 +207,19 @@ withServices('SIGKILL of a gateway replica under its subscribers', () => {
     let producing = true;
     let notes = 0;
     let documents = 0;
+    // Waiters for the producer to have made some number of notes.
+    const noteWaiters: Array<{ n: number; resolve: () => void }> = [];
+    const notesMade = (n: number) =>
+      notes >= n ? Promise.resolve() : new Promise<void>((resolve) => noteWaiters.push({ n, resolve }));
     const producer = (async () => {
       while (producing) {
         await gql(ops, `mutation ($input: AddCaseNoteInput!) { addCaseNote(input: $input) { id } }`, {
           input: { caseId, note: `note ${notes++}` },
         });
+        for (const w of noteWaiters.filter((x) => notes >= x.n)) {
+          noteWaiters.splice(noteWaiters.indexOf(w), 1);
+          w.resolve();
+        }
         if (notes % 3 === 0) {
           await gql(
             svc,
@@ -208,6 +235,7 @@ withServices('SIGKILL of a gateway replica under its subscribers', () => {
           );
           documents++;
         }
+        // Pacing, not waiting: a steady stream of changes rather than a flood.
         await sleep(20);
       }
     })();
@@ -219,11 +247,10 @@ withServices('SIGKILL of a gateway replica under its subscribers', () => {
     process.kill(-a.proc.pid!, 'SIGKILL');
     await gone;
     await Promise.all(onA.map((s) => s.dropped));
-    // A while with no subscriber connected, changes still coming.
-    await sleep(1_000);
+    // A while with no subscriber connected, changes still coming: ten notes' worth.
+    await notesMade(notes + 10);
     for (const s of onA) await s.open(b.url);
-    const notesAtReconnect = notes;
-    while (notes < notesAtReconnect + 30) await sleep(100);
+    await notesMade(notes + 30);
     producing = false;
     await producer;
 
@@ -252,7 +279,8 @@ withServices('SIGKILL of a gateway replica under its subscribers', () => {
     await onA[0]!.waitFor(caseRows.length);
     await onA[1]!.waitFor(deliveryRows.length);
     await witness.waitFor(caseRows.length);
-    await sleep(1_500); // one relay poll: anything extra would show now
+    // Nothing more can come: the producer stopped and every delivery ended, so the rows are
+    // the streams' last events, and a stream passes only ids above the last it passed.
     for (const s of [...onA, witness]) await s.close();
 
     // The kill really cut them off part-way: some events came after it.

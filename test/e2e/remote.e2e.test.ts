@@ -112,7 +112,10 @@ test('a standard Federation 2 composer composes the services, and each serves gr
   }>(
     communications,
     token,
-    `subscription { deliveryStatusChanged(customerId: "cus_009") { delivery { status } document { id customerId } } }`,
+    `subscription ($after: ID) { deliveryStatusChanged(customerId: "cus_009", after: $after) { delivery { status } document { id customerId } } }`,
+    // From the first event on, so nothing is missed however late the subscription registers;
+    // the test looks for its own document's steps.
+    { after: '0' },
   );
   const generated = await post<{ generateDocument: { id: string } }>(
     communications,
@@ -176,8 +179,9 @@ test('the first flow across three subgraph services and a remote gateway', async
   const deliveries = await subscribe<DeliveryStatusChangedSubscription>(
     gateway.url,
     watcher,
-    `subscription ($caseId: ID) { deliveryStatusChanged(caseId: $caseId) { eventId delivery { status } document { id customer { name } case { id status } } } }`,
-    { caseId },
+    `subscription ($caseId: ID, $after: ID) { deliveryStatusChanged(caseId: $caseId, after: $after) { eventId delivery { status } document { id customer { name } case { id status } } } }`,
+    // The case is new: from its first event on is every event of it.
+    { caseId, after: '0' },
   );
   const [a, b, c] = started.startCase.approvals;
   await (

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { GraphQLClient } from 'graphql-request';
 import { SEED_TEMPLATES } from '../../src/datasources/communications/seed/templates.js';
 import { freshDatabase, serviceUrl, type PostgresFixture } from '../support/services.js';
+import { subscribe } from '../support/ws.js';
 import { nodeStart, npmToken, subgraphStart, workerStart, type RunningProduct } from './server.js';
 
 /**
@@ -103,21 +104,29 @@ withPostgres('npm run worker', () => {
         },
       );
     }
-    const auditor = await as('w.aud', 'auditor');
-    type Batch = { status: string; generated: number; total: number } | null;
-    let batch: Batch = null;
-    for (let i = 0; i < 120 && batch?.status !== 'COMPLETED'; i++) {
-      await new Promise((r) => setTimeout(r, 500));
-      const r: { case: { noticeBatch: Batch } } = await auditor.request<{ case: { noticeBatch: Batch } }>(
-        `query ($id: ID!) { case(id: $id) { noticeBatch { status generated total } } }`,
-        {
-          id: started.startCase.id,
-        },
-      );
-      batch = r.case.noticeBatch;
-    }
+    // The batch's progress from its first event on, until it says COMPLETED (every record
+    // generated, every delivery ended): what the report then shows.
+    type Batch = { status: string; generated: number; total: number };
+    const progress = await subscribe<{ noticeBatchProgress: Batch }>(
+      gateway.url,
+      await npmToken(dataDir, 'w.aud', ['auditor']),
+      `subscription ($caseId: ID, $after: ID) { noticeBatchProgress(caseId: $caseId, after: $after) { status generated total } }`,
+      { caseId: started.startCase.id, after: '0' },
+    );
+    const events = await progress.waitFor(
+      (r) => r.some((e) => e.noticeBatchProgress.status === 'COMPLETED'),
+      60_000,
+    );
+    await progress.close();
     // The premium segment: 10 customers, one channel.
-    expect(batch).toEqual({ status: 'COMPLETED', generated: 10, total: 10 });
+    expect(events.at(-1)!.noticeBatchProgress).toEqual({ status: 'COMPLETED', generated: 10, total: 10 });
+    const report = await (
+      await as('w.aud', 'auditor')
+    ).request<{ case: { noticeBatch: Batch } }>(
+      `query ($id: ID!) { case(id: $id) { noticeBatch { status generated total } } }`,
+      { id: started.startCase.id },
+    );
+    expect(report.case.noticeBatch).toEqual(events.at(-1)!.noticeBatchProgress);
     const worker = procs.at(-1)!;
     expect(worker.logs.join('')).toContain('"msg":"worker running"');
   });

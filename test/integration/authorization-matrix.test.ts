@@ -162,6 +162,66 @@ describe('every role × every mutation', () => {
   });
 });
 
+/**
+ * The cells above take what they expect from the policy table they test, so a wrong entry in
+ * the table would be expected too. These cells state the answer here, by hand, from the roles
+ * as the product describes them (an auditor changes nothing; the three approval stages decide
+ * approvals; operations works exceptions; machine clients trigger generation; admins author
+ * templates): a wrong table entry for any of them fails.
+ */
+describe('a sample of cells with the answer written down', () => {
+  const SAMPLE: Array<[ClientMutation, Role, 'allowed' | 'FORBIDDEN']> = [
+    ['startCase', 'auditor', 'FORBIDDEN'],
+    ['decideApproval', 'auditor', 'FORBIDDEN'],
+    ['generateDocument', 'auditor', 'FORBIDDEN'],
+    ['resolveException', 'auditor', 'FORBIDDEN'],
+    ['editTemplate', 'auditor', 'FORBIDDEN'],
+    ['updateCustomerContact', 'auditor', 'FORBIDDEN'],
+    ['decideApproval', 'reviewer', 'allowed'],
+    ['decideApproval', 'approver', 'allowed'],
+    ['decideApproval', 'compliance', 'allowed'],
+    ['decideApproval', 'requester', 'FORBIDDEN'],
+    ['decideApproval', 'operations', 'FORBIDDEN'],
+    ['decideApproval', 'service', 'FORBIDDEN'],
+    ['startCase', 'requester', 'allowed'],
+    ['startCase', 'service', 'FORBIDDEN'],
+    ['reissueDocument', 'requester', 'allowed'],
+    ['resolveException', 'operations', 'allowed'],
+    ['resolveException', 'requester', 'FORBIDDEN'],
+    ['resolveException', 'service-agent', 'FORBIDDEN'],
+    ['generateDocument', 'service', 'allowed'],
+    ['generateDocument', 'requester', 'FORBIDDEN'],
+    ['createTemplate', 'admin', 'allowed'],
+    ['createTemplate', 'approver', 'FORBIDDEN'],
+    ['decideTemplateApproval', 'admin', 'FORBIDDEN'],
+    ['assignCase', 'operations', 'allowed'],
+    ['assignCase', 'requester', 'FORBIDDEN'],
+  ];
+
+  test.each(SAMPLE)('%s as %s is %s', async (mutation, role, expected) => {
+    const spec = MUTATIONS[mutation];
+    const r = await t.gql(
+      `mutation ($input: ${spec.type}!) { ${mutation}(input: $input) { __typename } }`,
+      { input: spec.input(role) },
+      tokens.get(role),
+    );
+    const code = r.errors?.[0]?.extensions?.code;
+    if (expected === 'allowed') expect(['NOT_FOUND', 'BAD_USER_INPUT']).toContain(code);
+    else expect(code).toBe('FORBIDDEN');
+  });
+
+  test.each([
+    ['caseTrailIntegrity', 'auditor', true],
+    ['caseTrailIntegrity', 'requester', false],
+    ['templateTrailIntegrity', 'compliance', true],
+    ['templateTrailIntegrity', 'service', false],
+  ] as const)('%s as %s answers: %s', async (query, role, answers) => {
+    const r = await t.gql(`{ ${query} { intact } }`, {}, tokens.get(role));
+    if (answers) expect(r.errors).toBeUndefined();
+    else expect(r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+});
+
 describe('every role × every role-restricted query', () => {
   const QUERIES = {
     caseTrailIntegrity: `{ caseTrailIntegrity { intact entries } }`,

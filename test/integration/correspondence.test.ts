@@ -67,8 +67,8 @@ test('a claim letter is approved in one stage and sent by email with the custome
   }>(
     t.url,
     svc,
-    `subscription ($caseId: ID) { deliveryStatusChanged(caseId: $caseId) { delivery { status } document { id } } }`,
-    { caseId: c.id },
+    `subscription ($caseId: ID, $after: ID) { deliveryStatusChanged(caseId: $caseId, after: $after) { delivery { status } document { id } } }`,
+    { caseId: c.id, after: await t.cursor('deliveryStatusChanged') },
   );
   const ok = await t.gql(
     `mutation ($input: DecideApprovalInput!) { decideApproval(input: $input) { id } }`,

@@ -45,7 +45,8 @@ test('a failed email is routed by the rules, worked with notes, and resent as th
   const raised = await subscribe<{ generationExceptionRaised: { id: string; case: { id: string } } }>(
     t.url,
     svc,
-    `subscription { generationExceptionRaised(kind: DELIVERY_FAILURE) { id case { id } } }`,
+    `subscription ($after: ID) { generationExceptionRaised(kind: DELIVERY_FAILURE, after: $after) { id case { id } } }`,
+    { after: await t.cursor('generationExceptionRaised') },
   );
   const gen = await t.gql<{ generateDocument: { id: string; contentHash: string } }>(
     `mutation ($input: GenerateDocumentInput!) { generateDocument(input: $input) { id contentHash } }`,
@@ -103,8 +104,6 @@ test('a failed email is routed by the rules, worked with notes, and resent as th
     ops,
   );
   expect(resolved.data!.resolveException.status).toBe('RESOLVED');
-  await t.settle();
-  await new Promise((r) => setTimeout(r, 50));
   await t.settle();
 
   const doc = await t.gql<{

@@ -182,8 +182,8 @@ test('a regulated document goes through review, approval and compliance, then is
   }>(
     t.url,
     watcher,
-    `subscription D($caseId: ID) { deliveryStatusChanged(caseId: $caseId) { eventId delivery { status channel } document { id customer { name } case { id status } } } }`,
-    { caseId: started.id },
+    `subscription D($caseId: ID, $after: ID) { deliveryStatusChanged(caseId: $caseId, after: $after) { eventId delivery { status channel } document { id customer { name } case { id status } } } }`,
+    { caseId: started.id, after: await t.cursor('deliveryStatusChanged') },
   );
   const updates = await subscribe<{
     caseUpdated: {
@@ -195,8 +195,8 @@ test('a regulated document goes through review, approval and compliance, then is
   }>(
     t.url,
     watcher,
-    `subscription C($caseId: ID) { caseUpdated(caseId: $caseId) { id status approvals { decision } history { action } } }`,
-    { caseId: started.id },
+    `subscription C($caseId: ID, $after: ID) { caseUpdated(caseId: $caseId, after: $after) { id status approvals { decision } history { action } } }`,
+    { caseId: started.id, after: await t.cursor('caseUpdated') },
   );
 
   const [review, approval, comp] = started.approvals;
@@ -222,14 +222,23 @@ test('a regulated document goes through review, approval and compliance, then is
   expect([...ids].sort((a, b) => (a < b ? -1 : 1))).toEqual(ids);
 
   await updates.waitFor((r) => r.some((e) => e.caseUpdated.status === 'RESOLVED'));
-  // Each event shows the case as it is when the event is sent (read afresh), so how many
-  // show APPROVED depends on how fast generation follows; the statuses only ever move on.
+  // Each event shows the case as it was at that event: one event per decision, each with
+  // the decisions made so far, then the approved case on its way to RESOLVED.
+  expect(
+    updates.received
+      .slice(0, 3)
+      .map((e) => [e.caseUpdated.status, e.caseUpdated.approvals.map((a) => a.decision)]),
+  ).toEqual([
+    ['AWAITING_APPROVAL', ['APPROVED', 'PENDING', 'PENDING']],
+    ['AWAITING_APPROVAL', ['APPROVED', 'APPROVED', 'PENDING']],
+    ['APPROVED', ['APPROVED', 'APPROVED', 'APPROVED']],
+  ]);
   const LIFECYCLE = ['OPEN', 'AWAITING_APPROVAL', 'APPROVED', 'IN_PROGRESS', 'RESOLVED'];
   const seen = updates.received.map((e) => LIFECYCLE.indexOf(e.caseUpdated.status));
   expect(seen.every((x) => x >= 0)).toBe(true);
   expect(seen).toEqual([...seen].sort((a, b) => a - b));
   expect(updates.received.at(-1)!.caseUpdated.status).toBe('RESOLVED');
-  // Every event is read afresh: the last shows all three decisions and the generation in the trail.
+  // The last shows all three decisions and the generation in the trail.
   const lastUpdate = updates.received.at(-1)!.caseUpdated;
   expect(lastUpdate.approvals.map((a) => a.decision)).toEqual(['APPROVED', 'APPROVED', 'APPROVED']);
   expect(lastUpdate.history.map((h) => h.action)).toContain('DOCUMENT_GENERATED');

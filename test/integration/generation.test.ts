@@ -142,7 +142,8 @@ test('missing data gives a FAILED document and an exception case; resolving with
   }>(
     t.url,
     svc,
-    `subscription { generationExceptionRaised(kind: MISSING_DATA) { id kind case { id assignedTeam kind } } }`,
+    `subscription ($after: ID) { generationExceptionRaised(kind: MISSING_DATA, after: $after) { id kind case { id assignedTeam kind } } }`,
+    { after: await t.cursor('generationExceptionRaised') },
   );
   const { accountNumber } = sample('tpl_account_statement') as { accountNumber: string };
   const r = await generate({
@@ -231,14 +232,16 @@ test('an email to a customer without an address fails delivery and raises DELIVE
   }>(
     t.url,
     svc,
-    `subscription { generationExceptionRaised(kind: DELIVERY_FAILURE) { kind document { id } case { id assignedTeam } } }`,
+    `subscription ($after: ID) { generationExceptionRaised(kind: DELIVERY_FAILURE, after: $after) { kind document { id } case { id assignedTeam } } }`,
+    { after: await t.cursor('generationExceptionRaised') },
   );
   const deliveries = await subscribe<{
     deliveryStatusChanged: { delivery: { status: string; lastError: string | null } };
   }>(
     t.url,
     svc,
-    `subscription { deliveryStatusChanged(customerId: "cus_003") { delivery { status lastError } } }`,
+    `subscription ($after: ID) { deliveryStatusChanged(customerId: "cus_003", after: $after) { delivery { status lastError } } }`,
+    { after: await t.cursor('deliveryStatusChanged') },
   );
   const r = await generate({
     customerId: 'cus_003',

@@ -319,8 +319,9 @@ describe('with low limits', () => {
     expectWsRefused(badEnum, 'GRAPHQL_VALIDATION_FAILED');
     for (const r of [typo, badEnum]) expect(JSON.stringify(r)).not.toMatch(/did you mean|"OPEN"|"status"/i);
 
-    // A subscription within the limits is accepted and stays open.
-    const sub = await subscribe(t.url, auditor, 'subscription { caseUpdated { id status } }');
+    // A subscription within the limits is accepted and stays open: it replays the demo cases' events.
+    const sub = await subscribe(t.url, auditor, 'subscription { caseUpdated(after: "0") { id status } }');
+    await sub.waitFor((r) => r.length >= 1);
     await sub.close();
   });
 

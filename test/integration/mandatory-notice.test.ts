@@ -76,13 +76,22 @@ test('a rate change notice reaches every customer in its segments on each channe
   // Nothing goes out before sign-off.
   expect((await t.gql<Report>(REPORT, { id }, auditor)).data!.case.noticeBatch).toBeNull();
 
-  const progress = await subscribe<{
-    noticeBatchProgress: { status: string; generated: number; total: number };
-  }>(
+  type Progress = {
+    status: string;
+    total: number;
+    generated: number;
+    failed: number;
+    delivered: number;
+    deliveryFailed: number;
+    counts: { channel: string; documentStatus: string; deliveryStatus: string | null; count: number }[];
+  };
+  const PROGRESS = `status total generated failed delivered deliveryFailed counts { channel documentStatus deliveryStatus count }`;
+  const after = await t.cursor('noticeBatchProgress');
+  const progress = await subscribe<{ noticeBatchProgress: Progress }>(
     t.url,
     svc,
-    `subscription ($caseId: ID) { noticeBatchProgress(caseId: $caseId) { status generated total } }`,
-    { caseId: id },
+    `subscription ($caseId: ID, $after: ID) { noticeBatchProgress(caseId: $caseId, after: $after) { ${PROGRESS} } }`,
+    { caseId: id, after },
   );
   const deciders = [
     await t.token('rob.reviewer', 'reviewer'),
@@ -97,21 +106,41 @@ test('a rate change notice reaches every customer in its segments on each channe
     );
     expect(r.errors).toBeUndefined();
   }
-  // savings (12) ∪ premium (10) share 3 customers: 19 customers × 2 channels.
-  const events = await progress.waitFor(
-    (r) => r.some((e) => e.noticeBatchProgress.status === 'COMPLETED'),
-    60_000,
+  // Generation on pg-boss, every delivery, and the outcome recorded on the case.
+  await t.settle();
+
+  // Progress flowed until the deliveries settled: every event of the batch arrived, the
+  // last one COMPLETED with what the report shows, and nothing came after it.
+  const ids = await t.eventIds('noticeBatchProgress', after, { caseId: id });
+  const events = (await progress.waitFor((r) => r.length >= ids.length, 60_000)).map(
+    (e) => e.noticeBatchProgress,
   );
   await progress.close();
-  expect(events.at(-1)!.noticeBatchProgress).toEqual({ status: 'COMPLETED', generated: 38, total: 38 });
+  expect(events).toHaveLength(ids.length);
+  expect(events.slice(0, -1).every((e) => e.status === 'RUNNING')).toBe(true);
+  // savings (12) ∪ premium (10) share 3 customers: 19 customers × 2 channels.
+  expect(events.at(-1)).toEqual({
+    status: 'COMPLETED',
+    total: 38,
+    generated: 38,
+    failed: 0,
+    delivered: 30,
+    deliveryFailed: 8,
+    counts: [
+      { channel: 'EMAIL', documentStatus: 'GENERATED', deliveryStatus: 'DELIVERED', count: 19 },
+      { channel: 'MOBILE', documentStatus: 'GENERATED', deliveryStatus: 'DELIVERED', count: 11 },
+      { channel: 'MOBILE', documentStatus: 'GENERATED', deliveryStatus: 'FAILED', count: 8 },
+    ],
+  });
+  const { case: reported } = (
+    await t.gql<{ case: { noticeBatch: Progress } }>(
+      `query ($id: ID!) { case(id: $id) { noticeBatch { ${PROGRESS} } } }`,
+      { id },
+      auditor,
+    )
+  ).data!;
+  expect(events.at(-1)).toEqual(reported.noticeBatch);
 
-  // Deliveries finish after generation; then the case has recorded the outcome.
-  for (let i = 0; i < 20; i++) {
-    await t.settle();
-    const r = (await t.gql<Report>(REPORT, { id }, auditor)).data!.case;
-    if (r.status === 'RESOLVED' && r.noticeBatch!.delivered + r.noticeBatch!.deliveryFailed === 38) break;
-    await new Promise((x) => setTimeout(x, 100));
-  }
   const report = (await t.gql<Report>(REPORT, { id }, auditor)).data!.case;
   expect(report.status).toBe('RESOLVED');
   const b = report.noticeBatch!;

@@ -67,8 +67,8 @@ test('each milestone sends its communication once, on the preferred channel, and
   }>(
     t.url,
     svc,
-    `subscription ($caseId: ID) { deliveryStatusChanged(caseId: $caseId) { delivery { status } document { id } } }`,
-    { caseId: c.id },
+    `subscription ($caseId: ID, $after: ID) { deliveryStatusChanged(caseId: $caseId, after: $after) { delivery { status } document { id } } }`,
+    { caseId: c.id, after: await t.cursor('deliveryStatusChanged') },
   );
   expect(
     (

@@ -61,8 +61,8 @@ withPostgres('on PostgreSQL', () => {
     const deliveries = await subscribe<{ deliveryStatusChanged: { delivery: { status: string } } }>(
       t.url,
       svc,
-      `subscription ($caseId: ID) { deliveryStatusChanged(caseId: $caseId) { delivery { status } } }`,
-      { caseId },
+      `subscription ($caseId: ID, $after: ID) { deliveryStatusChanged(caseId: $caseId, after: $after) { delivery { status } } }`,
+      { caseId, after: await t.cursor('deliveryStatusChanged') },
     );
     const deciders = [
       await t.token('pg.rev', 'reviewer'),

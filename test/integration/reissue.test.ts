@@ -84,8 +84,8 @@ test('an authorised reissue regenerates the exact prior document, even after dat
     }>(
       t.url,
       svc,
-      `subscription ($caseId: ID) { deliveryStatusChanged(caseId: $caseId) { delivery { status } document { id } } }`,
-      { caseId: c.id },
+      `subscription ($caseId: ID, $after: ID) { deliveryStatusChanged(caseId: $caseId, after: $after) { delivery { status } document { id } } }`,
+      { caseId: c.id, after: await t.cursor('deliveryStatusChanged') },
     );
     const ok = await t.gql<{ authoriseReissue: { status: string } }>(
       AUTHORISE,

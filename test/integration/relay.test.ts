@@ -70,6 +70,30 @@ describe('with the embedded store', () => {
     expect(r.errors).toBeUndefined();
   }
 
+  /**
+   * A subscription to the case that is certainly live: it starts after the newest event,
+   * and a first note has come through it, so it is registered and past its replay.
+   * Returns it with that note's event received.
+   */
+  async function liveSubscription() {
+    const live = await subscribe<CaseEvent>(t.url, svc, CASE_UPDATED, {
+      caseId,
+      after: await t.cursor('caseUpdated'),
+    });
+    await addNote('subscribed');
+    await live.waitFor((r) => r.length >= 1, 15_000);
+    return live;
+  }
+
+  /** Adds a note and waits until `live` received its event: nothing before it can still come. */
+  async function marker(live: Awaited<ReturnType<typeof liveSubscription>>): Promise<string> {
+    const before = await t.cursor('caseUpdated');
+    await addNote('marker');
+    const [id] = await t.eventIds('caseUpdated', before, { caseId });
+    await live.waitFor((r) => r.some((e) => e.caseUpdated.eventId === id), 15_000);
+    return id!;
+  }
+
   async function caseTitle(): Promise<string> {
     const r = await t.gql<{ case: { title: string } }>(
       `query ($id: ID!) { case(id: $id) { title } }`,
@@ -80,7 +104,7 @@ describe('with the embedded store', () => {
   }
 
   test('an event committed by a process that died before publishing still reaches live subscribers', async () => {
-    const live = await subscribe<CaseEvent>(t.url, svc, CASE_UPDATED, { caseId });
+    const live = await liveSubscription();
     // What a process killed right after its commit leaves behind: the change and its
     // event row committed together, and no publish (nobody is left to make it).
     const eventId = await (async () => {
@@ -99,16 +123,20 @@ describe('with the embedded store', () => {
     // The next change is published at once; its message says which event came before it,
     // one this process never heard of, so the relay reads the table and passes on both, in order.
     await addNote('after the crash');
-    const all = await live.waitFor((r) => r.length >= 2, 15_000);
-    await new Promise((r) => setTimeout(r, 1_500)); // one relay poll: anything extra would show now
+    await live.waitFor((r) => r.length >= 3, 15_000);
+    // Both once, nothing else: a stream passes only ids above the last it passed, so what came
+    // before the marker is all that will.
+    const last = await marker(live);
     await live.close();
-    expect(all).toHaveLength(2);
-    expect(all[0]!.caseUpdated).toEqual({ eventId, id: caseId, title: 'Changed, then the process died' });
-    expect(BigInt(all[1]!.caseUpdated.eventId)).toBeGreaterThan(BigInt(eventId));
+    const [, orphan, next, end] = live.received;
+    expect(live.received).toHaveLength(4);
+    expect(orphan!.caseUpdated).toEqual({ eventId, id: caseId, title: 'Changed, then the process died' });
+    expect(BigInt(next!.caseUpdated.eventId)).toBeGreaterThan(BigInt(eventId));
+    expect(end!.caseUpdated.eventId).toBe(last);
   });
 
   test('an orphaned event with nothing after it arrives by the relay poll alone', async () => {
-    const live = await subscribe<CaseEvent>(t.url, svc, CASE_UPDATED, { caseId });
+    const live = await liveSubscription();
     const eventId = await db()
       .transaction()
       .execute(async (tx) => {
@@ -119,13 +147,13 @@ describe('with the embedded store', () => {
           returning id::text as id`.execute(tx);
         return rows[0]!.id;
       });
-    const [got] = await live.waitFor((r) => r.length >= 1, 15_000);
+    const [, got] = await live.waitFor((r) => r.length >= 2, 15_000);
     await live.close();
     expect(got!.caseUpdated).toEqual({ eventId, id: caseId, title: 'Orphaned and alone' });
   });
 
   test('a publish that fails after the commit fails nothing, and subscribers still get the event', async () => {
-    const live = await subscribe<CaseEvent>(t.url, svc, CASE_UPDATED, { caseId });
+    const live = await liveSubscription();
     const outbox = new Outbox(sliceOf<WorkflowDB>(t.gateway.store!.db), 'workflow', downBus);
     await expect(
       outbox.transaction(async (tx, emit) => {
@@ -138,14 +166,14 @@ describe('with the embedded store', () => {
         return 'committed';
       }),
     ).resolves.toBe('committed');
-    const [got] = await live.waitFor((r) => r.length >= 1, 15_000);
+    const [, got] = await live.waitFor((r) => r.length >= 2, 15_000);
     await live.close();
     expect(got!.caseUpdated.title).toBe('Changed while the bus was down');
   });
 
   test('a rolled-back change reaches no subscriber, live or resuming', async () => {
     const before = await caseTitle();
-    const live = await subscribe<CaseEvent>(t.url, svc, CASE_UPDATED, { caseId });
+    const live = await liveSubscription();
     const { rows } = await sql<{
       id: string;
     }>`select coalesce(max(id), 0)::text as id from workflow.events`.execute(db());
@@ -163,15 +191,18 @@ describe('with the embedded store', () => {
     ).rejects.toThrow('the change fails');
     await addNote('the one change that committed');
     // Had the rolled-back event been committed, its smaller id would have come first.
-    const got = await live.waitFor((r) => r.length >= 1, 15_000);
+    await live.waitFor((r) => r.length >= 2, 15_000);
     const resumed = await subscribe<CaseEvent>(t.url, svc, CASE_UPDATED, { caseId, after: rows[0]!.id });
-    const replayed = await resumed.waitFor((r) => r.length >= 1, 15_000);
-    await new Promise((r) => setTimeout(r, 1_500)); // one relay poll: anything late would show now
+    await resumed.waitFor((r) => r.length >= 1, 15_000);
+    // Nothing else, late or replayed: what came before a later marker is all that will.
+    const last = await marker(live);
+    await resumed.waitFor((r) => r.some((e) => e.caseUpdated.eventId === last), 15_000);
     await live.close();
     await resumed.close();
-    expect(got).toHaveLength(1);
-    expect(replayed).toHaveLength(1);
-    expect(replayed[0]!.caseUpdated.eventId).toBe(got[0]!.caseUpdated.eventId);
+    const got = live.received.slice(1);
+    expect(got).toHaveLength(2);
+    expect(resumed.received).toHaveLength(2);
+    expect(resumed.received.map((e) => e.caseUpdated.eventId)).toEqual(got.map((e) => e.caseUpdated.eventId));
     expect(got[0]!.caseUpdated.title).toBe(before);
     expect(await caseTitle()).toBe(before);
   });

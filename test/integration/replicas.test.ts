@@ -38,15 +38,18 @@ withServices('replicas with a Redis bus', () => {
 
   test('a document generated through one replica is seen by a subscriber of the other', async () => {
     const svc = await a.token('svc', 'service');
+    const after = await b.cursor('deliveryStatusChanged');
     const watcher = await subscribe<{
       deliveryStatusChanged: {
+        eventId: string;
         delivery: { status: string };
         document: { id: string; customer: { name: string } };
       };
     }>(
       b.url,
       svc,
-      `subscription { deliveryStatusChanged(customerId: "cus_009") { delivery { status } document { id customer { name } } } }`,
+      `subscription ($after: ID) { deliveryStatusChanged(customerId: "cus_009", after: $after) { eventId delivery { status } document { id customer { name } } } }`,
+      { after },
     );
     const r = await a.gql<{ generateDocument: { id: string } }>(
       `mutation ($input: GenerateDocumentInput!) { generateDocument(input: $input) { id } }`,
@@ -65,8 +68,13 @@ withServices('replicas with a Redis bus', () => {
       (x) => x.some((e) => e.deliveryStatusChanged.delivery.status === 'DELIVERED'),
       20_000,
     );
-    await new Promise((x) => setTimeout(x, 200));
+    // Every event of the customer's deliveries, each once: exactly what the table holds.
+    await a.settle();
+    await b.settle();
+    const ids = await b.eventIds('deliveryStatusChanged', after, { customerId: 'cus_009' });
+    await watcher.waitFor((x) => x.length >= ids.length, 20_000);
     await watcher.close();
+    expect(watcher.received.map((e) => e.deliveryStatusChanged.eventId)).toEqual(ids);
     const mine = watcher.received.filter(
       (e) => e.deliveryStatusChanged.document.id === r.data!.generateDocument.id,
     );

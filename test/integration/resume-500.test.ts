@@ -77,8 +77,9 @@ describe.each(stores)('on %s', (_name, available) => {
       };
 
       // One subscriber stays connected throughout, the witness; the other is cut off.
-      const witness = await subscribe<CaseEvent>(t.url, svc, CASE_UPDATED, { caseId });
-      const first = await subscribe<CaseEvent>(t.url, svc, CASE_UPDATED, { caseId });
+      const from = await t.cursor('caseUpdated');
+      const witness = await subscribe<CaseEvent>(t.url, svc, CASE_UPDATED, { caseId, after: from });
+      const first = await subscribe<CaseEvent>(t.url, svc, CASE_UPDATED, { caseId, after: from });
       for (let i = 0; i < 3; i++) await note(`before ${i}`);
       await first.waitFor((r) => r.length >= 3);
       await first.close();
@@ -95,9 +96,13 @@ describe.each(stores)('on %s', (_name, available) => {
       const resumed = await subscribe<CaseEvent>(t.url, svc, CASE_UPDATED, { caseId, after: last });
       await resumed.waitFor((r) => r.length >= 500, 120_000);
       for (let i = 0; i < 2; i++) await note(`after ${i}`);
-      await resumed.waitFor((r) => r.length >= 502, 30_000);
-      await witness.waitFor((r) => r.length >= 505, 30_000);
-      await new Promise((r) => setTimeout(r, 1_500)); // one relay poll: anything extra would show now
+      // A marker after everything: a stream passes only ids above the last it passed, so once
+      // the marker arrived nothing before it can still come, duplicate or late.
+      await note('marker');
+      const marker = (await t.eventIds('caseUpdated', last, { caseId })).at(-1)!;
+      const hasMarker = (r: CaseEvent[]) => r.some((e) => e.caseUpdated.eventId === marker);
+      await resumed.waitFor(hasMarker, 120_000);
+      await witness.waitFor(hasMarker, 30_000);
       await resumed.close();
       await witness.close();
 
@@ -105,8 +110,8 @@ describe.each(stores)('on %s', (_name, available) => {
         select e.id::text as id from workflow.events e
         where e.topic = 'CASE_UPDATED' and e.payload->>'caseId' = ${caseId} and e.id > ${last}::bigint
         order by e.id`.execute(t.gateway.store!.db as unknown as Kysely<unknown>);
-      // Every event of the case since the cut: the 500 notes and the 2 live ones.
-      expect(rows).toHaveLength(502);
+      // Every event of the case since the cut: the 500 notes, the 2 live ones and the marker.
+      expect(rows).toHaveLength(503);
       expect(ids(resumed.received)).toEqual(rows.map((r) => r.id));
       // The same sequence the subscriber that never left saw.
       expect(ids(witness.received).slice(3)).toEqual(ids(resumed.received));

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { sql } from 'kysely';
-import { freshDataDir, startTestGateway, type TestGateway } from '../support/harness.js';
+import { freshDataDir, startTestGateway, waitUntil, type TestGateway } from '../support/harness.js';
 
 /** The events tables keep EVENTS_RETENTION_DAYS of events; older ones go, at start and hourly. */
 let dataDir: string;
@@ -24,13 +24,13 @@ test('events older than the retention window are purged; newer ones stay for res
 
   t = await startTestGateway({ DATA_DIR: dataDir, EVENTS_RETENTION_DAYS: '7' });
   const reopened = t.gateway.store!.db;
-  for (let i = 0; i < 50; i++) {
+  // The purge runs as the gateway starts, in the background: wait until the old event went.
+  await waitUntil(async () => {
     const { rows } = await sql<{
       n: string;
     }>`select count(*)::text as n from workflow.events where payload->>'caseId' = 'old'`.execute(reopened);
-    if (rows[0]!.n === '0') break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+    return rows[0]!.n === '0';
+  }, Date.now() + 30_000);
   const left = await sql<{
     case_id: string;
   }>`select payload->>'caseId' as case_id from workflow.events where payload->>'caseId' in ('old', 'recent')`.execute(

@@ -65,7 +65,14 @@ const generate = (templateId: string) =>
 test('a new template is reviewed under four-eyes, approved, then used; edits make a new draft; retiring stops it', async () => {
   const updates = await subscribe<{
     templateUpdated: { id: string; versions: { version: number; status: string }[] };
-  }>(t.url, compliance, `subscription { templateUpdated { id versions { version status } } }`);
+  }>(
+    t.url,
+    compliance,
+    `subscription ($after: ID) { templateUpdated(after: $after) { id versions { version status } } }`,
+    {
+      after: await t.cursor('templateUpdated'),
+    },
+  );
   const created = await gql<{ createTemplate: { id: string; versions: { id: string; status: string }[] } }>(
     `mutation ($input: CreateTemplateInput!) { createTemplate(input: $input) { id versions { id status } } }`,
     {
@@ -188,6 +195,7 @@ test('a new template is reviewed under four-eyes, approved, then used; edits mak
   ).filter((e) => e.templateUpdated.id === id);
   await updates.close();
   expect(mine).toHaveLength(12);
+  expect(mine[0]!.templateUpdated.versions).toEqual([{ version: 1, status: 'DRAFT' }]);
   expect(mine.at(-1)!.templateUpdated.versions.map((v) => v.status)).toEqual(['RETIRED', 'RETIRED']);
   const rejection = state.data!.template.history.find((h) => h.action === 'VERSION_REJECTED')!;
   expect(rejection.detail).toMatchObject({ comment: 'Tone too informal', stage: 'APPROVAL', version: 2 });

@@ -52,10 +52,7 @@ export async function templateDir(): Promise<string> {
       });
       const gateway = await startGateway(config);
       // The demo cases' generation and deliveries finish before the snapshot.
-      for (let i = 0; i < 3; i++) {
-        await gateway.subgraphs!.settle();
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await gateway.subgraphs!.settle();
       await gateway.stop();
       fs.writeFileSync(ready, new Date().toISOString());
     } finally {

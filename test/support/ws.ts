@@ -45,7 +45,10 @@ export async function subscribe<T>(
       complete: () => wake?.(),
     },
   );
-  // Wait until the server acknowledged the subscription so no event is missed.
+  // Wait until the server acknowledged the connection. The subscription itself is registered
+  // a moment later, and an event committed before that is not part of a stream without
+  // `after`: a test that needs every event from a point on subscribes `after` the newest
+  // eventId (TestGateway.cursor), or after "0" for an entity created after subscribing.
   await new Promise<void>((resolve, reject) => {
     const off = client.on('connected', () => {
       off();
@@ -56,8 +59,6 @@ export async function subscribe<T>(
       reject(new Error(`socket closed: ${(e as { code?: number }).code}`));
     });
   });
-  // The server registers the subscription right after the ack; give it that moment.
-  await new Promise((r) => setTimeout(r, 100));
   return {
     received,
     async waitFor(predicate, ms = 10_000) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CommandRelay } from '../../events/commands.js';
-import type { Outbox } from '../../events/index.js';
+import type { Emit, Outbox } from '../../events/index.js';
 import { badInput, notFound } from '../../errors/index.js';
 import type { JobQueue, NoticeRecordJob } from '../../jobs/index.js';
 import type { CommunicationsDB, NoticeBatchRow } from '../../store/tables.js';
@@ -137,77 +137,167 @@ export class NoticeBatches {
     await this.afterRecord(batch);
   }
 
+  /** After a record: progress; once every record has its document, maybe the end. */
   private async afterRecord(batch: NoticeBatchRow): Promise<void> {
     const { done } = await this.db
       .selectFrom('communications.documents')
       .select((eb) => eb.fn.countAll<string>().as('done'))
       .where('batch_id', '=', batch.id)
       .executeTakeFirstOrThrow();
-    if (Number(done) >= batch.total) {
-      await this.complete(batch);
+    await this.outbox.transaction((tx, emit) =>
+      this.advance(tx, emit, batch.id, Number(done) >= batch.total),
+    );
+  }
+
+  /**
+   * A delivery of one of the batch's documents moved to `status`, in the
+   * transaction that moved it: the batch's delivered and failed counts moved
+   * with it. Only a delivery that ended (DELIVERED, FAILED) can end the batch.
+   */
+  async deliveryMoved(
+    tx: Transaction<CommunicationsDB>,
+    emit: Emit,
+    batchId: string,
+    status: string,
+  ): Promise<void> {
+    await this.advance(tx, emit, batchId, status === 'DELIVERED' || status === 'FAILED');
+  }
+
+  /**
+   * Progress of a batch after one of its records or deliveries changed:
+   * while RUNNING, an event at most every PROGRESS_EVERY_MS; once every
+   * record was generated or failed and every delivery ended, COMPLETED with
+   * the final counts (the report's, see `isSettled`);
+   * after that, an event for every change (a resend moving a delivery), so
+   * a subscriber's last event stays what the report shows.
+   *
+   * Whether the batch is done is decided on its locked row: of two changes
+   * committing side by side, the one that locks second sees the first's
+   * change too, so the last one to end always finds the batch done.
+   */
+  private async advance(
+    tx: Transaction<CommunicationsDB>,
+    emit: Emit,
+    batchId: string,
+    mayEnd: boolean,
+  ): Promise<void> {
+    let q = tx
+      .selectFrom('communications.notice_batches')
+      .select(['id', 'case_id', 'status', 'total'])
+      .where('id', '=', batchId);
+    if (mayEnd) q = q.forUpdate();
+    const batch = await q.executeTakeFirst();
+    if (!batch) return;
+    const event = { batchId: batch.id, caseId: batch.case_id };
+    if (batch.status !== 'RUNNING') {
+      await emit('BATCH_PROGRESS', event);
+      return;
+    }
+    if (mayEnd && (await isSettled(tx, batch.id, batch.total))) {
+      await this.finish(tx, emit, batch);
       return;
     }
     const now = Date.now();
     if (now - (this.lastProgress.get(batch.id) ?? 0) >= PROGRESS_EVERY_MS) {
       this.lastProgress.set(batch.id, now);
-      await this.outbox.transaction(async (_tx, emit) => {
-        await emit('BATCH_PROGRESS', { batchId: batch.id, caseId: batch.case_id });
-      });
+      await emit('BATCH_PROGRESS', event);
     }
   }
 
   private async complete(batch: NoticeBatchRow): Promise<void> {
     await this.outbox.transaction(async (tx, emit) => {
-      const done = await tx
-        .updateTable('communications.notice_batches')
-        .set({ status: 'COMPLETED', finished_at: new Date() })
+      const locked = await tx
+        .selectFrom('communications.notice_batches')
+        .select(['id', 'case_id', 'status', 'total'])
         .where('id', '=', batch.id)
-        .where('status', '=', 'RUNNING')
-        .returningAll()
+        .forUpdate()
         .executeTakeFirst();
-      if (!done) return;
-      this.lastProgress.delete(batch.id);
-      await emit('BATCH_PROGRESS', { batchId: batch.id, caseId: batch.case_id });
-      await this.commands.enqueue(tx, 'recordNoticeOutcome', { caseId: batch.case_id, batchId: batch.id });
+      if (locked?.status === 'RUNNING') await this.finish(tx, emit, locked);
     });
   }
 
-  async progress(batchId: string): Promise<BatchProgress> {
-    const batch = await this.db
-      .selectFrom('communications.notice_batches')
-      .select(['id', 'total'])
-      .where('id', '=', batchId)
+  /** COMPLETED, with the final counts as its event's snapshot, and the outcome on its way to the case. */
+  private async finish(
+    tx: Transaction<CommunicationsDB>,
+    emit: Emit,
+    batch: Pick<NoticeBatchRow, 'id' | 'case_id'>,
+  ): Promise<void> {
+    const done = await tx
+      .updateTable('communications.notice_batches')
+      .set({ status: 'COMPLETED', finished_at: new Date() })
+      .where('id', '=', batch.id)
+      .where('status', '=', 'RUNNING')
+      .returningAll()
       .executeTakeFirst();
-    if (!batch) throw notFound('NoticeBatch', batchId);
-    const { rows } = await sql<{
-      channel: string;
-      document_status: string;
-      delivery_status: string | null;
-      count: string;
-    }>`
-      select d.channel, d.status as document_status, l.status as delivery_status, count(*)::text as count
-      from communications.documents d
-      left join lateral (
-        select status from communications.deliveries x where x.document_id = d.id order by x.created_at desc, x.id desc limit 1
-      ) l on true
-      where d.batch_id = ${batchId}
-      group by 1, 2, 3
-      order by 1, 2, 3`.execute(this.db);
-    const byChannel = rows.map((r) => ({
-      channel: r.channel,
-      documentStatus: r.document_status,
-      deliveryStatus: r.delivery_status,
-      count: Number(r.count),
-    }));
-    const sum = (f: (r: (typeof byChannel)[number]) => boolean) =>
-      byChannel.filter(f).reduce((n, r) => n + r.count, 0);
-    return {
-      total: batch.total,
-      generated: sum((r) => r.documentStatus === 'GENERATED'),
-      failed: sum((r) => r.documentStatus === 'FAILED'),
-      delivered: sum((r) => r.deliveryStatus === 'DELIVERED'),
-      deliveryFailed: sum((r) => r.deliveryStatus === 'FAILED'),
-      byChannel,
-    };
+    if (!done) return;
+    this.lastProgress.delete(batch.id);
+    await emit('BATCH_PROGRESS', { batchId: batch.id, caseId: batch.case_id });
+    await this.commands.enqueue(tx, 'recordNoticeOutcome', { caseId: batch.case_id, batchId: batch.id });
   }
+
+  async progress(batchId: string): Promise<BatchProgress> {
+    return batchProgress(this.db, batchId);
+  }
+}
+
+/**
+ * Whether a batch is done: every record has its document, none is still
+ * being generated, and none has a delivery under way. The report counts a
+ * document's latest delivery; a delivery under way is always its
+ * document's latest (a resend follows only a FAILED one) and a generated
+ * document always has one (made in its transaction), so "none under way"
+ * is "every latest delivery ended". Asked on every delivery that ends, so
+ * it reads only the deliveries under way (a partial index holds just those).
+ */
+async function isSettled(db: Kysely<CommunicationsDB>, batchId: string, total: number): Promise<boolean> {
+  const { rows } = await sql<{ documents: string; open: boolean }>`
+    select (select count(*) from communications.documents d where d.batch_id = ${batchId})::text as documents,
+      exists (
+        select 1 from communications.deliveries x join communications.documents d on d.id = x.document_id
+        where x.status in ('PENDING', 'SENT') and d.batch_id = ${batchId}
+      ) or exists (
+        select 1 from communications.documents d
+        where d.batch_id = ${batchId} and d.status not in ('GENERATED', 'FAILED')
+      ) as open`.execute(db);
+  return Number(rows[0]!.documents) >= total && !rows[0]!.open;
+}
+
+/** A batch's counts as `db` (the store, or a transaction taking an event's snapshot) sees them. */
+export async function batchProgress(db: Kysely<CommunicationsDB>, batchId: string): Promise<BatchProgress> {
+  const batch = await db
+    .selectFrom('communications.notice_batches')
+    .select(['id', 'total'])
+    .where('id', '=', batchId)
+    .executeTakeFirst();
+  if (!batch) throw notFound('NoticeBatch', batchId);
+  const { rows } = await sql<{
+    channel: string;
+    document_status: string;
+    delivery_status: string | null;
+    count: string;
+  }>`
+    select d.channel, d.status as document_status, l.status as delivery_status, count(*)::text as count
+    from communications.documents d
+    left join lateral (
+      select status from communications.deliveries x where x.document_id = d.id order by x.created_at desc, x.id desc limit 1
+    ) l on true
+    where d.batch_id = ${batchId}
+    group by 1, 2, 3
+    order by 1, 2, 3`.execute(db);
+  const byChannel = rows.map((r) => ({
+    channel: r.channel,
+    documentStatus: r.document_status,
+    deliveryStatus: r.delivery_status,
+    count: Number(r.count),
+  }));
+  const sum = (f: (r: (typeof byChannel)[number]) => boolean) =>
+    byChannel.filter(f).reduce((n, r) => n + r.count, 0);
+  return {
+    total: batch.total,
+    generated: sum((r) => r.documentStatus === 'GENERATED'),
+    failed: sum((r) => r.documentStatus === 'FAILED'),
+    delivered: sum((r) => r.deliveryStatus === 'DELIVERED'),
+    deliveryFailed: sum((r) => r.deliveryStatus === 'FAILED'),
+    byChannel,
+  };
 }

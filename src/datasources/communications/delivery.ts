@@ -1,5 +1,5 @@
-import { sql, type Kysely } from 'kysely';
-import type { Outbox } from '../../events/index.js';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Emit, Outbox } from '../../events/index.js';
 import { log } from '../../logger.js';
 import type { CommunicationsDB, DeliveryRow, DocumentRow } from '../../store/tables.js';
 import {
@@ -10,6 +10,14 @@ import {
   type RenderSnapshot,
 } from './engine/index.js';
 import { emitDelivery, type CommunicationsService } from './service.js';
+
+/** A step of a delivery of a batch's document (src/datasources/communications/batches.ts). */
+export type BatchStep = (
+  tx: Transaction<CommunicationsDB>,
+  emit: Emit,
+  batchId: string,
+  status: string,
+) => Promise<void>;
 
 /**
  * Moves deliveries along PENDING → SENT → DELIVERED (or FAILED). Each step
@@ -22,6 +30,8 @@ export class DeliveryWorker {
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private active = 0;
+  /** The live loop's pass in hand: `drain` waits for it rather than racing it. */
+  private inHand: Promise<number> | null = null;
 
   constructor(
     private readonly db: Kysely<CommunicationsDB>,
@@ -30,6 +40,8 @@ export class DeliveryWorker {
     private readonly service: CommunicationsService,
     /** How long the embedded carrier takes to confirm a sent delivery. */
     private readonly stepMs: number,
+    /** Told of each step of a delivery of a notice batch's document, inside the step's transaction. */
+    private readonly batchStep?: BatchStep,
   ) {}
 
   start(): void {
@@ -47,11 +59,33 @@ export class DeliveryWorker {
     await this.loop;
   }
 
-  /** Runs every due step until none is left (tests, shutdown). */
-  async drain(): Promise<void> {
-    while ((await this.tick()) > 0) {
-      /* keep going */
+  /**
+   * Runs every due step until none is left, waiting for the live loop's pass
+   * in hand; returns how many steps were taken (tests, shutdown). A sent
+   * delivery whose confirmation is not due yet is left: `nextDue` says when.
+   */
+  async drain(): Promise<number> {
+    let steps = 0;
+    for (;;) {
+      const held = this.inHand;
+      if (held) {
+        steps += await held.catch(() => 1);
+        continue;
+      }
+      const n = await this.tick();
+      if (!n) return steps;
+      steps += n;
     }
+  }
+
+  /** When the next step of a delivery is due, or null when every delivery is DELIVERED or FAILED. */
+  async nextDue(): Promise<Date | null> {
+    const { rows } = await sql<{ due: Date | null }>`
+      select min(case when status = 'SENT' then updated_at + ${`${this.stepMs} milliseconds`}::interval
+                      else now() end) as due
+      from communications.deliveries where status in ('PENDING', 'SENT')`.execute(this.db);
+    const due = rows[0]?.due;
+    return due ? new Date(due) : null;
   }
 
   get busy(): boolean {
@@ -62,9 +96,12 @@ export class DeliveryWorker {
     while (!this.stopped) {
       let worked = 0;
       try {
-        worked = await this.tick();
+        this.inHand = this.tick();
+        worked = await this.inHand;
       } catch (err) {
         log.error('delivery worker failed', { err });
+      } finally {
+        this.inHand = null;
       }
       if (worked || this.stopped) continue;
       await new Promise<void>((resolve) => {
@@ -165,10 +202,11 @@ export class DeliveryWorker {
       if (!row) return; // another worker moved it first
       const doc = await tx
         .selectFrom('communications.documents')
-        .select(['id', 'customer_id', 'case_id'])
+        .select(['id', 'customer_id', 'case_id', 'batch_id'])
         .where('id', '=', row.document_id)
         .executeTakeFirstOrThrow();
       await emitDelivery(emit, row, doc);
+      if (doc.batch_id) await this.batchStep?.(tx, emit, doc.batch_id, row.status);
     });
   }
 
@@ -190,6 +228,7 @@ export class DeliveryWorker {
         doc,
         d.id,
       );
+      if (doc.batch_id) await this.batchStep?.(tx, emit, doc.batch_id, row.status);
     });
   }
 }

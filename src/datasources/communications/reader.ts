@@ -11,6 +11,7 @@ import type {
   TemplateRow,
   TemplateVersionRow,
 } from '../../store/tables.js';
+import { primeLoaders, upToMark, type EventSnapshot } from '../../events/snapshot.js';
 import { groupBy, loadFirstPages } from '../batching.js';
 import type { BatchProgress } from './batches.js';
 import { decodeCursor, firstPagesByOwner, pageSize, toPage, type Page } from '../pagination.js';
@@ -232,18 +233,27 @@ export class CommunicationsReader {
   }
 }
 
+/**
+ * The loaders of one request, or of one subscription event: given the
+ * event's snapshot they answer from it first (src/events/snapshot.ts).
+ */
 export function communicationsLoaders(
   reader: CommunicationsReader,
   batches: { progress(id: string): Promise<BatchProgress> },
+  snapshot: EventSnapshot | null = null,
 ) {
-  return {
+  const loaders = {
     template: new DataLoader<string, TemplateRow | null>((ids) => reader.templates(ids)),
     version: new DataLoader<string, TemplateVersionRow | null>((ids) => reader.versions(ids)),
     versionsByTemplate: new DataLoader<string, TemplateVersionRow[]>((ids) => reader.versionsByTemplate(ids)),
     approvalsByVersion: new DataLoader<string, TemplateApprovalRow[]>((ids) =>
       reader.currentApprovalsByVersion(ids),
     ),
-    historyByTemplate: new DataLoader<string, TemplateAuditRow[]>((ids) => reader.templateHistory(ids)),
+    historyByTemplate: new DataLoader<string, TemplateAuditRow[]>(async (ids) =>
+      (await reader.templateHistory(ids)).map((rows, i) =>
+        upToMark(snapshot, 'historyByTemplate', ids[i]!, rows),
+      ),
+    ),
     document: new DataLoader<string, DocumentRow | null>((ids) => reader.documents(ids)),
     delivery: new DataLoader<string, DeliveryRow | null>((ids) => reader.deliveries(ids)),
     exception: new DataLoader<string, ExceptionRow | null>((ids) => reader.exceptions(ids)),
@@ -257,10 +267,15 @@ export function communicationsLoaders(
     batchProgress: new DataLoader<string, BatchProgress>((ids) =>
       Promise.all(ids.map((id) => batches.progress(id))),
     ),
+    openExceptionsByBatch: new DataLoader<string, ExceptionRow[]>((ids) =>
+      Promise.all(ids.map((id) => reader.openExceptionsOfBatch(id))),
+    ),
     /** Keyed by `${customerId}:${first}`: first pages batch across customers. */
     documentsByCustomer: new DataLoader<string, Page<DocumentRow>>((keys) =>
       loadFirstPages(keys, (ids, size) => reader.firstDocumentPageByCustomer(ids, size)),
     ),
   };
+  primeLoaders(loaders, snapshot);
+  return loaders;
 }
 export type CommunicationsLoaders = ReturnType<typeof communicationsLoaders>;

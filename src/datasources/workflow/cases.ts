@@ -1,5 +1,7 @@
 import DataLoader from 'dataloader';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
+import type { Topic } from '../../events/index.js';
+import { primeLoaders, upToMark, type EventSnapshot } from '../../events/snapshot.js';
 import type {
   ApprovalRow,
   AuditEventRow,
@@ -147,19 +149,65 @@ export class CaseReader {
   }
 }
 
-export function workflowLoaders(reader: CaseReader) {
-  return {
+/**
+ * The loaders of one request, or of one subscription event: given the
+ * event's snapshot they answer from it first (src/events/snapshot.ts).
+ */
+export function workflowLoaders(reader: CaseReader, snapshot: EventSnapshot | null = null) {
+  const loaders = {
     case: new DataLoader<string, CaseRow | null>((ids) => reader.casesByIds(ids)),
     approval: new DataLoader<string, ApprovalRow | null>((ids) => reader.approvalsByIds(ids)),
     approvalsByCase: new DataLoader<string, ApprovalRow[]>((ids) => reader.approvalsByCase(ids)),
     tasksByCase: new DataLoader<string, TaskRow[]>((ids) => reader.tasksByCase(ids)),
-    historyByCase: new DataLoader<string, AuditEventRow[]>((ids) => reader.historyByCase(ids)),
+    historyByCase: new DataLoader<string, AuditEventRow[]>(async (ids) =>
+      (await reader.historyByCase(ids)).map((rows, i) => upToMark(snapshot, 'historyByCase', ids[i]!, rows)),
+    ),
     milestonesByCase: new DataLoader<string, CaseMilestoneRow[]>((ids) => reader.milestonesByCase(ids)),
     deadlinesByCase: new DataLoader<string, CaseDeadlineRow[]>((ids) => reader.deadlinesByCase(ids)),
     /** Keyed by `${customerId}:${first}` so one page size batches together. */
     casesByCustomer: new DataLoader<string, Page<CaseRow>>((keys) =>
       loadFirstPages(keys, (ids, size) => reader.firstPageByCustomer(ids, size)),
     ),
+  };
+  primeLoaders(loaders, snapshot);
+  return loaders;
+}
+
+/**
+ * What a subscriber resolves a case event from: the case as this transaction
+ * leaves it, with its approvals, tasks, milestones and deadlines, and how far
+ * its trail reached. Case and deadline events (CASE_UPDATED, DEADLINE_ALERT).
+ */
+export async function caseSnapshot(
+  tx: Transaction<WorkflowDB>,
+  topic: Topic,
+  payload: Readonly<Record<string, unknown>>,
+): Promise<EventSnapshot | null> {
+  if (topic !== 'CASE_UPDATED' && topic !== 'DEADLINE_ALERT') return null;
+  const id = payload.caseId;
+  if (typeof id !== 'string') return null;
+  const reader = new CaseReader(tx);
+  const [row] = await reader.casesByIds([id]);
+  if (!row) return null;
+  const [approvals] = await reader.approvalsByCase([id]);
+  const [tasks] = await reader.tasksByCase([id]);
+  const [milestones] = await reader.milestonesByCase([id]);
+  const [deadlines] = await reader.deadlinesByCase([id]);
+  const trail = await tx
+    .selectFrom('workflow.audit_events')
+    .select((eb) => eb.fn.max('id').as('newest'))
+    .where('case_id', '=', id)
+    .executeTakeFirst();
+  return {
+    loaded: {
+      // The case's data is no field of Case; it can be large and is the customer's: not copied.
+      case: { [id]: { ...row, data: null } },
+      approvalsByCase: { [id]: approvals },
+      tasksByCase: { [id]: tasks },
+      milestonesByCase: { [id]: milestones },
+      deadlinesByCase: { [id]: deadlines },
+    },
+    upTo: { historyByCase: { [id]: String(trail?.newest ?? '0') } },
   };
 }
 export type WorkflowLoaders = ReturnType<typeof workflowLoaders>;

@@ -1,14 +1,23 @@
 import type { Transaction } from 'kysely';
-import { Outbox, type Emit } from '../../events/index.js';
+import type { Kysely } from 'kysely';
+import type { SubgraphName } from '../../config/index.js';
+import { Outbox, type Emit, type EventBus } from '../../events/index.js';
 import type { WorkflowDB } from '../../store/tables.js';
+import { caseSnapshot } from './cases.js';
 
 /**
- * The workflow outbox, with every case event stating the kind of its case.
+ * The workflow outbox, with every case event stating the kind of its case
+ * and carrying the case's snapshot.
  * A service client's subscription scope may name case kinds, and the check
  * runs per event on the subscriber's side without a store read; the kind is
  * read here, once, inside the transaction that changed the case.
  */
 export class CaseOutbox extends Outbox<WorkflowDB> {
+  constructor(db: Kysely<WorkflowDB>, source: SubgraphName, bus: EventBus) {
+    // Each case event carries the case as it stands then (src/events/snapshot.ts).
+    super(db, source, bus, caseSnapshot);
+  }
+
   override transaction<T>(fn: (tx: Transaction<WorkflowDB>, emit: Emit) => Promise<T>): Promise<T> {
     return super.transaction((tx, emit) => {
       const withKind: Emit = async (topic, payload) => {

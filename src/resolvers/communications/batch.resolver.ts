@@ -17,6 +17,7 @@ import {
 import type { CommunicationsContext } from '../../context/index.js';
 import { notFound } from '../../errors/index.js';
 import type { BusEvent } from '../../events/index.js';
+import { snapshotOf } from '../../events/snapshot.js';
 import {
   CaseCommunications,
   GenerationException,
@@ -68,7 +69,7 @@ export class NoticeBatchResolver {
   @Authorized()
   @Subscription(() => NoticeBatch, {
     description:
-      'Progress of notice batches (at most every half second while running, and once at the end), or of one batch or case.',
+      'Progress of notice batches, or of one batch or case: at most every half second while records are generated and delivered, and once when every delivery ended (COMPLETED, with the counts the report shows); after that, whenever a resend moves one of its deliveries.',
     subscribe: ({ args, context }) => {
       const ctx = context as CommunicationsContext;
       return subscriptionSource(
@@ -89,7 +90,8 @@ export class NoticeBatchResolver {
     @Arg('batchId', () => ID, { nullable: true }) _batchId?: string | null,
     @Arg('caseId', () => ID, { nullable: true }) _caseId?: string | null,
   ): Promise<NoticeBatch> {
-    ctx.communications.loaders = ctx.communications.newLoaders();
+    // The batch and its counts as they were at this event (src/events/snapshot.ts).
+    ctx.communications.loaders = ctx.communications.newLoaders(snapshotOf(event));
     const id = String(event.payload.batchId);
     const row = await ctx.communications.loaders.batch.load(id);
     if (!row) throw notFound('NoticeBatch', id);
@@ -138,7 +140,7 @@ export class NoticeBatchResolver {
     @Root() b: NoticeBatch,
     @Ctx() ctx: CommunicationsContext,
   ): Promise<GenerationException[]> {
-    return (await ctx.communications.reader.openExceptionsOfBatch(b.id)).map(toException);
+    return (await ctx.communications.loaders.openExceptionsByBatch.load(b.id)).map(toException);
   }
 
   @FieldResolver(() => CaseCommunications, { description: 'The MANDATORY_NOTICE case it was approved in.' })

@@ -17,6 +17,7 @@ import type { CommunicationsContext } from '../../context/index.js';
 import { pageSize } from '../../datasources/pagination.js';
 import { notFound } from '../../errors/index.js';
 import type { BusEvent } from '../../events/index.js';
+import { snapshotOf } from '../../events/snapshot.js';
 import {
   CaseCommunications,
   CustomerCommunications,
@@ -126,8 +127,9 @@ export class DocumentResolver {
     @Arg('caseId', () => ID, { nullable: true }) _caseId?: string | null,
     @Arg('documentId', () => ID, { nullable: true }) _documentId?: string | null,
   ): DeliveryStatusEvent {
-    // One subscription context serves every event: fresh loaders per event.
-    ctx.communications.loaders = ctx.communications.newLoaders();
+    // One subscription context serves every event: fresh loaders per event, primed with
+    // the document as it was at this step (src/events/snapshot.ts).
+    ctx.communications.loaders = ctx.communications.newLoaders(snapshotOf(event));
     const d = event.payload.delivery as {
       id: string;
       channel: string;
@@ -232,7 +234,8 @@ export class GenerationExceptionResolver {
     @Arg('kind', () => ExceptionKind, { nullable: true }) _kind?: ExceptionKind | null,
   ): Promise<GenerationException> {
     const id = String(event.payload.exceptionId);
-    ctx.communications.loaders = ctx.communications.newLoaders();
+    // The exception as it was when raised (src/events/snapshot.ts).
+    ctx.communications.loaders = ctx.communications.newLoaders(snapshotOf(event));
     const row = await ctx.communications.loaders.exception.load(id);
     if (!row) throw notFound('GenerationException', id);
     return { ...toException(row), eventId: event.id };

@@ -12,6 +12,7 @@ import {
   Subscription,
 } from 'type-graphql';
 import type { BusEvent } from '../../events/index.js';
+import { snapshotOf } from '../../events/snapshot.js';
 import type { CommunicationsContext } from '../../context/index.js';
 import {
   CreateTemplateInput,
@@ -125,7 +126,8 @@ export class TemplateResolver {
     @Ctx() ctx: CommunicationsContext,
     @Arg('templateId', () => ID, { nullable: true }) _templateId?: string | null,
   ): Promise<Template> {
-    ctx.communications.loaders = ctx.communications.newLoaders();
+    // The template and its versions as they were at this move (src/events/snapshot.ts).
+    ctx.communications.loaders = ctx.communications.newLoaders(snapshotOf(event));
     const id = String(event.payload.templateId);
     const row = await ctx.communications.loaders.template.load(id);
     if (!row) throw notFound('Template', id);

@@ -19,6 +19,7 @@ import { workflowLoaders } from '../../datasources/workflow/cases.js';
 import { deadlineState } from '../../datasources/workflow/disputes.js';
 import { notFound } from '../../errors/index.js';
 import type { BusEvent } from '../../events/index.js';
+import { asOf, snapshotOf } from '../../events/snapshot.js';
 import { AuditEvent, CaseKind, CaseStatus, RESUME_AFTER } from '../../schema/shared/index.js';
 import {
   AddCaseNoteInput,
@@ -174,7 +175,10 @@ export class CaseResolver {
     @Ctx() ctx: WorkflowContext,
     @Arg('caseId', () => ID, { nullable: true }) _caseId?: string | null,
   ): Promise<DeadlineAlert> {
-    ctx.workflow.loaders = workflowLoaders(ctx.workflow.reader);
+    // The case and its deadline as they were at the alert (src/events/snapshot.ts).
+    const snapshot = snapshotOf(event);
+    ctx.workflow.loaders = workflowLoaders(ctx.workflow.reader, snapshot);
+    const at = asOf(event, snapshot);
     const id = String(event.payload.caseId);
     const row = await ctx.workflow.loaders.case.load(id);
     if (!row) throw notFound('Case', id);
@@ -188,9 +192,9 @@ export class CaseResolver {
         kind: d.kind,
         dueAt: d.due_at,
         metAt: d.met_at,
-        state: deadlineState(d, ctx.workflow.disputePolicy.warnBusinessDaysBefore) as DeadlineState,
+        state: deadlineState(d, ctx.workflow.disputePolicy.warnBusinessDaysBefore, at) as DeadlineState,
       },
-      case: toCase(row),
+      case: { ...toCase(row), asOf: at },
     };
   }
 
@@ -270,12 +274,15 @@ export class CaseResolver {
     @Arg('caseId', () => ID, { nullable: true }) _caseId?: string | null,
   ): Promise<Case> {
     const id = String(event.payload.caseId);
-    // One subscription context serves every event, one after another: each event
-    // gets fresh loaders, so approvals and history are read as they are now.
-    ctx.workflow.loaders = workflowLoaders(ctx.workflow.reader);
+    // One subscription context serves every event, one after another: each event gets
+    // fresh loaders, primed with the case as it was at the event, so a replay shows what
+    // a live subscriber saw (src/events/snapshot.ts). An event from before snapshots
+    // existed shows the case as it is now.
+    const snapshot = snapshotOf(event);
+    ctx.workflow.loaders = workflowLoaders(ctx.workflow.reader, snapshot);
     const row = await ctx.workflow.loaders.case.load(id);
     if (!row) throw notFound('Case', id);
-    return { ...toCase(row), eventId: event.id };
+    return { ...toCase(row), eventId: event.id, asOf: asOf(event, snapshot) };
   }
 
   @FieldResolver(() => [Approval])
@@ -312,7 +319,7 @@ export class CaseResolver {
       kind: d.kind,
       dueAt: d.due_at,
       metAt: d.met_at,
-      state: deadlineState(d, warn) as DeadlineState,
+      state: deadlineState(d, warn, c.asOf) as DeadlineState,
     }));
   }
 

@@ -493,7 +493,10 @@ export class NoticeBatch {
   })
   eventId?: string | null;
 
-  @Field(() => String, { description: 'RUNNING, then COMPLETED once every record was generated or failed.' })
+  @Field(() => String, {
+    description:
+      'RUNNING while records are generated and delivered; COMPLETED once every record was generated or failed and every delivery ended (DELIVERED or FAILED).',
+  })
   status!: string;
 
   @Field(() => [String])

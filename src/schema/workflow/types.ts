@@ -115,6 +115,9 @@ export class Case {
 
   @Field(() => DateTime)
   updatedAt!: Date;
+
+  /** Not a field: the time a subscription event shows the case at (deadline states are computed for it). */
+  asOf?: Date;
 }
 
 @ObjectType()

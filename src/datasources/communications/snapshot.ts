@@ -1,0 +1,108 @@
+import type { Transaction } from 'kysely';
+import type { Topic } from '../../events/index.js';
+import type { EventSnapshot } from '../../events/snapshot.js';
+import type { CommunicationsDB, DocumentRow, NoticeBatchRow } from '../../store/tables.js';
+import { batchProgress } from './batches.js';
+import { CommunicationsReader } from './reader.js';
+
+/**
+ * What a subscriber resolves a communications event from (src/events/snapshot.ts):
+ * the entity the event is about as this transaction leaves it, with its own
+ * lists, in the loaders' terms. An entity it only refers to (a document's
+ * template version, an exception's retry document) is read when the event
+ * is delivered.
+ *
+ * - BATCH_PROGRESS: the batch, its counts and its open exceptions.
+ * - DELIVERY_STATUS: the delivery's document, with its deliveries and exceptions.
+ * - EXCEPTION_RAISED: the exception, its document and its delivery.
+ * - TEMPLATE_UPDATED: the template, its versions with their current review, and how far its trail reached.
+ */
+export async function communicationsSnapshot(
+  tx: Transaction<CommunicationsDB>,
+  topic: Topic,
+  payload: Readonly<Record<string, unknown>>,
+): Promise<EventSnapshot | null> {
+  const reader = new CommunicationsReader(tx);
+  const id = (field: string) => (typeof payload[field] === 'string' ? (payload[field] as string) : null);
+  switch (topic) {
+    case 'BATCH_PROGRESS': {
+      const batchId = id('batchId');
+      const [batch] = batchId ? await reader.batchesByIds([batchId]) : [];
+      if (!batchId || !batch) return null;
+      return {
+        loaded: {
+          batch: { [batchId]: stripBatch(batch) },
+          batchProgress: { [batchId]: await batchProgress(tx, batchId) },
+          openExceptionsByBatch: { [batchId]: await reader.openExceptionsOfBatch(batchId) },
+        },
+      };
+    }
+    case 'DELIVERY_STATUS': {
+      const documentId = id('documentId');
+      return documentId ? documentSnapshot(reader, documentId) : null;
+    }
+    case 'EXCEPTION_RAISED': {
+      const exceptionId = id('exceptionId');
+      const [exception] = exceptionId ? await reader.exceptions([exceptionId]) : [];
+      if (!exceptionId || !exception) return null;
+      const withDocument = exception.document_id
+        ? await documentSnapshot(reader, exception.document_id)
+        : null;
+      return {
+        loaded: { ...withDocument?.loaded, exception: { [exceptionId]: exception } },
+      };
+    }
+    case 'TEMPLATE_UPDATED': {
+      const templateId = id('templateId');
+      const [template] = templateId ? await reader.templates([templateId]) : [];
+      if (!templateId || !template) return null;
+      const [versions] = await reader.versionsByTemplate([templateId]);
+      const ids = versions!.map((v) => v.id);
+      const approvals = await reader.currentApprovalsByVersion(ids);
+      const trail = await tx
+        .selectFrom('communications.template_audit')
+        .select((eb) => eb.fn.max('id').as('newest'))
+        .where('template_id', '=', templateId)
+        .executeTakeFirst();
+      return {
+        loaded: {
+          template: { [templateId]: template },
+          versionsByTemplate: { [templateId]: versions },
+          version: Object.fromEntries(versions!.map((v) => [v.id, v])),
+          approvalsByVersion: Object.fromEntries(ids.map((v, i) => [v, approvals[i]])),
+        },
+        upTo: { historyByTemplate: { [templateId]: String(trail?.newest ?? '0') } },
+      };
+    }
+    case 'DOCUMENT_STATUS':
+    case 'CASE_UPDATED':
+    case 'CUSTOMER_UPDATED':
+    case 'DEADLINE_ALERT':
+      // No subscription field resolves these from communications.
+      return null;
+  }
+}
+
+async function documentSnapshot(
+  reader: CommunicationsReader,
+  documentId: string,
+): Promise<EventSnapshot | null> {
+  const [document] = await reader.documents([documentId]);
+  if (!document) return null;
+  const [deliveries] = await reader.deliveriesByDocument([documentId]);
+  const [exceptions] = await reader.exceptionsByDocument([documentId]);
+  return {
+    loaded: {
+      document: { [documentId]: stripDocument(document) },
+      deliveriesByDocument: { [documentId]: deliveries },
+      delivery: Object.fromEntries(deliveries!.map((d) => [d.id, d])),
+      exceptionsByDocument: { [documentId]: exceptions },
+      exception: Object.fromEntries(exceptions!.map((e) => [e.id, e])),
+    },
+  };
+}
+
+// Columns no GraphQL field reads, which can be large and hold the customer's data
+// (the archived render snapshot, the notice's data): not copied into events.
+const stripDocument = (d: DocumentRow): DocumentRow => ({ ...d, snapshot: {} });
+const stripBatch = (b: NoticeBatchRow): NoticeBatchRow => ({ ...b, data: {} });
