@@ -22,6 +22,7 @@ import { createCustomersSubgraph } from '../subgraphs/customers.js';
 import { graphqlCaller, remoteCommunicationsPorts, remoteWorkflowPorts } from '../subgraphs/remote-ports.js';
 import type { Subgraph } from '../subgraphs/types.js';
 import { createWorkflowSubgraph } from '../subgraphs/workflow.js';
+import { connectOpenText } from '../subgraphs/types.js';
 import type { Route } from '../gateway/serve.js';
 
 /**
@@ -53,6 +54,8 @@ async function main(): Promise<void> {
   };
   const call = graphqlCaller(config.subgraphUrls, serviceToken);
   const bus = config.redisUrl ? new RedisBus(config.redisUrl) : new InProcessBus();
+  // Connected mode: one set of OpenText clients for this service (none for customers, none when embedded).
+  const opentext = name === 'customers' ? undefined : connectOpenText(config.opentext);
 
   let subgraph: Subgraph;
   let stopJobs: () => Promise<void> = async () => undefined;
@@ -71,6 +74,7 @@ async function main(): Promise<void> {
         },
         disputePolicy: config.disputePolicy,
         deadlineCheckMs: config.deadlineCheckMs,
+        opentext,
       });
       break;
     case 'customers':
@@ -87,6 +91,7 @@ async function main(): Promise<void> {
         publicUrl: '',
         deliveryStepMs: config.deliveryStepMs,
         followUpWaitMs: config.followUpWaitMs,
+        opentext,
       });
       routes.push(documentContentRoute(() => comms.reader));
       const jobs = await startJobs(store.pool, config.jobExpireSeconds);
@@ -118,6 +123,7 @@ async function main(): Promise<void> {
         await store.ping();
         return true;
       },
+      ...(opentext ? { upstreams: () => opentext.upstreams.health.snapshot() } : {}),
       routes,
       introspection: true,
       graceMs: config.shutdownGraceMs,

@@ -18,6 +18,8 @@ import { seedDemoCases } from '../subgraphs/demo.js';
 import { startJobs, type Jobs } from '../jobs/index.js';
 import { retainEvents } from '../events/retention.js';
 import { createInProcessSubgraphs, type SubgraphSet } from '../subgraphs/inprocess.js';
+import { connectOpenText } from '../subgraphs/types.js';
+import type { UpstreamStates } from '../upstreams/opentext/health.js';
 import { composeSupergraph, subgraphSdl } from './compose.js';
 import { documentContentRoute, proxyDocumentRoute } from './documents.js';
 import { explorerFor } from './explorer/index.js';
@@ -84,6 +86,8 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
   const bus = overrides.bus ?? (config.redisUrl ? new RedisBus(config.redisUrl) : new InProcessBus());
   let subgraphs: SubgraphSet | null = null;
   let jobs: Jobs | null = null;
+  // Connected mode: one set of OpenText clients for the process (nothing when embedded).
+  const opentext = connectOpenText(config.opentext);
   try {
     subgraphs = await createInProcessSubgraphs({
       db: store.db as Kysely<Database>,
@@ -99,6 +103,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
       },
       disputePolicy: config.disputePolicy,
       deadlineCheckMs: config.deadlineCheckMs,
+      opentext,
     });
     const { supergraphSdl, apiSdl } = composeSupergraph(
       subgraphs.all.map((s) => ({ name: s.name, url: `inprocess://${s.name}`, sdl: subgraphSdl(s.schema) })),
@@ -140,6 +145,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
           await store.ping();
           return true;
         },
+        ...(opentext ? { upstreams: () => opentext.upstreams.health.snapshot() } : {}),
         routes: [documentContentRoute(() => set.communications.reader), noticeReportRoute(() => schema)],
         explorer: explorerFor(config),
         introspection: config.security.introspection,
@@ -192,6 +198,8 @@ async function startRemoteGateway(config: Config, verifier: TokenVerifier): Prom
     Object.fromEntries(Object.entries(remotes).map(([n, r]) => [n, r.executor])),
   );
   const guard = guardFor(config);
+  // What the subgraph services last said of their OpenText upstreams (their /readyz bodies).
+  const upstreams: UpstreamStates = {};
   const server = await serveGraphQL(
     {
       name: 'gateway',
@@ -202,13 +210,19 @@ async function startRemoteGateway(config: Config, verifier: TokenVerifier): Prom
         const answers = await Promise.all(
           SUBGRAPH_NAMES.map((n) =>
             fetch(new URL('/readyz', urls[n])).then(
-              (r) => r.ok,
+              async (r) => {
+                // The services' OpenText upstreams, reported by the gateway too (one place to look).
+                const body = (await r.json().catch(() => null)) as { upstreams?: UpstreamStates } | null;
+                if (body?.upstreams) Object.assign(upstreams, body.upstreams);
+                return r.ok;
+              },
               () => false,
             ),
           ),
         );
         return answers.every(Boolean);
       },
+      upstreams: () => ({ ...upstreams }),
       routes: [proxyDocumentRoute(urls.communications), noticeReportRoute(() => schema)],
       explorer: explorerFor(config),
       introspection: config.security.introspection,

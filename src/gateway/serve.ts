@@ -28,6 +28,8 @@ import type { RateLimits } from './rate-limit.js';
 import { createExplorer, type ExplorerOptions } from './explorer/index.js';
 import { handleGraphQL, sendError, sendGraphQLRefusal, sendJson } from './http.js';
 import { negotiateGraphQLMediaType } from './media.js';
+import { upstreamOutageStatus } from './upstream-status.js';
+import type { UpstreamStates } from '../upstreams/opentext/health.js';
 import type { ForwardingContext } from './executors.js';
 
 /** An extra HTTP route; returns false when the request is not its own. */
@@ -43,6 +45,11 @@ export interface ServeOptions {
   verifier: TokenVerifier;
   /** Every dependency answers (store, subgraphs). */
   ready: () => Promise<boolean>;
+  /**
+   * The OpenText upstreams' states, reported in /readyz's body without failing readiness: reads
+   * keep working from our own store while an upstream is down (contract: connected mode).
+   */
+  upstreams?: () => UpstreamStates;
   routes?: Route[];
   /** The API explorer a browser gets at GET /graphql (src/gateway/explorer); none when absent. */
   explorer?: ExplorerOptions;
@@ -159,6 +166,8 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: opts.graceMs }),
       ...(opts.guard?.rateLimits ? [opts.guard.rateLimits.plugin<ForwardingContext>()] : []),
       ...(opts.security ? [anonymousRefused()] : []),
+      // An operation an upstream outage stopped entirely: 503 with Retry-After (upstream-status.ts).
+      upstreamOutageStatus<ForwardingContext>(),
       // The explorer's page is served before Apollo sees the request (with its own headers).
       ApolloServerPluginLandingPageDisabled(),
       {
@@ -281,7 +290,10 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (url.pathname === '/readyz') {
       const ok = !stopping && (await withTimeout(opts.ready(), READY_TIMEOUT_MS).catch(() => false));
-      return sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready' });
+      return sendJson(res, ok ? 200 : 503, {
+        status: ok ? 'ready' : 'not ready',
+        ...(opts.upstreams ? { upstreams: opts.upstreams() } : {}),
+      });
     }
     // The explorer's page and its static files: no token, and not charged to the rate limit.
     if (explorer && (await explorer(req, res))) return;

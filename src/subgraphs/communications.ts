@@ -34,7 +34,7 @@ import { TemplateTrail } from '../datasources/communications/trail.js';
 import type { CommunicationsDB } from '../store/tables.js';
 import { CaseCommunications, CustomerCommunications } from '../schema/communications/types.js';
 import { buildFederatedSchema } from './build.js';
-import { earliest, type Subgraph } from './types.js';
+import { earliest, type OpenTextConnection, type Subgraph } from './types.js';
 
 export interface CommunicationsSubgraph extends Subgraph<CommunicationsContext> {
   readonly service: CommunicationsService;
@@ -76,6 +76,11 @@ export async function createCommunicationsSubgraph(deps: {
   channels?: DeliveryChannels;
   /** How long generateDocument waits for an exception's case (src/datasources/follow-up.ts). */
   followUpWaitMs?: number;
+  /**
+   * Connected mode: the process's OpenText clients (built once, src/upstreams/opentext), and the
+   * settings that choose them. Absent or `generation: 'embedded'`: the embedded engine.
+   */
+  opentext?: OpenTextConnection;
 }): Promise<CommunicationsSubgraph> {
   const schema = await communicationsSchema();
   // Each event carries its entity as it stands then (src/events/snapshot.ts).

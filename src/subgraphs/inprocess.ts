@@ -16,7 +16,7 @@ import type { Renderer, DeliveryChannels } from '../datasources/communications/e
 import { createCommunicationsSubgraph, type CommunicationsSubgraph } from './communications.js';
 import { createCustomersSubgraph, type CustomersSubgraph } from './customers.js';
 import { createWorkflowSubgraph, type WorkflowSubgraph } from './workflow.js';
-import { earliest, type Subgraph } from './types.js';
+import { earliest, type OpenTextConnection, type Subgraph } from './types.js';
 
 export interface SubgraphSet {
   workflow: WorkflowSubgraph;
@@ -63,6 +63,8 @@ export async function createInProcessSubgraphs(deps: {
   workflow?: WorkflowOptions;
   disputePolicy?: DisputePolicy;
   deadlineCheckMs?: number;
+  /** Connected mode (src/subgraphs/types.ts): one set of OpenText clients for the process. */
+  opentext?: OpenTextConnection;
 }): Promise<SubgraphSet> {
   // Filled in below; ports are only called after start, when all three exist.
   const late: {
@@ -148,6 +150,7 @@ export async function createInProcessSubgraphs(deps: {
     options: deps.workflow,
     disputePolicy: deps.disputePolicy,
     deadlineCheckMs: deps.deadlineCheckMs,
+    opentext: deps.opentext,
   });
   late.customers = await createCustomersSubgraph({ db: sliceOf<CustomersDB>(deps.db), bus: deps.bus });
   late.communications = await createCommunicationsSubgraph({
@@ -161,6 +164,7 @@ export async function createInProcessSubgraphs(deps: {
     channels: deps.channels,
     // One FOLLOW_UP_WAIT_MS for the whole gateway; it arrives with workflow's options.
     followUpWaitMs: deps.workflow?.followUpWaitMs,
+    opentext: deps.opentext,
   });
   const { workflow, customers, communications } = late;
   const all: Subgraph[] = [workflow, customers, communications];

@@ -1,6 +1,8 @@
 import type { GraphQLSchema } from 'graphql';
 import type { SubgraphName } from '../config/index.js';
 import type { BaseContext } from '../context/index.js';
+import type { OpenTextConfig } from '../config/opentext.js';
+import { createOpenTextUpstreams, type OpenTextUpstreams } from '../upstreams/opentext/index.js';
 
 /** One subgraph, however it is hosted (in the gateway process or as its own service). */
 export interface Subgraph<C extends BaseContext = BaseContext> {
@@ -25,4 +27,21 @@ export interface Subgraph<C extends BaseContext = BaseContext> {
 /** The earliest of some due times; null when there is none. */
 export function earliest(dues: ReadonlyArray<Date | null>): Date | null {
   return dues.reduce<Date | null>((a, b) => (!b ? a : !a || b < a ? b : a), null);
+}
+
+/**
+ * Connected mode, as one process sees it: the settings (which backend each seam uses, the
+ * Exstream domain and mappings, the Workflow Service URLs) and the OpenText clients built from
+ * them once per process (one token cache, one circuit per upstream, one health registry for
+ * /readyz). The embedded default passes none.
+ */
+export interface OpenTextConnection {
+  config: OpenTextConfig;
+  upstreams: OpenTextUpstreams;
+}
+
+/** The process's connection, or none when both seams are embedded (nothing to build, nothing to report). */
+export function connectOpenText(config: OpenTextConfig): OpenTextConnection | undefined {
+  if (config.generationBackend === 'embedded' && config.workflowBackend === 'embedded') return undefined;
+  return { config, upstreams: createOpenTextUpstreams(config) };
 }

@@ -35,7 +35,7 @@ import { CaseTrail } from '../datasources/workflow/trail.js';
 import type { WorkflowDB } from '../store/tables.js';
 import { CustomerCases } from '../schema/workflow/types.js';
 import { buildFederatedSchema } from './build.js';
-import type { Subgraph } from './types.js';
+import type { OpenTextConnection, Subgraph } from './types.js';
 
 export interface WorkflowSubgraph extends Subgraph<WorkflowContext> {
   readonly service: WorkflowService;
@@ -58,6 +58,11 @@ export async function createWorkflowSubgraph(deps: {
   options?: WorkflowOptions;
   disputePolicy?: DisputePolicy;
   deadlineCheckMs?: number;
+  /**
+   * Connected mode: the process's OpenText clients (built once, src/upstreams/opentext), and the
+   * settings that choose them. Absent or `workflow: 'embedded'`: the embedded workflow.
+   */
+  opentext?: OpenTextConnection;
 }): Promise<WorkflowSubgraph> {
   const schema = await workflowSchema();
   const outbox = new CaseOutbox(deps.db, 'workflow', deps.bus);
