@@ -30,4 +30,14 @@ export default defineConfig(
       globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly' },
     },
   },
+  {
+    // CommonJS scripts (scripts/*.cjs) run before anything is built, so they cannot be TypeScript
+    // or ESM-with-imports of our code; require() is their import.
+    files: ['**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

@@ -4,6 +4,8 @@ import { ConfigError, loadConfig } from './config/index.js';
 import { startGateway } from './gateway/index.js';
 import { CompositionError } from './gateway/compose.js';
 import { configureLogger, log } from './logger.js';
+import { PortInUseError } from './gateway/port.js';
+import { DataDirLockedError } from './store/db.js';
 
 /** `npm start`: the gateway, with the subgraphs in-process by default. */
 async function main(): Promise<void> {
@@ -21,7 +23,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  if (err instanceof ConfigError || err instanceof CompositionError) {
+  if (
+    err instanceof ConfigError ||
+    err instanceof CompositionError ||
+    err instanceof PortInUseError ||
+    err instanceof DataDirLockedError
+  ) {
+    // The operator's to fix, and said in one plain line.
     process.stderr.write(`${err.message}\n`);
   } else {
     log.error('failed to start', { err });

@@ -24,6 +24,8 @@ import type { Subgraph } from '../subgraphs/types.js';
 import { createWorkflowSubgraph } from '../subgraphs/workflow.js';
 import { connectOpenText } from '../subgraphs/types.js';
 import type { Route } from '../gateway/serve.js';
+import { checkPortFree, PortInUseError } from '../gateway/port.js';
+import { DataDirLockedError } from '../store/db.js';
 
 /**
  * `npm run subgraph -- <workflow|customers|communications>`: one subgraph as
@@ -41,6 +43,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   configurePolicyFrom(config);
   configureLogger({ level: config.logLevel, name });
+  // Before anything slow: a taken port is said at once, in one line.
+  await checkPortFree(config.port, config.host);
   // Workflow and communications call the other services; customers calls none, so needs no client
   // credentials. Asked before the store opens so missing credentials stop the start here.
   const tokens: ServiceTokenSource | null =
@@ -127,6 +131,7 @@ async function main(): Promise<void> {
       routes,
       introspection: true,
       graceMs: config.shutdownGraceMs,
+      sockets: config.sockets,
       onStop: async () => {
         stopRetention();
         await stopJobs();
@@ -142,7 +147,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
+  if (err instanceof ConfigError || err instanceof PortInUseError || err instanceof DataDirLockedError)
+    process.stderr.write(`${err.message}\n`);
   else log.error('failed to start', { err });
   process.exit(1);
 });

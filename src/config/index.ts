@@ -21,16 +21,26 @@ const Env = z.object({
   GATEWAY_MODE: z.enum(['inprocess', 'remote']).default('inprocess'),
   /** `workflow=http://host:4001/graphql,customers=...` */
   SUBGRAPH_URLS: z.string().optional(),
-  /** Seed demo data on first start of an empty store. */
-  SEED_DEMO: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true'),
+  /**
+   * Seed demo customers, templates and cases (finishing an interrupted seeding on the next start).
+   * Unset: on, except with NODE_ENV=production, where a store must never get demo data by default.
+   */
+  SEED_DEMO: z.enum(['true', 'false']).optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** Milliseconds between delivery status steps of the embedded delivery engine. */
   DELIVERY_STEP_MS: z.coerce.number().int().min(0).max(60_000).default(50),
   /** Milliseconds the gateway waits for in-flight work on SIGTERM. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  /** A client must send a request's headers within this (slow-header attacks). */
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(20_000),
+  /** A client must send a whole request (headers and body) within this (slow-body attacks). */
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(60_000),
+  /** An idle keep-alive connection is closed after this; behind a load balancer, set it above the balancer's idle timeout. */
+  HTTP_KEEP_ALIVE_MS: z.coerce.number().int().min(1_000).max(600_000).default(5_000),
+  /** A connection on which nothing moves for this long (no bytes either way) is closed. */
+  HTTP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(120_000),
+  /** WebSocket ping interval; a peer that has not answered the previous ping is disconnected. */
+  WS_PING_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
   /** Batch generation workers in this process (gateway or communications service); `false` leaves them to `npm run worker`. */
   RUN_WORKERS: z
     .enum(['true', 'false'])
@@ -198,6 +208,14 @@ export interface SecurityConfig {
 export type SubgraphName = 'workflow' | 'customers' | 'communications';
 export const SUBGRAPH_NAMES: readonly SubgraphName[] = ['workflow', 'customers', 'communications'];
 
+export interface SocketTimeouts {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveMs: number;
+  idleTimeoutMs: number;
+  wsPingMs: number;
+}
+
 export interface Config {
   env: 'development' | 'test' | 'production';
   port: number;
@@ -212,6 +230,8 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   deliveryStepMs: number;
   shutdownGraceMs: number;
+  /** Socket timeouts of the HTTP and WebSocket server (src/gateway/sockets.ts). */
+  sockets: SocketTimeouts;
   auth: AuthConfig;
   security: SecurityConfig;
   /** What a browser gets at GET /graphql (see src/gateway/explorer). */
@@ -434,10 +454,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolMax: e.DB_POOL_MAX,
     gatewayMode: e.GATEWAY_MODE,
     subgraphUrls,
-    seedDemo: e.SEED_DEMO,
+    seedDemo: e.SEED_DEMO ? e.SEED_DEMO === 'true' : e.NODE_ENV !== 'production',
     logLevel: e.LOG_LEVEL,
     deliveryStepMs: e.DELIVERY_STEP_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    sockets: {
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveMs: e.HTTP_KEEP_ALIVE_MS,
+      idleTimeoutMs: e.HTTP_IDLE_TIMEOUT_MS,
+      wsPingMs: e.WS_PING_MS,
+    },
     auth: {
       mode: authMode,
       issuer: e.AUTH_ISSUER,

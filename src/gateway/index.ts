@@ -26,6 +26,7 @@ import { explorerFor } from './explorer/index.js';
 import { noticeReportRoute } from './reports.js';
 import { inProcessExecutor, remoteExecutor } from './executors.js';
 import { serveGraphQL } from './serve.js';
+import { checkPortFree } from './port.js';
 import { guardFor } from './rate-limit.js';
 
 export interface Gateway {
@@ -77,8 +78,33 @@ export async function openSeededStore(config: Config): Promise<Store> {
   return store;
 }
 
+/** Key of the session advisory lock that serialises demo seeding across replicas ("DEMO" in ASCII). */
+const DEMO_SEED_LOCK = 0x44454d4f;
+
+/**
+ * Runs `work` while holding a PostgreSQL session advisory lock on its own connection. PGlite is
+ * one process with one connection (the data directory is locked): nothing to serialise there, and
+ * holding its only connection would starve `work`.
+ */
+async function exclusively<T>(store: Store, key: number, work: () => Promise<T>): Promise<T> {
+  if (store.kind !== 'postgres') return work();
+  const client = await store.pool.connect();
+  try {
+    await client.query('select pg_advisory_lock($1)', [key]);
+    try {
+      return await work();
+    } finally {
+      await client.query('select pg_advisory_unlock($1)', [key]);
+    }
+  } finally {
+    client.release();
+  }
+}
+
 export async function startGateway(config: Config, overrides: { bus?: EventBus } = {}): Promise<Gateway> {
   configurePolicyFrom(config);
+  // Before anything slow (store, migrations, seeding, composition): a taken port is said at once.
+  await checkPortFree(config.port, config.host);
   const verifier = await verifierFor(config);
   if (config.gatewayMode === 'remote') return startRemoteGateway(config, verifier);
 
@@ -111,16 +137,18 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
     const executors = Object.fromEntries(subgraphs.all.map((s) => [s.name, inProcessExecutor(s)]));
     const schema = stitch(supergraphSdl, executors);
 
-    if (config.seedDemo) {
-      const customers = await seedCustomers(sliceOf<CustomersDB>(store.db));
-      const templates = await seedTemplates(sliceOf<CommunicationsDB>(store.db));
-      if (customers) {
-        subgraphs.all.forEach((s) => s.start());
-        await seedDemoCases(subgraphs);
-        log.info('seeded demo data', { customers, templates });
-      }
-    }
     subgraphs.all.forEach((s) => s.start());
+    if (config.seedDemo) {
+      const set = subgraphs;
+      // Every start finishes what an interrupted first start left (src/subgraphs/demo.ts); replicas
+      // starting together on one PostgreSQL take turns, so the second finds the first's cases.
+      await exclusively(store, DEMO_SEED_LOCK, async () => {
+        const customers = await seedCustomers(sliceOf<CustomersDB>(store.db));
+        const templates = await seedTemplates(sliceOf<CommunicationsDB>(store.db));
+        const steps = await seedDemoCases(set);
+        if (customers || templates || steps) log.info('seeded demo data', { customers, templates, steps });
+      });
+    }
     const stopRetention = SUBGRAPH_NAMES.map((name) =>
       retainEvents(store.db as Kysely<unknown>, name, config.eventsRetentionDays, 3_600_000, (err) =>
         log.error('event purge failed', { err }),
@@ -151,6 +179,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
         introspection: config.security.introspection,
         security: config.security,
         graceMs: config.shutdownGraceMs,
+        sockets: config.sockets,
         onStop: async () => {
           // Workers finish the records in hand before the subgraphs and the store go.
           stopRetention.forEach((stop) => stop());
@@ -228,6 +257,7 @@ async function startRemoteGateway(config: Config, verifier: TokenVerifier): Prom
       introspection: config.security.introspection,
       security: config.security,
       graceMs: config.shutdownGraceMs,
+      sockets: config.sockets,
       onStop: async () => {
         try {
           await Promise.all(Object.values(remotes).map((r) => r.dispose()));

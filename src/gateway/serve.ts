@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -29,6 +29,8 @@ import { createExplorer, type ExplorerOptions } from './explorer/index.js';
 import { handleGraphQL, sendError, sendGraphQLRefusal, sendJson } from './http.js';
 import { negotiateGraphQLMediaType } from './media.js';
 import { upstreamOutageStatus } from './upstream-status.js';
+import { createHttpServer, clientWentAway, DEFAULT_SOCKET_TIMEOUTS, heartbeat } from './sockets.js';
+import type { SocketTimeouts } from '../config/index.js';
 import type { UpstreamStates } from '../upstreams/opentext/health.js';
 import type { ForwardingContext } from './executors.js';
 
@@ -56,6 +58,8 @@ export interface ServeOptions {
   introspection: boolean;
   /** Turns the request context into what the schema's resolvers expect (a subgraph's own context). */
   context?: (base: ForwardingContext) => object;
+  /** Header, request, keep-alive and idle timeouts, and the WebSocket ping (src/gateway/sockets.ts). */
+  sockets?: SocketTimeouts;
   /** Runs after the servers stopped taking work: drain workers, flush the store. */
   onStop: () => Promise<void>;
   graceMs: number;
@@ -141,7 +145,7 @@ function anonymousRefused(): ApolloServerPlugin<ForwardingContext> {
  * standalone subgraph are served by this same function.
  */
 export async function serveGraphQL(opts: ServeOptions, port: number, host: string): Promise<RunningServer> {
-  const httpServer = http.createServer();
+  const httpServer = createHttpServer(opts.sockets ?? DEFAULT_SOCKET_TIMEOUTS);
   let stopping = false;
   const contextOf = (base: ForwardingContext): ForwardingContext => ({
     ...base,
@@ -175,6 +179,7 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
           return {
             async drainServer() {
               // Sockets close with 1001 (going away); clients reconnect elsewhere.
+              stopHeartbeat();
               await wsServer.dispose();
             },
           };
@@ -201,6 +206,8 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
     authorization?: string;
     expiry?: NodeJS.Timeout;
   };
+  // A peer that vanished without closing (no pong to the last ping) is disconnected.
+  const stopHeartbeat = heartbeat(wss, (opts.sockets ?? DEFAULT_SOCKET_TIMEOUTS).wsPingMs);
   const wsServer = useServer<Record<string, unknown>, Extra>(
     {
       schema: opts.schema,
@@ -276,6 +283,12 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
           res.setHeader('retry-after', '5');
           sendError(res, 503, ErrorCode.UPSTREAM_UNAVAILABLE, err.message);
         } else res.end();
+        return;
+      }
+      if (clientWentAway(err, req)) {
+        // A client that closed its connection (a tab closed, a timeout on its side): not our fault.
+        log.debug('client went away', { url: req.url, reason: (err as Error).message });
+        res.destroy();
         return;
       }
       log.error('request failed', { err, url: req.url });

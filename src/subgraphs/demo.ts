@@ -1,6 +1,9 @@
 import type { Principal, Role } from '../identity/index.js';
 import { SEED_TEMPLATES } from '../datasources/communications/seed/templates.js';
 import type { SubgraphSet } from './inprocess.js';
+import { ErrorCode, GraphQLErrorWithCode } from '../errors/index.js';
+import type { CaseRow } from '../store/tables.js';
+import { reissueTitle, type StartCaseInput } from '../datasources/workflow/service.js';
 
 const as = (sub: string, ...roles: Role[]): Principal => ({ sub, roles });
 const requester = as('demo.requester@northwind', 'requester');
@@ -20,10 +23,37 @@ function sample(templateId: string): Record<string, unknown> {
  * Demo cases in different states, made through the same services the API
  * uses (so they obey every rule and leave the same trail): one waiting for
  * review, one half approved, one generated and delivered, one rejected, one
- * whose email delivery fails, one generation with missing data.
+ * whose email delivery fails, one generation with missing data, and more.
+ *
+ * Seeding is resumable: it runs on every start with SEED_DEMO on, finds each
+ * demo case it already made (by its seeder and title) and does only the steps
+ * still missing. A start killed half-way through seeding (kill -9, a crash)
+ * therefore ends with all demo cases on the next start, however it was
+ * interrupted; a store that was fully seeded gets nothing new. A step that a
+ * user's own action made impossible (a stage decided in the meantime) answers
+ * CONFLICT and is skipped: the seeder never overrides what a user did.
+ *
+ * Returns how many steps it carried out (0 on a store already seeded).
  */
-export async function seedDemoCases(s: SubgraphSet): Promise<void> {
+export async function seedDemoCases(s: SubgraphSet): Promise<number> {
   const wf = s.workflow.service;
+  let steps = 0;
+  /** Runs a step that may have been done already (a re-run after a crash): CONFLICT means done. */
+  const step = async (action: () => Promise<unknown>): Promise<void> => {
+    try {
+      await action();
+      steps++;
+    } catch (err) {
+      if (err instanceof GraphQLErrorWithCode && err.code === ErrorCode.CONFLICT) return;
+      throw err;
+    }
+  };
+  const ensureCase = async (who: Principal, input: StartCaseInput): Promise<CaseRow> => {
+    const found = await s.workflow.reader.startedWithTitle(who.sub, input.title);
+    if (found) return found;
+    steps++;
+    return wf.startCase(who, input);
+  };
   const decide = async (
     caseId: string,
     who: Principal,
@@ -31,11 +61,13 @@ export async function seedDemoCases(s: SubgraphSet): Promise<void> {
     decision: 'APPROVED' | 'REJECTED',
     comment: string,
   ) => {
-    const approvals = await s.workflow.service.approvalsOf(caseId);
-    await wf.decideApproval(who, { approvalId: approvals[stage]!.id, decision, comment });
+    const approvals = await wf.approvalsOf(caseId);
+    const approval = approvals[stage];
+    if (!approval || approval.decision !== 'PENDING') return;
+    await step(() => wf.decideApproval(who, { approvalId: approval.id, decision, comment }));
   };
 
-  await wf.startCase(requester, {
+  await ensureCase(requester, {
     kind: 'REGULATED_DOCUMENT',
     title: 'Q4 account statement for Łukasz Żółć',
     customerId: 'cus_001',
@@ -43,7 +75,7 @@ export async function seedDemoCases(s: SubgraphSet): Promise<void> {
     data: sample('tpl_account_statement'),
   });
 
-  const halfway = await wf.startCase(requester, {
+  const halfway = await ensureCase(requester, {
     kind: 'REGULATED_DOCUMENT',
     title: 'Policy pack renewal for Ștefan Ionescu',
     customerId: 'cus_002',
@@ -53,7 +85,7 @@ export async function seedDemoCases(s: SubgraphSet): Promise<void> {
   });
   await decide(halfway.id, reviewer, 0, 'APPROVED', 'Wording checked against the policy schedule.');
 
-  const done = await wf.startCase(requester, {
+  const done = await ensureCase(requester, {
     kind: 'REGULATED_DOCUMENT',
     title: 'Billing notice, November',
     customerId: 'cus_004',
@@ -65,7 +97,7 @@ export async function seedDemoCases(s: SubgraphSet): Promise<void> {
   await decide(done.id, approver, 1, 'APPROVED', 'Approved for issue.');
   await decide(done.id, compliance, 2, 'APPROVED', 'Meets disclosure rules.');
 
-  const rejected = await wf.startCase(requester, {
+  const rejected = await ensureCase(requester, {
     kind: 'REGULATED_DOCUMENT',
     title: 'Policy pack with outdated terms',
     customerId: 'cus_005',
@@ -83,7 +115,7 @@ export async function seedDemoCases(s: SubgraphSet): Promise<void> {
   );
 
   // cus_003 prefers email but has no address: the delivery fails and opens an exception case.
-  const failing = await wf.startCase(requester, {
+  const failing = await ensureCase(requester, {
     kind: 'REGULATED_DOCUMENT',
     title: 'Account confirmation by email',
     customerId: 'cus_003',
@@ -96,9 +128,9 @@ export async function seedDemoCases(s: SubgraphSet): Promise<void> {
   await decide(failing.id, compliance, 2, 'APPROVED', 'OK.');
 
   // A generation without the statement's required data: FAILED with MISSING_DATA.
+  // Its idempotency key makes a re-run find the document instead of making another.
   await s.communications.service.generate({
     actor: service.sub,
-    // The seeder's own key, so a re-run of seeding finds the document.
     scope: 'system',
     customerId: 'cus_006',
     templateId: 'tpl_account_statement',
@@ -107,7 +139,7 @@ export async function seedDemoCases(s: SubgraphSet): Promise<void> {
   });
 
   // Ad hoc correspondence waiting for its one approval stage.
-  await wf.startCase(agent, {
+  await ensureCase(agent, {
     kind: 'CORRESPONDENCE',
     title: 'Claim decision letter',
     customerId: 'cus_012',
@@ -116,16 +148,19 @@ export async function seedDemoCases(s: SubgraphSet): Promise<void> {
   });
 
   // A claim that reached intake (its acknowledgement went out) and waits for payment.
-  const claim = await wf.startCase(agent, {
+  const claim = await ensureCase(agent, {
     kind: 'SERVICE',
     title: 'Storm damage claim',
     customerId: 'cus_009',
     data: { ...sample('tpl_claim_intake'), ...sample('tpl_payment_confirmation') },
   });
-  await wf.reportMilestone(service, { caseId: claim.id, milestone: 'CLAIM_INTAKE' });
+  const [milestones] = await s.workflow.reader.milestonesByCase([claim.id]);
+  if (!milestones?.some((m) => m.milestone === 'CLAIM_INTAKE')) {
+    await step(() => wf.reportMilestone(service, { caseId: claim.id, milestone: 'CLAIM_INTAKE' }));
+  }
 
-  // A dispute acknowledged, with its final response still to write.
-  const dispute = await wf.startCase(agent, {
+  // A dispute acknowledged, with its final response still to write (a second ACKNOWLEDGEMENT is a CONFLICT).
+  const dispute = await ensureCase(agent, {
     kind: 'DISPUTE',
     title: 'Disputed card payment',
     customerId: 'cus_002',
@@ -135,10 +170,12 @@ export async function seedDemoCases(s: SubgraphSet): Promise<void> {
       ...sample('tpl_dispute_final_response'),
     },
   });
-  await s.workflow.service.disputes!.sendLetter(agent, { caseId: dispute.id, letter: 'ACKNOWLEDGEMENT' });
+  await step(() =>
+    s.workflow.service.disputes!.sendLetter(agent, { caseId: dispute.id, letter: 'ACKNOWLEDGEMENT' }),
+  );
 
   // A mandatory rate-change notice to savings customers, reviewed and waiting for the approver.
-  const notice = await wf.startCase(as('demo.compliance.lead@northwind', 'compliance'), {
+  const notice = await ensureCase(as('demo.compliance.lead@northwind', 'compliance'), {
     kind: 'MANDATORY_NOTICE',
     title: 'Savings rate change, May',
     templateId: 'tpl_rate_change_notice',
@@ -149,7 +186,10 @@ export async function seedDemoCases(s: SubgraphSet): Promise<void> {
   // A reissue of the delivered billing notice, waiting for a second agent's authorisation.
   await s.settle();
   const [billing] = await s.communications.reader.documentsByCase([done.id]);
-  if (billing?.[0]) {
-    await wf.reissue(agent, { documentId: billing[0].id, reason: 'Customer lost the original notice' });
+  const original = billing?.[0];
+  if (original && !(await s.workflow.reader.startedWithTitle(agent.sub, reissueTitle(original.id)))) {
+    steps++;
+    await wf.reissue(agent, { documentId: original.id, reason: 'Customer lost the original notice' });
   }
+  return steps;
 }

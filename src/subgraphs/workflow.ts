@@ -39,6 +39,7 @@ import type { OpenTextConnection, Subgraph } from './types.js';
 
 export interface WorkflowSubgraph extends Subgraph<WorkflowContext> {
   readonly service: WorkflowService;
+  readonly reader: CaseReader;
 }
 
 /** The subgraph's schema alone (no store needed): for printing SDL and composing. */
@@ -91,6 +92,7 @@ export async function createWorkflowSubgraph(deps: {
     name: 'workflow',
     schema,
     service: svc,
+    reader,
     contextFor: (base: BaseContext): WorkflowContext => ({
       ...base,
       workflow: {

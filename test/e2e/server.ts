@@ -24,7 +24,7 @@ export function npmStart(dataDir: string, env: Record<string, string> = {}): Pro
 
 let built: Promise<unknown> | null = null;
 /** The compiled output the direct launches run (and the explorer's bundle): built once per test file, as `npm start` would. */
-function ensureBuilt(): Promise<unknown> {
+export function ensureBuilt(): Promise<unknown> {
   return (built ??= run('npm', ['run', '--silent', 'build'], { cwd: ROOT }));
 }
 

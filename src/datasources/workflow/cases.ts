@@ -137,6 +137,20 @@ export class CaseReader {
     return toPage(rows, size, Number(count));
   }
 
+  /** The oldest case a principal started with this title (the demo seeder finds its own cases by it). */
+  async startedWithTitle(startedBy: string, title: string): Promise<CaseRow | null> {
+    const row = await this.db
+      .selectFrom('workflow.cases')
+      .selectAll()
+      .where('started_by', '=', startedBy)
+      .where('title', '=', title)
+      .orderBy('created_at')
+      .orderBy('id')
+      .limit(1)
+      .executeTakeFirst();
+    return row ?? null;
+  }
+
   /** One batched query for the first page of several customers' cases. */
   firstPageByCustomer(customerIds: readonly string[], size: number): Promise<Page<CaseRow>[]> {
     return firstPagesByOwner<CaseRow>(

@@ -34,6 +34,11 @@ const STAGE_TEAM: Record<Stage, string> = {
 const STAGE_SLA_MS = 2 * 24 * 3600_000;
 const EXCEPTION_SLA_MS = 24 * 3600_000;
 
+/** A reissue case's title (the demo seeder finds its own reissue by it). */
+export function reissueTitle(documentId: string): string {
+  return `Reissue of document ${documentId}`;
+}
+
 export interface StartCaseInput {
   kind: string;
   title: string;
@@ -902,7 +907,7 @@ export class WorkflowService {
         id: caseId,
         kind: 'REISSUE',
         status: 'OPEN',
-        title: `Reissue of document ${doc.id}`,
+        title: reissueTitle(doc.id),
         customer_id: doc.customerId,
         channel,
         started_by: principal.sub,

@@ -6,6 +6,7 @@ import type { Config } from '../../config/index.js';
 import { log } from '../../logger.js';
 import { ASSET_PATH, assetsDir, readManifest, type ExplorerManifest } from './assets.js';
 import { assetsMissingPage, graphiqlPage, introspectionOffPage, sandboxPage, type Page } from './pages.js';
+import { clientWentAway } from '../sockets.js';
 
 /** EXPLORER: which page `GET /graphql` shows a browser. */
 export type ExplorerKind = Config['explorer'];
@@ -75,9 +76,6 @@ export function prefersHtml(req: IncomingMessage): boolean {
   return html > 0 && html > json;
 }
 
-/** How a stream to a client that disconnected fails. */
-const CLIENT_GONE = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE']);
-
 /** Gzip is acceptable unless the client did not list it or gave it q=0. */
 function acceptsGzip(req: IncomingMessage): boolean {
   return quality(req.headers['accept-encoding'] ?? '', 'gzip') > 0;
@@ -131,7 +129,7 @@ function assetServer(dir: string, manifest: ExplorerManifest) {
       await pipeline(fs.createReadStream(file), res);
     } catch (err) {
       // The browser went away mid-file (a reload, a closed tab): nothing to answer, nothing wrong.
-      if (CLIENT_GONE.has((err as NodeJS.ErrnoException).code ?? '')) return;
+      if (clientWentAway(err)) return;
       throw err;
     }
   };

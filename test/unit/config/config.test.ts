@@ -41,3 +41,16 @@ test('EXPLORER picks the browser page: GraphiQL by default, Sandbox or none by c
   expect(loadConfig({ EXPLORER: 'off' }).explorer).toBe('off');
   expect(() => loadConfig({ EXPLORER: 'playground' })).toThrow(/EXPLORER: /);
 });
+
+test('a production store gets no demo data unless SEED_DEMO=true says so', () => {
+  const prod = {
+    NODE_ENV: 'production',
+    AUTH_MODE: 'jwks',
+    AUTH_JWKS_URL: 'https://idp.example/jwks',
+    AUTH_ISSUER: 'https://idp.example',
+    AUTH_AUDIENCE: 'commsgraph',
+  };
+  expect(loadConfig(prod).seedDemo).toBe(false);
+  expect(loadConfig({ ...prod, SEED_DEMO: 'true' }).seedDemo).toBe(true);
+  expect(loadConfig({ SEED_DEMO: 'false' }).seedDemo).toBe(false);
+});
