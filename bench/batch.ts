@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { loadConfig } from '../src/config/index.js';
 import { SEED_TEMPLATES } from '../src/datasources/communications/seed/templates.js';
@@ -13,7 +14,10 @@ import { configureLogger } from '../src/logger.js';
  * generation of personalised one-page PDF account statements (DejaVu
  * Unicode font) through the real path: a notice batch on pg-boss, workers in
  * the process, each record rendered, hashed and stored with its delivery.
- * Prints documents/s, peak memory and the projection for 100,000.
+ * Prints documents/s, peak memory, the projection for 100,000, and how
+ * responsive the process stayed meanwhile: the event-loop delay
+ * (perf_hooks.monitorEventLoopDelay, sampled from the launch to the last
+ * document only) and the slowest GET /healthz of a probe sent every 250 ms.
  *
  * BENCH_DOCS (default 10000) sets the size; BENCH_DATABASE_URL runs it on
  * PostgreSQL instead of the embedded PGlite; WORKER_CONCURRENCY as in the product.
@@ -96,6 +100,23 @@ async function main(): Promise<void> {
       requestedBy: 'bench',
     });
     const queued = Date.now() - t0;
+    // Responsiveness while the batch runs: a liveness probe with a 1 s timeout must not fail.
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    const healthz = new URL('/healthz', gateway.url).href;
+    let probing = true;
+    let slowestProbe = 0;
+    let probes = 0;
+    const probe = (async () => {
+      while (probing) {
+        const sent = performance.now();
+        const res = await fetch(healthz);
+        await res.text();
+        slowestProbe = Math.max(slowestProbe, performance.now() - sent);
+        probes++;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
     let done = 0;
     let last = 0;
     while (done < DOCS) {
@@ -114,6 +135,10 @@ async function main(): Promise<void> {
       }
     }
     const seconds = (Date.now() - t0) / 1000;
+    loop.disable();
+    probing = false;
+    await probe;
+    const ms = (ns: number) => `${(ns / 1e6).toFixed(0)} ms`;
     const rate = DOCS / seconds;
     const { rows: size } = await sql<{
       bytes: string;
@@ -131,6 +156,12 @@ async function main(): Promise<void> {
     );
     console.log(
       `  stored PDF bytes          ${(Number(size[0]!.bytes) / 2 ** 20).toFixed(1)} MiB (${(Number(size[0]!.bytes) / DOCS / 1024).toFixed(1)} KiB each)`,
+    );
+    console.log(
+      `  event-loop delay          p99 ${ms(loop.percentile(99))}, max ${ms(loop.max)}, mean ${ms(loop.mean)} (during the batch)`,
+    );
+    console.log(
+      `  slowest GET /healthz      ${slowestProbe.toFixed(0)} ms of ${probes} probes, one every 250 ms during the batch`,
     );
     console.log(
       `  projection for 100,000    ${(projected / 60).toFixed(1)} min at this rate (target: at most 3 min)`,
