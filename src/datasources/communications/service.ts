@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CommandRelay } from '../../events/commands.js';
 import type { Emit, Outbox } from '../../events/index.js';
@@ -187,6 +188,10 @@ export class CommunicationsService {
 
     let rendered: RenderResult | null = null;
     let failure: { kind: 'MISSING_DATA' | 'TEMPLATE_ERROR'; message: string } | null = null;
+    // Rendering is CPU work on this thread (a PDF holds it for tens of ms): start it on a
+    // turn of its own, so what held the loop before it (statements) and the render add up
+    // to one stall, not two.
+    await nextTurn();
     try {
       rendered = await this.renderer.render(
         { id: version.id, content: version.content as TemplateContent, dataSchema: version.data_schema },
