@@ -277,6 +277,24 @@ test('approval is refused when the content changed in Exstream since submission,
   catalogue.start();
 });
 
+test('an Exstream outage during a submission answers UPSTREAM_UNAVAILABLE and leaves both sides as they were', async () => {
+  const v = await addDraft('letter-outage', 'Wording during an outage');
+  const remove = fake.faults.add({ method: 'PUT', path: /\/state$/, kind: 'status', status: 503 });
+  let refused;
+  try {
+    refused = await submit(v.id);
+  } finally {
+    remove();
+  }
+  expect(refused.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+  expect((await inExstream('letter-outage')).latest.state).toBe('DRAFT');
+  const graph = (await template('letter-outage')).versions[0]!;
+  expect(graph).toEqual(expect.objectContaining({ status: 'DRAFT', approvals: [] }));
+  // Once Exstream answers again, the same submission goes through.
+  expect((await submit(v.id)).data?.submitTemplateVersion.status).toBe('IN_REVIEW');
+  expect((await inExstream('letter-outage')).latest.state).toBe('REVIEW');
+});
+
 test('authoring mutations answer that content is authored in Exstream, and change nothing', async () => {
   const before = await template(WELCOME);
   const refusals = [
