@@ -183,14 +183,18 @@ test('a new version made in Designer shows without a restart; its review in the 
   fake.design.editContent(WELCOME, 'Welcome pack design, v2');
   const v2 = await eventually(async () => {
     const v = (await template(WELCOME)).versions.find((x) => x.version === 2);
-    expect(v).toEqual(expect.objectContaining({ status: 'DRAFT', contentHash: sha256('Welcome pack design, v2') }));
+    expect(v).toEqual(
+      expect.objectContaining({ status: 'DRAFT', contentHash: sha256('Welcome pack design, v2') }),
+    );
     return v!;
   }, WAIT);
 
   const submitted = await submit(v2.id);
   expect(submitted.errors).toBeUndefined();
   expect(submitted.data!.submitTemplateVersion.status).toBe('IN_REVIEW');
-  expect((await inExstream(WELCOME)).latest).toEqual(expect.objectContaining({ version: 2, state: 'REVIEW' }));
+  expect((await inExstream(WELCOME)).latest).toEqual(
+    expect.objectContaining({ version: 2, state: 'REVIEW' }),
+  );
 
   const stages = (await template(WELCOME)).versions.find((x) => x.version === 2)!.approvals;
   const approval = stages.find((a) => a.stage === 'APPROVAL')!;
@@ -235,7 +239,9 @@ test('a rejection in the graph moves the resource to REJECTED, then back to DRAF
   expect(v.status).toBe('DRAFT');
   expect((await submit(v.id)).errors).toBeUndefined();
   expect((await inExstream('letter-reject')).latest.state).toBe('REVIEW');
-  const approval = (await template('letter-reject')).versions[0]!.approvals.find((a) => a.stage === 'APPROVAL')!;
+  const approval = (await template('letter-reject')).versions[0]!.approvals.find(
+    (a) => a.stage === 'APPROVAL',
+  )!;
   const rejected = await decide(approval.id, approver, 'REJECTED');
   expect(rejected.errors).toBeUndefined();
 

@@ -42,7 +42,11 @@ export interface ExstreamCatalogueOptions {
 function graphError(err: unknown): unknown {
   if (err instanceof GraphQLErrorWithCode) return err;
   if (err instanceof UpstreamUnavailableError) return err.toGraphQLError();
-  if (err instanceof ExstreamDesignError && err.reason !== 'permissionDenied' && err.reason !== 'domainNotFound') {
+  if (
+    err instanceof ExstreamDesignError &&
+    err.reason !== 'permissionDenied' &&
+    err.reason !== 'domainNotFound'
+  ) {
     // invalidStateForUpdate, resourceLocked, notAllChildrenApproved...: the resource is not
     // where the graph thought; the next refresh shows where it is.
     return conflict(`Exstream refused the change (${err.reason}): ${err.message}`, 'EXSTREAM_REFUSED');

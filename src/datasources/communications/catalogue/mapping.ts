@@ -37,18 +37,26 @@ export function graphStatus(state: string, supersededApproval: boolean): GraphTe
 }
 
 /** The statuses of all versions of one resource, by version number. */
-export function graphStatuses(versions: ReadonlyArray<{ version: number; state: string }>): Map<number, GraphTemplateStatus> {
+export function graphStatuses(
+  versions: ReadonlyArray<{ version: number; state: string }>,
+): Map<number, GraphTemplateStatus> {
   const newestApproved = Math.max(
     -1,
     ...versions.filter((v) => v.state === 'APPROVED').map((v) => v.version),
   );
   return new Map(
-    versions.map((v) => [v.version, graphStatus(v.state, v.state === 'APPROVED' && v.version < newestApproved)]),
+    versions.map((v) => [
+      v.version,
+      graphStatus(v.state, v.state === 'APPROVED' && v.version < newestApproved),
+    ]),
   );
 }
 
 /** A template's channels: the union of what its manifest's queue drivers serve (EXSTREAM_QUEUE_CHANNELS), in schema order. */
-export function channelsOf(queueDrivers: readonly string[], queueChannels: Record<string, Channel[]>): Channel[] {
+export function channelsOf(
+  queueDrivers: readonly string[],
+  queueChannels: Record<string, Channel[]>,
+): Channel[] {
   const served = new Set(queueDrivers.flatMap((d) => queueChannels[d] ?? []));
   return (['PRINT', 'EMAIL', 'WEB', 'MOBILE'] as const).filter((c) => served.has(c));
 }
@@ -62,13 +70,21 @@ export interface ExstreamContentRef {
   exstream: { communicationId: string; version: number; contentHash: string };
 }
 
-export function exstreamContent(communicationId: string, version: number, contentHash: string): ExstreamContentRef {
+export function exstreamContent(
+  communicationId: string,
+  version: number,
+  contentHash: string,
+): ExstreamContentRef {
   return { exstream: { communicationId, version, contentHash } };
 }
 
 export function isExstreamContent(content: unknown): content is ExstreamContentRef {
   const ref = (content as { exstream?: unknown } | null)?.exstream;
-  return !!ref && typeof ref === 'object' && typeof (ref as { communicationId?: unknown }).communicationId === 'string';
+  return (
+    !!ref &&
+    typeof ref === 'object' &&
+    typeof (ref as { communicationId?: unknown }).communicationId === 'string'
+  );
 }
 
 /** A document type for a communication the graph has not seen: its name in the form of a document type. */

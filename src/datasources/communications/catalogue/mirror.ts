@@ -11,7 +11,12 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { Outbox } from '../../../events/index.js';
-import type { CommunicationsDB, ExstreamHistoryRow, TemplateRow, TemplateVersionRow } from '../../../store/tables.js';
+import type {
+  CommunicationsDB,
+  ExstreamHistoryRow,
+  TemplateRow,
+  TemplateVersionRow,
+} from '../../../store/tables.js';
 import { groupBy } from '../../batching.js';
 import { canonicalJson } from '../seeding.js';
 import {
@@ -60,8 +65,7 @@ export interface KnownVersion {
   contentHash: string;
 }
 
-const newer = (a: string | null, b: string | null): boolean =>
-  !!a && !!b && Date.parse(a) > Date.parse(b);
+const newer = (a: string | null, b: string | null): boolean => !!a && !!b && Date.parse(a) > Date.parse(b);
 
 export class CatalogueMirror {
   constructor(
@@ -263,11 +267,18 @@ export class CatalogueMirror {
         });
       }
       if (templateChanged && !changed) {
-        await emit('TEMPLATE_UPDATED', { templateId: observed.id, versionId: null, action: 'EXSTREAM_CHANGED' });
+        await emit('TEMPLATE_UPDATED', {
+          templateId: observed.id,
+          versionId: null,
+          action: 'EXSTREAM_CHANGED',
+        });
       }
 
       if (observed.history) {
-        await tx.deleteFrom('communications.exstream_history').where('resource_id', '=', observed.id).execute();
+        await tx
+          .deleteFrom('communications.exstream_history')
+          .where('resource_id', '=', observed.id)
+          .execute();
         for (const h of observed.history) {
           await tx
             .insertInto('communications.exstream_history')
@@ -295,7 +306,12 @@ export class CatalogueMirror {
   async recordOwnChange(
     tx: Transaction<CommunicationsDB>,
     communicationId: string,
-    moved: { version: number; state: string; lastModifiedBy?: string | null; lastModifiedDate?: string | null },
+    moved: {
+      version: number;
+      state: string;
+      lastModifiedBy?: string | null;
+      lastModifiedDate?: string | null;
+    },
     contentHash: string,
   ): Promise<void> {
     await tx
