@@ -3,6 +3,7 @@ import { DEMO_CLIENT, DEMO_DOMAIN, queuesFor } from '../support/opentext/demo.js
 import type { OpenTextFake } from '../support/opentext/server.js';
 import { startTestGateway, type TestGateway } from '../support/harness.js';
 import { eventually, FAST, startDemoFake } from '../contract/opentext/setup.js';
+import type { ExstreamCatalogue } from '../../src/datasources/communications/catalogue/index.js';
 
 /**
  * Issue 10, points 3 and 4, through the gateway against the OpenText fake
@@ -160,6 +161,11 @@ test('the templates are the domain communications, with versions, states, hashes
     // PDF queue → PRINT, WEB; SMS queue → MOBILE (default EXSTREAM_QUEUE_CHANNELS).
     channels: ['PRINT', 'WEB', 'MOBILE'],
   });
+  // The manifest's driver is kept for generation (the driverDataSource header).
+  const catalogue = t.gateway.subgraphs!.communications.catalogue as ExstreamCatalogue;
+  expect(await catalogue.communication(WELCOME)).toEqual(
+    expect.objectContaining({ driverDataSource: 'welcome_driver', channels: ['PRINT', 'WEB', 'MOBILE'] }),
+  );
   const welcome = await template(WELCOME);
   expect(welcome.versions).toEqual([
     expect.objectContaining({ version: 1, status: 'APPROVED', contentHash: sha256(WELCOME_V1) }),

@@ -11,8 +11,7 @@
  * STATE history of a communication are read again only when one of its versions moved. The first
  * refresh after a start reads everything.
  */
-import { GraphQLErrorWithCode } from '../../../errors/index.js';
-import { conflict } from '../../../errors/index.js';
+import { conflict, GraphQLErrorWithCode } from '../../../errors/index.js';
 import type { Channel } from '../../../config/opentext.js';
 import { log } from '../../../logger.js';
 import type { CommunicationsDB, TemplateRow, TemplateVersionRow } from '../../../store/tables.js';
@@ -31,7 +30,13 @@ import {
   rejectionComment,
   submissionComment,
 } from './mapping.js';
-import type { CatalogueMirror, KnownVersion, ObservedHistory, ObservedVersion } from './mirror.js';
+import type {
+  CatalogueMirror,
+  KnownVersion,
+  MirroredCommunication,
+  ObservedHistory,
+  ObservedVersion,
+} from './mirror.js';
 
 export interface ExstreamCatalogueOptions {
   refreshMs: number;
@@ -124,6 +129,15 @@ export class ExstreamCatalogue implements TemplateCatalogue, TemplateAuthority {
         },
       })),
     );
+  }
+
+  /**
+   * What the mirror knows of a communication's manifest: its driver data source (the
+   * `driverDataSource` header of on-demand generation) and channels; null when it has none. For
+   * generation, which would otherwise read links and manifest on every call.
+   */
+  communication(id: string): Promise<MirroredCommunication | null> {
+    return this.mirror.communication(id);
   }
 
   // ── TemplateAuthority ─────────────────────────────────────────────────

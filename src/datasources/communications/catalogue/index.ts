@@ -77,3 +77,4 @@ export function createTemplateCatalogue(deps: {
 
 export { ExstreamCatalogue } from './exstream.js';
 export { isExstreamContent } from './mapping.js';
+export type { MirroredCommunication } from './mirror.js';

@@ -58,6 +58,14 @@ export interface ObservedResource {
   history: ObservedHistory[] | null;
 }
 
+/** A communication as last mirrored (its manifest's driver and channels). */
+export interface MirroredCommunication {
+  id: string;
+  channels: string[];
+  communicationSetId: string | null;
+  driverDataSource: string | null;
+}
+
 /** What the mirror knows of a version: enough to tell whether Exstream moved it since. */
 export interface KnownVersion {
   state: string;
@@ -110,6 +118,23 @@ export class CatalogueMirror {
       .where('r.present', '=', true)
       .orderBy('t.name')
       .execute();
+  }
+
+  async communication(id: string): Promise<MirroredCommunication | null> {
+    const row = await this.db
+      .selectFrom('communications.exstream_resources')
+      .select(['resource_id', 'channels', 'communication_set_id', 'driver_data_source'])
+      .where('resource_id', '=', id)
+      .where('present', '=', true)
+      .executeTakeFirst();
+    return row
+      ? {
+          id: row.resource_id,
+          channels: row.channels,
+          communicationSetId: row.communication_set_id,
+          driverDataSource: row.driver_data_source,
+        }
+      : null;
   }
 
   /** STATE history of each template, oldest first. */
