@@ -289,6 +289,33 @@ test('approval is refused when the content changed in Exstream since submission,
   catalogue.start();
 });
 
+test('a version put in review in Designer is reviewed in the graph, then approved in Exstream', async () => {
+  const v = await addDraft('letter-designer-review', 'Reviewed from Designer');
+  fake.design.setState('letter-designer-review', 'REVIEW', 'please review', 'designer@acme.example');
+  await eventually(
+    async () => expect((await template('letter-designer-review')).versions[0]!.status).toBe('IN_REVIEW'),
+    WAIT,
+  );
+  const opened = await submit(v.id);
+  expect(opened.errors).toBeUndefined();
+  expect(opened.data!.submitTemplateVersion.status).toBe('IN_REVIEW');
+  // Opening the graph's stages does not move Exstream: it was in review already.
+  const before = await inExstream('letter-designer-review');
+  expect(before.latest.state).toBe('REVIEW');
+  const stages = (await template('letter-designer-review')).versions[0]!.approvals;
+  expect(stages.map((a) => [a.stage, a.decision])).toEqual([
+    ['APPROVAL', 'PENDING'],
+    ['COMPLIANCE', 'PENDING'],
+  ]);
+  // A review open in the graph is not opened twice.
+  expect((await submit(v.id)).errors?.[0]?.extensions?.code).toBe('CONFLICT');
+  expect((await decide(stages[0]!.id, approver)).errors).toBeUndefined();
+  expect((await decide(stages[1]!.id, compliance)).errors).toBeUndefined();
+  const after = await inExstream('letter-designer-review');
+  expect(after.latest.state).toBe('APPROVED');
+  expect(after.history.at(-1)!.auditedComment).toContain(sha256('Reviewed from Designer'));
+});
+
 test('an Exstream outage during a submission answers UPSTREAM_UNAVAILABLE and leaves both sides as they were', async () => {
   const v = await addDraft('letter-outage', 'Wording during an outage');
   const remove = fake.faults.add({ method: 'PUT', path: /\/state$/, kind: 'status', status: 503 });

@@ -221,7 +221,19 @@ export class TemplateLifecycle {
     checkComment(input.comment);
     return this.outbox.transaction(async (tx, emit) => {
       const locked = await this.lockVersion(tx, input.versionId);
-      if (locked.status !== 'DRAFT')
+      // Connected mode: a version put in review upstream (in Designer) has no stages in the
+      // graph yet; submitting it opens them.
+      const reviewedUpstream =
+        this.authority !== null &&
+        locked.status === 'IN_REVIEW' &&
+        !(await tx
+          .selectFrom('communications.template_approvals')
+          .select('id')
+          .where('version_id', '=', locked.id)
+          .where('round', '=', locked.review_round)
+          .where('decision', '=', 'PENDING')
+          .executeTakeFirst());
+      if (locked.status !== 'DRAFT' && !reviewedUpstream)
         throw conflict(
           `Version ${locked.version} is ${locked.status}; only a DRAFT can be submitted for review`,
         );

@@ -163,6 +163,11 @@ export class ExstreamCatalogue implements TemplateCatalogue, TemplateAuthority {
           auditedComment: `Back to draft for a new review in CommsGraph by ${by}`,
         });
         await this.mirror.recordOwnChange(tx, id, back, hash);
+      } else if (latest.state === 'REVIEW' && version.status === 'IN_REVIEW') {
+        // Put in review in Designer: it stays there; the graph's stages open now.
+        const bound = await this.mirror.rebindContent(tx, version, hash);
+        this.#soon(id);
+        return bound;
       } else if (latest.state !== 'DRAFT') {
         throw conflict(`In Exstream, version ${version.version} of ${id} is ${latest.state}, not DRAFT`);
       }
