@@ -370,3 +370,18 @@ test('authoring mutations answer that content is authored in Exstream, and chang
   expect(all.data!.templates.map((x) => x.id)).not.toContain('tpl_graph_letter');
   expect((await template(WELCOME)).versions).toEqual(before.versions);
 });
+
+test('while Exstream is down, the catalogue is served from the mirror', async () => {
+  const before = await template(WELCOME);
+  const remove = fake.faults.add({ path: /^\/design\//, kind: 'status', status: 503 });
+  try {
+    // Exstream is really down: a refresh fails (in the background it is logged and retried).
+    await expect(t.gateway.subgraphs!.communications.catalogue.refresh()).rejects.toThrow();
+    const r = await t.gql<{ templates: Array<{ id: string }> }>(`{ templates { id } }`, {}, compliance);
+    expect(r.errors).toBeUndefined();
+    expect(r.data!.templates.map((x) => x.id)).toContain(WELCOME);
+    expect(await template(WELCOME)).toEqual(before);
+  } finally {
+    remove();
+  }
+});
