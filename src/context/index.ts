@@ -12,6 +12,14 @@ import type { TemplateLifecycle } from '../datasources/communications/templates.
 import type { NoticeBatches } from '../datasources/communications/batches.js';
 import type { CaseTrail } from '../datasources/workflow/trail.js';
 import type { TemplateTrail } from '../datasources/communications/trail.js';
+import type DataLoader from 'dataloader';
+import type {
+  CatalogueHistoryEntry,
+  TemplateCatalogue,
+} from '../datasources/communications/catalogue/index.js';
+
+/** Upstream history entries of templates, by template id (empty in the embedded mode). */
+export type TemplateCatalogueHistory = DataLoader<string, CatalogueHistoryEntry[]>;
 
 /** What every request carries, whichever subgraph runs it. */
 export interface BaseContext {
@@ -59,6 +67,9 @@ export interface CommunicationsContext extends BaseContext {
     publicUrl: string;
     /** Integrity check of the template trail's hash chain. */
     trail: TemplateTrail;
+    /** Where templates come from (embedded, or Exstream Design mirrored). */
+    catalogue: TemplateCatalogue;
+    catalogueHistory: TemplateCatalogueHistory;
   };
 }
 

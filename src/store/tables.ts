@@ -285,6 +285,41 @@ export interface NoticeBatchesTable {
   finished_at: NullableTimestamp;
 }
 
+/** Issue 10: what Exstream Design last said of a communication (migration 010). */
+export interface ExstreamResourcesTable {
+  resource_id: string;
+  name: string;
+  channels: string[];
+  communication_set_id: string | null;
+  driver_data_source: string | null;
+  present: Generated<boolean>;
+  refreshed_at: Timestamp;
+}
+
+export interface ExstreamVersionsTable {
+  resource_id: string;
+  version: number;
+  /** Exstream's state: DRAFT, REVIEW, APPROVED, REJECTED. */
+  state: string;
+  last_modified_by: string | null;
+  last_modified_date: string | null;
+  /** SHA-256 (hex) of the version's content bytes. */
+  content_hash: string;
+  refreshed_at: Timestamp;
+}
+
+export interface ExstreamHistoryTable {
+  resource_id: string;
+  /** Position in Exstream's STATE history (its `revision` when given). */
+  seq: number;
+  version: number | null;
+  state: string | null;
+  operation: string | null;
+  modified_by: string | null;
+  modified_at: NullableTimestamp;
+  audited_comment: string | null;
+}
+
 export interface CommunicationsDB {
   'communications.templates': TemplatesTable;
   'communications.template_versions': TemplateVersionsTable;
@@ -297,7 +332,13 @@ export interface CommunicationsDB {
   'communications.notice_batches': NoticeBatchesTable;
   'communications.events': EventsTable;
   'communications.commands': CommandsTable;
+  'communications.exstream_resources': ExstreamResourcesTable;
+  'communications.exstream_versions': ExstreamVersionsTable;
+  'communications.exstream_history': ExstreamHistoryTable;
 }
+
+export type ExstreamVersionRow = Selectable<ExstreamVersionsTable>;
+export type ExstreamHistoryRow = Selectable<ExstreamHistoryTable>;
 
 export type Database = WorkflowDB & CustomersDB & CommunicationsDB;
 

@@ -1,4 +1,6 @@
+import DataLoader from 'dataloader';
 import type { GraphQLSchema } from 'graphql';
+import type { TemplateCatalogueHistory } from '../context/index.js';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { BaseContext, CommunicationsContext } from '../context/index.js';
@@ -16,6 +18,10 @@ import { NoticeBatches } from '../datasources/communications/batches.js';
 import { communicationsSnapshot } from '../datasources/communications/snapshot.js';
 import type { JobQueue } from '../jobs/index.js';
 import { TemplateLifecycle } from '../datasources/communications/templates.js';
+import {
+  createTemplateCatalogue,
+  type TemplateCatalogue,
+} from '../datasources/communications/catalogue/index.js';
 import { CommandRelay } from '../events/commands.js';
 import { Outbox, type EventBus } from '../events/index.js';
 import { EventLog } from '../events/log.js';
@@ -40,6 +46,8 @@ export interface CommunicationsSubgraph extends Subgraph<CommunicationsContext> 
   readonly service: CommunicationsService;
   readonly reader: CommunicationsReader;
   readonly batches: NoticeBatches;
+  /** Where templates come from: the graph's own (embedded) or Exstream Design's, mirrored. */
+  readonly catalogue: TemplateCatalogue;
   /** Where batch records are queued (pg-boss); set once the job queue is up. */
   useJobs(queue: JobQueue): void;
 }
@@ -131,13 +139,18 @@ export async function createCommunicationsSubgraph(deps: {
     worker.kick();
   });
   const svc = service;
-  const templates = new TemplateLifecycle(deps.db, outbox);
+  const catalogue = createTemplateCatalogue({ db: deps.db, outbox, reader, opentext: deps.opentext });
+  const templates = new TemplateLifecycle(deps.db, outbox, catalogue.authority);
+  const catalogueHistory = (): TemplateCatalogueHistory =>
+    // Not cached: a subscription's context outlives requests; batched within a tick all the same.
+    new DataLoader((ids: readonly string[]) => catalogue.history(ids), { cache: false });
   return {
     name: 'communications',
     schema,
     service: svc,
     reader,
     batches: noticeBatches,
+    catalogue,
     useJobs: (queue: JobQueue) => {
       jobs = queue;
     },
@@ -154,14 +167,17 @@ export async function createCommunicationsSubgraph(deps: {
         log: eventLog,
         publicUrl: deps.publicUrl,
         trail,
+        catalogue,
+        catalogueHistory: catalogueHistory(),
       },
     }),
     start: () => {
       relay.start();
       worker.start();
+      catalogue.start();
     },
     stop: async () => {
-      await Promise.all([relay.stop(), worker.stop()]);
+      await Promise.all([relay.stop(), worker.stop(), catalogue.stop()]);
     },
     settle: async () => (await relay.drain()) + (await worker.drain()),
     nextDue: async () => earliest([await relay.nextDue(), await worker.nextDue()]),

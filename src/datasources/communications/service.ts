@@ -29,6 +29,7 @@ import {
 } from './engine/index.js';
 import type { CommunicationsPorts, CustomerProfile } from './ports.js';
 import { canonicalJson, templateContentHash } from './seeding.js';
+import { isExstreamContent } from './catalogue/mapping.js';
 import { DEFAULT_FOLLOW_UP_WAIT_MS, followUp } from '../follow-up.js';
 
 export const CHANNELS: readonly Channel[] = ['PRINT', 'EMAIL', 'WEB', 'MOBILE'];
@@ -383,7 +384,10 @@ export class CommunicationsService {
   ): Promise<{ version: TemplateVersionRow; channels: string[] }> {
     const found = await this.findVersion(req);
     // An approval is bound to the content it approved: content changed behind it no longer counts.
+    // (A version mirrored from Exstream holds a reference, not the design: Exstream keeps approved
+    // versions immutable, and approval in the graph checked their live content hash.)
     if (
+      !isExstreamContent(found.version.content) &&
       templateContentHash(found.version.content, found.version.data_schema) !== found.version.content_hash
     ) {
       throw approvalRequired(

@@ -474,6 +474,52 @@ const m009_idempotency_scopes: Migration = {
   },
 };
 
+/**
+ * Issue 10: the template catalogue mirrored from Exstream Design (GENERATION_BACKEND=exstream).
+ * What Exstream last said of each communication (`exstrapplication` resource), each DAS version
+ * and its STATE history, so that reads never wait on Exstream and a refresh fetches only what
+ * changed. The graph's own template tables carry the projection (src/datasources/communications/
+ * catalogue); these tables are the upstream's side. Empty in the embedded mode.
+ */
+const m010_exstream_catalogue: Migration = {
+  async up(db: AnyDB) {
+    await sql`
+      create table communications.exstream_resources (
+        resource_id text primary key references communications.templates(id),
+        name text not null,
+        channels text[] not null,
+        communication_set_id text,
+        driver_data_source text,
+        -- false once the resource is no longer listed in the domain: hidden from the catalogue.
+        present boolean not null default true,
+        refreshed_at timestamptz(3) not null default now()
+      );
+      create table communications.exstream_versions (
+        resource_id text not null references communications.exstream_resources(resource_id),
+        version int not null,
+        state text not null,
+        last_modified_by text,
+        -- As Exstream gives it: a version whose date and state did not move is not fetched again.
+        last_modified_date text,
+        content_hash text not null,
+        refreshed_at timestamptz(3) not null default now(),
+        primary key (resource_id, version)
+      );
+      create table communications.exstream_history (
+        resource_id text not null references communications.exstream_resources(resource_id),
+        seq int not null,
+        version int,
+        state text,
+        operation text,
+        modified_by text,
+        modified_at timestamptz(3),
+        audited_comment text,
+        primary key (resource_id, seq)
+      );
+    `.execute(db);
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '001_workflow': m001_workflow,
   '002_customers': m002_customers,
@@ -484,6 +530,7 @@ export const migrations: Record<string, Migration> = {
   '007_notice_batches': m007_notice_batches,
   '008_trail_chains': m008_trail_chains,
   '009_idempotency_scopes': m009_idempotency_scopes,
+  '010_exstream_catalogue': m010_exstream_catalogue,
 };
 
 class StaticProvider implements MigrationProvider {
