@@ -8,6 +8,9 @@ import { WorkflowService, type WorkflowOptions } from '../datasources/workflow/s
 import type { WorkflowCommands } from '../datasources/workflow/deps.js';
 import { DEFAULT_DISPUTE_POLICY, DisputeDesk, type DisputePolicy } from '../datasources/workflow/disputes.js';
 import { log } from '../logger.js';
+import { EMBEDDED_TASKS, type TaskHandling } from '../datasources/workflow/task-handling.js';
+import { OtwsTaskHandling } from '../datasources/workflow/otws.js';
+import { createWorkflowClient, upstreamTransport } from '../upstreams/opentext/workflow/index.js';
 import { CommandRelay } from '../events/commands.js';
 import type { EventBus } from '../events/index.js';
 import { EventLog } from '../events/log.js';
@@ -39,6 +42,17 @@ export function workflowSchema(): Promise<GraphQLSchema> {
   });
 }
 
+/**
+ * The task-handling seam, chosen by settings: Workflow Service with `WORKFLOW_BACKEND=otws`
+ * (through the process's one resilient client), else the embedded workflow.
+ */
+function taskHandling(deps: { db: Kysely<WorkflowDB>; opentext?: OpenTextConnection }): TaskHandling {
+  const settings = deps.opentext?.config.workflow;
+  const client = deps.opentext?.upstreams.workflow;
+  if (deps.opentext?.config.workflowBackend !== 'otws' || !settings || !client) return EMBEDDED_TASKS;
+  return new OtwsTaskHandling(deps.db, createWorkflowClient(upstreamTransport(client, settings)), settings);
+}
+
 export async function createWorkflowSubgraph(deps: {
   db: Kysely<WorkflowDB>;
   bus: EventBus;
@@ -66,8 +80,9 @@ export async function createWorkflowSubgraph(deps: {
     milestoneCommunication: (payload) => service!.runMilestoneCommunication(payload),
     launchNotice: (payload) => service!.runLaunchNotice(payload),
     disputeLetter: (payload) => disputeDesk!.runLetter(payload),
+    startProcess: (payload) => service!.runStartProcess(payload),
   });
-  service = new WorkflowService(deps.db, outbox, relay, deps.ports, deps.options);
+  service = new WorkflowService(deps.db, outbox, relay, deps.ports, deps.options, taskHandling(deps));
   disputeDesk = new DisputeDesk(deps.db, outbox, relay, deps.ports, service, deps.disputePolicy);
   const disputes = disputeDesk;
   service.disputes = disputes;
@@ -85,7 +100,7 @@ export async function createWorkflowSubgraph(deps: {
         service: svc,
         disputes,
         reader,
-        loaders: workflowLoaders(reader),
+        loaders: workflowLoaders(reader, null, svc.tasks),
         bus: deps.bus,
         log: eventLog,
         disputePolicy: deps.disputePolicy ?? DEFAULT_DISPUTE_POLICY,
