@@ -520,6 +520,33 @@ const m010_exstream_catalogue: Migration = {
   },
 };
 
+/**
+ * Connected workflow (issue 11): a case's Workflow Service process and the tasks behind its
+ * stages. The case itself (id, kind, status, trail) stays in workflow.cases; these only map it.
+ */
+const m013_workflow_service_links: Migration = {
+  async up(db) {
+    await sql`
+      create table workflow.process_links (
+        case_id text primary key references workflow.cases(id),
+        process_definition_key text not null,
+        process_instance_id text not null unique,
+        linked_at timestamptz not null default now()
+      );
+      create table workflow.task_links (
+        task_id text primary key,
+        case_id text not null references workflow.cases(id),
+        task_key text not null,
+        approval_id text references workflow.approvals(id),
+        assignee text,
+        outcome text,
+        completed_at timestamptz
+      );
+      create index task_links_case on workflow.task_links (case_id);
+    `.execute(db);
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '001_workflow': m001_workflow,
   '002_customers': m002_customers,
@@ -531,6 +558,7 @@ export const migrations: Record<string, Migration> = {
   '008_trail_chains': m008_trail_chains,
   '009_idempotency_scopes': m009_idempotency_scopes,
   '010_exstream_catalogue': m010_exstream_catalogue,
+  '013_workflow_service_links': m013_workflow_service_links,
 };
 
 class StaticProvider implements MigrationProvider {
