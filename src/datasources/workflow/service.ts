@@ -1063,7 +1063,13 @@ export class WorkflowService {
   /** Command handler: communications regenerates the prior document; the case records it. */
   async runReissueForCase(cmd: ReissueCommand): Promise<void> {
     const outcome = await this.ports.reissue(cmd);
-    await this.recordGeneration(cmd.caseId, outcome, { reissueOf: cmd.documentId }, 'DOCUMENT_REISSUED');
+    await this.recordGeneration(
+      cmd.caseId,
+      outcome,
+      // A reissue that kept the original's bytes says so (connected mode, contract "Reissue").
+      { reissueOf: cmd.documentId, ...(outcome.detail ?? {}) },
+      'DOCUMENT_REISSUED',
+    );
   }
 
   /** Changes a case's status with its trail entry and event (also used by the dispute desk). */
@@ -1132,6 +1138,8 @@ function humanKind(kind: string): string {
       return 'Template error';
     case 'DELIVERY_FAILURE':
       return 'Delivery failure';
+    case 'UPSTREAM_UNAVAILABLE':
+      return 'Generation backend unavailable';
     default:
       return kind;
   }

@@ -474,6 +474,17 @@ const m009_idempotency_scopes: Migration = {
   },
 };
 
+/**
+ * Connected mode (Exstream): a reissue whose on-demand output no longer matches the original
+ * delivers the archived original bytes; the document says so (what Exstream gave, and why it
+ * was not used), so the case trail can tell it and no hash is claimed that was not got.
+ */
+const m014_document_output_note: Migration = {
+  async up(db) {
+    await sql`alter table communications.documents add column output_note jsonb`.execute(db);
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '001_workflow': m001_workflow,
   '002_customers': m002_customers,
@@ -484,6 +495,7 @@ export const migrations: Record<string, Migration> = {
   '007_notice_batches': m007_notice_batches,
   '008_trail_chains': m008_trail_chains,
   '009_idempotency_scopes': m009_idempotency_scopes,
+  '014_document_output_note': m014_document_output_note,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -65,6 +65,10 @@ test('exstream mode with its settings: defaults as the contract states them', ()
     dataSchemas: {},
     pollMs: 5000,
     lookbackHours: 24,
+    concurrency: 4,
+    retryAttempts: 8,
+    retryBackoffMs: 2000,
+    retryBackoffMaxMs: 60_000,
   });
   expect(opentext.workflow).toBeNull();
 });
