@@ -163,7 +163,9 @@ const ServiceScopes = z.record(
       subscriptions: z.array(z.string().min(1)).optional(),
       channels: z.array(z.enum(['PRINT', 'EMAIL', 'WEB', 'MOBILE'])).optional(),
       caseKinds: z.array(z.string().min(1)).optional(),
-      exceptionKinds: z.array(z.enum(['MISSING_DATA', 'TEMPLATE_ERROR', 'DELIVERY_FAILURE', 'UPSTREAM_UNAVAILABLE'])).optional(),
+      exceptionKinds: z
+        .array(z.enum(['MISSING_DATA', 'TEMPLATE_ERROR', 'DELIVERY_FAILURE', 'UPSTREAM_UNAVAILABLE']))
+        .optional(),
     })
     .strict(),
 );

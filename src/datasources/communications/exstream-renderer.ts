@@ -10,7 +10,11 @@
  * RenderUnavailableError, which generation turns into a retry (service.ts).
  */
 import { createHash } from 'node:crypto';
-import { OpenTextAuthError, UpstreamProtocolError, UpstreamUnavailableError } from '../../upstreams/opentext/errors.js';
+import {
+  OpenTextAuthError,
+  UpstreamProtocolError,
+  UpstreamUnavailableError,
+} from '../../upstreams/opentext/errors.js';
 import type { ExstreamDesignApi } from '../../upstreams/opentext/exstream/design.js';
 import { ExstreamGenerationError } from '../../upstreams/opentext/exstream/errors.js';
 import type { ExstreamOnDemandApi, GeneratedOutput } from '../../upstreams/opentext/exstream/ondemand.js';
@@ -55,7 +59,11 @@ export class ExstreamRenderer implements Renderer {
     this.#now = opts.now ?? Date.now;
   }
 
-  async render(version: RenderableVersion, channel: Channel, snapshot: RenderSnapshot): Promise<RenderResult> {
+  async render(
+    version: RenderableVersion,
+    channel: Channel,
+    snapshot: RenderSnapshot,
+  ): Promise<RenderResult> {
     const communicationId = version.templateId;
     if (!communicationId) throw new TemplateError(`template version ${version.id} names no communication`);
     try {
@@ -168,7 +176,10 @@ function mediaTypeOf(mime: string): string {
 }
 
 function singleLine(s: string): string {
-  return s.replace(/[\r\n]+/g, ' ').trim().slice(0, 300);
+  return s
+    .replace(/[\r\n]+/g, ' ')
+    .trim()
+    .slice(0, 300);
 }
 
 function htmlToText(html: Buffer): string {

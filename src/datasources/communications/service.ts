@@ -50,14 +50,19 @@ export interface GenerationRetry {
   backoffMaxMs: number;
 }
 
-export const DEFAULT_GENERATION_RETRY: GenerationRetry = { attempts: 8, backoffMs: 2000, backoffMaxMs: 60_000 };
+export const DEFAULT_GENERATION_RETRY: GenerationRetry = {
+  attempts: 8,
+  backoffMs: 2000,
+  backoffMaxMs: 60_000,
+};
 
 /** The delay before retry `attempt` (1-based). */
 export function retryDelayMs(retry: GenerationRetry, attempt: number): number {
   return Math.min(retry.backoffMaxMs, retry.backoffMs * 2 ** Math.min(attempt - 1, 30));
 }
 
-export type ExceptionKindName = 'MISSING_DATA' | 'TEMPLATE_ERROR' | 'DELIVERY_FAILURE' | 'UPSTREAM_UNAVAILABLE';
+export type ExceptionKindName =
+  'MISSING_DATA' | 'TEMPLATE_ERROR' | 'DELIVERY_FAILURE' | 'UPSTREAM_UNAVAILABLE';
 
 /** The resolution that won an exception, kept on its row until the exception is RESOLVED. */
 interface ResolutionClaim {

@@ -52,7 +52,11 @@ export function generationOutcome(
   detail?: Record<string, unknown> | null,
 ): GenerationOutcome {
   if (status === 'REQUESTED') throw new GenerationPendingError(documentId);
-  return { documentId, status: status === 'GENERATED' ? 'GENERATED' : 'FAILED', ...(detail ? { detail } : {}) };
+  return {
+    documentId,
+    status: status === 'GENERATED' ? 'GENERATED' : 'FAILED',
+    ...(detail ? { detail } : {}),
+  };
 }
 
 export interface DocumentSummary {

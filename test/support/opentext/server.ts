@@ -51,7 +51,7 @@ export class OpenTextFake {
   readonly design: FakeDesign;
   readonly runtime: FakeRuntime;
   readonly ondemand: FakeOnDemand;
-  readonly faults = new FakeFaults();
+  readonly faults: FakeFaults;
   /** Every request received, in order (fake-only, for tests). */
   readonly requests: RequestRecord[] = [];
   /**
@@ -70,6 +70,7 @@ export class OpenTextFake {
     this.design = new FakeDesign(now);
     this.runtime = new FakeRuntime(now, (d) => this.design.domain(d) !== undefined);
     this.ondemand = new FakeOnDemand(this.design, this.runtime);
+    this.faults = new FakeFaults(now);
     for (const client of options.clients ?? []) this.otds.addClient(client);
     for (const domain of options.domains ?? []) this.design.addDomain({ id: domain });
     this.workflow = options.workflow;
