@@ -64,4 +64,4 @@ test('a notice batch makes one on-demand call per record, and its report account
   expect(text).toContain('count,EMAIL/GENERATED/DELIVERED,19');
   expect(text).toContain('count,MOBILE/GENERATED/FAILED,8');
   expect(text).toMatch(/open_exceptions,DELIVERY_FAILURE,8/);
-});
+}, 240_000);

@@ -83,7 +83,7 @@ test('a 30 s Exstream outage during a notice batch: every record ends with exact
   );
   expect(rows[0]).toEqual({ docs: '19', pairs: '19', deliveries: '19' });
   expect(c.fake.served(GENERATE_PATH, 'POST') - servedBefore).toBe(19);
-});
+}, 240_000);
 
 test('a generation still failing after the retry budget opens an UPSTREAM_UNAVAILABLE case; regenerate tries again', async () => {
   const stop = c.fake.faults.add({ path: GENERATE_PATH, method: 'POST', kind: 'status', status: 503 });
@@ -144,4 +144,69 @@ test('a generation still failing after the retry budget opens an UPSTREAM_UNAVAI
   expect(resolved.data!.resolveException.status).toBe('RESOLVED');
   expect(resolved.data!.resolveException.retryDocument.status).toBe('GENERATED');
   expect(resolved.data!.resolveException.retryDocument.contentHash).toMatch(/^[0-9a-f]{64}$/);
-});
+}, 240_000);
+
+test('a case signed off during an outage gets its one document once Exstream is back; the trail records it once', async () => {
+  const requestedBefore = await requestedEvents();
+  c.fake.faults.add({
+    path: GENERATE_PATH,
+    method: 'POST',
+    kind: 'status',
+    status: 503,
+    durationMs: 30_000 / SCALE,
+  });
+  const started = await t.gql<{ startCase: { id: string; approvals: { id: string }[] } }>(
+    `mutation ($input: StartCaseInput!) { startCase(input: $input) { id approvals { id } } }`,
+    {
+      input: {
+        kind: 'REGULATED_DOCUMENT',
+        title: 'Billing notice during an outage',
+        customerId: 'cus_004',
+        templateId: 'tpl_billing_notice',
+        channel: 'PRINT',
+        data: SEED_TEMPLATES.find((x) => x.id === 'tpl_billing_notice')!.sampleData,
+      },
+    },
+    await t.token('rita.requester', 'requester'),
+  );
+  expect(started.errors).toBeUndefined();
+  const caseId = started.data!.startCase.id;
+  const deciders = [
+    await t.token('rob.reviewer', 'reviewer'),
+    await t.token('ann.approver', 'approver'),
+    await t.token('carl.compliance', 'compliance'),
+  ];
+  for (const [i, a] of started.data!.startCase.approvals.entries()) {
+    const r = await t.gql(
+      `mutation ($input: DecideApprovalInput!) { decideApproval(input: $input) { id } }`,
+      { input: { approvalId: a.id, decision: 'APPROVED' } },
+      deciders[i],
+    );
+    expect(r.errors).toBeUndefined();
+  }
+  const auditor = await t.token('audrey.auditor', 'auditor');
+  type CaseView = {
+    case: {
+      status: string;
+      documents: { status: string; deliveries: { status: string }[] }[];
+      history: { action: string }[];
+    };
+  };
+  const view = async () =>
+    (
+      await t.gql<CaseView>(
+        `query ($id: ID!) { case(id: $id) { status documents { status deliveries { status } } history { action } } }`,
+        { id: caseId },
+        auditor,
+      )
+    ).data!.case;
+  await waitUntil(async () => (await view()).status === 'RESOLVED', Date.now() + 120_000);
+  await t.settle();
+  const after = await view();
+  // It waited for Exstream (REQUESTED), then was generated: one document, delivered.
+  expect(await requestedEvents()).toBeGreaterThan(requestedBefore);
+  expect(after.documents).toEqual([{ status: 'GENERATED', deliveries: [{ status: 'DELIVERED' }] }]);
+  const actions = after.history.map((h) => h.action);
+  expect(actions.filter((a) => a === 'DOCUMENT_GENERATED')).toHaveLength(1);
+  expect(actions).not.toContain('GENERATION_FAILED');
+}, 240_000);
