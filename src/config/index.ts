@@ -130,6 +130,7 @@ const DEFAULT_ROUTING = JSON.stringify([
   { kind: 'MISSING_DATA', team: 'data-quality', dueHours: 8 },
   { kind: 'TEMPLATE_ERROR', team: 'template-authors', dueHours: 24 },
   { kind: 'DELIVERY_FAILURE', team: 'operations-{channel}', dueHours: 4 },
+  { kind: 'UPSTREAM_UNAVAILABLE', team: 'operations', dueHours: 4 },
 ]);
 
 const DEFAULT_MILESTONES = JSON.stringify([
@@ -152,7 +153,7 @@ export interface ServiceScope {
   /** Kinds of the cases (and case-linked events) it hears about. */
   caseKinds?: string[];
   /** Kinds of generation exceptions it hears about. */
-  exceptionKinds?: Array<'MISSING_DATA' | 'TEMPLATE_ERROR' | 'DELIVERY_FAILURE'>;
+  exceptionKinds?: Array<'MISSING_DATA' | 'TEMPLATE_ERROR' | 'DELIVERY_FAILURE' | 'UPSTREAM_UNAVAILABLE'>;
 }
 
 const ServiceScopes = z.record(
@@ -162,7 +163,9 @@ const ServiceScopes = z.record(
       subscriptions: z.array(z.string().min(1)).optional(),
       channels: z.array(z.enum(['PRINT', 'EMAIL', 'WEB', 'MOBILE'])).optional(),
       caseKinds: z.array(z.string().min(1)).optional(),
-      exceptionKinds: z.array(z.enum(['MISSING_DATA', 'TEMPLATE_ERROR', 'DELIVERY_FAILURE'])).optional(),
+      exceptionKinds: z
+        .array(z.enum(['MISSING_DATA', 'TEMPLATE_ERROR', 'DELIVERY_FAILURE', 'UPSTREAM_UNAVAILABLE']))
+        .optional(),
     })
     .strict(),
 );
@@ -296,7 +299,7 @@ const MilestoneRules = z.array(
 );
 
 export interface ExceptionRoute {
-  kind: 'MISSING_DATA' | 'TEMPLATE_ERROR' | 'DELIVERY_FAILURE';
+  kind: 'MISSING_DATA' | 'TEMPLATE_ERROR' | 'DELIVERY_FAILURE' | 'UPSTREAM_UNAVAILABLE';
   channel?: 'PRINT' | 'EMAIL' | 'WEB' | 'MOBILE';
   team: string;
   dueHours: number;
@@ -304,7 +307,7 @@ export interface ExceptionRoute {
 
 const ExceptionRouting = z.array(
   z.object({
-    kind: z.enum(['MISSING_DATA', 'TEMPLATE_ERROR', 'DELIVERY_FAILURE']),
+    kind: z.enum(['MISSING_DATA', 'TEMPLATE_ERROR', 'DELIVERY_FAILURE', 'UPSTREAM_UNAVAILABLE']),
     channel: z.enum(['PRINT', 'EMAIL', 'WEB', 'MOBILE']).optional(),
     team: z.string().min(1).max(100),
     dueHours: z

@@ -57,6 +57,13 @@ export interface ExstreamConfig {
   lookbackHours: number;
   /** How often the template catalogue is read again from Exstream Design (EXSTREAM_CATALOGUE_REFRESH_MS). */
   catalogueRefreshMs: number;
+  /** On-demand calls one process makes at once (notice batches included). */
+  concurrency: number;
+  /** Retries of a generation an outage stopped, before it becomes an UPSTREAM_UNAVAILABLE exception. */
+  retryAttempts: number;
+  /** Delay before the first retry; doubled for each next one, capped at `retryBackoffMaxMs`. */
+  retryBackoffMs: number;
+  retryBackoffMaxMs: number;
 }
 
 export interface WorkflowServiceConfig {
@@ -126,6 +133,11 @@ const Env = z.object({
   EXSTREAM_LOOKBACK_HOURS: int(1, 24 * 90, 24),
   // Not in the contract's table: how fresh the mirrored template catalogue is (docs/opentext.md).
   EXSTREAM_CATALOGUE_REFRESH_MS: int(50, 86_400_000, 60_000),
+  // Not in the contract's table: how generation survives an Exstream outage (docs/opentext.md).
+  EXSTREAM_CONCURRENCY: int(1, 64, 4),
+  EXSTREAM_RETRY_ATTEMPTS: int(0, 100, 8),
+  EXSTREAM_RETRY_BACKOFF_MS: int(1, 3_600_000, 2000),
+  EXSTREAM_RETRY_BACKOFF_MAX_MS: int(1, 24 * 3_600_000, 60_000),
   WORKFLOW_SERVICE_URL: z.string().optional(),
   WORKFLOW_HISTORY_URL: z.string().optional(),
   WORKFLOW_POLL_MS: int(100, 3_600_000, 5000),
@@ -277,6 +289,9 @@ export function loadOpenTextConfig(env: NodeJS.ProcessEnv, problems: string[]): 
     ? parseJsonSetting('WORKFLOW_IDENTITY_MAP', env.WORKFLOW_IDENTITY_MAP, IdentityMap, problems, {})
     : null;
 
+  if (e.EXSTREAM_RETRY_BACKOFF_MAX_MS < e.EXSTREAM_RETRY_BACKOFF_MS) {
+    problems.push('EXSTREAM_RETRY_BACKOFF_MAX_MS: must not be below EXSTREAM_RETRY_BACKOFF_MS');
+  }
   if (e.OPENTEXT_BACKOFF_MAX_MS < e.OPENTEXT_BACKOFF_MS) {
     problems.push('OPENTEXT_BACKOFF_MAX_MS: must not be below OPENTEXT_BACKOFF_MS');
   }
@@ -296,6 +311,10 @@ export function loadOpenTextConfig(env: NodeJS.ProcessEnv, problems: string[]): 
             pollMs: e.EXSTREAM_POLL_MS,
             lookbackHours: e.EXSTREAM_LOOKBACK_HOURS,
             catalogueRefreshMs: e.EXSTREAM_CATALOGUE_REFRESH_MS,
+            concurrency: e.EXSTREAM_CONCURRENCY,
+            retryAttempts: e.EXSTREAM_RETRY_ATTEMPTS,
+            retryBackoffMs: e.EXSTREAM_RETRY_BACKOFF_MS,
+            retryBackoffMaxMs: e.EXSTREAM_RETRY_BACKOFF_MAX_MS,
           }
         : null,
     workflow:

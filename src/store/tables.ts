@@ -243,6 +243,11 @@ export interface DocumentsTable {
   idempotency_scope: Generated<string | null>;
   /** SHA-256 of the canonical request the key was first used with; null before migration 009. */
   request_hash: Generated<string | null>;
+  /**
+   * Set when the content is not the renderer's answer (migration 014): a reissue whose Exstream
+   * output differed from the original carries the original's bytes, and this says so.
+   */
+  output_note: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
   requested_by: string;
   created_at: Timestamp;
   updated_at: Timestamp;

@@ -14,6 +14,7 @@ import {
 import type { CommunicationsPorts } from '../datasources/communications/ports.js';
 import { CommunicationsReader, communicationsLoaders } from '../datasources/communications/reader.js';
 import { CommunicationsService } from '../datasources/communications/service.js';
+import { ExstreamRenderer } from '../datasources/communications/exstream-renderer.js';
 import { NoticeBatches } from '../datasources/communications/batches.js';
 import { communicationsSnapshot } from '../datasources/communications/snapshot.js';
 import type { JobQueue } from '../jobs/index.js';
@@ -101,6 +102,10 @@ export async function createCommunicationsSubgraph(deps: {
     openExceptionCase: (p) => service!.runOpenExceptionCase(p),
     recordExceptionOutcome: (p) => service!.runRecordExceptionOutcome(p),
     finishResolution: (p) => service!.runFinishResolution(p),
+    retryGeneration: async (p) => {
+      const settled = await service!.runRetryGeneration(p);
+      if (settled?.batch_id) await batches!.documentSettled(settled.batch_id);
+    },
     recordNoticeOutcome: async (p) => {
       const batchId = String(p.batchId);
       const progress = await batches!.progress(batchId);
@@ -115,13 +120,33 @@ export async function createCommunicationsSubgraph(deps: {
   });
   let batches: NoticeBatches | null = null;
   let jobs: JobQueue | null = null;
+  // Connected mode renders through Exstream on demand (contract, "Generation is on-demand").
+  const exstream =
+    deps.opentext?.config.generationBackend === 'exstream' ? deps.opentext.upstreams.exstream : null;
+  const exstreamConfig = deps.opentext?.config.exstream ?? null;
+  const renderer =
+    deps.renderer ??
+    (exstream && exstreamConfig
+      ? new ExstreamRenderer({
+          design: exstream.design,
+          ondemand: exstream.ondemand,
+          concurrency: exstreamConfig.concurrency,
+        })
+      : createRenderer());
   service = new CommunicationsService(
     deps.db,
     outbox,
     relay,
-    deps.renderer ?? createRenderer(),
+    renderer,
     deps.ports,
     deps.followUpWaitMs,
+    exstreamConfig
+      ? {
+          attempts: exstreamConfig.retryAttempts,
+          backoffMs: exstreamConfig.retryBackoffMs,
+          backoffMaxMs: exstreamConfig.retryBackoffMaxMs,
+        }
+      : undefined,
   );
   batches = new NoticeBatches(deps.db, outbox, relay, service, deps.ports, () => jobs);
   const noticeBatches = batches;

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { EventBus } from '../events/index.js';
 import type { Database } from '../store/tables.js';
 import type { CommunicationsPorts, CustomerProfile } from '../datasources/communications/ports.js';
-import type { WorkflowPorts } from '../datasources/workflow/ports.js';
+import { generationOutcome, type WorkflowPorts } from '../datasources/workflow/ports.js';
 import type { WorkflowOptions } from '../datasources/workflow/service.js';
 import type { DisputePolicy } from '../datasources/workflow/disputes.js';
 import {
@@ -101,7 +101,7 @@ export async function createInProcessSubgraphs(deps: {
         caseApproved: true,
         idempotencyKey: cmd.idempotencyKey,
       });
-      return { documentId: doc.id, status: doc.status === 'GENERATED' ? 'GENERATED' : 'FAILED' };
+      return generationOutcome(doc.id, doc.status);
     },
     async document(id) {
       const [doc] = await late.communications!.reader.documents([id]);
@@ -114,7 +114,7 @@ export async function createInProcessSubgraphs(deps: {
     },
     async reissue(cmd) {
       const doc = await late.communications!.service.reissue({ ...cmd, actor: cmd.requestedBy });
-      return { documentId: doc.id, status: doc.status === 'GENERATED' ? 'GENERATED' : 'FAILED' };
+      return generationOutcome(doc.id, doc.status, doc.output_note);
     },
   };
 

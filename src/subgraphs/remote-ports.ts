@@ -1,6 +1,6 @@
 import type { SubgraphName } from '../config/index.js';
 import type { CommunicationsPorts, CustomerProfile } from '../datasources/communications/ports.js';
-import type { WorkflowPorts } from '../datasources/workflow/ports.js';
+import { generationOutcome, type WorkflowPorts } from '../datasources/workflow/ports.js';
 import { approvalStateOf } from '../datasources/workflow/service.js';
 import { upstreamUnavailable, GraphQLErrorWithCode, ErrorCode, isContractCode } from '../errors/index.js';
 
@@ -94,10 +94,7 @@ export function remoteWorkflowPorts(call: Call): WorkflowPorts {
         `mutation ($input: GenerateForCaseInput!) { generateForCase(input: $input) { id status } }`,
         { input: cmd },
       );
-      return {
-        documentId: d.generateForCase.id,
-        status: d.generateForCase.status === 'GENERATED' ? 'GENERATED' : 'FAILED',
-      };
+      return generationOutcome(d.generateForCase.id, d.generateForCase.status);
     },
     async document(id) {
       const d = await call<{
@@ -119,10 +116,7 @@ export function remoteWorkflowPorts(call: Call): WorkflowPorts {
         `mutation ($input: ReissueForCaseInput!) { reissueForCase(input: $input) { id status } }`,
         { input: cmd },
       );
-      return {
-        documentId: d.reissueForCase.id,
-        status: d.reissueForCase.status === 'GENERATED' ? 'GENERATED' : 'FAILED',
-      };
+      return generationOutcome(d.reissueForCase.id, d.reissueForCase.status);
     },
   };
 }

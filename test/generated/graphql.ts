@@ -374,7 +374,8 @@ export type EditTemplateInput = {
 export type ExceptionKind =
   | 'DELIVERY_FAILURE'
   | 'MISSING_DATA'
-  | 'TEMPLATE_ERROR';
+  | 'TEMPLATE_ERROR'
+  | 'UPSTREAM_UNAVAILABLE';
 
 export type ExceptionStatus =
   | 'OPEN'

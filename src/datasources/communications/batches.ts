@@ -144,6 +144,16 @@ export class NoticeBatches {
     await this.afterRecord(batch);
   }
 
+  /** A record's document that waited for its backend (REQUESTED) was generated or failed at last. */
+  async documentSettled(batchId: string): Promise<void> {
+    const batch = await this.db
+      .selectFrom('communications.notice_batches')
+      .selectAll()
+      .where('id', '=', batchId)
+      .executeTakeFirst();
+    if (batch) await this.afterRecord(batch);
+  }
+
   /** After a record: progress; once every record has its document, maybe the end. */
   private async afterRecord(batch: NoticeBatchRow): Promise<void> {
     const { done } = await this.db

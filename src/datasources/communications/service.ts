@@ -20,6 +20,7 @@ import type {
 } from '../../store/tables.js';
 import {
   MissingDataError,
+  RenderUnavailableError,
   TemplateError,
   type Channel,
   type RenderResult,
@@ -38,6 +39,32 @@ const KEY_MAX = 200;
 const newId = (prefix: string) => `${prefix}_${randomUUID()}`;
 /** When the command behind a resolution claim runs, should its request not have finished it. */
 const RESOLUTION_SAFETY_NET_MS = 60_000;
+
+/**
+ * How generation survives a rendering backend that cannot be reached (connected mode: an
+ * Exstream outage): the document stays REQUESTED and a durable command tries again after
+ * `backoffMs`, doubling up to `backoffMaxMs`; after `attempts` retries it is FAILED with an
+ * UPSTREAM_UNAVAILABLE exception and its case, never dropped.
+ */
+export interface GenerationRetry {
+  attempts: number;
+  backoffMs: number;
+  backoffMaxMs: number;
+}
+
+export const DEFAULT_GENERATION_RETRY: GenerationRetry = {
+  attempts: 8,
+  backoffMs: 2000,
+  backoffMaxMs: 60_000,
+};
+
+/** The delay before retry `attempt` (1-based). */
+export function retryDelayMs(retry: GenerationRetry, attempt: number): number {
+  return Math.min(retry.backoffMaxMs, retry.backoffMs * 2 ** Math.min(attempt - 1, 30));
+}
+
+export type ExceptionKindName =
+  'MISSING_DATA' | 'TEMPLATE_ERROR' | 'DELIVERY_FAILURE' | 'UPSTREAM_UNAVAILABLE';
 
 /** The resolution that won an exception, kept on its row until the exception is RESOLVED. */
 interface ResolutionClaim {
@@ -96,6 +123,7 @@ export class CommunicationsService {
     private readonly ports: CommunicationsPorts,
     /** How long a mutation waits for the work it started (src/datasources/follow-up.ts); 0 does not wait. */
     private readonly followUpWaitMs = DEFAULT_FOLLOW_UP_WAIT_MS,
+    private readonly retry: GenerationRetry = DEFAULT_GENERATION_RETRY,
   ) {}
 
   /**
@@ -116,7 +144,7 @@ export class CommunicationsService {
   }
 
   async approvedVersion(templateId: string): Promise<{
-    template: { id: string; channels: string[]; document_type: string };
+    template: { id: string; name: string; channels: string[]; document_type: string };
     version: TemplateVersionRow | null;
   } | null> {
     const template = await this.db
@@ -148,7 +176,7 @@ export class CommunicationsService {
     }
     const data = req.snapshot ? req.snapshot.data : checkData(req.data);
 
-    const { version, channels } = await this.resolveVersion(req);
+    const { version, channels, templateName } = await this.resolveVersion(req);
     let caseInfo: RenderSnapshot['case'] = null;
     if (req.caseId) {
       const approval = await this.ports.caseApproval(req.caseId);
@@ -187,23 +215,12 @@ export class CommunicationsService {
       issuedAt: new Date().toISOString(),
     };
 
-    let rendered: RenderResult | null = null;
-    let failure: { kind: 'MISSING_DATA' | 'TEMPLATE_ERROR'; message: string } | null = null;
     // Rendering is CPU work on this thread (a PDF holds it for tens of ms): start it on a
     // turn of its own, so what held the loop before it (statements) and the render add up
     // to one stall, not two.
     await nextTurn();
-    try {
-      rendered = await this.renderer.render(
-        { id: version.id, content: version.content as TemplateContent, dataSchema: version.data_schema },
-        channel,
-        snapshot,
-      );
-    } catch (err) {
-      if (err instanceof MissingDataError) failure = { kind: 'MISSING_DATA', message: err.message };
-      else if (err instanceof TemplateError) failure = { kind: 'TEMPLATE_ERROR', message: err.message };
-      else throw err;
-    }
+    const attempt = await this.attemptRender(version, templateName, channel, snapshot, req.reissueOf ?? null);
+    const { rendered, failure } = attempt;
 
     // A re-render from an archived snapshot still goes to where the customer is now.
     let address = addressFor(channel, snapshot.customer);
@@ -219,7 +236,7 @@ export class CommunicationsService {
           .insertInto('communications.documents')
           .values({
             id: documentId,
-            status: rendered ? 'GENERATED' : 'FAILED',
+            status: rendered ? 'GENERATED' : failure ? 'FAILED' : 'REQUESTED',
             channel,
             customer_id: snapshot.customer.id,
             case_id: req.caseId ?? null,
@@ -233,6 +250,7 @@ export class CommunicationsService {
             idempotency_scope: key ? scope : null,
             request_hash: key ? fingerprint : null,
             requested_by: req.actor,
+            output_note: attempt.note ? JSON.stringify(attempt.note) : null,
           })
           .returningAll()
           .executeTakeFirstOrThrow();
@@ -243,20 +261,18 @@ export class CommunicationsService {
           caseId: doc.case_id,
         });
         if (rendered) {
-          for (const part of rendered.parts) {
-            await tx
-              .insertInto('communications.document_parts')
-              .values({
-                document_id: documentId,
-                name: part.name,
-                media_type: part.mediaType,
-                body: part.body,
-              })
-              .execute();
-          }
+          await this.storeParts(tx, documentId, rendered);
           await this.createDelivery(tx, emit, doc, address);
+        } else if (failure) {
+          await this.raiseException(tx, failure.kind, failure.message, doc, null);
         } else {
-          await this.raiseException(tx, failure!.kind, failure!.message, doc, null);
+          // The backend could not be reached: the record waits for its retry, durably.
+          await this.commands.enqueue(
+            tx,
+            'retryGeneration',
+            { documentId, attempt: 1 },
+            { delayMs: retryDelayMs(this.retry, 1) },
+          );
         }
         return doc;
       });
@@ -270,6 +286,189 @@ export class CommunicationsService {
       }
       throw err;
     }
+  }
+
+  /**
+   * One render, its outcome sorted: the output, a failure of the record or template, or
+   * neither (the backend is unavailable: try again later). A reissue whose output differs from
+   * the original's (connected mode: the Exstream communication moved on) keeps the original's
+   * archived bytes, with a note saying so; the embedded engine re-renders a pinned version
+   * byte for byte, so there it never differs.
+   */
+  private async attemptRender(
+    version: TemplateVersionRow,
+    templateName: string,
+    channel: Channel,
+    snapshot: RenderSnapshot,
+    reissueOf: string | null,
+  ): Promise<{
+    rendered: RenderResult | null;
+    failure: { kind: 'MISSING_DATA' | 'TEMPLATE_ERROR'; message: string } | null;
+    unavailable: string | null;
+    note: Record<string, unknown> | null;
+  }> {
+    let rendered: RenderResult;
+    try {
+      rendered = await this.renderer.render(
+        {
+          id: version.id,
+          content: version.content as TemplateContent,
+          dataSchema: version.data_schema,
+          templateId: version.template_id,
+          templateName,
+        },
+        channel,
+        snapshot,
+      );
+    } catch (err) {
+      const none = { rendered: null, unavailable: null, note: null };
+      if (err instanceof MissingDataError)
+        return { ...none, failure: { kind: 'MISSING_DATA', message: err.message } };
+      if (err instanceof TemplateError)
+        return { ...none, failure: { kind: 'TEMPLATE_ERROR', message: err.message } };
+      if (err instanceof RenderUnavailableError) return { ...none, failure: null, unavailable: err.message };
+      throw err;
+    }
+    if (reissueOf) {
+      const original = await this.db
+        .selectFrom('communications.documents')
+        .select(['id', 'content_hash', 'media_type', 'channel'])
+        .where('id', '=', reissueOf)
+        .executeTakeFirst();
+      if (
+        original?.content_hash &&
+        original.channel === channel &&
+        original.content_hash !== rendered.contentHash
+      ) {
+        const parts = await this.db
+          .selectFrom('communications.document_parts')
+          .select(['name', 'media_type', 'body'])
+          .where('document_id', '=', original.id)
+          .execute();
+        return {
+          rendered: {
+            parts: parts.map((p) => ({ name: p.name, mediaType: p.media_type, body: p.body })),
+            contentHash: original.content_hash,
+            mediaType: original.media_type ?? rendered.mediaType,
+          },
+          failure: null,
+          unavailable: null,
+          note: {
+            keptOriginalBytes: true,
+            originalDocumentId: original.id,
+            renderedContentHash: rendered.contentHash,
+            reason: 'the regenerated output differs from the original (the communication moved on)',
+          },
+        };
+      }
+    }
+    return { rendered, failure: null, unavailable: null, note: null };
+  }
+
+  private async storeParts(
+    tx: Transaction<CommunicationsDB>,
+    documentId: string,
+    rendered: RenderResult,
+  ): Promise<void> {
+    for (const part of rendered.parts) {
+      await tx
+        .insertInto('communications.document_parts')
+        .values({ document_id: documentId, name: part.name, media_type: part.mediaType, body: part.body })
+        .execute();
+    }
+  }
+
+  /**
+   * Command handler: tries a REQUESTED document again (its backend was unavailable). On
+   * success it becomes GENERATED with its delivery, as if generated at once; a data or
+   * template failure makes it FAILED with its exception; still unavailable, it waits for the
+   * next retry, or after the last one becomes FAILED with an UPSTREAM_UNAVAILABLE exception.
+   * Idempotent: only a document still REQUESTED moves. Answers the document as it ends.
+   */
+  async runRetryGeneration(payload: Record<string, unknown>): Promise<DocumentRow | null> {
+    const documentId = String(payload.documentId);
+    const n = Number(payload.attempt);
+    const doc = await this.db
+      .selectFrom('communications.documents')
+      .selectAll()
+      .where('id', '=', documentId)
+      .executeTakeFirst();
+    if (!doc || doc.status !== 'REQUESTED') return null;
+    const version = await this.db
+      .selectFrom('communications.template_versions')
+      .selectAll()
+      .where('id', '=', doc.template_version_id)
+      .executeTakeFirstOrThrow();
+    const template = await this.db
+      .selectFrom('communications.templates')
+      .select('name')
+      .where('id', '=', version.template_id)
+      .executeTakeFirstOrThrow();
+    const snapshot = doc.snapshot as unknown as RenderSnapshot;
+    const attempt = await this.attemptRender(
+      version,
+      template.name,
+      doc.channel as Channel,
+      snapshot,
+      doc.reissue_of,
+    );
+    const [current] = await this.ports.customers([doc.customer_id]);
+    const address = addressFor(doc.channel as Channel, current ?? snapshot.customer);
+    return this.outbox.transaction(async (tx, emit) => {
+      const exhausted = !attempt.rendered && !attempt.failure && n >= this.retry.attempts;
+      if (!attempt.rendered && !attempt.failure && !exhausted) {
+        // Still unavailable: the next retry, unless another run already moved the document.
+        const locked = await tx
+          .selectFrom('communications.documents')
+          .select('status')
+          .where('id', '=', doc.id)
+          .forUpdate()
+          .executeTakeFirstOrThrow();
+        if (locked.status !== 'REQUESTED') return null;
+        await this.commands.enqueue(
+          tx,
+          'retryGeneration',
+          { documentId: doc.id, attempt: n + 1 },
+          { delayMs: retryDelayMs(this.retry, n + 1) },
+        );
+        return null;
+      }
+      const moved = await tx
+        .updateTable('communications.documents')
+        .set({
+          status: attempt.rendered ? 'GENERATED' : 'FAILED',
+          content_hash: attempt.rendered?.contentHash ?? null,
+          media_type: attempt.rendered?.mediaType ?? null,
+          output_note: attempt.note ? JSON.stringify(attempt.note) : null,
+          updated_at: new Date(),
+        })
+        .where('id', '=', doc.id)
+        .where('status', '=', 'REQUESTED')
+        .returningAll()
+        .executeTakeFirst();
+      if (!moved) return null;
+      await emit('DOCUMENT_STATUS', {
+        documentId: moved.id,
+        status: moved.status,
+        customerId: moved.customer_id,
+        caseId: moved.case_id,
+      });
+      if (attempt.rendered) {
+        await this.storeParts(tx, moved.id, attempt.rendered);
+        await this.createDelivery(tx, emit, moved, address);
+      } else if (attempt.failure) {
+        await this.raiseException(tx, attempt.failure.kind, attempt.failure.message, moved, null);
+      } else {
+        await this.raiseException(
+          tx,
+          'UPSTREAM_UNAVAILABLE',
+          `Generation could not reach its backend after ${n} retries: ${attempt.unavailable ?? 'unavailable'}`,
+          moved,
+          null,
+        );
+      }
+      return moved;
+    });
   }
 
   /**
@@ -381,7 +580,7 @@ export class CommunicationsService {
 
   private async resolveVersion(
     req: GenerateRequest,
-  ): Promise<{ version: TemplateVersionRow; channels: string[] }> {
+  ): Promise<{ version: TemplateVersionRow; channels: string[]; templateName: string }> {
     const found = await this.findVersion(req);
     // An approval is bound to the content it approved: content changed behind it no longer counts.
     // (A version mirrored from Exstream holds a reference, not the design: Exstream keeps approved
@@ -399,7 +598,7 @@ export class CommunicationsService {
 
   private async findVersion(
     req: GenerateRequest,
-  ): Promise<{ version: TemplateVersionRow; channels: string[] }> {
+  ): Promise<{ version: TemplateVersionRow; channels: string[]; templateName: string }> {
     if (req.templateVersionId) {
       const version = await this.db
         .selectFrom('communications.template_versions')
@@ -413,16 +612,16 @@ export class CommunicationsService {
       }
       const template = await this.db
         .selectFrom('communications.templates')
-        .select('channels')
+        .select(['channels', 'name'])
         .where('id', '=', version.template_id)
         .executeTakeFirstOrThrow();
-      return { version, channels: template.channels };
+      return { version, channels: template.channels, templateName: template.name };
     }
     if (!req.templateId) throw badInput('templateId: required', 'templateId');
     const found = await this.approvedVersion(req.templateId);
     if (!found) throw notFound('Template', req.templateId);
     if (!found.version) throw approvalRequired(`Template ${req.templateId} has no approved version`);
-    return { version: found.version, channels: found.template.channels };
+    return { version: found.version, channels: found.template.channels, templateName: found.template.name };
   }
 
   private async createDelivery(
@@ -452,7 +651,7 @@ export class CommunicationsService {
   /** Records an exception and asks workflow for its case (after commit, durably). */
   async raiseException(
     tx: Transaction<CommunicationsDB>,
-    kind: 'MISSING_DATA' | 'TEMPLATE_ERROR' | 'DELIVERY_FAILURE',
+    kind: ExceptionKindName,
     message: string,
     doc: DocumentRow,
     deliveryId: string | null,

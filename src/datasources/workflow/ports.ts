@@ -29,6 +29,34 @@ export interface GenerateForCaseCommand {
 export interface GenerationOutcome {
   documentId: string;
   status: 'GENERATED' | 'FAILED';
+  /** What the case trail should also say about the document (a reissue that kept the original's bytes). */
+  detail?: Record<string, unknown>;
+}
+
+/**
+ * The document exists but is still REQUESTED: its generation backend (Exstream) is down and
+ * communications retries it. Thrown by the ports so the command that asked fails and runs
+ * again later, finding the same document (same idempotency key) once it has ended.
+ */
+export class GenerationPendingError extends Error {
+  constructor(readonly documentId: string) {
+    super(`Document ${documentId} is still being generated (its backend is unavailable); will look again`);
+    this.name = 'GenerationPendingError';
+  }
+}
+
+/** The outcome of a document the ports got back; REQUESTED is not an outcome yet. */
+export function generationOutcome(
+  documentId: string,
+  status: string,
+  detail?: Record<string, unknown> | null,
+): GenerationOutcome {
+  if (status === 'REQUESTED') throw new GenerationPendingError(documentId);
+  return {
+    documentId,
+    status: status === 'GENERATED' ? 'GENERATED' : 'FAILED',
+    ...(detail ? { detail } : {}),
+  };
 }
 
 export interface DocumentSummary {

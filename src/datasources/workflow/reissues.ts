@@ -187,5 +187,12 @@ export async function followReissue(d: WorkflowDeps, row: CaseRow): Promise<Case
 /** Command handler: communications regenerates the prior document; the case records it. */
 export async function runReissueForCase(d: WorkflowDeps, cmd: ReissueCommand): Promise<void> {
   const outcome = await d.ports.reissue(cmd);
-  await recordGeneration(d, cmd.caseId, outcome, { reissueOf: cmd.documentId }, 'DOCUMENT_REISSUED');
+  await recordGeneration(
+    d,
+    cmd.caseId,
+    outcome,
+    // A reissue that kept the original's bytes says so (connected mode, contract "Reissue").
+    { reissueOf: cmd.documentId, ...(outcome.detail ?? {}) },
+    'DOCUMENT_REISSUED',
+  );
 }

@@ -139,6 +139,8 @@ export function humanKind(kind: string): string {
       return 'Template error';
     case 'DELIVERY_FAILURE':
       return 'Delivery failure';
+    case 'UPSTREAM_UNAVAILABLE':
+      return 'Generation backend unavailable';
     default:
       return kind;
   }

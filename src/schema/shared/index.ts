@@ -115,6 +115,8 @@ export enum ExceptionKind {
   MISSING_DATA = 'MISSING_DATA',
   TEMPLATE_ERROR = 'TEMPLATE_ERROR',
   DELIVERY_FAILURE = 'DELIVERY_FAILURE',
+  /** Connected mode: the generation backend (Exstream) stayed unreachable through every retry. */
+  UPSTREAM_UNAVAILABLE = 'UPSTREAM_UNAVAILABLE',
 }
 registerEnumType(ExceptionKind, { name: 'ExceptionKind' });
 

@@ -547,6 +547,17 @@ const m013_workflow_service_links: Migration = {
   },
 };
 
+/**
+ * Connected mode (Exstream): a reissue whose on-demand output no longer matches the original
+ * delivers the archived original bytes; the document says so (what Exstream gave, and why it
+ * was not used), so the case trail can tell it and no hash is claimed that was not got.
+ */
+const m014_document_output_note: Migration = {
+  async up(db) {
+    await sql`alter table communications.documents add column output_note jsonb`.execute(db);
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '001_workflow': m001_workflow,
   '002_customers': m002_customers,
@@ -559,6 +570,7 @@ export const migrations: Record<string, Migration> = {
   '009_idempotency_scopes': m009_idempotency_scopes,
   '010_exstream_catalogue': m010_exstream_catalogue,
   '013_workflow_service_links': m013_workflow_service_links,
+  '014_document_output_note': m014_document_output_note,
 };
 
 class StaticProvider implements MigrationProvider {

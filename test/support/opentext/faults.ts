@@ -23,17 +23,26 @@ export interface FaultRule {
   phase?: 'before' | 'after';
   /** How many requests the rule applies to; unlimited by default. */
   times?: number;
+  /**
+   * An outage of this length (the fake's clock): the rule applies from the first request it
+   * answers until `durationMs` later, then removes itself. Unlimited by default.
+   */
+  durationMs?: number;
 }
 
 interface ActiveRule extends FaultRule {
   id: number;
   pattern: RegExp;
   remaining: number;
+  /** When a timed rule started (its first request), on the fake's clock. */
+  startedAt?: number;
 }
 
 export class FakeFaults {
   #rules: ActiveRule[] = [];
   #next = 1;
+
+  constructor(private readonly now: () => number = Date.now) {}
 
   /** Adds a rule; returns a function that removes it. */
   add(rule: FaultRule): () => void {
@@ -55,10 +64,18 @@ export class FakeFaults {
 
   /** The rule for this request, used up by one. */
   take(method: string, path: string): FaultRule | undefined {
+    const now = this.now();
+    // A timed outage that has run its length is over.
+    this.#rules = this.#rules.filter(
+      (r) => r.durationMs === undefined || r.startedAt === undefined || now - r.startedAt < r.durationMs,
+    );
     const rule = this.#rules.find(
       (r) => r.remaining > 0 && (!r.method || r.method === method) && r.pattern.test(path),
     );
-    if (rule) rule.remaining--;
+    if (rule) {
+      rule.remaining--;
+      rule.startedAt ??= now;
+    }
     return rule;
   }
 }

@@ -44,6 +44,8 @@ export interface RequestRecord {
   path: string;
   /** The injected fault that answered it, if one did. */
   fault?: FaultRule['kind'];
+  /** Fake-only: requests to the same path being served when it arrived, itself included. */
+  concurrent: number;
 }
 
 export class OpenTextFake {
@@ -51,7 +53,7 @@ export class OpenTextFake {
   readonly design: FakeDesign;
   readonly runtime: FakeRuntime;
   readonly ondemand: FakeOnDemand;
-  readonly faults = new FakeFaults();
+  readonly faults: FakeFaults;
   /** Every request received, in order (fake-only, for tests). */
   readonly requests: RequestRecord[] = [];
   /**
@@ -62,6 +64,7 @@ export class OpenTextFake {
   workflow: FakeHandler | undefined;
   readonly #server: http.Server;
   readonly #controlApi: boolean;
+  readonly #inFlight = new Map<string, number>();
   url = '';
 
   constructor(options: OpenTextFakeOptions = {}) {
@@ -70,6 +73,7 @@ export class OpenTextFake {
     this.design = new FakeDesign(now);
     this.runtime = new FakeRuntime(now, (d) => this.design.domain(d) !== undefined);
     this.ondemand = new FakeOnDemand(this.design, this.runtime);
+    this.faults = new FakeFaults(now);
     for (const client of options.clients ?? []) this.otds.addClient(client);
     for (const domain of options.domains ?? []) this.design.addDomain({ id: domain });
     this.workflow = options.workflow;
@@ -124,7 +128,28 @@ export class OpenTextFake {
     return out;
   }
 
+  /** Fake-only: the most requests to a matching path that were being served at once. */
+  peakConcurrent(path: RegExp, method?: string): number {
+    return Math.max(
+      0,
+      ...this.requests
+        .filter((r) => path.test(r.path) && (!method || r.method === method))
+        .map((r) => r.concurrent),
+    );
+  }
+
   async #serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://fake').pathname;
+    const concurrent = (this.#inFlight.get(path) ?? 0) + 1;
+    this.#inFlight.set(path, concurrent);
+    try {
+      await this.#serveOne(req, res, concurrent);
+    } finally {
+      this.#inFlight.set(path, (this.#inFlight.get(path) ?? 1) - 1);
+    }
+  }
+
+  async #serveOne(req: http.IncomingMessage, res: http.ServerResponse, concurrent: number): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const url = new URL(req.url ?? '/', 'http://fake');
@@ -147,6 +172,7 @@ export class OpenTextFake {
     this.requests.push({
       method: request.method,
       path: request.path,
+      concurrent,
       ...(fault ? { fault: fault.kind } : {}),
     });
     if (fault?.kind === 'reset') {

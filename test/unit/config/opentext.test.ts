@@ -66,6 +66,10 @@ test('exstream mode with its settings: defaults as the contract states them', ()
     pollMs: 5000,
     lookbackHours: 24,
     catalogueRefreshMs: 60000,
+    concurrency: 4,
+    retryAttempts: 8,
+    retryBackoffMs: 2000,
+    retryBackoffMaxMs: 60_000,
   });
   expect(opentext.workflow).toBeNull();
 });

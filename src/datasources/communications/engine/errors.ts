@@ -22,3 +22,15 @@ export class TemplateError extends Error {
     this.name = 'TemplateError';
   }
 }
+
+/**
+ * The rendering backend cannot be used now (an Exstream outage: timeouts, 5xx, connection
+ * errors, an open circuit, a refused service login). Not the record's fault nor the
+ * template's: generation keeps the document REQUESTED and tries again later.
+ */
+export class RenderUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RenderUnavailableError';
+  }
+}

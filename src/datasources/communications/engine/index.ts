@@ -15,7 +15,7 @@ export type {
   TemplateContent,
 } from './types.js';
 export { CHANNELS } from './types.js';
-export { MissingDataError, TemplateError } from './errors.js';
+export { MissingDataError, RenderUnavailableError, TemplateError } from './errors.js';
 export { BRANDS } from './brands.js';
 export { contentHashOf } from './hash.js';
 export { chooseLanguage, declaredLanguages, DEFAULT_LANGUAGE } from './format.js';

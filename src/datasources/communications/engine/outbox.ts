@@ -175,8 +175,12 @@ export function createOutboxChannels(rootDir: string): DeliveryChannels {
   }
 
   async function sendWeb(req: DeliveryRequest): Promise<DeliveryReceipt> {
-    const page = partNamed(req, 'index.html');
-    const file = inside('web', req.documentId, 'index.html');
+    // Connected mode: an Exstream communication without HTML output serves its PDF on the web.
+    const pdf = req.parts.find((p) => p.name === 'index.html')
+      ? undefined
+      : req.parts.find((p) => p.name === 'document.pdf');
+    const page = pdf ?? partNamed(req, 'index.html');
+    const file = inside('web', req.documentId, pdf ? 'document.pdf' : 'index.html');
     await writeAtomic(file, page.body);
     return { location: file, address: `web:${req.customer.id}` };
   }

@@ -40,6 +40,9 @@ export interface RenderableVersion {
   id: string;
   content: TemplateContent;
   dataSchema: Record<string, unknown>;
+  /** The template (an Exstream communication id in connected mode) and its name. */
+  templateId?: string;
+  templateName?: string;
 }
 
 export interface Brand {
