@@ -1,10 +1,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { GraphQLFormattedError } from 'graphql';
 import pg from 'pg';
 import { SEED_TEMPLATES } from '../../src/datasources/communications/seed/templates.js';
 import { freshDatabase, serviceUrl, type PostgresFixture } from '../support/services.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
+import { wsClient } from '../support/ws.js';
 import { ensureBuilt, nodeStart, npmToken, type RunningProduct } from './server.js';
 
 /**
@@ -133,6 +135,27 @@ withPostgres('a dropped PostgreSQL connection is survived, not fatal', () => {
   it('survives its connections being terminated under load: every acknowledged write is kept', async () => {
     const acknowledged: string[] = [];
     const refused: Answer[] = [];
+
+    // A live subscriber to every case change, from the first event on, through the terminations.
+    type CaseEvent = { id: string; eventId: string };
+    const feed: CaseEvent[] = [];
+    const feedErrors: GraphQLFormattedError[] = [];
+    let feedEnded: string | null = null;
+    const ws = wsClient(product.url, token);
+    const unsubscribe = ws.subscribe<{ caseUpdated: CaseEvent }>(
+      { query: 'subscription { caseUpdated(after: "0") { id eventId } }' },
+      {
+        next: (value) => {
+          if (value.data) feed.push(value.data.caseUpdated);
+          if (value.errors) feedErrors.push(...value.errors);
+        },
+        error: (err) => (feedEnded = `error: ${JSON.stringify(err)}`),
+        complete: () => (feedEnded = 'complete'),
+      },
+    );
+    const firstCase = await startCase('before the terminations');
+    const firstId = firstCase.body.data!.startCase!.id;
+    await until('the live feed to carry a new case', () => feed.some((e) => e.id === firstId));
     let load = true;
     let sent = 0;
     const worker = async (lane: number) => {
@@ -198,6 +221,30 @@ withPostgres('a dropped PostgreSQL connection is survived, not fatal', () => {
     const after = await startCase('after the terminations');
     expect(after.status).toBe(200);
     expect(after.body.data?.startCase?.status).toBe('AWAITING_APPROVAL');
+
+    // The live feed kept going: every acknowledged case arrived, in event order, none twice. An
+    // event whose case could not be read while the connection was down arrives as a coded error.
+    const onFeed = () => new Set(feed.map((e) => e.id));
+    const missing = () => [...acknowledged, after.body.data!.startCase!.id].filter((id) => !onFeed().has(id));
+    await until(
+      'the acknowledged cases on the live feed',
+      () => feedEnded !== null || missing().length <= feedErrors.length,
+    );
+    unsubscribe();
+    await ws.dispose();
+    expect(feedEnded).toBeNull();
+    expect(missing().length).toBeLessThanOrEqual(feedErrors.length);
+    for (const e of feedErrors)
+      expect(e.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', reason: 'DATABASE_UNAVAILABLE' });
+    const eventIds = feed.map((e) => BigInt(e.eventId));
+    expect(eventIds.every((id, i) => i === 0 || id > eventIds[i - 1]!)).toBe(true);
+
+    // The outage is said at warn when it starts and at info when it ends: no error lines.
+    const errorLines = product.logs
+      .join('')
+      .split('\n')
+      .filter((line) => line.includes('"level":"error"'));
+    expect(errorLines).toEqual([]);
   }, 300_000);
 
   it('while the database is unreachable: /readyz says so, requests get 503 UPSTREAM_UNAVAILABLE; then it recovers', async () => {
