@@ -6,10 +6,13 @@ import { CompositionError } from './gateway/compose.js';
 import { configureLogger, log } from './logger.js';
 import { PortInUseError } from './gateway/port.js';
 import { DataDirLockedError } from './store/db.js';
+import { surviveDroppedConnections } from './store/connection-errors.js';
 
 /** `npm start`: the gateway, with the subgraphs in-process by default. */
 async function main(): Promise<void> {
   const config = loadConfig();
+  // A library's dropped promise failing on a broken connection must not end the process.
+  surviveDroppedConnections();
   configureLogger({ level: config.logLevel, name: 'gateway' });
   const starting = startGateway(config);
   // Installed before the start completes: a SIGTERM that arrives as the

@@ -223,6 +223,8 @@ async function choosePorts(s: ClusterSettings) {
 /** Connects to the database, creating it first if it is missing and that is allowed. */
 async function ensureDatabase(url: string, create: boolean): Promise<'exists' | 'created'> {
   const probe = new pg.Client({ connectionString: url });
+  // A connection that drops emits 'error' as well as failing the awaited call; the call says it.
+  probe.on('error', () => undefined);
   try {
     await probe.connect();
     await probe.end();
@@ -241,6 +243,7 @@ async function ensureDatabase(url: string, create: boolean): Promise<'exists' | 
   const adminUrl = new URL(url);
   adminUrl.pathname = '/postgres';
   const admin = new pg.Client({ connectionString: adminUrl.toString() });
+  admin.on('error', () => undefined);
   try {
     await admin.connect();
     await admin.query(`create database "${name}"`);

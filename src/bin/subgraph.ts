@@ -26,6 +26,7 @@ import { connectOpenText } from '../subgraphs/types.js';
 import type { Route } from '../gateway/serve.js';
 import { checkPortFree, PortInUseError } from '../gateway/port.js';
 import { DataDirLockedError } from '../store/db.js';
+import { surviveDroppedConnections } from '../store/connection-errors.js';
 
 /**
  * `npm run subgraph -- <workflow|customers|communications>`: one subgraph as
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const config = loadConfig();
+  surviveDroppedConnections();
   configurePolicyFrom(config);
   configureLogger({ level: config.logLevel, name });
   // Before anything slow: a taken port is said at once, in one line.
@@ -123,10 +125,7 @@ async function main(): Promise<void> {
       schema: subgraph.schema,
       verifier: await verifierFor(config),
       context: (base) => subgraph.contextFor(base),
-      ready: async () => {
-        await store.ping();
-        return true;
-      },
+      database: () => store.ping(),
       ...(opentext ? { upstreams: () => opentext.upstreams.health.snapshot() } : {}),
       routes,
       introspection: true,

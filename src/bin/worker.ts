@@ -16,6 +16,7 @@ import { migrate } from '../store/migrations/index.js';
 import { sliceOf, type CommunicationsDB } from '../store/tables.js';
 import { createCommunicationsSubgraph } from '../subgraphs/communications.js';
 import { graphqlCaller, remoteCommunicationsPorts } from '../subgraphs/remote-ports.js';
+import { surviveDroppedConnections } from '../store/connection-errors.js';
 
 /**
  * `npm run worker`: batch generation workers as their own process, next to
@@ -24,6 +25,7 @@ import { graphqlCaller, remoteCommunicationsPorts } from '../subgraphs/remote-po
  * reaches customers and workflow through their services (SUBGRAPH_URLS).
  */
 async function main(): Promise<void> {
+  surviveDroppedConnections();
   const config = loadConfig();
   configurePolicyFrom(config);
   configureLogger({ level: config.logLevel, name: 'worker' });

@@ -43,3 +43,16 @@ export const conflict = (msg: string, reason?: string) =>
 export const approvalRequired = (msg: string) => new GraphQLErrorWithCode(msg, ErrorCode.APPROVAL_REQUIRED);
 export const upstreamUnavailable = (msg: string) =>
   new GraphQLErrorWithCode(msg, ErrorCode.UPSTREAM_UNAVAILABLE);
+
+/** How long a client waits before retrying work the database's absence stopped, in seconds. */
+export const DATABASE_RETRY_AFTER_SEC = 2;
+
+/**
+ * The store's connection dropped or cannot be made (src/store/connection-errors.ts): nothing the
+ * caller did, and worth a retry. HTTP 503 with Retry-After when nothing of the answer resolved.
+ */
+export const databaseUnavailable = () =>
+  new GraphQLErrorWithCode('The database is unavailable; try again shortly', ErrorCode.UPSTREAM_UNAVAILABLE, {
+    reason: 'DATABASE_UNAVAILABLE',
+    retryAfter: DATABASE_RETRY_AFTER_SEC,
+  });

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { SubgraphName } from '../config/index.js';
 import { log } from '../logger.js';
+import { OutageLog } from '../store/connection-errors.js';
 
 /**
  * Durable work for another subgraph (generate the approved document, open an
@@ -130,19 +131,26 @@ export class CommandRelay<C extends CommandMap<C> = Record<string, Record<string
   }
 
   private async run(): Promise<void> {
+    const outage = new OutageLog('command relay', { source: this.source });
+    // Polls that failed in a row because the database is away: each waits longer, up to 8 polls.
+    let missed = 0;
     while (!this.stopped) {
       let worked = false;
       try {
         this.inHand = this.runOne();
         worked = await this.inHand;
+        outage.ok();
+        missed = 0;
       } catch (err) {
-        log.error('command relay failed', { source: this.source, err });
+        // A command cut short by the outage keeps its lease and runs again once it lapses.
+        if (outage.failed(err)) missed++;
+        else log.error('command relay failed', { source: this.source, err });
       } finally {
         this.inHand = null;
       }
       if (worked || this.stopped) continue;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.pollMs);
+        const timer = setTimeout(resolve, this.pollMs * 2 ** Math.min(missed, 3));
         this.wake = () => {
           clearTimeout(timer);
           resolve();

@@ -1,4 +1,5 @@
 import { log } from '../logger.js';
+import { OutageLog } from '../store/connection-errors.js';
 import type { BusEvent, EventBus, Topic } from './index.js';
 import type { EventLog } from './log.js';
 
@@ -69,12 +70,16 @@ class TopicReader {
   private lastRead = 0;
   /** Told where the feed starts once the cursor is known (see `follow`). */
   private starting: Array<(cursor: bigint) => void> = [];
+  /** The database away: said once, then each poll reads again from the cursor until it answers. */
+  private readonly outage: OutageLog;
 
   constructor(
     private readonly events: EventLog,
     private readonly bus: EventBus,
     private readonly topic: Topic,
-  ) {}
+  ) {
+    this.outage = new OutageLog('event relay', { source: events.source, topic });
+  }
 
   add(listener: RelayListener, onStart?: (cursor: bigint) => void, index?: RelayIndex): () => void {
     this.listeners.add(listener);
@@ -203,9 +208,11 @@ class TopicReader {
         for (const event of page) if (BigInt(event.id) > this.cursor) this.pass(event);
         if (page.length < PAGE) break;
       }
+      this.outage.ok();
     } catch (err) {
-      // The store is away (or shutting down): the next wake-up or poll reads again from the cursor.
-      if (generation === this.generation)
+      // The store is away (or shutting down): the next wake-up or poll reads again from the
+      // cursor, so nothing committed meanwhile is lost, and nothing already passed on repeats.
+      if (generation === this.generation && !this.outage.failed(err))
         log.warn('reading events failed; retrying', { source: this.events.source, topic: this.topic, err });
     } finally {
       this.reading = false;

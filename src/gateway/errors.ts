@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { ErrorCode, isContractCode } from '../errors/index.js';
+import { databaseUnavailable, ErrorCode, isContractCode } from '../errors/index.js';
 import { log } from '../logger.js';
+import { isConnectionError } from '../store/connection-errors.js';
 
 /** Apollo Server's own codes for requests that are malformed, mapped onto the contract. */
 const CLIENT_FAULTS = new Set([
@@ -15,9 +16,10 @@ const CLIENT_FAULTS = new Set([
 ]);
 
 /**
- * Only coded, expected errors reach clients. Anything else is logged in full
- * with a correlation id and reaches the client as INTERNAL_SERVER_ERROR with
- * that id and nothing more.
+ * Only coded, expected errors reach clients. A dropped database connection is
+ * UPSTREAM_UNAVAILABLE (reason DATABASE_UNAVAILABLE, retryAfter): a retry will
+ * do. Anything else is logged in full with a correlation id and reaches the
+ * client as INTERNAL_SERVER_ERROR with that id and nothing more.
  */
 export function maskError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const code = formatted.extensions?.code;
@@ -32,8 +34,20 @@ export function maskError(formatted: GraphQLFormattedError, error: unknown): Gra
   if (typeof code === 'string' && CLIENT_FAULTS.has(code)) {
     return { ...formatted, extensions: { code: ErrorCode.BAD_USER_INPUT, reason: code } };
   }
-  const correlationId = randomUUID();
   const original = unwrapResolverError(error);
+  if (isConnectionError(original) || isConnectionError(error)) {
+    // The store's connection dropped mid-request: an outage the client retries, not a fault of
+    // ours to investigate per request (the store logs the outage itself, once).
+    const coded = databaseUnavailable();
+    log.debug('request failed: database unavailable', { path: formatted.path, err: original });
+    return {
+      message: coded.message,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: pick(coded.extensions),
+    };
+  }
+  const correlationId = randomUUID();
   log.error('unexpected error', {
     correlationId,
     path: formatted.path,

@@ -174,10 +174,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
         guard,
         schema,
         verifier,
-        ready: async () => {
-          await store.ping();
-          return true;
-        },
+        database: () => store.ping(),
         ...(opentext ? { upstreams: () => opentext.upstreams.health.snapshot() } : {}),
         routes: [documentContentRoute(() => set.communications.reader), noticeReportRoute(() => schema)],
         explorer: explorerFor(config),

@@ -18,9 +18,15 @@ import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { SecurityConfig } from '../config/index.js';
-import { ErrorCode, GraphQLErrorWithCode } from '../errors/index.js';
+import {
+  DATABASE_RETRY_AFTER_SEC,
+  databaseUnavailable,
+  ErrorCode,
+  GraphQLErrorWithCode,
+} from '../errors/index.js';
 import { AuthError, bearerToken, type Principal, type TokenVerifier } from '../identity/index.js';
 import { log } from '../logger.js';
+import { isConnectionError } from '../store/connection-errors.js';
 import { maskError } from './errors.js';
 import { createGatewayGuards } from './limits.js';
 import { applyCors, wsOriginAllowed, type CorsPolicy } from './cors.js';
@@ -53,8 +59,14 @@ export interface ServeOptions {
   name: string;
   schema: GraphQLSchema;
   verifier: TokenVerifier;
-  /** Every dependency answers (store, subgraphs). */
-  ready: () => Promise<boolean>;
+  /** Every dependency other than the store answers (the subgraph services behind a remote gateway). */
+  ready?: () => Promise<boolean>;
+  /**
+   * A round trip to this process's store. /readyz reports `database: "up"` or `"down"` and is
+   * 503 while it is down: the process stays up and recovers when the database is back, but a
+   * load balancer should send work elsewhere meanwhile.
+   */
+  database?: () => Promise<unknown>;
   /**
    * The OpenText upstreams' states, reported in /readyz's body without failing readiness: reads
    * keep working from our own store while an upstream is down (contract: connected mode).
@@ -333,6 +345,18 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
         } else res.end();
         return;
       }
+      if (isConnectionError(err)) {
+        // The store's connection dropped under a route outside GraphQL (a document, a report).
+        log.warn('request refused: database unavailable', { url: req.url, reason: (err as Error).message });
+        if (!res.headersSent) {
+          const coded = databaseUnavailable();
+          res.setHeader('retry-after', String(DATABASE_RETRY_AFTER_SEC));
+          sendError(res, 503, ErrorCode.UPSTREAM_UNAVAILABLE, coded.message, {
+            reason: coded.extensions.reason,
+          });
+        } else res.end();
+        return;
+      }
       if (clientWentAway(err, req)) {
         // A client that closed its connection (a tab closed, a timeout on its side): not our fault.
         log.debug('client went away', { url: req.url, reason: (err as Error).message });
@@ -350,9 +374,19 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (url.pathname === '/readyz') {
-      const ok = !stopping && (await withTimeout(opts.ready(), READY_TIMEOUT_MS).catch(() => false));
+      const [others, database] = await Promise.all([
+        opts.ready ? withTimeout(opts.ready(), READY_TIMEOUT_MS).catch(() => false) : true,
+        opts.database
+          ? withTimeout(opts.database(), READY_TIMEOUT_MS).then(
+              () => 'up' as const,
+              () => 'down' as const,
+            )
+          : null,
+      ]);
+      const ok = !stopping && others && database !== 'down';
       return sendJson(res, ok ? 200 : 503, {
         status: ok ? 'ready' : 'not ready',
+        ...(database ? { database } : {}),
         ...(opts.upstreams ? { upstreams: opts.upstreams() } : {}),
       });
     }

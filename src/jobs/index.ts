@@ -1,6 +1,7 @@
 import PgBoss from 'pg-boss';
 import type pg from 'pg';
 import { log } from '../logger.js';
+import { OutageLog } from '../store/connection-errors.js';
 
 /**
  * Background jobs on pg-boss, in the same store as everything else (its own
@@ -50,7 +51,15 @@ export async function startJobs(
     maintenanceIntervalSeconds: MAINTENANCE_SECONDS,
     migrate: true,
   });
-  boss.on('error', (err) => log.error('job queue error', { err }));
+  // pg-boss's workers and maintenance run their SQL through our pool and report failures here; a
+  // dropped connection is an outage they retry on their own (each poll), said once, not per poll.
+  // Its jobs are idempotent, and one whose completion the outage lost runs again when it expires.
+  const outage = new OutageLog('job queue');
+  boss.on('error', (err) => {
+    if (!outage.failed(err)) log.error('job queue error', { err });
+  });
+  // A connection made again means pg-boss's next poll reaches the database.
+  pool.on('connect', () => outage.ok());
   await boss.start();
   const queue = {
     name: NOTICE_RECORD_QUEUE,

@@ -7,6 +7,7 @@ import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import type { Config } from '../config/index.js';
 import type { Database } from './tables.js';
 import { log } from '../logger.js';
+import { OutageLog } from './connection-errors.js';
 
 /**
  * The store: one pg.Pool, either on a real PostgreSQL (DATABASE_URL) or on an
@@ -119,12 +120,33 @@ function counter(stats: { queries: number }): (event: LogEvent) => void {
   };
 }
 
+/**
+ * A connection that breaks (PostgreSQL restarted or failed over, an administrator's
+ * pg_terminate_backend, the network) emits 'error' on its pg.Client, whether the pool holds
+ * it idle or a request has it checked out; with no listener, Node ends the process. So every
+ * client gets one, and so does the pool. The query that was running fails on its own (its
+ * caller answers UPSTREAM_UNAVAILABLE), the broken client is discarded when released, and the
+ * next checkout connects afresh: the pool reconnects by itself once the database is back. The
+ * outage is logged once when it starts and once when a connection is made again.
+ */
+function survivesDroppedConnections(pool: pg.Pool): void {
+  const outage = new OutageLog('store');
+  const onError = (err: Error) => {
+    if (!outage.failed(err)) log.error('postgres connection error', { err });
+  };
+  pool.on('error', onError);
+  pool.on('connect', (client) => {
+    client.on('error', onError);
+    outage.ok();
+  });
+}
+
 export async function openStore(
   config: Pick<Config, 'dataDir' | 'databaseUrl' | 'dbPoolMax'>,
 ): Promise<Store> {
   if (config.databaseUrl) {
     const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.dbPoolMax });
-    pool.on('error', (err) => log.error('postgres pool error', { err }));
+    survivesDroppedConnections(pool);
     const stats = { queries: 0 };
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: counter(stats) });
     return {
@@ -146,6 +168,7 @@ export async function openStore(
     const pglite = await PGlite.create(pgDir);
     yieldBetweenStatements(pglite);
     const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1 });
+    survivesDroppedConnections(pool);
     const stats = { queries: 0 };
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: counter(stats) });
     return {

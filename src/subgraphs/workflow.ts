@@ -26,6 +26,7 @@ import type { WorkflowDB } from '../store/tables.js';
 import { CustomerCases } from '../schema/workflow/types.js';
 import { buildFederatedSchema } from './build.js';
 import type { OpenTextConnection, Subgraph } from './types.js';
+import { OutageLog } from '../store/connection-errors.js';
 
 export interface WorkflowSubgraph extends Subgraph<WorkflowContext> {
   readonly service: WorkflowService;
@@ -111,8 +112,14 @@ export async function createWorkflowSubgraph(deps: {
       relay.start();
       if (watch) return;
       // Deadlines are checked on a timer; the check itself is safe to run in several processes.
+      const outage = new OutageLog('deadline check');
       watch = setInterval(() => {
-        disputes.checkDeadlines().catch((err: unknown) => log.error('deadline check failed', { err }));
+        disputes.checkDeadlines().then(
+          () => outage.ok(),
+          (err: unknown) => {
+            if (!outage.failed(err)) log.error('deadline check failed', { err });
+          },
+        );
       }, deps.deadlineCheckMs ?? 60_000);
       watch.unref();
     },

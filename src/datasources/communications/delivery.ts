@@ -10,6 +10,7 @@ import {
   type RenderSnapshot,
 } from './engine/index.js';
 import { emitDelivery, type CommunicationsService } from './service.js';
+import { OutageLog } from '../../store/connection-errors.js';
 
 /** A step of a delivery of a batch's document (src/datasources/communications/batches.ts). */
 export type BatchStep = (
@@ -93,19 +94,25 @@ export class DeliveryWorker {
   }
 
   private async run(): Promise<void> {
+    const outage = new OutageLog('delivery worker');
+    // Passes that failed in a row because the database is away: each waits longer, up to 8 steps.
+    let missed = 0;
     while (!this.stopped) {
       let worked = 0;
       try {
         this.inHand = this.tick();
         worked = await this.inHand;
+        outage.ok();
+        missed = 0;
       } catch (err) {
-        log.error('delivery worker failed', { err });
+        if (outage.failed(err)) missed++;
+        else log.error('delivery worker failed', { err });
       } finally {
         this.inHand = null;
       }
       if (worked || this.stopped) continue;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(20, this.stepMs));
+        const timer = setTimeout(resolve, Math.max(20, this.stepMs) * 2 ** Math.min(missed, 3));
         this.wake = () => {
           clearTimeout(timer);
           resolve();
