@@ -373,13 +373,21 @@ export class RuntimeMonitor {
 
   /** Upserts a holding job's mirror; true when it (again) began holding, which goes on its trail. */
   private async mirrorHeld(job: Job, steps: HeldStep[], now: Date): Promise<boolean> {
+    // Listed as holding, but no step holds by the time its steps were read: released meanwhile.
+    if (steps.length === 0) return false;
     return this.outbox.transaction(async (tx) => {
       const before = await tx
         .selectFrom('communications.held_jobs')
-        .select(['status'])
+        .select(['status', 'steps'])
         .where('job_id', '=', job.id)
         .forUpdate()
         .executeTakeFirst();
+      if (before && before.status !== 'HOLDING') {
+        // Released (or left its hold) while this poll read it: the same steps are not a new hold.
+        // Only a step not seen before (a later hold step of the flow) holds the job again.
+        const seen = new Set((before.steps as HeldStep[]).map((s) => s.id));
+        if (steps.every((s) => seen.has(s.id))) return false;
+      }
       if (before?.status === 'HOLDING') {
         await tx
           .updateTable('communications.held_jobs')
@@ -436,10 +444,11 @@ export class RuntimeMonitor {
         log.warn('exstream runtime poll failed; trying again', { err, failures });
         await this.recordFailure(err).catch(() => undefined);
       }
+      // After failures, longer (the circuit breaker already keeps an outage from being hammered).
       const wait = failures
-        ? Math.min(
-            this.options.pollMs * 2 ** Math.min(failures, 10),
-            Math.max(MAX_BACKOFF_MS, this.options.pollMs),
+        ? Math.max(
+            this.options.pollMs,
+            Math.min(this.options.pollMs * 2 ** Math.min(failures, 5), MAX_BACKOFF_MS),
           )
         : this.options.pollMs;
       try {

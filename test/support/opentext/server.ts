@@ -44,6 +44,8 @@ export interface RequestRecord {
   path: string;
   /** The injected fault that answered it, if one did. */
   fault?: FaultRule['kind'];
+  /** The OAuth client whose (valid) bearer token it carried: which replica asked. */
+  client?: string;
 }
 
 export class OpenTextFake {
@@ -144,10 +146,12 @@ export class OpenTextFake {
       },
     };
     const fault = this.faults.take(request.method, request.path);
+    const bearer = this.otds.authenticate(firstHeader(req.headers.authorization));
     this.requests.push({
       method: request.method,
       path: request.path,
       ...(fault ? { fault: fault.kind } : {}),
+      ...(bearer.state === 'valid' ? { client: bearer.caller.clientId } : {}),
     });
     if (fault?.kind === 'reset') {
       req.socket.destroy();
