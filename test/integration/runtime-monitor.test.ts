@@ -277,6 +277,49 @@ describe('on the embedded store (PGlite)', () => {
     expect(trail.data!.heldJob.history[1]!.detail).toMatchObject({ comment: input.comment });
   });
 
+  test('with Exstream down a release answers UPSTREAM_UNAVAILABLE (503, Retry-After) and the job stays held; once back, it goes through', async () => {
+    const jobId = fake.runtime.addJob(DEMO_DOMAIN, { externalId: 'BATCH-HOLD-3', flows: HOLD_FLOW });
+    fake.runtime.settle();
+    const heldIds = async () =>
+      (await t!.gql<{ heldJobs: { id: string }[] }>(`{ heldJobs { id } }`, {}, ops)).data!.heldJobs.map(
+        (j) => j.id,
+      );
+    await waitUntil(async () => (await heldIds()).includes(jobId), Date.now() + 30_000);
+
+    const release = () =>
+      fetch(t!.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${ops}` },
+        body: JSON.stringify({
+          query: `mutation ($input: ReleaseHeldJobInput!) { releaseHeldJob(input: $input) { id status } }`,
+          variables: { input: { jobId, comment: 'Proof checked' } },
+        }),
+      });
+    const outage = fake.faults.add({
+      path: /\/orchestration\/api\/v1\/runtime\//,
+      kind: 'status',
+      status: 503,
+    });
+    const down = await release();
+    const body = (await down.json()) as { errors?: { extensions?: { code?: string } }[] };
+    expect(down.status).toBe(503);
+    expect(Number(down.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+    // Nothing moved, here or there.
+    expect(fake.runtime.job(jobId)!.status).toBe('holding');
+    expect(await heldIds()).toContain(jobId);
+
+    outage();
+    let answer: { data?: { releaseHeldJob: { id: string; status: string } } } = {};
+    // The circuit lets a trial call through once its half-open time (50 ms here) has passed.
+    await waitUntil(async () => {
+      answer = (await (await release()).json()) as typeof answer;
+      return answer.data?.releaseHeldJob.status === 'RELEASED';
+    }, Date.now() + 30_000);
+    expect(fake.runtime.job(jobId)!.status).not.toBe('holding');
+    expect(await heldIds()).not.toContain(jobId);
+  });
+
   test('a job released in Exstream itself leaves the held list, and its trail says so', async () => {
     const jobId = fake.runtime.addJob(DEMO_DOMAIN, { externalId: 'BATCH-HOLD-2', flows: HOLD_FLOW });
     fake.runtime.settle();
