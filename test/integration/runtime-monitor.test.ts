@@ -166,6 +166,17 @@ describe('on the embedded store (PGlite)', () => {
     // Two gateway starts on a busy machine.
   }, 180_000);
 
+  test('polls running at once (a leader that lost its lock still finishing one) still make one case per job', async () => {
+    const msg = 'Record 4: currency missing (concurrent polls)';
+    errorJob(fake, 'BATCH-ERR-5', msg);
+    const monitor = t!.gateway.subgraphs!.communications.monitor.monitor!;
+    // Three at once, besides the leader's own loop.
+    const results = await Promise.all([monitor.pollOnce(), monitor.pollOnce(), monitor.pollOnce()]);
+    expect(results.reduce((n, r) => n + r.exceptionsRaised, 0)).toBeLessThanOrEqual(1);
+    await polledAndSettled(fake, t!);
+    expect(await casesFor(t!, ops, msg)).toBe(1);
+  });
+
   test('an Exstream outage while polling is survived: nothing crashes, polling resumes, nothing is duplicated', async () => {
     const before = 'Record 1: bad address (before the outage)';
     errorJob(fake, 'BATCH-ERR-3', before);
@@ -275,6 +286,46 @@ describe('on the embedded store (PGlite)', () => {
       ['olga.ops', 'RELEASED'],
     ]);
     expect(trail.data!.heldJob.history[1]!.detail).toMatchObject({ comment: input.comment });
+  });
+
+  test('a poll that read a job as holding just before its release does not hold it again', async () => {
+    const jobId = fake.runtime.addJob(DEMO_DOMAIN, { externalId: 'BATCH-HOLD-4', flows: HOLD_FLOW });
+    fake.runtime.settle();
+    const heldIds = async () =>
+      (await t!.gql<{ heldJobs: { id: string }[] }>(`{ heldJobs { id } }`, {}, ops)).data!.heldJobs.map(
+        (j) => j.id,
+      );
+    await waitUntil(async () => (await heldIds()).includes(jobId), Date.now() + 30_000);
+
+    // The monitor's next read of held steps is answered as of now (holding), but late.
+    fake.faults.add({
+      path: /\/flow-steps$/,
+      method: 'GET',
+      kind: 'slow',
+      phase: 'after',
+      delayMs: 1000,
+      times: 1,
+    });
+    await waitUntil(async () => fake.requests.some((r) => r.fault === 'slow'), Date.now() + 30_000);
+    // Meanwhile operations releases it.
+    const released = await t!.gql<{ releaseHeldJob: { status: string } }>(
+      `mutation ($input: ReleaseHeldJobInput!) { releaseHeldJob(input: $input) { status } }`,
+      { input: { jobId, comment: 'Released while a poll was reading it' } },
+      ops,
+    );
+    expect(released.data!.releaseHeldJob.status).toBe('RELEASED');
+    // The late answer arrives and that poll ends; so does the next one.
+    await morePolls(fake, 3);
+    const r = await t!.gql<{ heldJob: { status: string; history: { action: string }[] } }>(
+      `query ($id: ID!) { heldJob(id: $id) { status history { action } } }`,
+      { id: jobId },
+      ops,
+    );
+    expect(r.data!.heldJob).toEqual({
+      status: 'RELEASED',
+      history: [{ action: 'HELD' }, { action: 'RELEASED' }],
+    });
+    expect(await heldIds()).not.toContain(jobId);
   });
 
   test('with Exstream down a release answers UPSTREAM_UNAVAILABLE (503, Retry-After) and the job stays held; once back, it goes through', async () => {
