@@ -154,6 +154,8 @@ export const SUBSCRIPTION_ROLES = {
   generationExceptionRaised: ['operations', 'compliance', 'auditor', 'admin', 'service'],
   noticeBatchProgress: ['reviewer', 'approver', 'compliance', 'operations', 'auditor', 'admin', 'service'],
   templateUpdated: ['reviewer', 'approver', 'compliance', 'auditor', 'admin'],
+  /** Connected mode: Exstream jobs held, released or left their hold; who reads heldJobs (HELD_JOB_ROLES). */
+  heldJobUpdated: ['operations', 'auditor', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Stream = keyof typeof SUBSCRIPTION_ROLES;
 

@@ -208,9 +208,24 @@ describe('on the embedded store (PGlite)', () => {
   }, 120_000);
 
   test('a holding job shows with its held steps; operations releases it, Exstream sees it, the trail records it', async () => {
+    const cursor = await t!.cursor('heldJobUpdated');
     const jobId = fake.runtime.addJob(DEMO_DOMAIN, { externalId: 'BATCH-HOLD-1', flows: HOLD_FLOW });
     fake.runtime.settle();
     expect(fake.runtime.job(jobId)!.status).toBe('holding');
+    const updates = await subscribe<{
+      heldJobUpdated: {
+        id: string;
+        status: string;
+        releasedBy: string | null;
+        steps: { name: string | null }[];
+      };
+    }>(
+      t!.url,
+      ops,
+      `subscription ($after: ID, $jobId: ID) { heldJobUpdated(after: $after, jobId: $jobId) {
+        id status releasedBy steps { name } } }`,
+      { after: cursor, jobId },
+    );
 
     type Held = {
       id: string;
@@ -260,6 +275,14 @@ describe('on the embedded store (PGlite)', () => {
     expect(fake.runtime.job(jobId)!.status).not.toBe('holding');
     fake.runtime.settle();
     expect(fake.runtime.job(jobId)!.status).toBe('complete');
+
+    // Subscribers saw it held, then released, each as it was then.
+    const seen = await updates.waitFor((r) => r.length >= 2);
+    await updates.close();
+    expect(seen.map((e) => e.heldJobUpdated)).toEqual([
+      { id: jobId, status: 'HOLDING', releasedBy: null, steps: [{ name: 'Approve before send' }] },
+      { id: jobId, status: 'RELEASED', releasedBy: 'olga.ops', steps: [{ name: 'Approve before send' }] },
+    ]);
 
     // Released once: a second release is a conflict, and it no longer lists as held.
     const again = await t!.gql(RELEASE, { input }, ops);

@@ -21,7 +21,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CommandRelay } from '../../events/commands.js';
-import type { Outbox } from '../../events/index.js';
+import type { Emit, Outbox } from '../../events/index.js';
 import { badInput, conflict, notFound } from '../../errors/index.js';
 import { log } from '../../logger.js';
 import type { CommunicationsDB, HeldJobAuditRow, HeldJobRow } from '../../store/tables.js';
@@ -78,6 +78,31 @@ function heldSince(job: Job, steps: HeldStep[], now: Date): Date {
   if (times.length) return new Date(times[0]!);
   if (job.startDate && Number.isFinite(Date.parse(job.startDate))) return new Date(job.startDate);
   return now;
+}
+
+/** The held job as it stands, in an event's payload: subscribers see each step as it was. */
+export type HeldJobEventRow = Omit<
+  HeldJobRow,
+  'held_since' | 'released_at' | 'seen_at' | 'updated_at' | 'release_claim'
+> & {
+  held_since: string;
+  released_at: string | null;
+};
+
+/** Announces a held job's change (`heldJobUpdated`), in the transaction that made it. */
+async function announce(emit: Emit, row: HeldJobRow, action: string): Promise<void> {
+  const heldJob: HeldJobEventRow = {
+    job_id: row.job_id,
+    domain: row.domain,
+    external_id: row.external_id,
+    status: row.status,
+    held_since: new Date(row.held_since).toISOString(),
+    steps: row.steps,
+    released_by: row.released_by,
+    released_at: row.released_at ? new Date(row.released_at).toISOString() : null,
+    release_comment: row.release_comment,
+  };
+  await emit('HELD_JOB_UPDATED', { jobId: row.job_id, status: row.status, action, heldJob });
 }
 
 async function appendTrail(
@@ -194,7 +219,7 @@ export class HeldJobs {
       await free().catch(() => undefined);
       throw err;
     }
-    return this.outbox.transaction(async (tx) => {
+    return this.outbox.transaction(async (tx, emit) => {
       const row = await tx
         .updateTable('communications.held_jobs')
         .set({
@@ -213,6 +238,7 @@ export class HeldJobs {
         comment,
         steps: steps.map((s) => ({ id: s.id, name: s.name })),
       });
+      await announce(emit, row, 'RELEASED');
       return row;
     });
   }
@@ -224,16 +250,18 @@ async function markLeftHold(
   jobId: string,
   jobStatus: string | null,
 ): Promise<void> {
-  await outbox.transaction(async (tx) => {
+  await outbox.transaction(async (tx, emit) => {
     const row = await tx
       .updateTable('communications.held_jobs')
       .set({ status: 'LEFT_HOLD', updated_at: new Date() })
       .where('job_id', '=', jobId)
       .where('status', '=', 'HOLDING')
       .where('release_claim', 'is', null)
-      .returning('job_id')
+      .returningAll()
       .executeTakeFirst();
-    if (row) await appendTrail(tx, jobId, 'exstream', 'LEFT_HOLD', { jobStatus });
+    if (!row) return;
+    await appendTrail(tx, jobId, 'exstream', 'LEFT_HOLD', { jobStatus });
+    await announce(emit, row, 'LEFT_HOLD');
   });
 }
 
@@ -375,7 +403,7 @@ export class RuntimeMonitor {
   private async mirrorHeld(job: Job, steps: HeldStep[], now: Date): Promise<boolean> {
     // Listed as holding, but no step holds by the time its steps were read: released meanwhile.
     if (steps.length === 0) return false;
-    return this.outbox.transaction(async (tx) => {
+    return this.outbox.transaction(async (tx, emit) => {
       const before = await tx
         .selectFrom('communications.held_jobs')
         .select(['status', 'steps'])
@@ -410,19 +438,24 @@ export class RuntimeMonitor {
         seen_at: now,
         updated_at: now,
       };
-      if (before) {
-        // Held again after a release (a second hold step): a new hold on the same trail.
-        await tx.updateTable('communications.held_jobs').set(values).where('job_id', '=', job.id).execute();
-      } else {
-        await tx
-          .insertInto('communications.held_jobs')
-          .values({ job_id: job.id, ...values })
-          .execute();
-      }
+      const row = before
+        ? // Held again after a release (a second hold step): a new hold on the same trail.
+          await tx
+            .updateTable('communications.held_jobs')
+            .set(values)
+            .where('job_id', '=', job.id)
+            .returningAll()
+            .executeTakeFirstOrThrow()
+        : await tx
+            .insertInto('communications.held_jobs')
+            .values({ job_id: job.id, ...values })
+            .returningAll()
+            .executeTakeFirstOrThrow();
       await appendTrail(tx, job.id, 'exstream', 'HELD', {
         externalId: job.externalId ?? null,
         steps: steps.map((s) => ({ id: s.id, name: s.name })),
       });
+      await announce(emit, row, 'HELD');
       return true;
     });
   }

@@ -1,13 +1,38 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import {
+  Arg,
+  Authorized,
+  Ctx,
+  FieldResolver,
+  ID,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+} from 'type-graphql';
 import type { CommunicationsContext } from '../../context/index.js';
-import type { HeldStep } from '../../datasources/communications/runtime-jobs.js';
+import type { HeldJobEventRow, HeldStep } from '../../datasources/communications/runtime-jobs.js';
+import type { BusEvent } from '../../events/index.js';
 import { HeldJob, HeldJobStatus, ReleaseHeldJobInput } from '../../schema/communications/held-jobs.js';
-import { AuditEvent } from '../../schema/shared/index.js';
+import { AuditEvent, RESUME_AFTER } from '../../schema/shared/index.js';
 import type { HeldJobRow } from '../../store/tables.js';
 import { toAuditEvent } from '../audit.js';
 import { HELD_JOB_ROLES, MUTATION_ROLES } from '../policy.js';
+import { subscriptionSource } from '../stream-policy.js';
 
-export const toHeldJob = (r: HeldJobRow): HeldJob => ({
+export const toHeldJob = (
+  r: Pick<
+    HeldJobRow,
+    | 'job_id'
+    | 'external_id'
+    | 'held_since'
+    | 'status'
+    | 'released_by'
+    | 'released_at'
+    | 'release_comment'
+    | 'steps'
+  >,
+): HeldJob => ({
   id: r.job_id,
   externalId: r.external_id,
   since: r.held_since,
@@ -58,6 +83,39 @@ export class HeldJobResolver {
     @Ctx() ctx: CommunicationsContext,
   ): Promise<HeldJob> {
     return toHeldJob(await ctx.communications.heldJobs.release(ctx.principal!.sub, input));
+  }
+
+  @Authorized()
+  @Subscription(() => HeldJob, {
+    description:
+      'Connected mode: each change of a held Exstream job (it began holding, was released through the graph, or left its hold in Exstream), or of one job; each event shows the job as it was then (its history as it is now).',
+    subscribe: ({ args, context }) => {
+      const ctx = context as CommunicationsContext;
+      return subscriptionSource(
+        ctx,
+        { bus: ctx.communications.bus, log: ctx.communications.log, source: 'communications' },
+        'heldJobUpdated',
+        'HELD_JOB_UPDATED',
+        args as Record<string, unknown>,
+        ['jobId'],
+      );
+    },
+  })
+  heldJobUpdated(
+    @Root() event: BusEvent,
+    @Arg('after', () => ID, RESUME_AFTER)
+    _after: string | null,
+    @Arg('jobId', () => ID, { nullable: true }) _jobId?: string | null,
+  ): HeldJob {
+    const r = event.payload.heldJob as HeldJobEventRow;
+    return {
+      ...toHeldJob({
+        ...r,
+        held_since: new Date(r.held_since),
+        released_at: r.released_at ? new Date(r.released_at) : null,
+      }),
+      eventId: event.id,
+    };
   }
 
   @FieldResolver(() => [AuditEvent], {

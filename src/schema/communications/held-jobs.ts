@@ -46,6 +46,13 @@ export class HeldJob {
   @Field(() => ID, { description: 'The Exstream job id.' })
   id!: string;
 
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      'The eventId of the subscription event that delivered this (null in queries): resume with `after` from it.',
+  })
+  eventId?: string | null;
+
   @Field(() => String, { nullable: true, description: "The job's externalId in Exstream." })
   externalId!: string | null;
 
