@@ -26,6 +26,7 @@ import { badInput, conflict, notFound } from '../../errors/index.js';
 import { log } from '../../logger.js';
 import type { CommunicationsDB, HeldJobAuditRow, HeldJobRow } from '../../store/tables.js';
 import { UpstreamUnavailableError } from '../../upstreams/opentext/errors.js';
+import { ExstreamRuntimeError } from '../../upstreams/opentext/exstream/errors.js';
 import type { ExstreamRuntimeApi, FlowStep, Job } from '../../upstreams/opentext/exstream/runtime.js';
 
 /** The exception kind of a failed runtime job: generation failed inside Exstream's run. */
@@ -215,6 +216,11 @@ export class HeldJobs {
       if (err instanceof UpstreamUnavailableError) {
         await free();
         throw err.toGraphQLError();
+      }
+      if (err instanceof ExstreamRuntimeError && (err.status === 404 || err.status === 409)) {
+        // A step released or stopped outside the graph between our read and our release.
+        await free();
+        throw conflict(`Exstream no longer holds job ${input.jobId} as it did: ${err.message}`);
       }
       await free().catch(() => undefined);
       throw err;
