@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { loadConfig } from '../src/config/index.js';
 import { SEED_TEMPLATES } from '../src/datasources/communications/seed/templates.js';
@@ -13,7 +14,10 @@ import { configureLogger } from '../src/logger.js';
  * generation of personalised one-page PDF account statements (DejaVu
  * Unicode font) through the real path: a notice batch on pg-boss, workers in
  * the process, each record rendered, hashed and stored with its delivery.
- * Prints documents/s, peak memory and the projection for 100,000.
+ * Prints documents/s, peak memory, the projection for 100,000, and how
+ * responsive the process stayed meanwhile: the event-loop delay
+ * (perf_hooks.monitorEventLoopDelay, sampled from the launch to the last
+ * document only) and the slowest GET /healthz of a probe due every 250 ms.
  *
  * BENCH_DOCS (default 10000) sets the size; BENCH_DATABASE_URL runs it on
  * PostgreSQL instead of the embedded PGlite; WORKER_CONCURRENCY as in the product.
@@ -82,6 +86,11 @@ async function main(): Promise<void> {
     );
     const data = SEED_TEMPLATES.find((t) => t.id === 'tpl_account_statement')!.sampleData;
 
+    // The histogram records a delay when its timer fires after another fire: started just
+    // before the launch, with a few idle fires first, so a stall from the launch on counts.
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    await new Promise((r) => setTimeout(r, 50));
     phase('launching the batch...');
     const batches = gateway.subgraphs!.communications.batches;
     const memoryBefore = process.memoryUsage().rss;
@@ -96,6 +105,27 @@ async function main(): Promise<void> {
       requestedBy: 'bench',
     });
     const queued = Date.now() - t0;
+    // Responsiveness while the batch runs: a liveness probe with a 1 s timeout must not fail.
+    const healthz = new URL('/healthz', gateway.url).href;
+    // The prober shares the loop it measures: a probe is timed from when it was due (250 ms
+    // after the previous answer), so a stall that delays its sending counts as it would for
+    // a prober outside the process.
+    let probing = true;
+    let slowestProbe = 0;
+    let probes = 0;
+    let probesOver1s = 0;
+    const probe = (async () => {
+      while (probing) {
+        const due = performance.now() + 250;
+        await new Promise((r) => setTimeout(r, 250));
+        const res = await fetch(healthz);
+        await res.text();
+        const took = performance.now() - due;
+        slowestProbe = Math.max(slowestProbe, took);
+        probes++;
+        if (took > 1000) probesOver1s++;
+      }
+    })();
     let done = 0;
     let last = 0;
     while (done < DOCS) {
@@ -114,6 +144,13 @@ async function main(): Promise<void> {
       }
     }
     const seconds = (Date.now() - t0) / 1000;
+    // The histogram records a stall when its timer next fires: give it that turn, or a stall
+    // that lasted to the end of the batch would not be counted at all.
+    await new Promise((r) => setTimeout(r, 50));
+    loop.disable();
+    probing = false;
+    await probe;
+    const ms = (ns: number) => `${(ns / 1e6).toFixed(0)} ms`;
     const rate = DOCS / seconds;
     const { rows: size } = await sql<{
       bytes: string;
@@ -131,6 +168,12 @@ async function main(): Promise<void> {
     );
     console.log(
       `  stored PDF bytes          ${(Number(size[0]!.bytes) / 2 ** 20).toFixed(1)} MiB (${(Number(size[0]!.bytes) / DOCS / 1024).toFixed(1)} KiB each)`,
+    );
+    console.log(
+      `  event-loop delay          p99 ${ms(loop.percentile(99))}, max ${ms(loop.max)}, mean ${ms(loop.mean)} (during the batch, ${loop.count} samples)`,
+    );
+    console.log(
+      `  slowest GET /healthz      ${slowestProbe.toFixed(0)} ms from when it was due; ${probesOver1s} of ${probes} probes over 1 s`,
     );
     console.log(
       `  projection for 100,000    ${(projected / 60).toFixed(1)} min at this rate (target: at most 3 min)`,

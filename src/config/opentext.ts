@@ -55,6 +55,8 @@ export interface ExstreamConfig {
   dataSchemas: Record<string, Record<string, unknown>>;
   pollMs: number;
   lookbackHours: number;
+  /** How often the template catalogue is read again from Exstream Design (EXSTREAM_CATALOGUE_REFRESH_MS). */
+  catalogueRefreshMs: number;
 }
 
 export interface WorkflowServiceConfig {
@@ -122,6 +124,8 @@ const Env = z.object({
   EXSTREAM_DATA_SCHEMAS: z.string().min(1).optional(),
   EXSTREAM_POLL_MS: int(100, 3_600_000, 5000),
   EXSTREAM_LOOKBACK_HOURS: int(1, 24 * 90, 24),
+  // Not in the contract's table: how fresh the mirrored template catalogue is (docs/opentext.md).
+  EXSTREAM_CATALOGUE_REFRESH_MS: int(50, 86_400_000, 60_000),
   WORKFLOW_SERVICE_URL: z.string().optional(),
   WORKFLOW_HISTORY_URL: z.string().optional(),
   WORKFLOW_POLL_MS: int(100, 3_600_000, 5000),
@@ -291,6 +295,7 @@ export function loadOpenTextConfig(env: NodeJS.ProcessEnv, problems: string[]): 
             dataSchemas,
             pollMs: e.EXSTREAM_POLL_MS,
             lookbackHours: e.EXSTREAM_LOOKBACK_HOURS,
+            catalogueRefreshMs: e.EXSTREAM_CATALOGUE_REFRESH_MS,
           }
         : null,
     workflow:

@@ -13,6 +13,14 @@ import type { NoticeBatches } from '../datasources/communications/batches.js';
 import type { CaseTrail } from '../datasources/workflow/trail.js';
 import type { TemplateTrail } from '../datasources/communications/trail.js';
 import type { HeldJobs } from '../datasources/communications/runtime-jobs.js';
+import type DataLoader from 'dataloader';
+import type {
+  CatalogueHistoryEntry,
+  TemplateCatalogue,
+} from '../datasources/communications/catalogue/index.js';
+
+/** Upstream history entries of templates, by template id (empty in the embedded mode). */
+export type TemplateCatalogueHistory = DataLoader<string, CatalogueHistoryEntry[]>;
 
 /** What every request carries, whichever subgraph runs it. */
 export interface BaseContext {
@@ -62,6 +70,9 @@ export interface CommunicationsContext extends BaseContext {
     trail: TemplateTrail;
     /** Connected mode: Exstream jobs held at a hold step (src/datasources/communications/runtime-jobs.ts). */
     heldJobs: HeldJobs;
+    /** Where templates come from (embedded, or Exstream Design mirrored). */
+    catalogue: TemplateCatalogue;
+    catalogueHistory: TemplateCatalogueHistory;
   };
 }
 

@@ -64,6 +64,9 @@ export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES)
     if (size > limit) throw tooLarge();
     chunks.push(chunk);
   }
+  // The stream also ends, without an error, when the client disconnects mid-body: that is not a
+  // malformed request to answer but a client that went away (logged at debug by the server).
+  if (!req.complete) throw Object.assign(new Error('request aborted'), { code: 'ECONNABORTED' });
   const text = Buffer.concat(chunks).toString('utf8');
   if (!text) return undefined;
   const type = req.headers['content-type'] ?? '';

@@ -144,6 +144,11 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
       // Every start finishes what an interrupted first start left (src/subgraphs/demo.ts); replicas
       // starting together on one PostgreSQL take turns, so the second finds the first's cases.
       await exclusively(store, DEMO_SEED_LOCK, async () => {
+        // Connected mode: the demo cases use the catalogue's templates; read it once first, so
+        // that the seeding does not race the catalogue's first refresh (nothing to do embedded).
+        await set.communications.catalogue
+          .refresh()
+          .catch((err: unknown) => log.warn('template catalogue not read before seeding', { err }));
         const customers = await seedCustomers(sliceOf<CustomersDB>(store.db));
         const templates = await seedTemplates(sliceOf<CommunicationsDB>(store.db));
         const steps = await seedDemoCases(set);

@@ -26,7 +26,15 @@ import { createGatewayGuards } from './limits.js';
 import { applyCors, wsOriginAllowed, type CorsPolicy } from './cors.js';
 import type { RateLimits } from './rate-limit.js';
 import { createExplorer, type ExplorerOptions } from './explorer/index.js';
-import { handleGraphQL, sendError, sendGraphQLRefusal, sendJson } from './http.js';
+import {
+  handleGraphQL,
+  readJsonBody,
+  RequestRefused,
+  sendError,
+  sendGraphQLRefusal,
+  sendJson,
+} from './http.js';
+import { createSseServer, prefersEventStream, type SseServer } from './sse.js';
 import { negotiateGraphQLMediaType } from './media.js';
 import { upstreamOutageStatus } from './upstream-status.js';
 import { createHttpServer, clientWentAway, DEFAULT_SOCKET_TIMEOUTS, heartbeat } from './sockets.js';
@@ -274,6 +282,46 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
     wss,
   );
 
+  // Subscriptions over Server-Sent Events on the same URL (sse.ts), where the operation guards run:
+  // the gateway. A standalone subgraph is reached by the gateway over graphql-ws only.
+  const sse: SseServer | null = operationGuards
+    ? createSseServer({
+        schema: opts.schema,
+        context: (principal, authorization) =>
+          contextOf({ requestId: randomUUID(), principal, authorization, longLived: true }),
+        guard: async (principal, req, operation) =>
+          (await opts.guard?.rateLimits?.subscription(principal, req)) ??
+          operationGuards.onSubscribe(operation),
+        format: (result) => maskResult(result, formatError),
+      })
+    : null;
+
+  /** An event-stream request: the caller authenticated once, as on every transport, then sse.ts. */
+  async function serveEventStream(
+    sse: SseServer,
+    req: IncomingMessage,
+    res: ServerResponse,
+    principal: Principal | null,
+  ) {
+    if (!principal) {
+      res.setHeader('www-authenticate', 'Bearer');
+      return sendError(res, 401, ErrorCode.UNAUTHENTICATED, 'Authentication required');
+    }
+    if (!principal.roles.length) {
+      return sendError(res, 403, ErrorCode.FORBIDDEN, 'Forbidden: the token carries no role');
+    }
+    let body: unknown = null;
+    if (req.method === 'POST') {
+      try {
+        body = await readJsonBody(req, opts.security?.limits.maxBodyBytes);
+      } catch (err) {
+        if (!(err instanceof RequestRefused)) throw err;
+        return sendError(res, err.status, err.code, err.message, { reason: err.reason });
+      }
+    }
+    await sse(req, res, { principal, authorization: String(req.headers.authorization), body });
+  }
+
   httpServer.on('request', (req, res) => {
     void handle(req, res).catch((err) => {
       if (err instanceof GraphQLErrorWithCode && err.code === ErrorCode.UPSTREAM_UNAVAILABLE) {
@@ -329,6 +377,17 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
       );
       const refused = badToken ? await limits.refusal(req, auth) : null;
       if (refused) return sendGraphQLRefusal(res, negotiateGraphQLMediaType(req.headers.accept), refused);
+    }
+    if (sse && (req.method === 'GET' || req.method === 'POST') && prefersEventStream(req.headers.accept)) {
+      let principal: Principal | null;
+      try {
+        principal = await auth();
+      } catch (err) {
+        if (!(err instanceof HttpAuthError)) throw err;
+        res.setHeader('www-authenticate', 'Bearer error="invalid_token"');
+        return sendError(res, 401, ErrorCode.UNAUTHENTICATED, err.message);
+      }
+      return serveEventStream(sse, req, res, principal);
     }
     await handleGraphQL(
       apollo,

@@ -72,6 +72,46 @@ export function acquireLock(dir: string): () => void {
   };
 }
 
+/** How long PGlite's statements may hold the event loop before the next one waits a turn. */
+export const PGLITE_YIELD_AFTER_MS = 5;
+
+/**
+ * PGlite runs every statement on this thread, synchronously, and its
+ * node-postgres adapter chains one statement to the next with promises
+ * only: a transaction, or the records of a batch running back to back,
+ * never give the event loop a turn, so /healthz, plain reads and timers
+ * wait for seconds (issue 9, point 8). Before each protocol message, if
+ * the loop has not had a turn for `afterMs` (statements, or whatever
+ * ran between them, held it), this waits one `setImmediate` first: I/O
+ * and timers run, then the statement. Order is kept (the adapter sends
+ * the next message only after this one answered), and a transaction
+ * keeps its connection across the wait, so nothing else interleaves
+ * into it; the others queue in the pool as before.
+ */
+export function yieldBetweenStatements(pglite: PGlite, afterMs = PGLITE_YIELD_AFTER_MS): void {
+  const exec = pglite.execProtocolStream.bind(pglite);
+  // When the loop last had a turn: reset by a check-phase callback, so a
+  // wait for I/O between statements counts as a turn too.
+  let turnAt = performance.now();
+  let watching = false;
+  const watchForTurn = () => {
+    if (watching) return;
+    watching = true;
+    setImmediate(() => {
+      watching = false;
+      turnAt = performance.now();
+    });
+  };
+  pglite.execProtocolStream = async (message, options) => {
+    if (performance.now() - turnAt > afterMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      turnAt = performance.now();
+    }
+    watchForTurn();
+    return exec(message, options);
+  };
+}
+
 function counter(stats: { queries: number }): (event: LogEvent) => void {
   return (event) => {
     stats.queries++;
@@ -104,6 +144,7 @@ export async function openStore(
   const release = acquireLock(config.dataDir);
   try {
     const pglite = await PGlite.create(pgDir);
+    yieldBetweenStatements(pglite);
     const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1 });
     const stats = { queries: 0 };
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: counter(stats) });

@@ -126,6 +126,27 @@ export interface WorkflowDB {
   'workflow.case_deadlines': CaseDeadlinesTable;
   'workflow.events': EventsTable;
   'workflow.commands': CommandsTable;
+  'workflow.process_links': ProcessLinksTable;
+  'workflow.task_links': TaskLinksTable;
+}
+
+/** A case's Workflow Service process instance (migration 013; connected workflow only). */
+export interface ProcessLinksTable {
+  case_id: string;
+  process_definition_key: string;
+  process_instance_id: string;
+  linked_at: Timestamp;
+}
+
+/** A Workflow Service task behind a case's stage, and how the graph completed or claimed it. */
+export interface TaskLinksTable {
+  task_id: string;
+  case_id: string;
+  task_key: string;
+  approval_id: string | null;
+  assignee: string | null;
+  outcome: string | null;
+  completed_at: NullableTimestamp;
 }
 
 // ── customers ───────────────────────────────────────────────────────────────
@@ -332,6 +353,41 @@ export interface NoticeBatchesTable {
   finished_at: NullableTimestamp;
 }
 
+/** Issue 10: what Exstream Design last said of a communication (migration 010). */
+export interface ExstreamResourcesTable {
+  resource_id: string;
+  name: string;
+  channels: string[];
+  communication_set_id: string | null;
+  driver_data_source: string | null;
+  present: Generated<boolean>;
+  refreshed_at: Timestamp;
+}
+
+export interface ExstreamVersionsTable {
+  resource_id: string;
+  version: number;
+  /** Exstream's state: DRAFT, REVIEW, APPROVED, REJECTED. */
+  state: string;
+  last_modified_by: string | null;
+  last_modified_date: string | null;
+  /** SHA-256 (hex) of the version's content bytes. */
+  content_hash: string;
+  refreshed_at: Timestamp;
+}
+
+export interface ExstreamHistoryTable {
+  resource_id: string;
+  /** Position in Exstream's STATE history (its `revision` when given). */
+  seq: number;
+  version: number | null;
+  state: string | null;
+  operation: string | null;
+  modified_by: string | null;
+  modified_at: NullableTimestamp;
+  audited_comment: string | null;
+}
+
 export interface CommunicationsDB {
   'communications.templates': TemplatesTable;
   'communications.template_versions': TemplateVersionsTable;
@@ -347,7 +403,13 @@ export interface CommunicationsDB {
   'communications.runtime_monitor': RuntimeMonitorTable;
   'communications.events': EventsTable;
   'communications.commands': CommandsTable;
+  'communications.exstream_resources': ExstreamResourcesTable;
+  'communications.exstream_versions': ExstreamVersionsTable;
+  'communications.exstream_history': ExstreamHistoryTable;
 }
+
+export type ExstreamVersionRow = Selectable<ExstreamVersionsTable>;
+export type ExstreamHistoryRow = Selectable<ExstreamHistoryTable>;
 
 export type Database = WorkflowDB & CustomersDB & CommunicationsDB;
 

@@ -1,4 +1,6 @@
+import DataLoader from 'dataloader';
 import type { GraphQLSchema } from 'graphql';
+import type { TemplateCatalogueHistory } from '../context/index.js';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { BaseContext, CommunicationsContext } from '../context/index.js';
@@ -16,6 +18,10 @@ import { NoticeBatches } from '../datasources/communications/batches.js';
 import { communicationsSnapshot } from '../datasources/communications/snapshot.js';
 import type { JobQueue } from '../jobs/index.js';
 import { TemplateLifecycle } from '../datasources/communications/templates.js';
+import {
+  createTemplateCatalogue,
+  type TemplateCatalogue,
+} from '../datasources/communications/catalogue/index.js';
 import { CommandRelay } from '../events/commands.js';
 import { Outbox, type EventBus } from '../events/index.js';
 import { EventLog } from '../events/log.js';
@@ -43,6 +49,8 @@ export interface CommunicationsSubgraph extends Subgraph<CommunicationsContext> 
   readonly service: CommunicationsService;
   readonly reader: CommunicationsReader;
   readonly batches: NoticeBatches;
+  /** Where templates come from: the graph's own (embedded) or Exstream Design's, mirrored. */
+  readonly catalogue: TemplateCatalogue;
   /** Where batch records are queued (pg-boss); set once the job queue is up. */
   useJobs(queue: JobQueue): void;
   /** Connected mode: the Exstream runtime monitor of this process (polling only while it leads). */
@@ -142,7 +150,11 @@ export async function createCommunicationsSubgraph(deps: {
     worker.kick();
   });
   const svc = service;
-  const templates = new TemplateLifecycle(deps.db, outbox);
+  const catalogue = createTemplateCatalogue({ db: deps.db, outbox, reader, opentext: deps.opentext });
+  const templates = new TemplateLifecycle(deps.db, outbox, catalogue.authority);
+  const catalogueHistory = (): TemplateCatalogueHistory =>
+    // Not cached: a subscription's context outlives requests; batched within a tick all the same.
+    new DataLoader((ids: readonly string[]) => catalogue.history(ids), { cache: false });
   // Connected mode: held Exstream jobs in the graph, and the leader-elected runtime monitor.
   const monitor = startRuntimeMonitor({ ...deps, outbox, relay });
   return {
@@ -151,6 +163,7 @@ export async function createCommunicationsSubgraph(deps: {
     service: svc,
     reader,
     batches: noticeBatches,
+    catalogue,
     monitor,
     useJobs: (queue: JobQueue) => {
       jobs = queue;
@@ -168,16 +181,19 @@ export async function createCommunicationsSubgraph(deps: {
         log: eventLog,
         publicUrl: deps.publicUrl,
         trail,
+        catalogue,
+        catalogueHistory: catalogueHistory(),
         heldJobs: monitor.heldJobs,
       },
     }),
     start: () => {
       relay.start();
       worker.start();
+      catalogue.start();
       monitor.start();
     },
     stop: async () => {
-      await Promise.all([relay.stop(), worker.stop(), monitor.stop()]);
+      await Promise.all([relay.stop(), worker.stop(), catalogue.stop(), monitor.stop()]);
     },
     settle: async () => (await relay.drain()) + (await worker.drain()),
     nextDue: async () => earliest([await relay.nextDue(), await worker.nextDue()]),

@@ -3,24 +3,14 @@ import type { GraphQLSchema } from 'graphql';
 import type { Kysely } from 'kysely';
 import type { WorkflowContext, BaseContext } from '../context/index.js';
 import { CaseReader, workflowLoaders } from '../datasources/workflow/cases.js';
-import type {
-  GenerateForCaseCommand,
-  LaunchNoticeCommand,
-  ReissueCommand,
-  WorkflowPorts,
-} from '../datasources/workflow/ports.js';
-import {
-  WorkflowService,
-  type MilestoneCommand,
-  type WorkflowOptions,
-} from '../datasources/workflow/service.js';
-import {
-  DEFAULT_DISPUTE_POLICY,
-  DisputeDesk,
-  type DisputeLetterCommand,
-  type DisputePolicy,
-} from '../datasources/workflow/disputes.js';
+import type { WorkflowPorts } from '../datasources/workflow/ports.js';
+import { WorkflowService, type WorkflowOptions } from '../datasources/workflow/service.js';
+import type { WorkflowCommands } from '../datasources/workflow/deps.js';
+import { DEFAULT_DISPUTE_POLICY, DisputeDesk, type DisputePolicy } from '../datasources/workflow/disputes.js';
 import { log } from '../logger.js';
+import { EMBEDDED_TASKS, type TaskHandling } from '../datasources/workflow/task-handling.js';
+import { OtwsTaskHandling } from '../datasources/workflow/otws.js';
+import { createWorkflowClient, upstreamTransport } from '../upstreams/opentext/workflow/index.js';
 import { CommandRelay } from '../events/commands.js';
 import type { EventBus } from '../events/index.js';
 import { EventLog } from '../events/log.js';
@@ -52,6 +42,17 @@ export function workflowSchema(): Promise<GraphQLSchema> {
   });
 }
 
+/**
+ * The task-handling seam, chosen by settings: Workflow Service with `WORKFLOW_BACKEND=otws`
+ * (through the process's one resilient client), else the embedded workflow.
+ */
+function taskHandling(deps: { db: Kysely<WorkflowDB>; opentext?: OpenTextConnection }): TaskHandling {
+  const settings = deps.opentext?.config.workflow;
+  const client = deps.opentext?.upstreams.workflow;
+  if (deps.opentext?.config.workflowBackend !== 'otws' || !settings || !client) return EMBEDDED_TASKS;
+  return new OtwsTaskHandling(deps.db, createWorkflowClient(upstreamTransport(client, settings)), settings);
+}
+
 export async function createWorkflowSubgraph(deps: {
   db: Kysely<WorkflowDB>;
   bus: EventBus;
@@ -73,15 +74,15 @@ export async function createWorkflowSubgraph(deps: {
   // Late-bound: the relay's handler needs the service, the service enqueues on the relay.
   let service: WorkflowService | null = null;
   let disputeDesk: DisputeDesk | null = null;
-  const relay = new CommandRelay(deps.db as Kysely<unknown>, 'workflow', {
-    generateForCase: (payload) => service!.runGenerateForCase(payload as unknown as GenerateForCaseCommand),
-    reissueForCase: (payload) => service!.runReissueForCase(payload as unknown as ReissueCommand),
-    milestoneCommunication: (payload) =>
-      service!.runMilestoneCommunication(payload as unknown as MilestoneCommand),
-    launchNotice: (payload) => service!.runLaunchNotice(payload as unknown as LaunchNoticeCommand),
-    disputeLetter: (payload) => disputeDesk!.runLetter(payload as unknown as DisputeLetterCommand),
+  const relay = new CommandRelay<WorkflowCommands>(deps.db as Kysely<unknown>, 'workflow', {
+    generateForCase: (payload) => service!.runGenerateForCase(payload),
+    reissueForCase: (payload) => service!.runReissueForCase(payload),
+    milestoneCommunication: (payload) => service!.runMilestoneCommunication(payload),
+    launchNotice: (payload) => service!.runLaunchNotice(payload),
+    disputeLetter: (payload) => disputeDesk!.runLetter(payload),
+    startProcess: (payload) => service!.runStartProcess(payload),
   });
-  service = new WorkflowService(deps.db, outbox, relay, deps.ports, deps.options);
+  service = new WorkflowService(deps.db, outbox, relay, deps.ports, deps.options, taskHandling(deps));
   disputeDesk = new DisputeDesk(deps.db, outbox, relay, deps.ports, service, deps.disputePolicy);
   const disputes = disputeDesk;
   service.disputes = disputes;
@@ -99,7 +100,7 @@ export async function createWorkflowSubgraph(deps: {
         service: svc,
         disputes,
         reader,
-        loaders: workflowLoaders(reader),
+        loaders: workflowLoaders(reader, null, svc.tasks),
         bus: deps.bus,
         log: eventLog,
         disputePolicy: deps.disputePolicy ?? DEFAULT_DISPUTE_POLICY,

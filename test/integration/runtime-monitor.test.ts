@@ -453,7 +453,13 @@ withPostgres('two gateways on one PostgreSQL database', () => {
   async function start(client: typeof A): Promise<TestGateway> {
     const dir = fs.mkdtempSync(`${process.env.TMPDIR ?? '/tmp'}/commsgraph-monitor-`);
     dirs.push(dir);
-    const g = await startTestGateway({ DATA_DIR: dir, DATABASE_URL: db!.url, ...gatewayEnv(fake, client) });
+    // No demo data: nothing here needs it, and a fresh store would seed it from the fake's catalogue.
+    const g = await startTestGateway({
+      DATA_DIR: dir,
+      DATABASE_URL: db!.url,
+      SEED_DEMO: 'false',
+      ...gatewayEnv(fake, client),
+    });
     gateways.push(g);
     return g;
   }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CommandRelay } from '../../events/commands.js';
 import type { Emit, Outbox } from '../../events/index.js';
@@ -106,8 +107,14 @@ export class NoticeBatches {
     return { batchId: batch.id, total: batch.total };
   }
 
-  /** One customer on one channel. */
+  /**
+   * One customer on one channel. Records start on a turn of the event loop
+   * of their own: a worker's records run back to back, and on the embedded
+   * store nothing in them waits for I/O, so without this a fetched set of
+   * records would hold the loop from the first to the last (issue 9, point 8).
+   */
   async processRecord(job: NoticeRecordJob): Promise<void> {
+    await nextTurn();
     const batch = await this.db
       .selectFrom('communications.notice_batches')
       .selectAll()

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CommandRelay } from '../../events/commands.js';
 import type { Emit, Outbox } from '../../events/index.js';
@@ -28,6 +29,7 @@ import {
 } from './engine/index.js';
 import type { CommunicationsPorts, CustomerProfile } from './ports.js';
 import { canonicalJson, templateContentHash } from './seeding.js';
+import { isExstreamContent } from './catalogue/mapping.js';
 import { DEFAULT_FOLLOW_UP_WAIT_MS, followUp } from '../follow-up.js';
 
 export const CHANNELS: readonly Channel[] = ['PRINT', 'EMAIL', 'WEB', 'MOBILE'];
@@ -187,6 +189,10 @@ export class CommunicationsService {
 
     let rendered: RenderResult | null = null;
     let failure: { kind: 'MISSING_DATA' | 'TEMPLATE_ERROR'; message: string } | null = null;
+    // Rendering is CPU work on this thread (a PDF holds it for tens of ms): start it on a
+    // turn of its own, so what held the loop before it (statements) and the render add up
+    // to one stall, not two.
+    await nextTurn();
     try {
       rendered = await this.renderer.render(
         { id: version.id, content: version.content as TemplateContent, dataSchema: version.data_schema },
@@ -378,7 +384,10 @@ export class CommunicationsService {
   ): Promise<{ version: TemplateVersionRow; channels: string[] }> {
     const found = await this.findVersion(req);
     // An approval is bound to the content it approved: content changed behind it no longer counts.
+    // (A version mirrored from Exstream holds a reference, not the design: Exstream keeps approved
+    // versions immutable, and approval in the graph checked their live content hash.)
     if (
+      !isExstreamContent(found.version.content) &&
       templateContentHash(found.version.content, found.version.data_schema) !== found.version.content_hash
     ) {
       throw approvalRequired(

@@ -1,3 +1,4 @@
+import { checkFourEyes } from '../../policy/four-eyes.js';
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { badInput, conflict, forbidden, notFound } from '../../errors/index.js';
@@ -42,6 +43,41 @@ const NAME_MAX = 200;
 const COMMENT_MAX = 2000;
 const newId = (prefix: string) => `${prefix}_${randomUUID()}`;
 
+/**
+ * Where a template's content and states are owned when that is not the graph (connected mode:
+ * Exstream Design, src/datasources/communications/catalogue). The lifecycle keeps its rules
+ * (four-eyes, order, content binding) and calls the authority under the version's lock, after
+ * its checks and before its writes: a refusal or an outage there leaves the graph unchanged.
+ */
+export interface TemplateAuthority {
+  /** Throws when templates are not authored through the graph. */
+  refuseAuthoring(operation: 'createTemplate' | 'editTemplate' | 'retireTemplateVersion'): void;
+  /** Moves the upstream to review; returns the version as it stands now (its content hash re-read). */
+  submit(
+    tx: Transaction<CommunicationsDB>,
+    version: TemplateVersionRow,
+    by: string,
+    comment: string | null,
+  ): Promise<TemplateVersionRow>;
+  /** A decision the graph's rules allowed; throws to refuse it (e.g. the content changed upstream). */
+  decide(
+    tx: Transaction<CommunicationsDB>,
+    decision: {
+      version: TemplateVersionRow;
+      outcome: 'APPROVED' | 'REJECTED';
+      /** The last stage approved: the version becomes APPROVED. */
+      final: boolean;
+      stage: string;
+      by: string;
+      comment: string | null;
+      /** The content hash the review was submitted with. */
+      contentHash: string;
+      /** Every stage approved so far in this round, this one included when approving. */
+      deciders: Array<{ stage: string; by: string }>;
+    },
+  ): Promise<void>;
+}
+
 export interface TemplateDraft {
   content: unknown;
   dataSchema: unknown;
@@ -54,12 +90,15 @@ export class TemplateLifecycle {
   constructor(
     private readonly db: Kysely<CommunicationsDB>,
     private readonly outbox: Outbox<CommunicationsDB>,
+    /** Connected mode: the upstream that owns content and states; none in the embedded mode. */
+    private readonly authority: TemplateAuthority | null = null,
   ) {}
 
   async createTemplate(
     principal: Principal,
     input: { name: string; documentType: string; channels: string[]; content: unknown; dataSchema: unknown },
   ): Promise<TemplateRow> {
+    this.authority?.refuseAuthoring('createTemplate');
     const name = input.name.trim();
     if (!name || name.length > NAME_MAX) throw badInput(`name: 1 to ${NAME_MAX} characters`, 'name');
     if (!DOCUMENT_TYPE.test(input.documentType)) {
@@ -102,6 +141,7 @@ export class TemplateLifecycle {
       comment?: string | null;
     },
   ): Promise<TemplateVersionRow> {
+    this.authority?.refuseAuthoring('editTemplate');
     checkComment(input.comment);
     return this.outbox.transaction(async (tx, emit) => {
       const template = await tx
@@ -181,9 +221,27 @@ export class TemplateLifecycle {
   ): Promise<TemplateVersionRow> {
     checkComment(input.comment);
     return this.outbox.transaction(async (tx, emit) => {
-      const v = await this.lockVersion(tx, input.versionId);
-      if (v.status !== 'DRAFT')
-        throw conflict(`Version ${v.version} is ${v.status}; only a DRAFT can be submitted for review`);
+      const locked = await this.lockVersion(tx, input.versionId);
+      // Connected mode: a version put in review upstream (in Designer) has no stages in the
+      // graph yet; submitting it opens them.
+      const reviewedUpstream =
+        this.authority !== null &&
+        locked.status === 'IN_REVIEW' &&
+        !(await tx
+          .selectFrom('communications.template_approvals')
+          .select('id')
+          .where('version_id', '=', locked.id)
+          .where('round', '=', locked.review_round)
+          .where('decision', '=', 'PENDING')
+          .executeTakeFirst());
+      if (locked.status !== 'DRAFT' && !reviewedUpstream)
+        throw conflict(
+          `Version ${locked.version} is ${locked.status}; only a DRAFT can be submitted for review`,
+        );
+      // Connected mode: the review is bound to the content as the authority has it now.
+      const v = this.authority
+        ? await this.authority.submit(tx, locked, principal.sub, input.comment ?? null)
+        : locked;
       const round = v.review_round + 1;
       for (const [seq, stage] of TEMPLATE_STAGES.entries()) {
         await tx
@@ -254,12 +312,34 @@ export class TemplateLifecycle {
         .execute();
       const earlier = round.filter((a) => a.seq < target.seq && a.decision !== 'APPROVED');
       if (earlier.length) throw conflict(`Stage ${earlier[0]!.stage} must be approved before ${stage}`);
-      if (v.created_by === principal.sub)
-        throw forbidden('Four-eyes: the author of a version cannot decide its review');
-      if (round.some((a) => a.decided_by === principal.sub))
-        throw forbidden('Four-eyes: one person decides at most one stage of a review');
+      checkFourEyes(
+        principal.sub,
+        { initiator: v.created_by, deciders: round.map((a) => a.decided_by) },
+        {
+          INITIATOR_DECIDES: 'the author of a version cannot decide its review',
+          DECIDES_TWICE: 'one person decides at most one stage of a review',
+        },
+      );
       if (target.content_hash !== v.content_hash)
-        throw conflict('The content changed since the review started; submit it again');
+        throw conflict('The content changed since the review started; submit it again', 'CONTENT_CHANGED');
+      if (this.authority) {
+        const final = input.decision === 'APPROVED' && target.seq === TEMPLATE_STAGES.length - 1;
+        await this.authority.decide(tx, {
+          version: v,
+          outcome: input.decision === 'APPROVED' ? 'APPROVED' : 'REJECTED',
+          final,
+          stage,
+          by: principal.sub,
+          comment: input.comment ?? null,
+          contentHash: target.content_hash,
+          deciders: [
+            ...round
+              .filter((a) => a.decision === 'APPROVED' && a.decided_by)
+              .map((a) => ({ stage: a.stage, by: a.decided_by! })),
+            ...(input.decision === 'APPROVED' ? [{ stage, by: principal.sub }] : []),
+          ],
+        });
+      }
       const now = new Date();
       const decided = await tx
         .updateTable('communications.template_approvals')
@@ -304,6 +384,7 @@ export class TemplateLifecycle {
     principal: Principal,
     input: { versionId: string; comment?: string | null },
   ): Promise<TemplateVersionRow> {
+    this.authority?.refuseAuthoring('retireTemplateVersion');
     checkComment(input.comment);
     return this.outbox.transaction(async (tx, emit) => {
       const v = await this.lockVersion(tx, input.versionId);

@@ -44,7 +44,7 @@ export class TemplateResolver {
   @Authorized()
   @Query(() => [Template])
   async templates(@Ctx() ctx: CommunicationsContext): Promise<Template[]> {
-    return (await ctx.communications.reader.allTemplates()).map(toTemplate);
+    return (await ctx.communications.catalogue.templates()).map(toTemplate);
   }
 
   @Authorized(...MUTATION_ROLES.createTemplate)
@@ -157,7 +157,11 @@ export class TemplateResolver {
       "The template's trail: every edit, submission, decision and retirement, with actor, time and comment.",
   })
   async history(@Root() t: Template, @Ctx() ctx: CommunicationsContext): Promise<AuditEvent[]> {
-    return (await ctx.communications.loaders.historyByTemplate.load(t.id)).map(toAuditEvent);
+    const own = (await ctx.communications.loaders.historyByTemplate.load(t.id)).map(toAuditEvent);
+    if (ctx.communications.catalogue.source === 'embedded') return own;
+    // Connected mode: Exstream's STATE history too (who moved it in Designer, with what comment).
+    const upstream = (await ctx.communications.catalogueHistory.load(t.id)).map(toAuditEvent);
+    return [...own, ...upstream].sort((a, b) => a.at.getTime() - b.at.getTime());
   }
 }
 

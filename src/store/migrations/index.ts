@@ -475,6 +475,52 @@ const m009_idempotency_scopes: Migration = {
 };
 
 /**
+ * Issue 10: the template catalogue mirrored from Exstream Design (GENERATION_BACKEND=exstream).
+ * What Exstream last said of each communication (`exstrapplication` resource), each DAS version
+ * and its STATE history, so that reads never wait on Exstream and a refresh fetches only what
+ * changed. The graph's own template tables carry the projection (src/datasources/communications/
+ * catalogue); these tables are the upstream's side. Empty in the embedded mode.
+ */
+const m010_exstream_catalogue: Migration = {
+  async up(db: AnyDB) {
+    await sql`
+      create table communications.exstream_resources (
+        resource_id text primary key references communications.templates(id),
+        name text not null,
+        channels text[] not null,
+        communication_set_id text,
+        driver_data_source text,
+        -- false once the resource is no longer listed in the domain: hidden from the catalogue.
+        present boolean not null default true,
+        refreshed_at timestamptz(3) not null default now()
+      );
+      create table communications.exstream_versions (
+        resource_id text not null references communications.exstream_resources(resource_id),
+        version int not null,
+        state text not null,
+        last_modified_by text,
+        -- As Exstream gives it: a version whose date and state did not move is not fetched again.
+        last_modified_date text,
+        content_hash text not null,
+        refreshed_at timestamptz(3) not null default now(),
+        primary key (resource_id, version)
+      );
+      create table communications.exstream_history (
+        resource_id text not null references communications.exstream_resources(resource_id),
+        seq int not null,
+        version int,
+        state text,
+        operation text,
+        modified_by text,
+        modified_at timestamptz(3),
+        audited_comment text,
+        primary key (resource_id, seq)
+      );
+    `.execute(db);
+  },
+};
+
+/**
  * Issue 10, the Exstream runtime monitor (src/datasources/communications/runtime-jobs.ts). An
  * `error` runtime job gets one exception: its job id is unique on the exceptions, written in the
  * same transaction as the command that opens its case, so no restart or second replica makes a
@@ -530,6 +576,33 @@ const m011_exstream_runtime_monitor: Migration = {
   },
 };
 
+/**
+ * Connected workflow (issue 11): a case's Workflow Service process and the tasks behind its
+ * stages. The case itself (id, kind, status, trail) stays in workflow.cases; these only map it.
+ */
+const m013_workflow_service_links: Migration = {
+  async up(db) {
+    await sql`
+      create table workflow.process_links (
+        case_id text primary key references workflow.cases(id),
+        process_definition_key text not null,
+        process_instance_id text not null unique,
+        linked_at timestamptz not null default now()
+      );
+      create table workflow.task_links (
+        task_id text primary key,
+        case_id text not null references workflow.cases(id),
+        task_key text not null,
+        approval_id text references workflow.approvals(id),
+        assignee text,
+        outcome text,
+        completed_at timestamptz
+      );
+      create index task_links_case on workflow.task_links (case_id);
+    `.execute(db);
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '001_workflow': m001_workflow,
   '002_customers': m002_customers,
@@ -540,7 +613,9 @@ export const migrations: Record<string, Migration> = {
   '007_notice_batches': m007_notice_batches,
   '008_trail_chains': m008_trail_chains,
   '009_idempotency_scopes': m009_idempotency_scopes,
+  '010_exstream_catalogue': m010_exstream_catalogue,
   '011_exstream_runtime_monitor': m011_exstream_runtime_monitor,
+  '013_workflow_service_links': m013_workflow_service_links,
 };
 
 class StaticProvider implements MigrationProvider {

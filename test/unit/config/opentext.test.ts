@@ -65,6 +65,7 @@ test('exstream mode with its settings: defaults as the contract states them', ()
     dataSchemas: {},
     pollMs: 5000,
     lookbackHours: 24,
+    catalogueRefreshMs: 60000,
   });
   expect(opentext.workflow).toBeNull();
 });
@@ -156,6 +157,7 @@ test('malformed connected settings are all reported, with the others of the envi
     EXSTREAM_QUEUE_CHANNELS: '{"PDF":["FAX"]}',
     EXSTREAM_POLL_MS: 'often',
     EXSTREAM_LOOKBACK_HOURS: '0',
+    EXSTREAM_CATALOGUE_REFRESH_MS: '10',
     WORKFLOW_PROCESS_KEYS: '{"PAYMENT":"x"}',
     WORKFLOW_STAGE_GROUPS: 'not json',
     WORKFLOW_TASK_GROUPS: '{"final_response":""}',
@@ -169,6 +171,7 @@ test('malformed connected settings are all reported, with the others of the envi
     /^EXSTREAM_QUEUE_CHANNELS\.PDF\.0: /,
     /^EXSTREAM_POLL_MS: /,
     /^EXSTREAM_LOOKBACK_HOURS: /,
+    /^EXSTREAM_CATALOGUE_REFRESH_MS: /,
     /^WORKFLOW_PROCESS_KEYS\./,
     /^WORKFLOW_STAGE_GROUPS: not JSON$/,
     /^WORKFLOW_TASK_GROUPS\.final_response: /,
