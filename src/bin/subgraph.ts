@@ -98,6 +98,7 @@ async function main(): Promise<void> {
         deliveryStepMs: config.deliveryStepMs,
         followUpWaitMs: config.followUpWaitMs,
         opentext,
+        election: store,
       });
       routes.push(documentContentRoute(() => comms.reader));
       const jobs = await startJobs(store.pool, config.jobExpireSeconds);

@@ -12,6 +12,7 @@ import type { TemplateLifecycle } from '../datasources/communications/templates.
 import type { NoticeBatches } from '../datasources/communications/batches.js';
 import type { CaseTrail } from '../datasources/workflow/trail.js';
 import type { TemplateTrail } from '../datasources/communications/trail.js';
+import type { HeldJobs } from '../datasources/communications/runtime-jobs.js';
 import type DataLoader from 'dataloader';
 import type {
   CatalogueHistoryEntry,
@@ -67,6 +68,8 @@ export interface CommunicationsContext extends BaseContext {
     publicUrl: string;
     /** Integrity check of the template trail's hash chain. */
     trail: TemplateTrail;
+    /** Connected mode: Exstream jobs held at a hold step (src/datasources/communications/runtime-jobs.ts). */
+    heldJobs: HeldJobs;
     /** Where templates come from (embedded, or Exstream Design mirrored). */
     catalogue: TemplateCatalogue;
     catalogueHistory: TemplateCatalogueHistory;

@@ -27,7 +27,9 @@ export type Topic =
   | 'CUSTOMER_UPDATED'
   | 'DEADLINE_ALERT'
   | 'BATCH_PROGRESS'
-  | 'TEMPLATE_UPDATED';
+  | 'TEMPLATE_UPDATED'
+  /** Connected mode: an Exstream job began holding, was released, or left its hold (runtime monitor). */
+  | 'HELD_JOB_UPDATED';
 
 export interface BusEvent<P extends object = Record<string, unknown>> {
   id: string;

@@ -39,9 +39,14 @@ export const MUTATION_ROLES = {
   /** Each stage's role is checked by the lifecycle: approver for APPROVAL, compliance for COMPLIANCE. */
   decideTemplateApproval: ['approver', 'compliance'],
   retireTemplateVersion: ['compliance', 'admin'],
+  /** Connected mode: releasing an Exstream job held at a hold step is operations' call (contract, "Runtime monitor"). */
+  releaseHeldJob: ['operations'],
   /** Calls between our own processes (@inaccessible: not in the client API); see INTERNAL. */
   internal: [INTERNAL],
 } as const satisfies Record<string, readonly (Role | typeof INTERNAL)[]>;
+
+/** Who may read the Exstream jobs held at a hold step and their trail (heldJobs, heldJob). */
+export const HELD_JOB_ROLES = ['operations', 'auditor', 'admin'] as const satisfies readonly Role[];
 
 /** Who may run the integrity check of the audit trails (caseTrailIntegrity, templateTrailIntegrity). */
 export const TRAIL_VERIFY_ROLES = ['auditor', 'compliance', 'admin'] as const satisfies readonly Role[];
@@ -149,6 +154,8 @@ export const SUBSCRIPTION_ROLES = {
   generationExceptionRaised: ['operations', 'compliance', 'auditor', 'admin', 'service'],
   noticeBatchProgress: ['reviewer', 'approver', 'compliance', 'operations', 'auditor', 'admin', 'service'],
   templateUpdated: ['reviewer', 'approver', 'compliance', 'auditor', 'admin'],
+  /** Connected mode: Exstream jobs held, released or left their hold; who reads heldJobs (HELD_JOB_ROLES). */
+  heldJobUpdated: ['operations', 'auditor', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Stream = keyof typeof SUBSCRIPTION_ROLES;
 

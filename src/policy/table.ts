@@ -8,6 +8,7 @@ import {
   routeRoles,
   SUBSCRIPTION_ROLES,
   TRAIL_VERIFY_ROLES,
+  HELD_JOB_ROLES,
 } from './index.js';
 
 /** The fields each class of personal data covers (what the schema's @Authorized decorators name). */
@@ -53,6 +54,7 @@ export function policyTables(): string {
   const queries: Array<[string, readonly string[]]> = [
     ['`caseTrailIntegrity`', TRAIL_VERIFY_ROLES],
     ['`templateTrailIntegrity`', TRAIL_VERIFY_ROLES],
+    ['`heldJobs`, `heldJob`', HELD_JOB_ROLES],
   ];
   const routes = (Object.keys(HTTP_ROUTE_ROLES) as (keyof typeof HTTP_ROUTE_ROLES)[]).map(
     (route): [string, readonly string[] | typeof PUBLIC] => [

@@ -42,6 +42,7 @@ export const FACTS = {
   }),
   noticeBatchProgress: (): EventFacts => ({ caseKind: 'MANDATORY_NOTICE' }),
   templateUpdated: (): EventFacts => ({}),
+  heldJobUpdated: (): EventFacts => ({}),
 } satisfies Record<Stream, (e: BusEvent) => EventFacts>;
 
 /** Where a stream's events come from: its subgraph's bus and events table. */

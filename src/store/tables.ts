@@ -293,6 +293,53 @@ export interface ExceptionsTable {
    */
   claim: NullableJson;
   created_at: Timestamp;
+  /** The Exstream runtime job whose `error` raised it (migration 011); unique: one exception per job. */
+  job_id: Generated<string | null>;
+  /** That job's `externalId`. */
+  external_id: Generated<string | null>;
+}
+
+/** An Exstream runtime job seen `holding` by the runtime monitor (migration 011). */
+export interface HeldJobsTable {
+  job_id: string;
+  domain: string;
+  external_id: string | null;
+  /** HOLDING, RELEASED (through the graph) or LEFT_HOLD (released or stopped outside the graph). */
+  status: string;
+  held_since: Timestamp;
+  /** The held flow steps as last read: `HeldStep[]`. */
+  steps: ColumnType<unknown[], string | undefined, string>;
+  released_by: string | null;
+  released_at: NullableTimestamp;
+  release_comment: string | null;
+  /** A release under way: `{actor, comment, at}`; set under the row lock, cleared when done. */
+  release_claim: NullableJson;
+  seen_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface HeldJobAuditTable {
+  id: BigId;
+  job_id: string;
+  at: Timestamp;
+  actor: string;
+  action: string;
+  detail: NullableJson;
+  seq: ChainColumn<string>;
+  prev_hash: ChainColumn<Buffer>;
+  hash: ChainColumn<Buffer>;
+}
+
+/** The runtime monitor's watermark per Exstream domain (migration 011). */
+export interface RuntimeMonitorTable {
+  domain: string;
+  /** When the last complete poll started (its jobs are all handled). */
+  polled_at: NullableTimestamp;
+  /** The oldest job start that poll read (now − EXSTREAM_LOOKBACK_HOURS). */
+  window_start: NullableTimestamp;
+  last_error: string | null;
+  last_error_at: NullableTimestamp;
+  updated_at: Generated<Date>;
 }
 
 export interface NoticeBatchesTable {
@@ -356,6 +403,9 @@ export interface CommunicationsDB {
   'communications.deliveries': DeliveriesTable;
   'communications.exceptions': ExceptionsTable;
   'communications.notice_batches': NoticeBatchesTable;
+  'communications.held_jobs': HeldJobsTable;
+  'communications.held_job_audit': HeldJobAuditTable;
+  'communications.runtime_monitor': RuntimeMonitorTable;
   'communications.events': EventsTable;
   'communications.commands': CommandsTable;
   'communications.exstream_resources': ExstreamResourcesTable;
@@ -383,6 +433,8 @@ export type DocumentRow = Selectable<DocumentsTable>;
 export type DeliveryRow = Selectable<DeliveriesTable>;
 export type ExceptionRow = Selectable<ExceptionsTable>;
 export type NoticeBatchRow = Selectable<NoticeBatchesTable>;
+export type HeldJobRow = Selectable<HeldJobsTable>;
+export type HeldJobAuditRow = Selectable<HeldJobAuditTable>;
 export type EventRow = Selectable<EventsTable>;
 export type NewCase = Insertable<CasesTable>;
 export type CaseUpdate = Updateable<CasesTable>;

@@ -38,6 +38,9 @@ import { CaseNoticeResolver, NoticeBatchResolver } from '../resolvers/communicat
 import { communicationsReferences } from '../resolvers/communications/communications.reference.js';
 import { TemplateTrailResolver } from '../resolvers/communications/trail.resolver.js';
 import { TemplateTrail } from '../datasources/communications/trail.js';
+import { HeldJobResolver } from '../resolvers/communications/held-job.resolver.js';
+import { startRuntimeMonitor, type MonitorHandle } from '../datasources/communications/runtime-monitor.js';
+import type { Store } from '../store/db.js';
 import type { CommunicationsDB } from '../store/tables.js';
 import { CaseCommunications, CustomerCommunications } from '../schema/communications/types.js';
 import { buildFederatedSchema } from './build.js';
@@ -51,6 +54,8 @@ export interface CommunicationsSubgraph extends Subgraph<CommunicationsContext> 
   readonly catalogue: TemplateCatalogue;
   /** Where batch records are queued (pg-boss); set once the job queue is up. */
   useJobs(queue: JobQueue): void;
+  /** Connected mode: the Exstream runtime monitor of this process (polling only while it leads). */
+  readonly monitor: MonitorHandle;
 }
 
 /** The subgraph's schema alone (no store needed): for printing SDL and composing. */
@@ -67,6 +72,7 @@ export function communicationsSchema(): Promise<GraphQLSchema> {
       NoticeBatchResolver,
       CaseNoticeResolver,
       TemplateTrailResolver,
+      HeldJobResolver,
     ],
     // Entities other subgraphs own, which this one extends.
     orphanedTypes: [CaseCommunications, CustomerCommunications],
@@ -90,6 +96,11 @@ export async function createCommunicationsSubgraph(deps: {
    * settings that choose them. Absent or `generation: 'embedded'`: the embedded engine.
    */
   opentext?: OpenTextConnection;
+  /**
+   * The store's connection settings, for electing the one process that runs the Exstream runtime
+   * monitor (src/store/leader.ts). Without it (tests building a bare subgraph) no monitor runs.
+   */
+  election?: Pick<Store, 'kind' | 'pool'>;
 }): Promise<CommunicationsSubgraph> {
   const schema = await communicationsSchema();
   // Each event carries its entity as it stands then (src/events/snapshot.ts).
@@ -169,6 +180,8 @@ export async function createCommunicationsSubgraph(deps: {
   const catalogueHistory = (): TemplateCatalogueHistory =>
     // Not cached: a subscription's context outlives requests; batched within a tick all the same.
     new DataLoader((ids: readonly string[]) => catalogue.history(ids), { cache: false });
+  // Connected mode: held Exstream jobs in the graph, and the leader-elected runtime monitor.
+  const monitor = startRuntimeMonitor({ ...deps, outbox, relay });
   return {
     name: 'communications',
     schema,
@@ -176,6 +189,7 @@ export async function createCommunicationsSubgraph(deps: {
     reader,
     batches: noticeBatches,
     catalogue,
+    monitor,
     useJobs: (queue: JobQueue) => {
       jobs = queue;
     },
@@ -194,15 +208,17 @@ export async function createCommunicationsSubgraph(deps: {
         trail,
         catalogue,
         catalogueHistory: catalogueHistory(),
+        heldJobs: monitor.heldJobs,
       },
     }),
     start: () => {
       relay.start();
       worker.start();
       catalogue.start();
+      monitor.start();
     },
     stop: async () => {
-      await Promise.all([relay.stop(), worker.stop(), catalogue.stop()]);
+      await Promise.all([relay.stop(), worker.stop(), catalogue.stop(), monitor.stop()]);
     },
     settle: async () => (await relay.drain()) + (await worker.drain()),
     nextDue: async () => earliest([await relay.nextDue(), await worker.nextDue()]),

@@ -8,7 +8,12 @@
  * NOT_FOUND / BAD_USER_INPUT, and nothing changes whichever role asks.
  */
 import { ROLES, type Role } from '../../src/identity/index.js';
-import { MUTATION_ROLES, PERSONAL_DATA_ROLES, TRAIL_VERIFY_ROLES } from '../../src/policy/index.js';
+import {
+  HELD_JOB_ROLES,
+  MUTATION_ROLES,
+  PERSONAL_DATA_ROLES,
+  TRAIL_VERIFY_ROLES,
+} from '../../src/policy/index.js';
 import { startTestGateway, type TestGateway } from '../support/harness.js';
 
 let t: TestGateway;
@@ -62,6 +67,10 @@ const MUTATIONS: Record<ClientMutation, { type: string; input: (role: Role) => R
   reissueDocument: {
     type: 'ReissueDocumentInput',
     input: () => ({ documentId: 'doc_missing', reason: 'matrix' }),
+  },
+  releaseHeldJob: {
+    type: 'ReleaseHeldJobInput',
+    input: () => ({ jobId: 'job_missing', comment: 'matrix' }),
   },
   reportMilestone: {
     type: 'ReportMilestoneInput',
@@ -196,6 +205,12 @@ describe('a sample of cells with the answer written down', () => {
     ['decideTemplateApproval', 'admin', 'FORBIDDEN'],
     ['assignCase', 'operations', 'allowed'],
     ['assignCase', 'requester', 'FORBIDDEN'],
+    // Releasing a held Exstream job is operations' call alone (contract, "Runtime monitor").
+    ['releaseHeldJob', 'operations', 'allowed'],
+    ['releaseHeldJob', 'auditor', 'FORBIDDEN'],
+    ['releaseHeldJob', 'admin', 'FORBIDDEN'],
+    ['releaseHeldJob', 'service-agent', 'FORBIDDEN'],
+    ['releaseHeldJob', 'service', 'FORBIDDEN'],
   ];
 
   test.each(SAMPLE)('%s as %s is %s', async (mutation, role, expected) => {
@@ -220,6 +235,20 @@ describe('a sample of cells with the answer written down', () => {
     if (answers) expect(r.errors).toBeUndefined();
     else expect(r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
+
+  // Held Exstream jobs: operations works them, auditors and admins read them (contract, "Runtime monitor").
+  test.each([
+    ['heldJobs', 'operations', true],
+    ['heldJobs', 'auditor', true],
+    ['heldJobs', 'admin', true],
+    ['heldJobs', 'requester', false],
+    ['heldJobs', 'service', false],
+    ['heldJobs', 'compliance', false],
+  ] as const)('%s as %s answers: %s', async (query, role, answers) => {
+    const r = await t.gql(`{ ${query} { id } }`, {}, tokens.get(role));
+    if (answers) expect(r.errors).toBeUndefined();
+    else expect(r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
 });
 
 describe('every role × every role-restricted query', () => {
@@ -239,6 +268,27 @@ describe('every role × every role-restricted query', () => {
     if ((TRAIL_VERIFY_ROLES as readonly Role[]).includes(role)) {
       expect(r.errors).toBeUndefined();
       expect(r.data![query]).toMatchObject({ intact: true, entries: expect.any(Number) });
+    } else {
+      expect(r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      expect(r.data?.[query] ?? null).toBeNull();
+    }
+  });
+});
+
+describe('every role × the held-job queries', () => {
+  const QUERIES = {
+    heldJobs: `{ heldJobs { id status } }`,
+    heldJob: `{ heldJob(id: "job_missing") { id } }`,
+  } as const;
+  const queryCells = (Object.keys(QUERIES) as (keyof typeof QUERIES)[]).flatMap((q) =>
+    ROLES.map((role) => [q, role] as const),
+  );
+  test.each(queryCells)('%s as %s', async (query, role) => {
+    const r = await t.gql<Record<string, unknown>>(QUERIES[query], {}, tokens.get(role));
+    if ((HELD_JOB_ROLES as readonly Role[]).includes(role)) {
+      expect(r.errors).toBeUndefined();
+      // The embedded mode holds nothing.
+      expect(r.data![query]).toEqual(query === 'heldJobs' ? [] : null);
     } else {
       expect(r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
       expect(r.data?.[query] ?? null).toBeNull();

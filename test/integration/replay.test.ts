@@ -26,7 +26,10 @@ const BATCH = `eventId id status total customers generated failed delivered deli
 const EXCEPTION = `eventId id kind status message resolution
   document { status deliveries { status } } delivery { status attempts lastError }`;
 
-const SELECTIONS: Record<Exclude<StreamField, 'deadlineAlerted' | 'templateUpdated'>, string> = {
+const SELECTIONS: Record<
+  Exclude<StreamField, 'deadlineAlerted' | 'templateUpdated' | 'heldJobUpdated'>,
+  string
+> = {
   caseUpdated: CASE,
   deliveryStatusChanged: DELIVERY,
   noticeBatchProgress: BATCH,

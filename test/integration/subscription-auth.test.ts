@@ -108,6 +108,13 @@ const STREAMS: Record<Stream, string | null> = {
   // No batch runs in this test: those who may open it are checked by the mandatory-notice test.
   noticeBatchProgress: null,
   templateUpdated: `subscription { templateUpdated(after: "0") { id } }`,
+  // Connected mode only (nothing is held here): its refusals are checked; the runtime-monitor test delivers it.
+  heldJobUpdated: null,
+};
+/** What a stream without events to replay here is opened with, to check its refusals. */
+const OPEN_ONLY: Partial<Record<Stream, string>> = {
+  noticeBatchProgress: `subscription { noticeBatchProgress(after: "0") { id } }`,
+  heldJobUpdated: `subscription { heldJobUpdated(after: "0") { id } }`,
 };
 
 const streamCells = (Object.keys(SUBSCRIPTION_ROLES) as Stream[]).flatMap((s) =>
@@ -116,7 +123,7 @@ const streamCells = (Object.keys(SUBSCRIPTION_ROLES) as Stream[]).flatMap((s) =>
 
 test.each(streamCells)('%s as %s', async (stream, role) => {
   const allowed = (SUBSCRIPTION_ROLES[stream] as readonly Role[]).includes(role);
-  const query = STREAMS[stream] ?? `subscription { noticeBatchProgress(after: "0") { id } }`;
+  const query = STREAMS[stream] ?? OPEN_ONLY[stream]!;
   if (!allowed) {
     const r = await collect(tokens.get(role)!, query, () => true);
     expect(codeOf(r.error)).toBe('FORBIDDEN');

@@ -65,6 +65,7 @@ const STREAMS = {
   generationExceptionRaised: ['communications', 'EXCEPTION_RAISED'],
   noticeBatchProgress: ['communications', 'BATCH_PROGRESS'],
   templateUpdated: ['communications', 'TEMPLATE_UPDATED'],
+  heldJobUpdated: ['communications', 'HELD_JOB_UPDATED'],
 } as const;
 export type StreamField = keyof typeof STREAMS;
 

@@ -74,6 +74,9 @@ export async function communicationsSnapshot(
         upTo: { historyByTemplate: { [templateId]: String(trail?.newest ?? '0') } },
       };
     }
+    case 'HELD_JOB_UPDATED':
+      // The payload carries the held job as it was (src/datasources/communications/runtime-jobs.ts).
+      return null;
     case 'DOCUMENT_STATUS':
     case 'CASE_UPDATED':
     case 'CUSTOMER_UPDATED':

@@ -98,6 +98,8 @@ export const toException = (r: ExceptionRow): GenerationException => ({
   caseId: r.case_id,
   retryDocumentId: r.retry_document_id,
   retryDeliveryId: r.retry_delivery_id,
+  jobId: r.job_id ?? null,
+  externalId: r.external_id ?? null,
 });
 
 export function toDocumentConnection(page: Page<DocumentRow>, publicUrl: string): DocumentConnection {

@@ -225,6 +225,16 @@ export class GenerationException {
   @Field(() => DateTime)
   createdAt!: Date;
 
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      'Connected mode: the Exstream runtime job whose error raised this exception (its `msg` is the message); null otherwise.',
+  })
+  jobId!: string | null;
+
+  @Field(() => String, { nullable: true, description: "Connected mode: that runtime job's externalId." })
+  externalId!: string | null;
+
   documentId!: string | null;
   deliveryId!: string | null;
   caseId!: string | null;

@@ -521,6 +521,62 @@ const m010_exstream_catalogue: Migration = {
 };
 
 /**
+ * Issue 10, the Exstream runtime monitor (src/datasources/communications/runtime-jobs.ts). An
+ * `error` runtime job gets one exception: its job id is unique on the exceptions, written in the
+ * same transaction as the command that opens its case, so no restart or second replica makes a
+ * second one. `holding` jobs are mirrored in `held_jobs` (reads work while Exstream is down), with
+ * a hash-chained trail of who released what and why. `runtime_monitor` keeps each domain's
+ * watermark: the last complete poll and the last failure.
+ */
+const m011_exstream_runtime_monitor: Migration = {
+  async up(db: AnyDB) {
+    await sql`
+      alter table communications.exceptions
+        add column job_id text unique,
+        add column external_id text;
+      create table communications.held_jobs (
+        job_id text primary key,
+        domain text not null,
+        external_id text,
+        status text not null,
+        held_since timestamptz(3) not null,
+        steps jsonb not null default '[]',
+        released_by text,
+        released_at timestamptz(3),
+        release_comment text,
+        release_claim jsonb,
+        seen_at timestamptz(3) not null default now(),
+        updated_at timestamptz(3) not null default now()
+      );
+      create index on communications.held_jobs (status, held_since);
+      create table communications.held_job_audit (
+        id bigserial primary key,
+        job_id text not null references communications.held_jobs(job_id),
+        at timestamptz(3) not null default now(),
+        actor text not null,
+        action text not null,
+        detail jsonb
+      );
+      create index on communications.held_job_audit (job_id, id);
+      create table communications.runtime_monitor (
+        domain text primary key,
+        polled_at timestamptz(3),
+        window_start timestamptz(3),
+        last_error text,
+        last_error_at timestamptz(3),
+        updated_at timestamptz(3) not null default now()
+      );
+    `.execute(db);
+    await trailChain({
+      schema: 'communications',
+      table: 'held_job_audit',
+      lockKey: 11,
+      content: `e.id, e.job_id, to_char(e.at at time zone 'UTC', ${TRAIL_TIME}), e.actor, e.action, e.detail::text`,
+    }).execute(db);
+  },
+};
+
+/**
  * Connected workflow (issue 11): a case's Workflow Service process and the tasks behind its
  * stages. The case itself (id, kind, status, trail) stays in workflow.cases; these only map it.
  */
@@ -569,6 +625,7 @@ export const migrations: Record<string, Migration> = {
   '008_trail_chains': m008_trail_chains,
   '009_idempotency_scopes': m009_idempotency_scopes,
   '010_exstream_catalogue': m010_exstream_catalogue,
+  '011_exstream_runtime_monitor': m011_exstream_runtime_monitor,
   '013_workflow_service_links': m013_workflow_service_links,
   '014_document_output_note': m014_document_output_note,
 };

@@ -46,6 +46,8 @@ export interface RequestRecord {
   fault?: FaultRule['kind'];
   /** Fake-only: requests to the same path being served when it arrived, itself included. */
   concurrent: number;
+  /** The OAuth client whose (valid) bearer token it carried: which replica asked. */
+  client?: string;
 }
 
 export class OpenTextFake {
@@ -169,11 +171,13 @@ export class OpenTextFake {
       },
     };
     const fault = this.faults.take(request.method, request.path);
+    const bearer = this.otds.authenticate(firstHeader(req.headers.authorization));
     this.requests.push({
       method: request.method,
       path: request.path,
       concurrent,
       ...(fault ? { fault: fault.kind } : {}),
+      ...(bearer.state === 'valid' ? { client: bearer.caller.clientId } : {}),
     });
     if (fault?.kind === 'reset') {
       req.socket.destroy();
