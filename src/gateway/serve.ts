@@ -345,6 +345,12 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
         } else res.end();
         return;
       }
+      if (clientWentAway(err, req)) {
+        // A client that closed its connection (a tab closed, a timeout on its side): not our fault.
+        log.debug('client went away', { url: req.url, reason: (err as Error).message });
+        res.destroy();
+        return;
+      }
       if (isConnectionError(err)) {
         // The store's connection dropped under a route outside GraphQL (a document, a report).
         log.warn('request refused: database unavailable', { url: req.url, reason: (err as Error).message });
@@ -355,12 +361,6 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
             reason: coded.extensions.reason,
           });
         } else res.end();
-        return;
-      }
-      if (clientWentAway(err, req)) {
-        // A client that closed its connection (a tab closed, a timeout on its side): not our fault.
-        log.debug('client went away', { url: req.url, reason: (err as Error).message });
-        res.destroy();
         return;
       }
       log.error('request failed', { err, url: req.url });

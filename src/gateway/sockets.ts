@@ -70,12 +70,18 @@ const CLIENT_GONE_CODES = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', '
 
 /**
  * True when `err` is the client's disconnect, not a fault of ours: logged at debug, never as an
- * error (a user closing a tab is not an incident).
+ * error (a user closing a tab is not an incident). With the request at hand, the client's side must
+ * really be gone (its socket destroyed, or its request cut short): an ECONNRESET from the database
+ * under a live request is an outage of ours, not a client leaving.
  */
 export function clientWentAway(err: unknown, req?: http.IncomingMessage): boolean {
   const e = err as { code?: unknown; message?: unknown } | null;
-  if (typeof e?.code === 'string' && CLIENT_GONE_CODES.has(e.code)) return true;
-  // The body stream of a request whose client went away ends with "aborted" (http.IncomingMessage).
-  if (e?.message === 'aborted' || e?.message === 'request aborted') return true;
-  return req !== undefined && (req.destroyed || req.socket?.destroyed === true) && !req.complete;
+  const looksLikeIt =
+    (typeof e?.code === 'string' && CLIENT_GONE_CODES.has(e.code)) ||
+    // The body stream of a request whose client went away ends with "aborted" (http.IncomingMessage).
+    e?.message === 'aborted' ||
+    e?.message === 'request aborted';
+  if (!req) return looksLikeIt;
+  const gone = req.destroyed || req.socket?.destroyed === true;
+  return (looksLikeIt && (gone || !req.complete)) || (gone && !req.complete);
 }
