@@ -7,6 +7,7 @@ import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import type { Config } from '../config/index.js';
 import type { Database } from './tables.js';
 import { log } from '../logger.js';
+import { observePool } from '../telemetry/metrics.js';
 
 /**
  * The store: one pg.Pool, either on a real PostgreSQL (DATABASE_URL) or on an
@@ -85,6 +86,7 @@ export async function openStore(
   if (config.databaseUrl) {
     const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.dbPoolMax });
     pool.on('error', (err) => log.error('postgres pool error', { err }));
+    const unobserve = observePool(pool);
     const stats = { queries: 0 };
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: counter(stats) });
     return {
@@ -96,6 +98,7 @@ export async function openStore(
         await pool.query('select 1');
       },
       close: async () => {
+        unobserve();
         await db.destroy();
       },
     };
@@ -105,6 +108,7 @@ export async function openStore(
   try {
     const pglite = await PGlite.create(pgDir);
     const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1 });
+    const unobserve = observePool(pool);
     const stats = { queries: 0 };
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: counter(stats) });
     return {
@@ -117,6 +121,7 @@ export async function openStore(
       },
       close: async () => {
         try {
+          unobserve();
           await db.destroy();
           // Flushes PGlite's files to disk.
           await pglite.close();

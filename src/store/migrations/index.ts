@@ -474,6 +474,20 @@ const m009_idempotency_scopes: Migration = {
   },
 };
 
+/**
+ * Issue 12: each event keeps the W3C traceparent of the change that wrote it (null with tracing
+ * off), so the span of each subscription delivery links to the trace of its cause.
+ */
+const m012_event_traceparent: Migration = {
+  async up(db: AnyDB) {
+    await sql`
+      alter table workflow.events add column traceparent text;
+      alter table customers.events add column traceparent text;
+      alter table communications.events add column traceparent text;
+    `.execute(db);
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '001_workflow': m001_workflow,
   '002_customers': m002_customers,
@@ -484,6 +498,7 @@ export const migrations: Record<string, Migration> = {
   '007_notice_batches': m007_notice_batches,
   '008_trail_chains': m008_trail_chains,
   '009_idempotency_scopes': m009_idempotency_scopes,
+  '012_event_traceparent': m012_event_traceparent,
 };
 
 class StaticProvider implements MigrationProvider {
