@@ -6,7 +6,6 @@ import { ConfigError, loadConfig } from './config/index.js';
 import { startGateway } from './gateway/index.js';
 import { CompositionError } from './gateway/compose.js';
 import { configureLogger, log } from './logger.js';
-import { configureMetrics, describeProcess } from './telemetry/metrics.js';
 import { PortInUseError } from './gateway/port.js';
 import { DataDirLockedError } from './store/db.js';
 
@@ -14,8 +13,6 @@ import { DataDirLockedError } from './store/db.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   configureLogger({ level: config.logLevel, name: 'gateway' });
-  configureMetrics({ maxOperationNames: config.metrics.maxOperationNames });
-  describeProcess('gateway');
   const starting = startGateway(config);
   // Installed before the start completes: a SIGTERM that arrives as the
   // server begins to listen still drains (after the start) instead of killing.

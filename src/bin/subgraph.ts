@@ -14,7 +14,6 @@ import { verifierFor } from '../gateway/index.js';
 import { serveGraphQL } from '../gateway/serve.js';
 import { serviceTokenSource, type ServiceTokenSource } from '../identity/service-token.js';
 import { configureLogger, log } from '../logger.js';
-import { configureMetrics, describeProcess } from '../telemetry/metrics.js';
 import { openStore } from '../store/db.js';
 import { startJobs } from '../jobs/index.js';
 import { retainEvents } from '../events/retention.js';
@@ -46,8 +45,6 @@ async function main(): Promise<void> {
   const config = loadConfig();
   configurePolicyFrom(config);
   configureLogger({ level: config.logLevel, name });
-  configureMetrics({ maxOperationNames: config.metrics.maxOperationNames });
-  describeProcess(`subgraph ${name}`);
   // Before anything slow: a taken port is said at once, in one line.
   await checkPortFree(config.port, config.host);
   // Workflow and communications call the other services; customers calls none, so needs no client

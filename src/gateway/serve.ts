@@ -21,7 +21,13 @@ import type { SecurityConfig } from '../config/index.js';
 import { ErrorCode, GraphQLErrorWithCode } from '../errors/index.js';
 import { AuthError, bearerToken, type Principal, type TokenVerifier } from '../identity/index.js';
 import { bindRequestLog, log, withRequestLog } from '../logger.js';
-import { metrics, serveMetrics, serveMetricsRoute } from '../telemetry/metrics.js';
+import {
+  configureMetrics,
+  describeProcess,
+  metrics,
+  serveMetrics,
+  serveMetricsRoute,
+} from '../telemetry/metrics.js';
 import { maskError } from './errors.js';
 import { createGatewayGuards } from './limits.js';
 import { applyCors, wsOriginAllowed, type CorsPolicy } from './cors.js';
@@ -69,7 +75,7 @@ export interface ServeOptions {
   /** Operation limits, trusted documents, introspection and suggestions (limits.ts); the gateway sets it, subgraph services do not. */
   security?: SecurityConfig;
   /** GET /metrics: on its own port when `port` is set, else on this one for the roles the policy names. */
-  metrics?: { port: number | undefined; host: string };
+  metrics?: { port: number | undefined; host: string; maxOperationNames: number };
 }
 
 export interface RunningServer {
@@ -321,6 +327,8 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
     wss,
   );
 
+  describeProcess(opts.name);
+  if (opts.metrics) configureMetrics({ maxOperationNames: opts.metrics.maxOperationNames });
   const metricsServer =
     opts.metrics?.port !== undefined ? await serveMetrics(opts.metrics.port, opts.metrics.host) : null;
   if (metricsServer) log.info(`${opts.name} metrics`, { url: metricsServer.url });
