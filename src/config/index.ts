@@ -34,7 +34,7 @@ const Env = z.object({
   /** The interface METRICS_PORT listens on; defaults to HOST. */
   METRICS_HOST: z.string().optional(),
   /** Distinct operation names the metrics label; further names are counted as `__other__`. */
-  METRICS_MAX_OPERATION_NAMES: z.coerce.number().int().min(1).max(10_000).default(100),
+  METRICS_MAX_OPERATIONS: z.coerce.number().int().min(1).max(10_000).default(100),
   /** Milliseconds between delivery status steps of the embedded delivery engine. */
   DELIVERY_STEP_MS: z.coerce.number().int().min(0).max(60_000).default(50),
   /** Milliseconds the gateway waits for in-flight work on SIGTERM. */
@@ -469,7 +469,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metrics: {
       port: e.METRICS_PORT,
       host: e.METRICS_HOST ?? e.HOST,
-      maxOperationNames: e.METRICS_MAX_OPERATION_NAMES,
+      maxOperationNames: e.METRICS_MAX_OPERATIONS,
     },
     deliveryStepMs: e.DELIVERY_STEP_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

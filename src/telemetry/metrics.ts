@@ -3,7 +3,7 @@
  * type: on the main port for the `operations` and `admin` roles (src/policy: HTTP_ROUTE_ROLES), or
  * unauthenticated on METRICS_PORT when that is set (and then not on the main port).
  *
- * Label values are bounded: operation names beyond the first METRICS_MAX_OPERATION_NAMES seen are
+ * Label values are bounded: operation names beyond the first METRICS_MAX_OPERATIONS seen are
  * folded into `__other__`, error codes outside the contract into `OTHER`; subgraphs, streams and
  * topics are fixed sets. So a client sending random operation names cannot grow the series.
  */
@@ -150,7 +150,7 @@ export function observeCommandBacklog(source: string, pending: () => Promise<num
 let maxOperationNames = 100;
 const operationNames = new Set<string>();
 
-/** Set once at start from METRICS_MAX_OPERATION_NAMES. */
+/** Set once at start from METRICS_MAX_OPERATIONS. */
 export function configureMetrics(opts: { maxOperationNames: number }): void {
   maxOperationNames = opts.maxOperationNames;
 }

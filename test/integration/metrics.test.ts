@@ -169,7 +169,7 @@ test('after a query, an error and a subscription event, the listed metrics say s
   ]);
 });
 
-test('operation names beyond METRICS_MAX_OPERATION_NAMES are folded, so clients cannot grow the series', async () => {
+test('operation names beyond METRICS_MAX_OPERATIONS are folded, so clients cannot grow the series', async () => {
   const agent = await t.token('metrics.names', 'service-agent');
   // Many distinct names, as a client generating them would send.
   for (let i = 0; i < 120; i++) await t.gql(`query Random${i} { __typename }`, {}, agent);
