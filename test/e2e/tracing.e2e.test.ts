@@ -4,6 +4,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { SEED_TEMPLATES } from '../../src/datasources/communications/seed/templates.js';
+import { subscribe } from '../support/ws.js';
 import { logEntries, nodeStart, npmToken, subgraphStart, type RunningProduct } from './server.js';
 
 /**
@@ -176,4 +178,47 @@ test("a client's traceparent is continued: gateway, subgraph service and databas
   expect(serviceLine.traceId).toBe(traceId);
   // Personal data stays out of the logs even with everything traced.
   expect(gateway.logs.join('') + customers.logs.join('')).not.toContain(body.data!.customer.name);
+});
+
+test('each subscription delivery is a span linked to the trace of the change that caused it', async () => {
+  const token = await npmToken(dataDir, 'trace.service', ['service']);
+  const watcher = await subscribe<{ deliveryStatusChanged: { document: { id: string } } }>(
+    gateway.url,
+    token,
+    `subscription ($after: ID) { deliveryStatusChanged(customerId: "cus_009", after: $after) { document { id } } }`,
+    { after: '0' },
+  );
+  const traceId = randomBytes(16).toString('hex');
+  const res = await fetch(gateway.url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${token}`,
+      traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
+    },
+    body: JSON.stringify({
+      query: 'mutation ($input: GenerateDocumentInput!) { generateDocument(input: $input) { id } }',
+      variables: {
+        input: {
+          customerId: 'cus_009',
+          templateId: 'tpl_billing_notice',
+          channel: 'PRINT',
+          data: SEED_TEMPLATES.find((x) => x.id === 'tpl_billing_notice')!.sampleData,
+        },
+      },
+    }),
+  });
+  const body = (await res.json()) as { data: { generateDocument: { id: string } } };
+  const docId = body.data.generateDocument.id;
+  await watcher.waitFor((r) => r.some((e) => e.deliveryStatusChanged.document.id === docId), 30_000);
+  await watcher.close();
+  // The delivery happened in the communications service (the gateway passes the stream through):
+  // its span starts a trace of its own and links to the mutation's.
+  const delivery = await waitFor('a delivery span linked to the mutation', () =>
+    collector.spans.find(
+      (s) => s.name === 'deliver DELIVERY_STATUS' && s.links?.some((l) => l.traceId === traceId),
+    ),
+  );
+  expect(delivery.service).toBe('commsgraph-communications');
+  expect(delivery.traceId).not.toBe(traceId);
 });
