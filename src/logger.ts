@@ -1,33 +1,128 @@
 /**
- * A small structured logger: one JSON line per entry on stderr, so logs of
- * several processes can be told apart and parsed. Errors are logged in full
- * (stack included) here and never sent to clients.
+ * Logs with pino: one JSON line per entry on stderr, so logs of several processes can be told
+ * apart and parsed. Errors are logged in full (stack included) here and never sent to clients.
+ *
+ * Every line carries `t` (ISO 8601 time), `level` (debug, info, warn, error), `proc` (gateway,
+ * worker, a subgraph's name) and `msg`; inside a request, also the request's `requestId` and
+ * `operationName` (a child logger per request, see `withRequestLog`), and with tracing on the
+ * active `traceId` and `spanId`. Tokens, secrets and personal data are redacted by path (REDACT).
+ *
+ * The call sites keep the shape they had before pino: `log.info('message', { fields })`.
  */
-type Level = 'debug' | 'info' | 'warn' | 'error';
-const ORDER: Record<Level | 'silent', number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
+import pino, { type Logger } from 'pino';
 
-let threshold: number = ORDER[(process.env.LOG_LEVEL as Level | 'silent') ?? 'info'] ?? ORDER.info;
+type Level = 'debug' | 'info' | 'warn' | 'error';
+type Threshold = Level | 'silent';
+
+/**
+ * Paths whose values never reach a log: tokens and secrets, and personal data (names, emails,
+ * phones, addresses, document content and the data merged into documents). A path names a key
+ * at the top of an entry's fields or one level down (pino's `*` matches one level).
+ */
+export const REDACT = [
+  'authorization',
+  'token',
+  'accessToken',
+  'password',
+  'secret',
+  'clientSecret',
+  'cookie',
+  'email',
+  'phone',
+  'address',
+  'postalAddress',
+  'customerName',
+  'fullName',
+  'content',
+  'body',
+  'variables',
+  'data',
+  'payload',
+  'headers.authorization',
+  'headers.cookie',
+  'customer.name',
+  '*.authorization',
+  '*.token',
+  '*.accessToken',
+  '*.password',
+  '*.secret',
+  '*.clientSecret',
+  '*.email',
+  '*.phone',
+  '*.address',
+  '*.postalAddress',
+  '*.customerName',
+  '*.fullName',
+  '*.content',
+  '*.variables',
+  '*.data',
+];
+
+interface RequestScope {
+  logger: Logger;
+}
+const scope = new AsyncLocalStorage<RequestScope>();
+
+let threshold: Threshold = (process.env.LOG_LEVEL as Threshold | undefined) ?? 'info';
 let processName = process.env.PROCESS_NAME ?? 'commsgraph';
 
-export function configureLogger(opts: { level?: Level | 'silent'; name?: string }): void {
-  if (opts.level) threshold = ORDER[opts.level];
-  if (opts.name) processName = opts.name;
+/** Writes through `process.stderr.write` (not the fd), synchronously, so tests and supervisors see each line whole and in order. */
+const stderr = { write: (line: string) => process.stderr.write(line) };
+
+function pretty(): boolean {
+  // pino-pretty is a development dependency: never in production, and only when asked for.
+  return process.env.LOG_PRETTY === 'true' && process.env.NODE_ENV !== 'production';
 }
 
+function build(): Logger {
+  const options: pino.LoggerOptions = {
+    level: threshold,
+    base: { proc: processName },
+    messageKey: 'msg',
+    timestamp: () => `,"t":"${new Date().toISOString()}"`,
+    formatters: { level: (label) => ({ level: label }) },
+    serializers: { err: pino.stdSerializers.errWithCause },
+    redact: { paths: REDACT, censor: '[redacted]' },
+    // The trace and span this line belongs to (cheap: a lookup in the active context).
+    mixin() {
+      const span = trace.getActiveSpan()?.spanContext();
+      return span && isSpanContextValid(span) ? { traceId: span.traceId, spanId: span.spanId } : {};
+    },
+  };
+  if (pretty()) {
+    return pino({ ...options, transport: { target: 'pino-pretty', options: { destination: 2 } } });
+  }
+  return pino(options, stderr);
+}
+
+let root = build();
+
+export function configureLogger(opts: { level?: Threshold; name?: string }): void {
+  if (opts.level) threshold = opts.level;
+  if (opts.name) processName = opts.name;
+  root = build();
+}
+
+/** The logger of the request under way (its child logger), else the process's. */
+function current(): Logger {
+  return scope.getStore()?.logger ?? root;
+}
+
+/** Any Error among the fields is logged whole (name, message, stack, cause), whatever its key. */
 function serialise(fields: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fields)) {
-    out[k] = v instanceof Error ? { name: v.name, message: v.message, stack: v.stack, cause: v.cause } : v;
-  }
+  for (const [k, v] of Object.entries(fields))
+    out[k] = v instanceof Error ? pino.stdSerializers.errWithCause(v) : v;
   return out;
 }
 
-function write(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
-  if (ORDER[level] < threshold) return;
-  process.stderr.write(
-    JSON.stringify({ t: new Date().toISOString(), level, proc: processName, msg, ...serialise(fields) }) +
-      '\n',
-  );
+function write(level: Level, msg: string, fields?: Record<string, unknown>): void {
+  const logger = current();
+  if (!logger.isLevelEnabled(level)) return;
+  if (fields) logger[level](serialise(fields), msg);
+  else logger[level](msg);
 }
 
 export const log = {
@@ -36,3 +131,17 @@ export const log = {
   warn: (msg: string, fields?: Record<string, unknown>) => write('warn', msg, fields),
   error: (msg: string, fields?: Record<string, unknown>) => write('error', msg, fields),
 };
+
+/**
+ * Runs `fn` with a child logger carrying `bindings` (requestId): every `log` call made while it
+ * runs, in any module, writes through that child.
+ */
+export function withRequestLog<T>(bindings: Record<string, unknown>, fn: () => T): T {
+  return scope.run({ logger: current().child(bindings) }, fn);
+}
+
+/** Adds bindings (operationName, once parsed) to the current request's child logger. */
+export function bindRequestLog(bindings: Record<string, unknown>): void {
+  const s = scope.getStore();
+  if (s) s.logger = s.logger.child(bindings);
+}

@@ -1,3 +1,5 @@
+// First: tracing patches the modules loaded after it (src/telemetry/preload.ts).
+import './telemetry/preload.js';
 import 'reflect-metadata';
 import { drainOnSignals } from './gateway/lifecycle.js';
 import { ConfigError, loadConfig } from './config/index.js';

@@ -1,3 +1,5 @@
+// First: tracing patches the modules loaded after it (src/telemetry/preload.ts).
+import '../telemetry/preload.js';
 import 'reflect-metadata';
 import { configurePolicyFrom } from '../policy/index.js';
 import { drainOnSignals } from '../gateway/lifecycle.js';
@@ -132,6 +134,7 @@ async function main(): Promise<void> {
       introspection: true,
       graceMs: config.shutdownGraceMs,
       sockets: config.sockets,
+      metrics: config.metrics,
       onStop: async () => {
         stopRetention();
         await stopJobs();

@@ -1,3 +1,5 @@
+// First: tracing patches the modules loaded after it (src/telemetry/preload.ts).
+import '../telemetry/preload.js';
 import 'reflect-metadata';
 import { configurePolicyFrom } from '../policy/index.js';
 import http from 'node:http';
@@ -11,6 +13,7 @@ import { drainOnSignals } from '../gateway/lifecycle.js';
 import { serviceTokenSource } from '../identity/service-token.js';
 import { startJobs } from '../jobs/index.js';
 import { configureLogger, log } from '../logger.js';
+import { configureMetrics, describeProcess, serveMetrics, serveMetricsRoute } from '../telemetry/metrics.js';
 import { openStore } from '../store/db.js';
 import { migrate } from '../store/migrations/index.js';
 import { sliceOf, type CommunicationsDB } from '../store/tables.js';
@@ -29,6 +32,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   configurePolicyFrom(config);
   configureLogger({ level: config.logLevel, name: 'worker' });
+  configureMetrics({ maxOperationNames: config.metrics.maxOperationNames });
+  describeProcess('worker');
   if (!config.databaseUrl) {
     throw new ConfigError([
       'DATABASE_URL: a separate worker needs the shared PostgreSQL; with the embedded store, workers run inside `npm start`',
@@ -56,17 +61,30 @@ async function main(): Promise<void> {
   const health =
     config.workerHealthPort === undefined
       ? null
-      : await serveHealth(config.workerHealthPort, config.host, async () => {
-          if (draining) return false;
-          await store.ping();
-          return true;
-        });
-  log.info('worker running', { concurrency: config.workerConcurrency, health: health?.url });
+      : await serveHealth(
+          config.workerHealthPort,
+          config.host,
+          async () => {
+            if (draining) return false;
+            await store.ping();
+            return true;
+          },
+          config.metrics.port === undefined,
+        );
+  // Metrics: on METRICS_PORT when set, else next to the probes on WORKER_HEALTH_PORT (both unauthenticated).
+  const metricsServer =
+    config.metrics.port === undefined ? null : await serveMetrics(config.metrics.port, config.metrics.host);
+  log.info('worker running', {
+    concurrency: config.workerConcurrency,
+    health: health?.url,
+    metrics: metricsServer?.url ?? health?.url.replace(/\/readyz$/, '/metrics'),
+  });
   drainOnSignals(async () => {
     // Not ready from the first moment of the drain, so an orchestrator stops counting on it.
     draining = true;
     await jobs.stop();
     await health?.close();
+    await metricsServer?.close();
     await communications.stop();
     await bus.close();
     await store.close();
@@ -74,17 +92,22 @@ async function main(): Promise<void> {
 }
 
 /**
- * GET /healthz (the process lives) and /readyz (its store answers within a
- * second, and it is not draining) for container probes; nothing else.
+ * GET /healthz (the process lives), /readyz (its store answers within a
+ * second, and it is not draining) for container probes, and /metrics unless METRICS_PORT has it.
  */
 async function serveHealth(
   port: number,
   host: string,
   ready: () => Promise<boolean>,
+  metrics: boolean,
 ): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const route = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (route === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (metrics && route === '/metrics') {
+      void serveMetricsRoute(req, res).catch(() => res.destroy());
+      return;
+    }
     if (route !== '/readyz') return sendJson(res, 404, { status: 'not found' });
     const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1_000).unref());
     void Promise.race([ready().catch(() => false), timeout]).then((ok) =>

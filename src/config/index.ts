@@ -27,6 +27,14 @@ const Env = z.object({
    */
   SEED_DEMO: z.enum(['true', 'false']).optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** Human-readable logs (pino-pretty) instead of JSON lines; development only (read by src/logger.ts). */
+  LOG_PRETTY: z.enum(['true', 'false']).optional(),
+  /** Serve GET /metrics on this port only, unauthenticated (then not on the main port); unset, on the main port for operations and admin. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** The interface METRICS_PORT listens on; defaults to HOST. */
+  METRICS_HOST: z.string().optional(),
+  /** Distinct operation names the metrics label; further names are counted as `__other__`. */
+  METRICS_MAX_OPERATIONS: z.coerce.number().int().min(1).max(10_000).default(100),
   /** Milliseconds between delivery status steps of the embedded delivery engine. */
   DELIVERY_STEP_MS: z.coerce.number().int().min(0).max(60_000).default(50),
   /** Milliseconds the gateway waits for in-flight work on SIGTERM. */
@@ -231,6 +239,8 @@ export interface Config {
   subgraphUrls: Partial<Record<SubgraphName, string>>;
   seedDemo: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** GET /metrics (src/telemetry/metrics.ts): on its own port when `port` is set, else on the main port. */
+  metrics: { port: number | undefined; host: string; maxOperationNames: number };
   deliveryStepMs: number;
   shutdownGraceMs: number;
   /** Socket timeouts of the HTTP and WebSocket server (src/gateway/sockets.ts). */
@@ -459,6 +469,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     subgraphUrls,
     seedDemo: e.SEED_DEMO ? e.SEED_DEMO === 'true' : e.NODE_ENV !== 'production',
     logLevel: e.LOG_LEVEL,
+    metrics: {
+      port: e.METRICS_PORT,
+      host: e.METRICS_HOST ?? e.HOST,
+      maxOperationNames: e.METRICS_MAX_OPERATIONS,
+    },
     deliveryStepMs: e.DELIVERY_STEP_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     sockets: {

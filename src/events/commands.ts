@@ -2,6 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { SubgraphName } from '../config/index.js';
 import { log } from '../logger.js';
 import { OutageLog } from '../store/connection-errors.js';
+import { observeCommandBacklog } from '../telemetry/metrics.js';
 
 /**
  * Durable work for another subgraph (generate the approved document, open an
@@ -41,6 +42,7 @@ export class CommandRelay<C extends CommandMap<C> = Record<string, Record<string
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly maxAttempts: number;
+  private unobserve: () => void = () => undefined;
 
   constructor(
     private readonly db: Kysely<unknown>,
@@ -81,7 +83,16 @@ export class CommandRelay<C extends CommandMap<C> = Record<string, Record<string
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.unobserve = observeCommandBacklog(this.source, () => this.backlog());
     this.loop = this.run();
+  }
+
+  /** Commands not yet carried out that will still be tried (due, waiting, or retrying): the metrics' backlog. */
+  async backlog(): Promise<number> {
+    const { rows } = await sql<{ n: string }>`
+      select count(*)::text as n from ${sql.table(`${this.source}.commands`)}
+      where done_at is null and attempts < ${this.maxAttempts}`.execute(this.db);
+    return Number(rows[0]?.n ?? 0);
   }
 
   /** Process pending commands now (after a commit that enqueued one). */
@@ -92,6 +103,7 @@ export class CommandRelay<C extends CommandMap<C> = Record<string, Record<string
   /** Finishes the command in hand, then stops. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unobserve();
     this.wake?.();
     await this.loop;
   }

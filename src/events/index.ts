@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { SubgraphName } from '../config/index.js';
 import { log } from '../logger.js';
+import { activeTraceparent } from '../telemetry/tracing.js';
 import { encodeSnapshot, SNAPSHOT_KEY, type Snapshotter } from './snapshot.js';
 
 /**
@@ -43,6 +44,8 @@ export interface BusEvent<P extends object = Record<string, unknown>> {
    * pass the event on at once; any other reader reads the table instead.
    */
   prevId?: string;
+  /** The W3C traceparent of the change that caused the event, when it was traced. */
+  traceparent?: string | null;
 }
 
 /** The transport between the process that commits and the processes that subscribe. */
@@ -188,6 +191,8 @@ export class Outbox<DB> {
     const table = sql.table(`${this.source}.events`);
     await sql`select pg_advisory_xact_lock(${EVENT_ORDER_LOCK}::int, hashtext(${this.source}))`.execute(tx);
     const events: BusEvent[] = [];
+    // The change's trace, stored with its events: each delivery's span links back to it.
+    const traceparent = activeTraceparent();
     for (const e of pending) {
       // Taken under the lock, after everything else the transaction did: an event's snapshot
       // includes every change committed before the event's id was drawn (a batch's counts
@@ -198,7 +203,8 @@ export class Outbox<DB> {
       // topic's newest id before this insert is exactly the previous event of the topic.
       const { rows } = await sql<{ id: string; occurred_at: Date; prev_id: string }>`
         with prev as (select coalesce(max(p.id), 0)::text as id from ${table} p where p.topic = ${e.topic})
-        insert into ${table} (topic, payload) values (${e.topic}, ${JSON.stringify(payload)}::jsonb)
+        insert into ${table} (topic, payload, traceparent)
+        values (${e.topic}, ${JSON.stringify(payload)}::jsonb, ${traceparent})
         returning id::text as id, occurred_at, (select id from prev) as prev_id`.execute(tx);
       const row = rows[0]!;
       events.push({
@@ -209,6 +215,7 @@ export class Outbox<DB> {
         // As stored, so a live subscriber resolves the same payload a replay reads back.
         payload,
         prevId: row.prev_id,
+        traceparent,
       });
     }
     return events;

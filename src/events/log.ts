@@ -27,8 +27,13 @@ export class EventLog {
    * Ordered by the column, not the text alias: as text, '100' sorts before '99'.
    */
   async after(topic: Topic, afterId: string, limit = 500): Promise<BusEvent[]> {
-    const { rows } = await sql<{ id: string; payload: Record<string, unknown>; occurred_at: Date }>`
-      select e.id::text as id, e.payload, e.occurred_at from ${sql.table(`${this.source}.events`)} e
+    const { rows } = await sql<{
+      id: string;
+      payload: Record<string, unknown>;
+      occurred_at: Date;
+      traceparent: string | null;
+    }>`
+      select e.id::text as id, e.payload, e.occurred_at, e.traceparent from ${sql.table(`${this.source}.events`)} e
       where e.topic = ${topic} and e.id > ${afterId}::bigint
       order by e.id limit ${limit}`.execute(this.db);
     return rows.map((r) => ({
@@ -37,6 +42,7 @@ export class EventLog {
       topic,
       occurredAt: new Date(r.occurred_at).toISOString(),
       payload: r.payload,
+      traceparent: r.traceparent,
     }));
   }
 }

@@ -1,5 +1,6 @@
 import { log } from '../logger.js';
 import { OutageLog } from '../store/connection-errors.js';
+import { metrics } from '../telemetry/metrics.js';
 import type { BusEvent, EventBus, Topic } from './index.js';
 import type { EventLog } from './log.js';
 
@@ -158,6 +159,7 @@ class TopicReader {
   /** Hands the event to the listeners that want it; only ever the event after the cursor. */
   private pass(event: BusEvent): void {
     this.cursor = BigInt(event.id);
+    metrics.relayed(this.events.source, event.occurredAt);
     // Copied before calling: a listener may unsubscribe (itself or others) while being called.
     const targets = [...this.everyEvent];
     for (const [field, values] of this.byValue) {

@@ -10,6 +10,7 @@ import type { Principal } from '../identity/index.js';
 import { admitRoute, sendError } from './http.js';
 import type { Route } from './serve.js';
 import { HttpAuthError } from './serve.js';
+import { clientWentAway } from './sockets.js';
 
 /** Its entry in the policy (src/policy: HTTP_ROUTE_ROLES). */
 const ROUTE = 'GET /documents/:id/content';
@@ -178,7 +179,9 @@ export function proxyDocumentRoute(communicationsUrl: string): Route {
     try {
       await pipeline(Readable.fromWeb(upstream.body as WebReadableStream), res);
     } catch (err) {
-      log.warn('document download from the communications service broke off', { err });
+      // The downloader closing its connection is not the service's fault: debug, not a warning.
+      if (clientWentAway(err, req)) log.debug('client went away', { url: req.url });
+      else log.warn('document download from the communications service broke off', { err });
       res.destroy();
     }
     return true;

@@ -5,6 +5,35 @@ import { getOperationASTFromRequest, type ExecutionRequest, type Executor } from
 import type { BaseContext } from '../context/index.js';
 import type { Subgraph } from '../subgraphs/types.js';
 import { upstreamUnavailable } from '../errors/index.js';
+import { metrics } from '../telemetry/metrics.js';
+
+/**
+ * The call's duration in the metrics (commsgraph_subgraph_request_duration_seconds), for queries
+ * and mutations; a subscription is a stream, not a call, and is counted by its events instead.
+ */
+export function measured(subgraph: string, executor: Executor): Executor {
+  return (request: ExecutionRequest) => {
+    if (getOperationASTFromRequest(request).operation === 'subscription') return executor(request);
+    const started = performance.now();
+    const done = (ok: boolean) => metrics.subgraphCall(subgraph, ok, (performance.now() - started) / 1000);
+    const settled = (result: unknown) => {
+      done(!(result as { errors?: unknown[] } | null)?.errors?.length);
+      return result;
+    };
+    try {
+      const result = executor(request);
+      if (result instanceof Promise)
+        return result.then(settled, (err: unknown) => {
+          done(false);
+          throw err;
+        }) as ReturnType<Executor>;
+      return settled(result) as ReturnType<Executor>;
+    } catch (err) {
+      done(false);
+      throw err;
+    }
+  };
+}
 
 /**
  * Runs a subgraph's operations in the gateway's process: no HTTP hop, no
@@ -14,7 +43,7 @@ import { upstreamUnavailable } from '../errors/index.js';
  */
 export function inProcessExecutor(subgraph: Subgraph): Executor {
   const contexts = new WeakMap<object, BaseContext>();
-  return (request: ExecutionRequest) => {
+  return measured(subgraph.name, (request: ExecutionRequest) => {
     const gatewayCtx = (request.context ?? {}) as BaseContext;
     let ctx = contexts.get(gatewayCtx);
     if (!ctx) {
@@ -30,7 +59,7 @@ export function inProcessExecutor(subgraph: Subgraph): Executor {
       rootValue: request.rootValue,
       contextValue: ctx,
     });
-  };
+  });
 }
 
 /** The gateway context fields forwarded to a remote subgraph. */
@@ -47,9 +76,12 @@ export function remoteExecutor(name: string, url: string): { executor: Executor;
   const http = buildHTTPExecutor({
     endpoint: url,
     headers: (req) => {
-      const auth = (req?.context as ForwardingContext | undefined)?.authorization;
+      const ctx = req?.context as ForwardingContext | undefined;
+      const auth = ctx?.authorization;
       const headers: Record<string, string> = {};
       if (auth) headers.authorization = auth;
+      // The subgraph service logs under the same request id (traceparent is the HTTP instrumentation's).
+      if (ctx?.requestId) headers['x-request-id'] = ctx.requestId;
       return headers;
     },
     timeout: 30_000,
@@ -81,7 +113,7 @@ export function remoteExecutor(name: string, url: string): { executor: Executor;
     }
   };
   return {
-    executor,
+    executor: measured(name, executor),
     dispose: async () => {
       await (ws as Executor & { [Symbol.asyncDispose]?: () => Promise<void> })[Symbol.asyncDispose]?.();
     },

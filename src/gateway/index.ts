@@ -183,6 +183,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
         security: config.security,
         graceMs: config.shutdownGraceMs,
         sockets: config.sockets,
+        metrics: config.metrics,
         onStop: async () => {
           // Workers finish the records in hand before the subgraphs and the store go.
           stopRetention.forEach((stop) => stop());

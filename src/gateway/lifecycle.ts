@@ -1,4 +1,5 @@
 import { log } from '../logger.js';
+import { shutdownTracing } from '../telemetry/preload.js';
 
 /**
  * SIGTERM and SIGINT drain the process once: `stop` finishes in-flight work,
@@ -12,7 +13,8 @@ export function drainOnSignals(stop: () => Promise<void>): void {
     exiting = true;
     log.info('draining', { signal });
     stop().then(
-      () => process.exit(0),
+      // The last spans (the drain's own) are flushed before the process goes.
+      () => shutdownTracing().finally(() => process.exit(0)),
       (err) => {
         log.error('shutdown failed', { err });
         process.exit(1);

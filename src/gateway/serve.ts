@@ -25,14 +25,22 @@ import {
   GraphQLErrorWithCode,
 } from '../errors/index.js';
 import { AuthError, bearerToken, type Principal, type TokenVerifier } from '../identity/index.js';
-import { log } from '../logger.js';
+import { bindRequestLog, log, withRequestLog } from '../logger.js';
 import { isConnectionError } from '../store/connection-errors.js';
+import {
+  configureMetrics,
+  describeProcess,
+  metrics,
+  serveMetrics,
+  serveMetricsRoute,
+} from '../telemetry/metrics.js';
 import { maskError } from './errors.js';
 import { createGatewayGuards } from './limits.js';
 import { applyCors, wsOriginAllowed, type CorsPolicy } from './cors.js';
 import type { RateLimits } from './rate-limit.js';
 import { createExplorer, type ExplorerOptions } from './explorer/index.js';
 import {
+  admitRoute,
   handleGraphQL,
   readJsonBody,
   RequestRefused,
@@ -87,6 +95,8 @@ export interface ServeOptions {
   guard?: { cors: CorsPolicy; rateLimits: RateLimits | null };
   /** Operation limits, trusted documents, introspection and suggestions (limits.ts); the gateway sets it, subgraph services do not. */
   security?: SecurityConfig;
+  /** GET /metrics: on its own port when `port` is set, else on this one for the roles the policy names. */
+  metrics?: { port: number | undefined; host: string; maxOperationNames: number };
 }
 
 export interface RunningServer {
@@ -159,6 +169,49 @@ function anonymousRefused(): ApolloServerPlugin<ForwardingContext> {
   };
 }
 
+/** A client's X-Request-Id is kept when it is a plain token of sane length; otherwise one is made. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/**
+ * Each GraphQL operation over HTTP: its duration and error codes in the metrics, its name on the
+ * request's child logger, and one log line when it is answered (with the request id, and the
+ * trace and span ids when tracing is on).
+ */
+function observed(): ApolloServerPlugin<ForwardingContext> {
+  return {
+    async requestDidStart() {
+      const started = performance.now();
+      let name: string | null = null;
+      let type: string | undefined;
+      return {
+        async didResolveOperation({ operationName, operation }) {
+          name = operationName ?? null;
+          type = operation?.operation;
+          bindRequestLog({ operationName: name });
+        },
+        async willSendResponse({ response }) {
+          const seconds = (performance.now() - started) / 1000;
+          metrics.request(name, type, seconds);
+          const errors = response.body.kind === 'single' ? (response.body.singleResult.errors ?? []) : [];
+          const codes = errors.map((e) => e.extensions?.code);
+          for (const code of codes) metrics.error(code);
+          log.info('graphql operation', {
+            operationName: name,
+            operationType: type ?? null,
+            status: response.http.status ?? 200,
+            durationMs: Math.round(seconds * 1000),
+            ...(codes.length ? { errorCodes: codes } : {}),
+          });
+        },
+      };
+    },
+  };
+}
+
 /**
  * One GraphQL service over HTTP (Apollo Server) and graphql-ws on the same
  * URL, with health endpoints and a draining stop. The gateway and each
@@ -187,6 +240,7 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
     plugins: [
       // Apollo's usage-reporting traces are for GraphOS, which this product does not use.
       ApolloServerPluginInlineTraceDisabled(),
+      observed(),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: opts.graceMs }),
       ...(opts.guard?.rateLimits ? [opts.guard.rateLimits.plugin<ForwardingContext>()] : []),
       ...(opts.security ? [anonymousRefused()] : []),
@@ -333,9 +387,21 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
     }
     await sse(req, res, { principal, authorization: String(req.headers.authorization), body });
   }
+  describeProcess(opts.name);
+  if (opts.metrics) configureMetrics({ maxOperationNames: opts.metrics.maxOperationNames });
+  const metricsServer =
+    opts.metrics?.port !== undefined ? await serveMetrics(opts.metrics.port, opts.metrics.host) : null;
+  if (metricsServer) log.info(`${opts.name} metrics`, { url: metricsServer.url });
 
   httpServer.on('request', (req, res) => {
-    void handle(req, res).catch((err) => {
+    // A child logger per request: every line written while it runs carries its id.
+    const requestId = requestIdOf(req);
+    res.setHeader('x-request-id', requestId);
+    void withRequestLog({ requestId }, () => handleLogged(req, res, requestId));
+  });
+
+  async function handleLogged(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+    await handle(req, res, requestId).catch((err) => {
       if (err instanceof GraphQLErrorWithCode && err.code === ErrorCode.UPSTREAM_UNAVAILABLE) {
         // A dependency (the identity provider, a subgraph) is down: our outage, worth a retry.
         log.warn('request refused: upstream unavailable', { url: req.url, reason: err.message });
@@ -367,9 +433,9 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
       if (!res.headersSent) sendError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
       else res.end();
     });
-  });
+  }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     if (opts.guard && applyCors(opts.guard.cors, req, res)) return;
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
@@ -398,6 +464,15 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
     const limits = opts.guard?.rateLimits;
     // GraphQL operations are charged by the limiter's Apollo plugin (each of a batch); anything else here is one.
     if (limits && url.pathname !== '/graphql' && (await limits.refuseHttp(req, res, auth))) return;
+    // GET /metrics here only when no METRICS_PORT took it; then for the roles the policy names.
+    if (opts.metrics && !metricsServer && url.pathname === '/metrics' && req.method === 'GET') {
+      const caller = await auth().catch((err: unknown) => {
+        if (err instanceof HttpAuthError) return null; // a bad token is no caller: 401
+        throw err;
+      });
+      if (admitRoute(res, caller, 'GET /metrics', 'Reading metrics')) await serveMetricsRoute(req, res);
+      return;
+    }
     for (const route of opts.routes ?? []) {
       if (await route(req, res, auth)) return;
     }
@@ -429,7 +504,7 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
       res,
       async () => {
         const context = contextOf({
-          requestId: randomUUID(),
+          requestId,
           principal: await auth(),
           authorization: req.headers.authorization,
         });
@@ -461,6 +536,7 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
         await apollo.stop();
         await new Promise<void>((resolve) => wss.close(() => resolve()));
         await opts.onStop();
+        await metricsServer?.close();
         log.info(`${opts.name} stopped`);
       })()),
   };

@@ -86,6 +86,8 @@ export const HTTP_ROUTE_ROLES = {
   'GET /readyz': PUBLIC,
   'GET /documents/:id/content': [...PERSONAL_DATA_ROLES.documentContent, INTERNAL],
   'GET /reports/notices/:caseId.csv': ['compliance', 'operations', 'auditor', 'admin'],
+  /** Prometheus metrics on the main port (with METRICS_PORT set they are served there, unauthenticated, instead). */
+  'GET /metrics': ['operations', 'admin'],
 } as const satisfies Record<string, typeof PUBLIC | readonly (Role | typeof INTERNAL)[]>;
 export type HttpRoute = keyof typeof HTTP_ROUTE_ROLES;
 

@@ -2,6 +2,8 @@ import type { SubgraphName } from '../config/index.js';
 import type { BusEvent, EventBus, Topic } from '../events/index.js';
 import type { EventLog } from '../events/log.js';
 import { EventRelay, type RelayIndex } from '../events/relay.js';
+import { metrics } from '../telemetry/metrics.js';
+import { traceDelivery } from '../telemetry/tracing.js';
 
 /** The most selective of a subscription's id arguments, as a relay index; undefined when it has none. */
 export function indexOf(args: Record<string, unknown>, fields: readonly string[]): RelayIndex | undefined {
@@ -39,6 +41,7 @@ export function streamOf(
   index?: RelayIndex,
 ): AsyncIterableIterator<BusEvent> {
   const after = resume?.after ?? null;
+  metrics.subscriptionOpened(topic);
   const queue: BusEvent[] = [];
   const waiting: Array<{ resolve: (r: IteratorResult<BusEvent>) => void; reject: (err: unknown) => void }> =
     [];
@@ -72,6 +75,7 @@ export function streamOf(
   const finish = (): IteratorResult<BusEvent> => {
     if (!done) {
       done = true;
+      metrics.subscriptionClosed(topic);
       unsubscribe();
       for (const w of waiting.splice(0)) w.resolve({ value: undefined, done: true });
       queue.length = 0;
@@ -113,12 +117,20 @@ export function streamOf(
       }
     })();
   }
+  /** Each event handed to the subscriber: counted, and a span linked to the change that caused it. */
+  const delivering = (e: BusEvent): BusEvent => {
+    metrics.delivered(topic);
+    traceDelivery(topic, e.id, e.traceparent);
+    return e;
+  };
   return {
     next: () => {
       if (failure) return Promise.reject(failure);
-      if (queue.length) return Promise.resolve({ value: queue.shift()!, done: false });
+      if (queue.length) return Promise.resolve({ value: delivering(queue.shift()!), done: false });
       if (done) return Promise.resolve({ value: undefined, done: true });
-      return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+      return new Promise<IteratorResult<BusEvent>>((resolve, reject) =>
+        waiting.push({ resolve, reject }),
+      ).then((r) => (r.done ? r : { value: delivering(r.value), done: false }));
     },
     return: () => Promise.resolve(finish()),
     throw: (err?: unknown) => {

@@ -8,6 +8,7 @@ import type { Config } from '../config/index.js';
 import type { Database } from './tables.js';
 import { log } from '../logger.js';
 import { OutageLog } from './connection-errors.js';
+import { observePool } from '../telemetry/metrics.js';
 
 /**
  * The store: one pg.Pool, either on a real PostgreSQL (DATABASE_URL) or on an
@@ -147,6 +148,7 @@ export async function openStore(
   if (config.databaseUrl) {
     const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.dbPoolMax });
     survivesDroppedConnections(pool);
+    const unobserve = observePool(pool);
     const stats = { queries: 0 };
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: counter(stats) });
     return {
@@ -158,6 +160,7 @@ export async function openStore(
         await pool.query('select 1');
       },
       close: async () => {
+        unobserve();
         await db.destroy();
       },
     };
@@ -169,6 +172,7 @@ export async function openStore(
     yieldBetweenStatements(pglite);
     const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1 });
     survivesDroppedConnections(pool);
+    const unobserve = observePool(pool);
     const stats = { queries: 0 };
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: counter(stats) });
     return {
@@ -181,6 +185,7 @@ export async function openStore(
       },
       close: async () => {
         try {
+          unobserve();
           await db.destroy();
           // Flushes PGlite's files to disk.
           await pglite.close();

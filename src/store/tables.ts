@@ -22,6 +22,8 @@ export interface EventsTable {
   topic: string;
   payload: JsonObject;
   occurred_at: Timestamp;
+  /** The W3C traceparent of the change that wrote the event (migration 012); null with tracing off. */
+  traceparent: string | null;
 }
 
 /** Work for another subgraph, committed with the change that asks for it. */

@@ -41,13 +41,12 @@ export async function subgraphStart(
   env: Record<string, string>,
 ): Promise<RunningProduct> {
   await ensureBuilt();
-  const listening = new RegExp(`"msg":"subgraph ${name} listening","url":"([^"]+)"`);
   return launch(
     process.execPath,
     [path.join(ROOT, 'dist/src/bin/subgraph.js'), name],
     dataDir,
     env,
-    listening,
+    `subgraph ${name} listening`,
   );
 }
 
@@ -59,7 +58,7 @@ export async function workerStart(dataDir: string, env: Record<string, string>):
     [path.join(ROOT, 'dist/src/bin/worker.js')],
     dataDir,
     env,
-    /"msg":"worker running"()/,
+    'worker running',
   );
 }
 
@@ -68,7 +67,8 @@ async function launch(
   args: string[],
   dataDir: string,
   env: Record<string, string>,
-  listening = /"msg":"gateway listening","url":"([^"]+)"/,
+  /** The `msg` of the log line that says the process is up; its `url` field, if any, is the URL. */
+  listening = 'gateway listening',
 ): Promise<RunningProduct> {
   const proc = spawn(cmd, args, {
     cwd: ROOT,
@@ -88,13 +88,19 @@ async function launch(
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs.join('')}`)), 120_000);
+    // Log lines are JSON, one per line (src/logger.ts); a chunk may end mid-line.
+    let partial = '';
     const onData = (chunk: Buffer) => {
       const text = chunk.toString();
       logs.push(text);
-      const m = listening.exec(text);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1] ?? '');
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const entry = parseLogLine(line);
+        if (entry?.msg === listening) {
+          clearTimeout(timer);
+          resolve(typeof entry.url === 'string' ? entry.url : '');
+        }
       }
     };
     proc.stdout!.on('data', onData);
@@ -114,6 +120,25 @@ async function launch(
       return exited;
     },
   };
+}
+
+/** One log line as its fields (src/logger.ts writes JSON lines); null for anything else. */
+export function parseLogLine(line: string): Record<string, unknown> | null {
+  if (!line.startsWith('{')) return null;
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+/** Every JSON log line a process wrote so far. */
+export function logEntries(p: Pick<RunningProduct, 'logs'>): Record<string, unknown>[] {
+  return p.logs
+    .join('')
+    .split('\n')
+    .map(parseLogLine)
+    .filter((e): e is Record<string, unknown> => e !== null);
 }
 
 /** `npm run --silent token -- --sub NAME --roles R1,R2`, exactly as the README says. */

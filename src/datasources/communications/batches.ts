@@ -8,6 +8,8 @@ import type { JobQueue, NoticeRecordJob } from '../../jobs/index.js';
 import type { CommunicationsDB, NoticeBatchRow } from '../../store/tables.js';
 import type { CommunicationsPorts } from './ports.js';
 import type { CommunicationsService } from './service.js';
+import { metrics } from '../../telemetry/metrics.js';
+import { inSpan } from '../../telemetry/tracing.js';
 
 /**
  * Mandatory notices to customer segments: one batch per signed-off case,
@@ -114,6 +116,15 @@ export class NoticeBatches {
    * records would hold the loop from the first to the last (issue 9, point 8).
    */
   async processRecord(job: NoticeRecordJob): Promise<void> {
+    // A job from the queue starts no HTTP request, so no instrumentation gives it a span: this does.
+    return inSpan(
+      'batch record',
+      { 'commsgraph.batch_id': job.batchId, 'commsgraph.channel': job.channel },
+      () => this.processRecordTraced(job),
+    );
+  }
+
+  private async processRecordTraced(job: NoticeRecordJob): Promise<void> {
     await nextTurn();
     const batch = await this.db
       .selectFrom('communications.notice_batches')
@@ -121,6 +132,7 @@ export class NoticeBatches {
       .where('id', '=', job.batchId)
       .executeTakeFirst();
     if (!batch) return; // nothing to do for a batch that is gone
+    let outcome: 'generated' | 'unattempted' = 'generated';
     try {
       await this.service.generate({
         actor: batch.requested_by,
@@ -138,9 +150,14 @@ export class NoticeBatches {
       // A record that cannot even be attempted (the customer was removed, a channel the
       // template lost) is recorded as failed, not retried forever, and the batch goes on.
       const code = (err as { extensions?: { code?: string } }).extensions?.code;
-      if (code !== 'NOT_FOUND' && code !== 'BAD_USER_INPUT' && code !== 'APPROVAL_REQUIRED') throw err;
+      if (code !== 'NOT_FOUND' && code !== 'BAD_USER_INPUT' && code !== 'APPROVAL_REQUIRED') {
+        metrics.batchRecord('error');
+        throw err;
+      }
+      outcome = 'unattempted';
       await this.service.recordUnattempted(batch, job, (err as Error).message);
     }
+    metrics.batchRecord(outcome);
     await this.afterRecord(batch);
   }
 

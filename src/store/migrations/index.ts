@@ -521,6 +521,20 @@ const m010_exstream_catalogue: Migration = {
 };
 
 /**
+ * Issue 12: each event keeps the W3C traceparent of the change that wrote it (null with tracing
+ * off), so the span of each subscription delivery links to the trace of its cause.
+ */
+const m012_event_traceparent: Migration = {
+  async up(db: AnyDB) {
+    await sql`
+      alter table workflow.events add column traceparent text;
+      alter table customers.events add column traceparent text;
+      alter table communications.events add column traceparent text;
+    `.execute(db);
+  },
+};
+
+/**
  * Issue 10, the Exstream runtime monitor (src/datasources/communications/runtime-jobs.ts). An
  * `error` runtime job gets one exception: its job id is unique on the exceptions, written in the
  * same transaction as the command that opens its case, so no restart or second replica makes a
@@ -626,6 +640,7 @@ export const migrations: Record<string, Migration> = {
   '009_idempotency_scopes': m009_idempotency_scopes,
   '010_exstream_catalogue': m010_exstream_catalogue,
   '011_exstream_runtime_monitor': m011_exstream_runtime_monitor,
+  '012_event_traceparent': m012_event_traceparent,
   '013_workflow_service_links': m013_workflow_service_links,
   '014_document_output_note': m014_document_output_note,
 };
