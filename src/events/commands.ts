@@ -10,7 +10,17 @@ import { log } from '../logger.js';
  * Handlers must be idempotent (they pass idempotency keys), because a command
  * can run more than once: after a crash, or after a lease expires.
  */
-export type CommandHandler = (payload: Record<string, unknown>) => Promise<void>;
+export type CommandHandler<P = Record<string, unknown>> = (payload: P) => Promise<void>;
+
+/**
+ * A relay's commands: command name → payload type. Payloads travel as JSON, so
+ * each is a plain object of JSON values; the map is what makes `enqueue` and the
+ * handler of one command agree on its payload.
+ */
+export type CommandMap<C> = { [K in keyof C]: object };
+
+/** The handler of every command in a map, each typed by its payload. */
+export type CommandHandlers<C extends CommandMap<C>> = { [K in keyof C]: CommandHandler<C[K]> };
 
 export interface CommandRelayOptions {
   /** How long a claimed command is hidden from other relays while it runs. */
@@ -20,7 +30,7 @@ export interface CommandRelayOptions {
   maxAttempts?: number;
 }
 
-export class CommandRelay {
+export class CommandRelay<C extends CommandMap<C> = Record<string, Record<string, unknown>>> {
   private running = false;
   private stopped = false;
   private wake: (() => void) | null = null;
@@ -34,7 +44,7 @@ export class CommandRelay {
   constructor(
     private readonly db: Kysely<unknown>,
     private readonly source: SubgraphName,
-    private readonly handlers: Record<string, CommandHandler>,
+    private readonly handlers: CommandHandlers<C>,
     opts: CommandRelayOptions = {},
   ) {
     this.leaseMs = opts.leaseMs ?? 60_000;
@@ -47,10 +57,10 @@ export class CommandRelay {
    * net: the request that enqueued it does the work itself and then calls `finished`,
    * and the command runs only if that request never got there (a crash).
    */
-  async enqueue<DB>(
+  async enqueue<DB, K extends keyof C & string>(
     tx: Transaction<DB>,
-    kind: string,
-    payload: Record<string, unknown>,
+    kind: K,
+    payload: C[K],
     opts: { delayMs?: number } = {},
   ): Promise<string> {
     if (!this.handlers[kind]) throw new Error(`no handler for command ${kind}`);
@@ -146,8 +156,9 @@ export class CommandRelay {
     const table = sql.table(`${this.source}.commands`);
     const { rows } = await sql<{
       id: string;
-      kind: string;
-      payload: Record<string, unknown>;
+      kind: keyof C & string;
+      // What `enqueue` stored for this kind, typed by the same map.
+      payload: C[keyof C];
       attempts: number;
     }>`
       update ${table} set next_attempt_at = now() + ${`${this.leaseMs} milliseconds`}::interval,
@@ -159,7 +170,8 @@ export class CommandRelay {
       returning id, kind, payload, attempts`.execute(this.db);
     const cmd = rows[0];
     if (!cmd) return false;
-    const handler = this.handlers[cmd.kind];
+    // A stored kind may have no handler here (written by another version): checked below.
+    const handler = this.handlers[cmd.kind] as CommandHandler<C[keyof C]> | undefined;
     try {
       if (!handler) throw new Error(`no handler for command ${cmd.kind}`);
       await handler(cmd.payload);

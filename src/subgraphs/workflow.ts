@@ -3,23 +3,10 @@ import type { GraphQLSchema } from 'graphql';
 import type { Kysely } from 'kysely';
 import type { WorkflowContext, BaseContext } from '../context/index.js';
 import { CaseReader, workflowLoaders } from '../datasources/workflow/cases.js';
-import type {
-  GenerateForCaseCommand,
-  LaunchNoticeCommand,
-  ReissueCommand,
-  WorkflowPorts,
-} from '../datasources/workflow/ports.js';
-import {
-  WorkflowService,
-  type MilestoneCommand,
-  type WorkflowOptions,
-} from '../datasources/workflow/service.js';
-import {
-  DEFAULT_DISPUTE_POLICY,
-  DisputeDesk,
-  type DisputeLetterCommand,
-  type DisputePolicy,
-} from '../datasources/workflow/disputes.js';
+import type { WorkflowPorts } from '../datasources/workflow/ports.js';
+import { WorkflowService, type WorkflowOptions } from '../datasources/workflow/service.js';
+import type { WorkflowCommands } from '../datasources/workflow/deps.js';
+import { DEFAULT_DISPUTE_POLICY, DisputeDesk, type DisputePolicy } from '../datasources/workflow/disputes.js';
 import { log } from '../logger.js';
 import { CommandRelay } from '../events/commands.js';
 import type { EventBus } from '../events/index.js';
@@ -73,13 +60,12 @@ export async function createWorkflowSubgraph(deps: {
   // Late-bound: the relay's handler needs the service, the service enqueues on the relay.
   let service: WorkflowService | null = null;
   let disputeDesk: DisputeDesk | null = null;
-  const relay = new CommandRelay(deps.db as Kysely<unknown>, 'workflow', {
-    generateForCase: (payload) => service!.runGenerateForCase(payload as unknown as GenerateForCaseCommand),
-    reissueForCase: (payload) => service!.runReissueForCase(payload as unknown as ReissueCommand),
-    milestoneCommunication: (payload) =>
-      service!.runMilestoneCommunication(payload as unknown as MilestoneCommand),
-    launchNotice: (payload) => service!.runLaunchNotice(payload as unknown as LaunchNoticeCommand),
-    disputeLetter: (payload) => disputeDesk!.runLetter(payload as unknown as DisputeLetterCommand),
+  const relay = new CommandRelay<WorkflowCommands>(deps.db as Kysely<unknown>, 'workflow', {
+    generateForCase: (payload) => service!.runGenerateForCase(payload),
+    reissueForCase: (payload) => service!.runReissueForCase(payload),
+    milestoneCommunication: (payload) => service!.runMilestoneCommunication(payload),
+    launchNotice: (payload) => service!.runLaunchNotice(payload),
+    disputeLetter: (payload) => disputeDesk!.runLetter(payload),
   });
   service = new WorkflowService(deps.db, outbox, relay, deps.ports, deps.options);
   disputeDesk = new DisputeDesk(deps.db, outbox, relay, deps.ports, service, deps.disputePolicy);

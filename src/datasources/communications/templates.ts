@@ -1,3 +1,4 @@
+import { checkFourEyes } from '../../policy/four-eyes.js';
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { badInput, conflict, forbidden, notFound } from '../../errors/index.js';
@@ -254,10 +255,14 @@ export class TemplateLifecycle {
         .execute();
       const earlier = round.filter((a) => a.seq < target.seq && a.decision !== 'APPROVED');
       if (earlier.length) throw conflict(`Stage ${earlier[0]!.stage} must be approved before ${stage}`);
-      if (v.created_by === principal.sub)
-        throw forbidden('Four-eyes: the author of a version cannot decide its review');
-      if (round.some((a) => a.decided_by === principal.sub))
-        throw forbidden('Four-eyes: one person decides at most one stage of a review');
+      checkFourEyes(
+        principal.sub,
+        { initiator: v.created_by, deciders: round.map((a) => a.decided_by) },
+        {
+          INITIATOR_DECIDES: 'the author of a version cannot decide its review',
+          DECIDES_TWICE: 'one person decides at most one stage of a review',
+        },
+      );
       if (target.content_hash !== v.content_hash)
         throw conflict('The content changed since the review started; submit it again');
       const now = new Date();

@@ -1,12 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import type { CommandRelay } from '../../events/commands.js';
 import type { Outbox } from '../../events/index.js';
 import { approvalRequired, badInput, conflict, forbidden, notFound } from '../../errors/index.js';
 import type { Principal, Role } from '../../identity/index.js';
 import type { CaseRow, WorkflowDB } from '../../store/tables.js';
 import type { WorkflowPorts } from './ports.js';
-import { insertCase, insertTask, lockCase, type WorkflowService } from './service.js';
+import type { WorkflowCommandRelay } from './deps.js';
+import type { WorkflowService } from './service.js';
+import { audit, insertCase, insertTask, lockCase, newId, setStatus } from './store.js';
+import { addBusinessDays, checkDeadlines } from './deadlines.js';
 
 /**
  * Complaints and disputes. A DISPUTE case has a response policy: acknowledge
@@ -38,19 +39,6 @@ export const DISPUTE_LETTERS = {
 export type DisputeLetter = keyof typeof DISPUTE_LETTERS;
 
 const STARTERS: Role[] = ['service-agent', 'requester'];
-const newId = (prefix: string) => `${prefix}_${randomUUID()}`;
-
-/** Adds business days (Monday to Friday), keeping the time of day. */
-export function addBusinessDays(from: Date, days: number): Date {
-  const d = new Date(from);
-  let left = days;
-  while (left > 0) {
-    d.setUTCDate(d.getUTCDate() + 1);
-    const wd = d.getUTCDay();
-    if (wd !== 0 && wd !== 6) left--;
-  }
-  return d;
-}
 
 export interface DisputeLetterCommand {
   caseId: string;
@@ -65,7 +53,7 @@ export class DisputeDesk {
   constructor(
     private readonly db: Kysely<WorkflowDB>,
     private readonly outbox: Outbox<WorkflowDB>,
-    private readonly commands: CommandRelay,
+    private readonly commands: WorkflowCommandRelay,
     private readonly ports: WorkflowPorts,
     private readonly cases: WorkflowService,
     private readonly policy: DisputePolicy = DEFAULT_DISPUTE_POLICY,
@@ -121,7 +109,7 @@ export class DisputeDesk {
         status: 'OPEN',
         due_at: finalDue,
       });
-      await this.cases.audit(tx, caseId, principal.sub, 'CASE_STARTED', {
+      await audit(tx, caseId, principal.sub, 'CASE_STARTED', {
         kind: 'DISPUTE',
         acknowledgeBy: ackDue.toISOString(),
         finalResponseBy: finalDue.toISOString(),
@@ -185,7 +173,7 @@ export class DisputeDesk {
         tx.selectFrom('workflow.cases').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
       if (letter === 'FINAL_RESPONSE') {
         await this.submitFinal(tx, c, principal, data);
-        await this.cases.setStatus(tx, emit, c.id, 'AWAITING_APPROVAL', principal.sub, { letter });
+        await setStatus(tx, emit, c.id, 'AWAITING_APPROVAL', principal.sub, { letter });
         // Nothing to wait for: the letter goes out after an approver signs it off.
         return {
           row: await caseNow(),
@@ -201,12 +189,11 @@ export class DisputeDesk {
           .where('id', '=', c.id)
           .execute();
       }
-      const requested = await this.cases.audit(tx, c.id, principal.sub, 'LETTER_REQUESTED', {
+      const requested = await audit(tx, c.id, principal.sub, 'LETTER_REQUESTED', {
         letter,
         sequence: sequence ?? null,
       });
-      if (c.status === 'OPEN')
-        await this.cases.setStatus(tx, emit, c.id, 'IN_PROGRESS', principal.sub, { letter });
+      if (c.status === 'OPEN') await setStatus(tx, emit, c.id, 'IN_PROGRESS', principal.sub, { letter });
       else await emit('CASE_UPDATED', { caseId: c.id });
       const cmd: DisputeLetterCommand = { caseId: c.id, letter, data, requestedBy: principal.sub, sequence };
       await this.commands.enqueue(tx, 'disputeLetter', { ...cmd });
@@ -294,7 +281,7 @@ export class DisputeDesk {
         due_at: c.due_at,
       });
     }
-    await this.cases.audit(tx, c.id, principal.sub, 'FINAL_RESPONSE_SUBMITTED', { data });
+    await audit(tx, c.id, principal.sub, 'FINAL_RESPONSE_SUBMITTED', { data });
   }
 
   /** Command handler: the letter's document, then the trail and the deadline it meets. */
@@ -329,7 +316,7 @@ export class DisputeDesk {
         .executeTakeFirst();
       if (recorded) return;
       const sent = outcome.status === 'GENERATED';
-      await this.cases.audit(tx, c.id, 'system', sent ? 'LETTER_SENT' : 'GENERATION_FAILED', {
+      await audit(tx, c.id, 'system', sent ? 'LETTER_SENT' : 'GENERATION_FAILED', {
         letter: cmd.letter,
         sequence: cmd.sequence ?? null,
         documentId: outcome.documentId,
@@ -344,7 +331,7 @@ export class DisputeDesk {
           .execute();
       }
       if (sent && cmd.letter === 'FINAL_RESPONSE') {
-        await this.cases.setStatus(
+        await setStatus(
           tx,
           emit,
           c.id,
@@ -365,67 +352,10 @@ export class DisputeDesk {
     });
   }
 
-  /**
-   * Raises each deadline's alerts once: DUE_SOON inside the warning window,
-   * BREACHED once passed. The claim is one conditional update, so several
-   * processes watching at once alert once between them.
-   */
-  async checkDeadlines(now = new Date()): Promise<number> {
-    const soon = addBusinessDays(now, this.policy.warnBusinessDaysBefore);
-    const open = await this.db
-      .selectFrom('workflow.case_deadlines')
-      .selectAll()
-      .where('met_at', 'is', null)
-      .where('due_at', '<=', soon)
-      .where((eb) => eb.or([eb('alerted', 'is', null), eb('alerted', '!=', 'BREACHED')]))
-      .limit(500)
-      .execute();
-    let raised = 0;
-    for (const d of open) {
-      const level = d.due_at.getTime() <= now.getTime() ? 'BREACHED' : 'DUE_SOON';
-      if (d.alerted === level) continue;
-      await this.outbox.transaction(async (tx, emit) => {
-        const claimed = await tx
-          .updateTable('workflow.case_deadlines')
-          .set({ alerted: level })
-          .where('case_id', '=', d.case_id)
-          .where('kind', '=', d.kind)
-          .where('met_at', 'is', null)
-          .where((eb) => (d.alerted === null ? eb('alerted', 'is', null) : eb('alerted', '=', d.alerted)))
-          .returningAll()
-          .executeTakeFirst();
-        if (!claimed) return;
-        raised++;
-        await this.cases.audit(
-          tx,
-          d.case_id,
-          'system',
-          level === 'BREACHED' ? 'DEADLINE_BREACHED' : 'DEADLINE_DUE_SOON',
-          {
-            deadline: d.kind,
-            dueAt: d.due_at.toISOString(),
-          },
-        );
-        await emit('DEADLINE_ALERT', {
-          caseId: d.case_id,
-          deadline: d.kind,
-          level,
-          dueAt: d.due_at.toISOString(),
-        });
-        await emit('CASE_UPDATED', { caseId: d.case_id });
-      });
-    }
-    return raised;
+  /** Raises each deadline's alerts once (src/datasources/workflow/deadlines.ts). */
+  checkDeadlines(now = new Date()): Promise<number> {
+    return checkDeadlines(this.db, this.outbox, this.policy, now);
   }
 }
 
-/** The state of a deadline now, as clients see it. */
-export function deadlineState(
-  d: { due_at: Date; met_at: Date | null },
-  warnBusinessDays: number,
-  now = new Date(),
-): 'MET' | 'PENDING' | 'DUE_SOON' | 'BREACHED' {
-  if (d.met_at) return d.met_at.getTime() <= d.due_at.getTime() ? 'MET' : 'BREACHED';
-  if (d.due_at.getTime() <= now.getTime()) return 'BREACHED';
-  return d.due_at.getTime() <= addBusinessDays(now, warnBusinessDays).getTime() ? 'DUE_SOON' : 'PENDING';
-}
+export { addBusinessDays, deadlineState } from './deadlines.js';

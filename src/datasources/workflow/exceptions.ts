@@ -1,0 +1,145 @@
+import type { CaseRow } from '../../store/tables.js';
+import type { WorkflowDeps } from './deps.js';
+import { TITLE_MAX, humanKind, routeException } from './rules.js';
+import { audit, completeOpenTasks, insertCase, insertTask, lockCase, newId, setStatus } from './store.js';
+
+export interface OpenExceptionCaseInput {
+  exceptionId: string;
+  kind: string;
+  message: string;
+  documentId: string | null;
+  customerId: string | null;
+  channel: string | null;
+  sourceCaseId: string | null;
+}
+
+export interface ExceptionOutcomeInput {
+  caseId: string;
+  sourceCaseId: string | null;
+  actor: string;
+  resolution: string;
+  retryDocumentId: string | null;
+  retryDeliveryId: string | null;
+  retryStatus: string | null;
+}
+
+/** Opened by communications when generation or delivery fails; idempotent per exception. */
+export async function openExceptionCase(d: WorkflowDeps, input: OpenExceptionCaseInput): Promise<CaseRow> {
+  const key = `exception:${input.exceptionId}`;
+  const byKey = () =>
+    d.db.selectFrom('workflow.cases').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
+  const existing = await byKey();
+  if (existing) return existing;
+  const caseId = newId('case');
+  try {
+    return await d.outbox.transaction(async (tx, emit) => {
+      const route = routeException(d.options.exceptionRouting ?? [], input.kind, input.channel);
+      const team = route.team;
+      const row = await insertCase(tx, {
+        id: caseId,
+        kind: 'GENERATION_EXCEPTION',
+        status: 'OPEN',
+        title: `${humanKind(input.kind)}: ${input.message}`.slice(0, TITLE_MAX),
+        customer_id: input.customerId,
+        channel: input.channel,
+        started_by: 'system',
+        assigned_team: team,
+        due_at: new Date(Date.now() + route.dueHours * 3600_000),
+        subject: JSON.stringify({
+          exceptionId: input.exceptionId,
+          documentId: input.documentId,
+          sourceCaseId: input.sourceCaseId,
+        }),
+        idempotency_key: key,
+      });
+      await insertTask(tx, {
+        id: newId('task'),
+        case_id: caseId,
+        kind: 'INVESTIGATE',
+        role: 'operations',
+        team,
+        status: 'OPEN',
+        due_at: row.due_at,
+      });
+      await audit(tx, caseId, 'system', 'EXCEPTION_CASE_OPENED', {
+        exceptionId: input.exceptionId,
+        kind: input.kind,
+        documentId: input.documentId,
+        sourceCaseId: input.sourceCaseId,
+        message: input.message,
+      });
+      if (input.sourceCaseId) {
+        const src = await tx
+          .selectFrom('workflow.cases')
+          .select('id')
+          .where('id', '=', input.sourceCaseId)
+          .executeTakeFirst();
+        if (src) {
+          await audit(tx, src.id, 'system', 'EXCEPTION_RAISED', {
+            exceptionId: input.exceptionId,
+            exceptionCaseId: caseId,
+            kind: input.kind,
+          });
+          await emit('CASE_UPDATED', { caseId: src.id });
+        }
+      }
+      await emit('CASE_UPDATED', { caseId });
+      return row;
+    });
+  } catch (err) {
+    // Lost a race with another relay on the same exception: the winner's case stands.
+    const winner = await byKey();
+    if (winner) return winner;
+    throw err;
+  }
+}
+
+/** Records how an exception was worked, on its case and on the case it came from. */
+export async function recordExceptionOutcome(d: WorkflowDeps, input: ExceptionOutcomeInput): Promise<void> {
+  await d.outbox.transaction(async (tx, emit) => {
+    const c = await lockCase(tx, input.caseId);
+    if (c.status === 'RESOLVED') return; // recorded already
+    const detail = {
+      resolution: input.resolution,
+      retryDocumentId: input.retryDocumentId,
+      retryDeliveryId: input.retryDeliveryId,
+      retryStatus: input.retryStatus,
+    };
+    await completeOpenTasks(tx, c.id, input.actor);
+    await setStatus(tx, emit, c.id, 'RESOLVED', input.actor, detail, {
+      resolution: input.resolution,
+      assignee: input.actor,
+    });
+    if (!input.sourceCaseId) return;
+    const src = await tx
+      .selectFrom('workflow.cases')
+      .selectAll()
+      .where('id', '=', input.sourceCaseId)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!src) return;
+    await audit(
+      tx,
+      src.id,
+      input.actor,
+      input.retryDocumentId ? 'DOCUMENT_REGENERATED' : 'EXCEPTION_RESOLVED',
+      {
+        exceptionCaseId: c.id,
+        ...detail,
+      },
+    );
+    if (src.status === 'IN_PROGRESS' && input.retryStatus === 'GENERATED') {
+      await setStatus(
+        tx,
+        emit,
+        src.id,
+        'RESOLVED',
+        input.actor,
+        { documentId: input.retryDocumentId },
+        { assigned_team: null },
+      );
+    } else {
+      await emit('CASE_UPDATED', { caseId: src.id });
+    }
+  });
+}
