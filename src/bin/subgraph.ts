@@ -79,6 +79,7 @@ async function main(): Promise<void> {
         disputePolicy: config.disputePolicy,
         deadlineCheckMs: config.deadlineCheckMs,
         opentext,
+        election: store,
       });
       break;
     case 'customers':

@@ -130,6 +130,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
       disputePolicy: config.disputePolicy,
       deadlineCheckMs: config.deadlineCheckMs,
       opentext,
+      election: store,
     });
     const { supergraphSdl, apiSdl } = composeSupergraph(
       subgraphs.all.map((s) => ({ name: s.name, url: `inprocess://${s.name}`, sdl: subgraphSdl(s.schema) })),

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { EventBus } from '../events/index.js';
 import type { Database } from '../store/tables.js';
+import type { Store } from '../store/db.js';
 import type { CommunicationsPorts, CustomerProfile } from '../datasources/communications/ports.js';
 import type { WorkflowPorts } from '../datasources/workflow/ports.js';
 import type { WorkflowOptions } from '../datasources/workflow/service.js';
@@ -65,6 +66,8 @@ export async function createInProcessSubgraphs(deps: {
   deadlineCheckMs?: number;
   /** Connected mode (src/subgraphs/types.ts): one set of OpenText clients for the process. */
   opentext?: OpenTextConnection;
+  /** The store, for electing the process that runs the Exstream runtime monitor. */
+  election?: Pick<Store, 'kind' | 'pool'>;
 }): Promise<SubgraphSet> {
   // Filled in below; ports are only called after start, when all three exist.
   const late: {
@@ -151,6 +154,7 @@ export async function createInProcessSubgraphs(deps: {
     disputePolicy: deps.disputePolicy,
     deadlineCheckMs: deps.deadlineCheckMs,
     opentext: deps.opentext,
+    election: deps.election,
   });
   late.customers = await createCustomersSubgraph({ db: sliceOf<CustomersDB>(deps.db), bus: deps.bus });
   late.communications = await createCommunicationsSubgraph({
