@@ -78,6 +78,11 @@ async function startRig(): Promise<Rig> {
     // Only the Workflow Service connector: documents come from the embedded engine.
     GENERATION_BACKEND: 'embedded',
     WORKFLOW_POLL_MS: POLL_MS,
+    // Two users whose OTDS ids differ from their graph token subjects.
+    WORKFLOW_IDENTITY_MAP: JSON.stringify({
+      'rob@acme.example': 'rob.reviewer',
+      'rita@acme.example': 'rita.requester',
+    }),
     ...FAST,
   };
   return { fake, workflow, env };
@@ -216,7 +221,8 @@ describe('one gateway (PGlite)', () => {
     await processStarted(rig, id);
     const cursor = await t.cursor('caseUpdated');
 
-    completeInOpenText(rig, id, 'review', 'rob.reviewer', 'approved', 'Reads well');
+    // rob's OpenText id is mapped to his graph identity (WORKFLOW_IDENTITY_MAP).
+    completeInOpenText(rig, id, 'review', 'rob@acme.example', 'approved', 'Reads well');
     let c = await waitForCase(api, id, (x) => x.approvals[0]!.decision !== 'PENDING');
     expect(c.approvals.map((a) => [a.stage, a.decision, a.decidedBy])).toEqual([
       ['REVIEW', 'APPROVED', 'rob.reviewer'],
@@ -240,10 +246,10 @@ describe('one gateway (PGlite)', () => {
     ]);
     expect(c.approvals[2]!.comment).toBe('Disclosures present');
     expect(c.documents).toHaveLength(1);
-    expect(actions(c, 'DECIDED_IN_OPENTEXT').map((h) => h.actor)).toEqual([
-      'rob.reviewer',
-      'ann.approver',
-      'carl.compliance',
+    expect(actions(c, 'DECIDED_IN_OPENTEXT').map((h) => [h.actor, h.detail?.assignee])).toEqual([
+      ['rob.reviewer', 'rob@acme.example'],
+      ['ann.approver', 'ann.approver'],
+      ['carl.compliance', 'carl.compliance'],
     ]);
     signedOff = id;
   });
@@ -251,13 +257,18 @@ describe('one gateway (PGlite)', () => {
   test('a four-eyes-violating completion in OpenText is recorded on the trail and does not approve the stage', async () => {
     const id = await api.start('Four eyes in OpenText');
     await processStarted(rig, id);
-    // The case's requester reviews it in OpenText.
-    completeInOpenText(rig, id, 'review', 'rita.requester', 'approved');
+    // The case's requester reviews it in OpenText, under her OTDS id: the rule compares identities as mapped.
+    completeInOpenText(rig, id, 'review', 'rita@acme.example', 'approved');
     const c = await waitForCase(api, id, (x) => actions(x, 'FOUR_EYES_VIOLATION').length > 0);
     expect(actions(c, 'FOUR_EYES_VIOLATION')).toEqual([
       expect.objectContaining({
         actor: 'rita.requester',
-        detail: expect.objectContaining({ stage: 'REVIEW', rule: 'INITIATOR_DECIDES', outcome: 'approved' }),
+        detail: expect.objectContaining({
+          stage: 'REVIEW',
+          rule: 'INITIATOR_DECIDES',
+          outcome: 'approved',
+          assignee: 'rita@acme.example',
+        }),
       }),
     ]);
     expect(c.approvals.map((a) => a.decision)).toEqual(['PENDING', 'PENDING', 'PENDING']);
@@ -295,6 +306,22 @@ describe('one gateway (PGlite)', () => {
       decidedBy: 'rob.reviewer',
       comment: 'Wrong figures',
     });
+  });
+
+  test('a Workflow Service outage only delays the poller: the completion is applied once it answers again', async () => {
+    const id = await api.start('Decided during an outage');
+    await processStarted(rig, id);
+    // The history API fails for a while (gateway 503s, then dropped connections).
+    const served = () => rig.workflow.fake.hooks.requests.filter((r) => r.api === 'history').length;
+    const mark = served();
+    rig.workflow.fake.hooks.fault({ api: 'history', kind: '503', times: 6 });
+    rig.workflow.fake.hooks.fault({ api: 'history', kind: 'reset', times: 3 });
+    completeInOpenText(rig, id, 'review', 'rob@acme.example', 'approved');
+    const c = await waitForCase(api, id, (x) => x.approvals[0]!.decision === 'APPROVED');
+    // It did meet the outage on the way.
+    expect(served()).toBeGreaterThan(mark + 9);
+    expect(c.approvals[0]).toMatchObject({ decidedBy: 'rob.reviewer' });
+    expect(actions(c, 'DECIDED_IN_OPENTEXT')).toHaveLength(1);
   });
 
   test('after a restart, the poller applies nothing twice', async () => {
