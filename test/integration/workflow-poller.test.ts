@@ -308,6 +308,24 @@ describe('one gateway (PGlite)', () => {
     });
   });
 
+  test('a process deleted in OpenText is noted once on its case trail; the case is left as it is', async () => {
+    const id = await api.start('Deleted in OpenText');
+    await processStarted(rig, id);
+    const [instance] = rig.workflow.fake.hooks.instancesByBusinessKey(id);
+    // What an administrator's DELETE /process-instances/{id} does.
+    rig.workflow.fake.hooks.engine.delete(instance!.id, 'Cancelled by an administrator');
+    const c = await waitForCase(api, id, (x) => actions(x, 'PROCESS_ENDED_IN_OPENTEXT').length > 0);
+    expect(actions(c, 'PROCESS_ENDED_IN_OPENTEXT')).toEqual([
+      expect.objectContaining({
+        detail: expect.objectContaining({
+          processInstanceId: instance!.id,
+          deleteReason: 'Cancelled by an administrator',
+        }),
+      }),
+    ]);
+    expect(c.status).toBe('AWAITING_APPROVAL');
+  });
+
   test('a Workflow Service outage only delays the poller: the completion is applied once it answers again', async () => {
     const id = await api.start('Decided during an outage');
     await processStarted(rig, id);
