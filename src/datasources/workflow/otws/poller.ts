@@ -54,8 +54,15 @@ export interface PollResult {
 }
 
 type Feed = 'tasks' | 'processes';
+/** A feed's watermark as this round has moved it. */
+interface Mark {
+  readonly feed: Feed;
+  at: Date;
+}
 
+/** After failed rounds the poller waits longer, doubling, up to 16 intervals and never over a minute. */
 const MAX_BACKOFF_MS = 60_000;
+const MAX_BACKOFF_POLLS = 16;
 
 export class WorkflowServicePoller {
   readonly #keys: ReadonlySet<string>;
@@ -82,15 +89,14 @@ export class WorkflowServicePoller {
   async pollOnce(): Promise<PollResult> {
     const result: PollResult = { read: 0, results: {}, finished: 0 };
     const tasksMark = await this.#watermark('tasks');
-    const tasks = await this.history.completedTasksSince(new Date(tasksMark.getTime() - this.#overlapMs));
+    const tasks = await this.history.completedTasksSince(new Date(tasksMark.at.getTime() - this.#overlapMs));
     result.read = tasks.length;
-    await this.#applyTasks(tasks, result, 'tasks');
+    await this.#applyTasks(tasks, result, tasksMark);
 
     const processesMark = await this.#watermark('processes');
     const processes = await this.history.finishedProcessesSince(
-      new Date(processesMark.getTime() - this.#overlapMs),
+      new Date(processesMark.at.getTime() - this.#overlapMs),
     );
-    let newest: Date | null = null;
     for (const p of processes) {
       const ended = parseWorkflowDate(p.endTime);
       if (this.#ours(p.processDefinitionId, p.processDefinitionKey) && p.businessKey) {
@@ -100,8 +106,7 @@ export class WorkflowServicePoller {
           await this.#applyTasks(await this.history.tasksOfProcess(p.id), result, null);
         }
       }
-      if (ended && (!newest || ended > newest)) newest = ended;
-      if (newest) await this.#advance('processes', newest);
+      if (ended) await this.#advance(processesMark, ended);
     }
     return result;
   }
@@ -125,7 +130,7 @@ export class WorkflowServicePoller {
       const wait = failures
         ? Math.min(
             this.options.pollMs * 2 ** Math.min(failures, 10),
-            Math.max(MAX_BACKOFF_MS, this.options.pollMs),
+            Math.max(Math.min(MAX_BACKOFF_MS, this.options.pollMs * MAX_BACKOFF_POLLS), this.options.pollMs),
           )
         : this.options.pollMs;
       try {
@@ -137,10 +142,10 @@ export class WorkflowServicePoller {
   }
 
   /**
-   * Applies completions oldest first, each in its own transaction; with `feed`, moves that feed's
+   * Applies completions oldest first, each in its own transaction; with `mark`, moves that feed's
    * watermark past each one applied (so a failure part-way keeps what was done).
    */
-  async #applyTasks(tasks: readonly HistoricTaskInstance[], result: PollResult, feed: Feed | null) {
+  async #applyTasks(tasks: readonly HistoricTaskInstance[], result: PollResult, mark: Mark | null) {
     const candidates = tasks.filter(
       (t) => t.endTime && !t.deleteReason && this.#ours(t.processDefinitionId, null),
     );
@@ -167,7 +172,7 @@ export class WorkflowServicePoller {
         const applied = await this.#apply(completion);
         if (applied) result.results[applied] = (result.results[applied] ?? 0) + 1;
       }
-      if (feed && completedAt) await this.#advance(feed, completedAt);
+      if (mark && completedAt) await this.#advance(mark, completedAt);
     }
   }
 
@@ -269,20 +274,25 @@ export class WorkflowServicePoller {
     return key !== undefined && this.#keys.has(key);
   }
 
-  async #watermark(feed: Feed): Promise<Date> {
+  async #watermark(feed: Feed): Promise<Mark> {
     const row = await this.db
       .selectFrom('workflow.otws_watermarks')
       .select('watermark')
       .where('feed', '=', feed)
       .executeTakeFirst();
-    return row ? new Date(row.watermark) : new Date(this.#now() - this.#lookbackMs);
+    return { feed, at: row ? new Date(row.watermark) : new Date(this.#now() - this.#lookbackMs) };
   }
 
-  /** Moves a feed's watermark forward to `to` (never back: a replica behind cannot undo one ahead). */
-  async #advance(feed: Feed, to: Date): Promise<void> {
+  /**
+   * Moves a feed's watermark forward to `to`, in the store and in `mark`; never back (a replica
+   * behind, finishing a round after losing its lead, cannot undo one ahead).
+   */
+  async #advance(mark: Mark, to: Date): Promise<void> {
+    if (to <= mark.at) return;
+    mark.at = to;
     await this.db
       .insertInto('workflow.otws_watermarks')
-      .values({ feed, watermark: to, updated_at: new Date() })
+      .values({ feed: mark.feed, watermark: to, updated_at: new Date() })
       .onConflict((oc) =>
         oc
           .column('feed')
