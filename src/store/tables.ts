@@ -161,6 +161,27 @@ export interface WorkflowDB {
   'workflow.case_deadlines': CaseDeadlinesTable;
   'workflow.events': EventsTable;
   'workflow.commands': CommandsTable;
+  'workflow.process_links': ProcessLinksTable;
+  'workflow.task_links': TaskLinksTable;
+}
+
+/** A case's Workflow Service process instance (migration 013; connected workflow only). */
+export interface ProcessLinksTable {
+  case_id: string;
+  process_definition_key: string;
+  process_instance_id: string;
+  linked_at: Timestamp;
+}
+
+/** A Workflow Service task behind a case's stage, and how the graph completed or claimed it. */
+export interface TaskLinksTable {
+  task_id: string;
+  case_id: string;
+  task_key: string;
+  approval_id: string | null;
+  assignee: string | null;
+  outcome: string | null;
+  completed_at: NullableTimestamp;
 }
 
 // ── customers ───────────────────────────────────────────────────────────────

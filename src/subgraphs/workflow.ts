@@ -8,6 +8,9 @@ import { WorkflowService, type WorkflowOptions } from '../datasources/workflow/s
 import type { WorkflowCommands } from '../datasources/workflow/deps.js';
 import { DEFAULT_DISPUTE_POLICY, DisputeDesk, type DisputePolicy } from '../datasources/workflow/disputes.js';
 import { log } from '../logger.js';
+import { EMBEDDED_TASKS, type TaskHandling } from '../datasources/workflow/task-handling.js';
+import { OtwsTaskHandling } from '../datasources/workflow/otws.js';
+import { createWorkflowClient, upstreamTransport } from '../upstreams/opentext/workflow/index.js';
 import { CommandRelay } from '../events/commands.js';
 import type { EventBus } from '../events/index.js';
 import { EventLog } from '../events/log.js';
@@ -43,6 +46,17 @@ export function workflowSchema(): Promise<GraphQLSchema> {
   });
 }
 
+/**
+ * The task-handling seam, chosen by settings: Workflow Service with `WORKFLOW_BACKEND=otws`
+ * (through the process's one resilient client), else the embedded workflow.
+ */
+function taskHandling(deps: { db: Kysely<WorkflowDB>; opentext?: OpenTextConnection }): TaskHandling {
+  const settings = deps.opentext?.config.workflow;
+  const client = deps.opentext?.upstreams.workflow;
+  if (deps.opentext?.config.workflowBackend !== 'otws' || !settings || !client) return EMBEDDED_TASKS;
+  return new OtwsTaskHandling(deps.db, createWorkflowClient(upstreamTransport(client, settings)), settings);
+}
+
 export async function createWorkflowSubgraph(deps: {
   db: Kysely<WorkflowDB>;
   bus: EventBus;
@@ -75,8 +89,11 @@ export async function createWorkflowSubgraph(deps: {
     milestoneCommunication: (payload) => service!.runMilestoneCommunication(payload),
     launchNotice: (payload) => service!.runLaunchNotice(payload),
     disputeLetter: (payload) => disputeDesk!.runLetter(payload),
+    startProcess: (payload) => service!.runStartProcess(payload),
   });
-  service = new WorkflowService(deps.db, outbox, relay, deps.ports, deps.options);
+  // The task-handling seam, shared by the service and the poller (one Workflow Service client).
+  const tasks = taskHandling(deps);
+  service = new WorkflowService(deps.db, outbox, relay, deps.ports, deps.options, tasks);
   // Connected mode: decisions made in OpenText's task UI, applied by the leader-elected poller.
   const poller = workflowServicePoller({
     d: new WorkflowDeps(
@@ -85,6 +102,7 @@ export async function createWorkflowSubgraph(deps: {
       relay,
       deps.ports,
       deps.options ?? { correspondenceStages: DEFAULT_CORRESPONDENCE_STAGES },
+      tasks,
     ),
     opentext: deps.opentext,
     election: deps.election,
@@ -106,7 +124,7 @@ export async function createWorkflowSubgraph(deps: {
         service: svc,
         disputes,
         reader,
-        loaders: workflowLoaders(reader),
+        loaders: workflowLoaders(reader, null, svc.tasks),
         bus: deps.bus,
         log: eventLog,
         disputePolicy: deps.disputePolicy ?? DEFAULT_DISPUTE_POLICY,

@@ -59,11 +59,35 @@ export async function decideApproval(
   input: DecideApprovalInput,
 ): Promise<ApprovalRow> {
   checkDecisionInput(input);
+  // Connected: the graph's rules first (a refusal never reaches Workflow Service), then the task
+  // is claimed and completed there, and only then is the decision recorded, checked again.
+  const receipt = d.tasks.connected
+    ? await d.tasks.complete(
+        await d.db.transaction().execute(async (tx) => {
+          const { c, all, target } = await lockApproval(tx, input.approvalId);
+          checkApprovalDecision(principal, c, all, target);
+          return {
+            caseRow: c,
+            taskKey: taskKeyOf(c, target),
+            actor: principal.sub,
+            outcome: input.decision === 'APPROVED' ? ('approved' as const) : ('rejected' as const),
+            comment: input.comment ?? null,
+            approvalId: target.id,
+          };
+        }),
+      )
+    : null;
   return d.outbox.transaction(async (tx, emit) => {
     const { c, all, target } = await lockApproval(tx, input.approvalId);
     checkApprovalDecision(principal, c, all, target);
+    await d.tasks.record(tx, receipt);
     return recordDecision(d, tx, emit, principal.sub, c, all, target, input);
   });
+}
+
+/** The Workflow Service task behind a stage (contract: a dispute's one stage is `final_response`). */
+export function taskKeyOf(c: CaseRow, approval: ApprovalRow): string {
+  return c.kind === 'DISPUTE' ? 'final_response' : approval.stage.toLowerCase();
 }
 
 /**

@@ -12,6 +12,7 @@ import type {
   WorkflowDB,
 } from '../../store/tables.js';
 import { groupBy, loadFirstPages } from '../batching.js';
+import { EMBEDDED_TASKS, type ProcessHistoryEntry, type TaskHandling } from './task-handling.js';
 import { decodeCursor, firstPagesByOwner, pageSize, toPage, type Page } from '../pagination.js';
 
 export interface CaseFilter {
@@ -167,7 +168,12 @@ export class CaseReader {
  * The loaders of one request, or of one subscription event: given the
  * event's snapshot they answer from it first (src/events/snapshot.ts).
  */
-export function workflowLoaders(reader: CaseReader, snapshot: EventSnapshot | null = null) {
+export function workflowLoaders(
+  reader: CaseReader,
+  snapshot: EventSnapshot | null = null,
+  /** Whose process history joins a case's trail (embedded, and in events: none). */
+  tasks: TaskHandling = EMBEDDED_TASKS,
+) {
   const loaders = {
     case: new DataLoader<string, CaseRow | null>((ids) => reader.casesByIds(ids)),
     approval: new DataLoader<string, ApprovalRow | null>((ids) => reader.approvalsByIds(ids)),
@@ -176,6 +182,7 @@ export function workflowLoaders(reader: CaseReader, snapshot: EventSnapshot | nu
     historyByCase: new DataLoader<string, AuditEventRow[]>(async (ids) =>
       (await reader.historyByCase(ids)).map((rows, i) => upToMark(snapshot, 'historyByCase', ids[i]!, rows)),
     ),
+    processHistoryByCase: new DataLoader<string, ProcessHistoryEntry[]>((ids) => tasks.history(ids)),
     milestonesByCase: new DataLoader<string, CaseMilestoneRow[]>((ids) => reader.milestonesByCase(ids)),
     deadlinesByCase: new DataLoader<string, CaseDeadlineRow[]>((ids) => reader.deadlinesByCase(ids)),
     /** Keyed by `${customerId}:${first}` so one page size batches together. */

@@ -30,9 +30,25 @@ export function checkAssignable(c: CaseRow): void {
 /** Who works a case now: an assignee (and optionally a team), recorded in the trail. */
 export async function assign(d: WorkflowDeps, principal: Principal, input: AssignInput): Promise<CaseRow> {
   const who = checkAssignInput(input);
+  // Connected: assigning an exception case claims its `work_exception` task for the assignee.
+  const receipt = d.tasks.connected
+    ? await d.db
+        .transaction()
+        .execute(async (tx) => {
+          const c = await lockCase(tx, input.caseId);
+          checkAssignable(c);
+          return c;
+        })
+        .then((c) =>
+          c.kind === 'GENERATION_EXCEPTION'
+            ? d.tasks.claim({ caseRow: c, taskKey: 'work_exception', actor: who.assignee })
+            : null,
+        )
+    : null;
   return d.outbox.transaction(async (tx, emit) => {
     const c = await lockCase(tx, input.caseId);
     checkAssignable(c);
+    await d.tasks.record(tx, receipt);
     return recordAssignment(tx, emit, principal.sub, c, who);
   });
 }

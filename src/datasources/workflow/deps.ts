@@ -6,6 +6,8 @@ import { DEFAULT_FOLLOW_UP_WAIT_MS, followUp } from '../follow-up.js';
 import type { DisputeLetterCommand } from './disputes.js';
 import type { GenerateForCaseCommand, LaunchNoticeCommand, ReissueCommand, WorkflowPorts } from './ports.js';
 import type { Stage } from './rules.js';
+import { EMBEDDED_TASKS, type StartProcessCommand, type TaskHandling } from './task-handling.js';
+import type { Transaction } from 'kysely';
 
 /**
  * The workflow subgraph's durable commands: name → payload. Each is enqueued in
@@ -17,6 +19,8 @@ export interface WorkflowCommands {
   milestoneCommunication: MilestoneCommand;
   launchNotice: LaunchNoticeCommand;
   disputeLetter: DisputeLetterCommand;
+  /** Connected workflow: start the case's Workflow Service process (idempotent by business key). */
+  startProcess: StartProcessCommand;
 }
 
 export type WorkflowCommandRelay = CommandRelay<WorkflowCommands>;
@@ -60,7 +64,17 @@ export class WorkflowDeps {
     readonly commands: WorkflowCommandRelay,
     readonly ports: WorkflowPorts,
     readonly options: WorkflowOptions,
+    /** Who else holds the cases' tasks (src/datasources/workflow/task-handling.ts). */
+    readonly tasks: TaskHandling = EMBEDDED_TASKS,
   ) {}
+
+  /**
+   * In the transaction that opens a case: its process is started after commit, by a durable
+   * command (an outage delays it, a retry finds it by business key). Nothing when embedded.
+   */
+  async processStarting(tx: Transaction<WorkflowDB>, cmd: StartProcessCommand): Promise<void> {
+    if (this.tasks.connected) await this.commands.enqueue(tx, 'startProcess', cmd);
+  }
 
   /** Waits, bounded, for work this subgraph's commands do (src/datasources/follow-up.ts). */
   followUp<T>(check: () => Promise<T | null | undefined>): Promise<T | null> {

@@ -114,6 +114,15 @@ export class DisputeDesk {
         acknowledgeBy: ackDue.toISOString(),
         finalResponseBy: finalDue.toISOString(),
       });
+      await this.cases.processStarting(tx, {
+        caseId,
+        caseKind: 'DISPUTE',
+        title: input.title,
+        customerId: customer.id,
+        templateId: null,
+        requestedBy: principal.sub,
+        stages: [],
+      });
       await emit('CASE_UPDATED', { caseId });
       return row;
     });

@@ -150,6 +150,15 @@ async function startApprovedDocument(
       stages,
       channelOverride: override,
     });
+    await d.processStarting(tx, {
+      caseId,
+      caseKind: input.kind,
+      title: input.title,
+      customerId: customer.id,
+      templateId: version.templateId,
+      requestedBy: principal.sub,
+      stages: [...stages],
+    });
     await emit('CASE_UPDATED', { caseId });
     return row;
   });

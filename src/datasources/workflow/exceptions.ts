@@ -1,3 +1,4 @@
+import { GraphQLErrorWithCode } from '../../errors/index.js';
 import type { CaseRow } from '../../store/tables.js';
 import type { WorkflowDeps } from './deps.js';
 import { TITLE_MAX, humanKind, routeException } from './rules.js';
@@ -68,6 +69,15 @@ export async function openExceptionCase(d: WorkflowDeps, input: OpenExceptionCas
         sourceCaseId: input.sourceCaseId,
         message: input.message,
       });
+      await d.processStarting(tx, {
+        caseId,
+        caseKind: 'GENERATION_EXCEPTION',
+        title: row.title,
+        customerId: input.customerId,
+        templateId: null,
+        requestedBy: 'system',
+        stages: [],
+      });
       if (input.sourceCaseId) {
         const src = await tx
           .selectFrom('workflow.cases')
@@ -96,9 +106,13 @@ export async function openExceptionCase(d: WorkflowDeps, input: OpenExceptionCas
 
 /** Records how an exception was worked, on its case and on the case it came from. */
 export async function recordExceptionOutcome(d: WorkflowDeps, input: ExceptionOutcomeInput): Promise<void> {
+  // Connected: the `work_exception` task completes, with its resolution, before the case resolves.
+  // A failure here fails the command, which runs again later.
+  const receipt = d.tasks.connected ? await completeWork(d, input) : null;
   await d.outbox.transaction(async (tx, emit) => {
     const c = await lockCase(tx, input.caseId);
     if (c.status === 'RESOLVED') return; // recorded already
+    await d.tasks.record(tx, receipt);
     const detail = {
       resolution: input.resolution,
       retryDocumentId: input.retryDocumentId,
@@ -142,4 +156,26 @@ export async function recordExceptionOutcome(d: WorkflowDeps, input: ExceptionOu
       await emit('CASE_UPDATED', { caseId: src.id });
     }
   });
+}
+
+async function completeWork(d: WorkflowDeps, input: ExceptionOutcomeInput) {
+  const c = await d.db
+    .selectFrom('workflow.cases')
+    .selectAll()
+    .where('id', '=', input.caseId)
+    .executeTakeFirst();
+  if (!c || c.status === 'RESOLVED') return null;
+  try {
+    return await d.tasks.complete({
+      caseRow: c,
+      taskKey: 'work_exception',
+      actor: input.actor,
+      variables: { resolution: input.resolution },
+    });
+  } catch (err) {
+    // Completed in OpenText's own UI already: the graph's record of the resolution still stands.
+    if (err instanceof GraphQLErrorWithCode && err.extensions.reason === 'WORKFLOW_TASK_NOT_OPEN')
+      return null;
+    throw err;
+  }
 }

@@ -29,6 +29,15 @@ export async function startService(
       assigned_team: 'customer-service',
     });
     await audit(tx, caseId, principal.sub, 'CASE_STARTED', { kind: 'SERVICE', channel: row.channel });
+    await d.processStarting(tx, {
+      caseId,
+      caseKind: 'SERVICE',
+      title: input.title,
+      customerId: customer.id,
+      templateId: null,
+      requestedBy: principal.sub,
+      stages: [],
+    });
     await emit('CASE_UPDATED', { caseId });
     return row;
   });

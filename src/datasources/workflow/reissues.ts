@@ -63,6 +63,15 @@ export async function reissue(
       due_at: row.due_at,
     });
     await audit(tx, caseId, principal.sub, 'REISSUE_REQUESTED', { documentId: doc.id, reason, channel });
+    await d.processStarting(tx, {
+      caseId,
+      caseKind: 'REISSUE',
+      title: row.title,
+      customerId: doc.customerId,
+      templateId: null,
+      requestedBy: principal.sub,
+      stages: [],
+    });
     await emit('CASE_UPDATED', { caseId });
     return row;
   });
@@ -94,9 +103,26 @@ export async function authoriseReissue(
   input: AuthoriseReissueInput,
 ): Promise<CaseRow> {
   checkAuthorisationInput(input);
+  // Connected: rules first, then Workflow Service's task, then the record (see decideApproval).
+  const receipt = d.tasks.connected
+    ? await d.tasks.complete(
+        await d.db.transaction().execute(async (tx) => {
+          const c = await lockCase(tx, input.caseId);
+          checkReissueAuthorisation(principal, c);
+          return {
+            caseRow: c,
+            taskKey: 'authorise_reissue',
+            actor: principal.sub,
+            outcome: isAuthorised(input) ? ('approved' as const) : ('rejected' as const),
+            comment: input.comment ?? null,
+          };
+        }),
+      )
+    : null;
   const row = await d.outbox.transaction(async (tx, emit) => {
     const c = await lockCase(tx, input.caseId);
     checkReissueAuthorisation(principal, c);
+    await d.tasks.record(tx, receipt);
     return recordAuthorisation(d, tx, emit, principal.sub, c, input);
   });
   return followReissue(d, row);

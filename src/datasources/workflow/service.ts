@@ -21,6 +21,7 @@ import type { GenerateForCaseCommand, LaunchNoticeCommand, ReissueCommand, Workf
 import * as reissues from './reissues.js';
 import { DEFAULT_CORRESPONDENCE_STAGES, KIND_STARTERS, TITLE_MAX, type ApprovalState } from './rules.js';
 import * as store from './store.js';
+import { EMBEDDED_TASKS, type StartProcessCommand, type TaskHandling } from './task-handling.js';
 
 // The parts of the service, one module per case kind (see each); re-exported for callers.
 export type { StartCaseInput } from './documents.js';
@@ -55,8 +56,24 @@ export class WorkflowService {
     commands: WorkflowCommandRelay,
     ports: WorkflowPorts,
     options: WorkflowOptions = { correspondenceStages: DEFAULT_CORRESPONDENCE_STAGES },
+    tasks: TaskHandling = EMBEDDED_TASKS,
   ) {
-    this.d = new WorkflowDeps(db, outbox, commands, ports, options);
+    this.d = new WorkflowDeps(db, outbox, commands, ports, options, tasks);
+  }
+
+  /** Who else holds the cases' tasks (embedded: nobody). */
+  get tasks(): TaskHandling {
+    return this.d.tasks;
+  }
+
+  /** In the transaction that opens a case: arranges its process (also used by the dispute desk). */
+  processStarting(tx: Transaction<WorkflowDB>, cmd: StartProcessCommand): Promise<void> {
+    return this.d.processStarting(tx, cmd);
+  }
+
+  /** Command handler: starts a case's Workflow Service process. */
+  runStartProcess(cmd: StartProcessCommand): Promise<void> {
+    return this.d.tasks.startProcess(cmd);
   }
 
   /** The desk that runs DISPUTE cases; it writes the trail through this service. */

@@ -325,7 +325,13 @@ export class CaseResolver {
 
   @FieldResolver(() => [AuditEvent])
   async history(@Root() c: Case, @Ctx() ctx: WorkflowContext): Promise<AuditEvent[]> {
-    return (await ctx.workflow.loaders.historyByCase.load(c.id)).map(toAuditEvent);
+    const [trail, process] = await Promise.all([
+      ctx.workflow.loaders.historyByCase.load(c.id),
+      ctx.workflow.loaders.processHistoryByCase.load(c.id),
+    ]);
+    if (!process.length) return trail.map(toAuditEvent);
+    // Connected: the process's task history (who, when, outcome) joins the trail, in time order.
+    return [...trail, ...process].map(toAuditEvent).sort((a, b) => a.at.getTime() - b.at.getTime());
   }
 }
 

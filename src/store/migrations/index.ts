@@ -475,6 +475,33 @@ const m009_idempotency_scopes: Migration = {
 };
 
 /**
+ * Connected workflow (issue 11): a case's Workflow Service process and the tasks behind its
+ * stages. The case itself (id, kind, status, trail) stays in workflow.cases; these only map it.
+ */
+const m013_workflow_service_links: Migration = {
+  async up(db) {
+    await sql`
+      create table workflow.process_links (
+        case_id text primary key references workflow.cases(id),
+        process_definition_key text not null,
+        process_instance_id text not null unique,
+        linked_at timestamptz not null default now()
+      );
+      create table workflow.task_links (
+        task_id text primary key,
+        case_id text not null references workflow.cases(id),
+        task_key text not null,
+        approval_id text references workflow.approvals(id),
+        assignee text,
+        outcome text,
+        completed_at timestamptz
+      );
+      create index task_links_case on workflow.task_links (case_id);
+    `.execute(db);
+  },
+};
+
+/**
  * Issue 11, connected Workflow Service: the poller that applies decisions made in OpenText's own
  * task UI. Its watermarks (one per history feed) and the completed tasks and finished processes it
  * has applied, each recorded in the same transaction as what it applied, so a completion is applied
@@ -521,6 +548,7 @@ export const migrations: Record<string, Migration> = {
   '007_notice_batches': m007_notice_batches,
   '008_trail_chains': m008_trail_chains,
   '009_idempotency_scopes': m009_idempotency_scopes,
+  '013_workflow_service_links': m013_workflow_service_links,
   '015_workflow_service_poller': m015_workflow_service_poller,
 };
 

@@ -8,11 +8,10 @@
 import { log } from '../../../logger.js';
 import type { Store } from '../../../store/db.js';
 import { electLeader, type Leadership } from '../../../store/leader.js';
-import { HistoryApi } from '../../../upstreams/opentext/workflow/index.js';
+import { HistoryApi, upstreamTransport } from '../../../upstreams/opentext/workflow/index.js';
 import type { OpenTextConnection } from '../../../subgraphs/types.js';
 import type { WorkflowDeps } from '../deps.js';
 import { WorkflowServicePoller } from './poller.js';
-import { upstreamWorkflowTransport } from './transport.js';
 
 export const POLLER_ELECTION = 'workflow-service-poller';
 
@@ -34,7 +33,7 @@ export function workflowServicePoller(deps: {
   const settings = deps.opentext?.config.workflow ?? null;
   const poller =
     client && settings
-      ? new WorkflowServicePoller(deps.d, new HistoryApi(upstreamWorkflowTransport(client, settings)), {
+      ? new WorkflowServicePoller(deps.d, new HistoryApi(upstreamTransport(client, settings)), {
           pollMs: settings.pollMs,
           processKeys: Object.values(settings.processKeys),
           identityMap: settings.identityMap,

@@ -49,7 +49,7 @@ export interface OutsideCompletion {
 export type OutsideResult =
   /** It decided the stage, as `decideApproval` would have. */
   | 'APPLIED'
-  /** The stage was already decided in the graph (a completion the graph itself made). */
+  /** A completion the graph itself made, or of a stage already decided in the graph. */
   | 'ALREADY_DECIDED'
   /** It broke a four-eyes rule: on the trail, the stage undecided. */
   | 'FOUR_EYES_VIOLATION'
@@ -88,7 +88,14 @@ export async function applyOutsideCompletion(
     .where('task_id', '=', completion.taskId)
     .executeTakeFirst();
   if (seen) return null;
-  const result = await decide(d, tx, emit, c, completion);
+  // A completion the graph made itself (recorded with its decision by the task-handling seam).
+  const ours = await tx
+    .selectFrom('workflow.task_links')
+    .select('task_id')
+    .where('task_id', '=', completion.taskId)
+    .where('completed_at', 'is not', null)
+    .executeTakeFirst();
+  const result = ours ? 'ALREADY_DECIDED' : await decide(d, tx, emit, c, completion);
   // The task's primary key makes this the one application: a replica racing on the same task
   // waits on the case lock, then finds this row (or fails on the key and rolls back).
   await tx

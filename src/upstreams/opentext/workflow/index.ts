@@ -39,3 +39,4 @@ export function createWorkflowClient(transport: WorkflowTransport): WorkflowClie
     executions: new ExecutionsApi(transport),
   };
 }
+export * from './upstream-transport.js';

@@ -26,6 +26,9 @@ export function workflowModule(fake: WorkflowFake): FakeHandler {
   };
 }
 
+/** The same, under the name the connector's tests use. */
+export const mountWorkflowFake = workflowModule;
+
 /** A Workflow Service fake and the module that mounts it: `new OpenTextFake({ workflow: mounted.module })`. */
 export function createMountedWorkflowFake(options: WorkflowFakeOptions = {}): {
   fake: WorkflowFake;
