@@ -322,3 +322,58 @@ test('assigning an exception case claims its work_exception task for the assigne
     ['work_exception', 'olga.ops'],
   ]);
 });
+
+test("a dispute's final response is signed off through final_response; a rejection leaves the task open for the rework", async () => {
+  const agent = await t.token('dana.agent', 'service-agent');
+  const al = await t.token('al.approver', 'approver');
+  const data = Object.assign(
+    {},
+    ...['tpl_dispute_acknowledgement', 'tpl_dispute_interim_update', 'tpl_dispute_final_response'].map(
+      (id) => SEED_TEMPLATES.find((x) => x.id === id)!.sampleData,
+    ),
+  ) as Record<string, unknown>;
+  const started = await t.gql<{ startCase: { id: string } }>(
+    `mutation ($input: StartCaseInput!) { startCase(input: $input) { id } }`,
+    { input: { kind: 'DISPUTE', title: 'Card payment dispute', customerId: 'cus_002', data } },
+    agent,
+  );
+  expect(started.errors).toBeUndefined();
+  const id = started.data!.startCase.id;
+  const LETTER = `mutation ($input: SendDisputeLetterInput!) { sendDisputeLetter(input: $input) { id status } }`;
+  expect(
+    (await t.gql(LETTER, { input: { caseId: id, letter: 'ACKNOWLEDGEMENT' } }, agent)).errors,
+  ).toBeUndefined();
+  const final = { input: { caseId: id, letter: 'FINAL_RESPONSE', data: { outcome: 'UPHELD' } } };
+  expect((await t.gql(LETTER, final, agent)).errors).toBeUndefined();
+  await t.settle();
+  expect(wf.hooks.openTasks(id).map((x) => x.elementId)).toEqual(['final_response']);
+
+  const approvalId = (await caseViewWithIds(id)).approvals[0]!.id;
+  const rejected = await decide(approvalId, approver, 'REJECTED', 'Cite the chargeback rule');
+  expect(rejected.errors).toBeUndefined();
+  expect((await caseView(id)).status).toBe('IN_PROGRESS');
+  expect(wf.hooks.openTasks(id).map((x) => [x.elementId, x.assignee])).toEqual([['final_response', null]]);
+
+  expect((await t.gql(LETTER, final, agent)).errors).toBeUndefined();
+  const approved = await decide(approvalId, al, 'APPROVED', 'Good to go');
+  expect(approved.errors).toBeUndefined();
+  await t.settle();
+  expect(wf.hooks.openTasks(id)).toEqual([]);
+  const c = await caseView(id);
+  expect(c.status).toBe('RESOLVED');
+  expect(
+    c.history
+      .filter((h) => h.action === 'WORKFLOW_TASK_COMPLETED')
+      .map((h) => [h.actor, h.detail?.taskKey, h.detail?.outcome]),
+  ).toEqual([['al.approver', 'final_response', 'approved']]);
+});
+
+async function caseViewWithIds(id: string) {
+  const r = await t.gql<{ case: { approvals: { id: string }[] } }>(
+    `query ($id: ID!) { case(id: $id) { approvals { id } } }`,
+    { id },
+    auditor,
+  );
+  expect(r.errors).toBeUndefined();
+  return r.data!.case;
+}

@@ -61,28 +61,42 @@ export async function decideApproval(
   checkDecisionInput(input);
   // Connected: the graph's rules first (a refusal never reaches Workflow Service), then the task
   // is claimed and completed there, and only then is the decision recorded, checked again.
-  const receipt = d.tasks.connected
-    ? await d.tasks.complete(
-        await d.db.transaction().execute(async (tx) => {
-          const { c, all, target } = await lockApproval(tx, input.approvalId);
-          checkApprovalDecision(principal, c, all, target);
-          return {
-            caseRow: c,
-            taskKey: taskKeyOf(c, target),
-            actor: principal.sub,
-            outcome: input.decision === 'APPROVED' ? ('approved' as const) : ('rejected' as const),
-            comment: input.comment ?? null,
-            approvalId: target.id,
-          };
-        }),
-      )
-    : null;
+  const receipt = d.tasks.connected ? await decideTask(d, principal, input) : null;
   return d.outbox.transaction(async (tx, emit) => {
     const { c, all, target } = await lockApproval(tx, input.approvalId);
     checkApprovalDecision(principal, c, all, target);
     await d.tasks.record(tx, receipt);
     return recordDecision(d, tx, emit, principal.sub, c, all, target, input);
   });
+}
+
+/**
+ * Connected: the decision in the task's system, after the graph's rules passed. A rejected
+ * final response sends a dispute back for rework in the graph while `rejected` would end its
+ * process: that rejection is a comment on the process, and the task stays open for the
+ * resubmission's sign-off.
+ */
+async function decideTask(d: WorkflowDeps, principal: Principal, input: DecideApprovalInput) {
+  const action = await d.db.transaction().execute(async (tx) => {
+    const { c, all, target } = await lockApproval(tx, input.approvalId);
+    checkApprovalDecision(principal, c, all, target);
+    return {
+      caseRow: c,
+      taskKey: taskKeyOf(c, target),
+      actor: principal.sub,
+      outcome: input.decision === 'APPROVED' ? ('approved' as const) : ('rejected' as const),
+      comment: input.comment ?? null,
+      approvalId: target.id,
+    };
+  });
+  if (action.caseRow.kind === 'DISPUTE' && action.outcome === 'rejected') {
+    await d.tasks.comment(
+      action.caseRow,
+      `Final response sent back for rework by ${principal.sub}${input.comment ? `: ${input.comment}` : ''}`,
+    );
+    return null;
+  }
+  return d.tasks.complete(action);
 }
 
 /** The Workflow Service task behind a stage (contract: a dispute's one stage is `final_response`). */

@@ -97,6 +97,12 @@ export class OtwsTaskHandling implements TaskHandling {
     });
   }
 
+  async comment(caseRow: CaseRow, message: string): Promise<void> {
+    await this.call(async () => {
+      await this.client.comments.add(await this.processOf(caseRow), message);
+    });
+  }
+
   async record(tx: Transaction<WorkflowDB>, receipt: TaskReceipt | null): Promise<void> {
     if (!receipt) return;
     await tx
@@ -238,8 +244,26 @@ export class OtwsTaskHandling implements TaskHandling {
     return row?.process_instance_id ?? null;
   }
 
-  /** Starts the case's process at most once (found by business key first) and links it. */
-  private async ensureProcess(cmd: StartProcessCommand): Promise<string> {
+  /** Starts in flight per case: the start command and a decision racing it wait for one another. */
+  private readonly starting = new Map<string, Promise<string>>();
+
+  /**
+   * Starts the case's process at most once (found by business key first) and links it. Two
+   * starts of one case in this process run one after the other; across replicas the business
+   * key lookup is what stands between them (a known gap: two replicas at the very same moment).
+   */
+  private ensureProcess(cmd: StartProcessCommand): Promise<string> {
+    const before = this.starting.get(cmd.caseId) ?? Promise.resolve('');
+    const run = before.catch(() => '').then(() => this.startOnce(cmd));
+    this.starting.set(cmd.caseId, run);
+    const forget = () => {
+      if (this.starting.get(cmd.caseId) === run) this.starting.delete(cmd.caseId);
+    };
+    run.then(forget, forget);
+    return run;
+  }
+
+  private async startOnce(cmd: StartProcessCommand): Promise<string> {
     const existing = await this.linkOf(cmd.caseId);
     if (existing) return existing;
     const key = this.config.processKeys[cmd.caseKind as CaseKind];

@@ -65,6 +65,8 @@ export interface TaskHandling {
   complete(action: TaskAction): Promise<TaskReceipt | null>;
   /** Claims the task for the actor (assignment); throws the graph's refusal. */
   claim(action: TaskAction): Promise<TaskReceipt | null>;
+  /** Adds a comment to the case's process (a decision that leaves its task open). */
+  comment(caseRow: CaseRow, message: string): Promise<void>;
   /** Records what was accepted, in the transaction that records the decision. */
   record(tx: Transaction<WorkflowDB>, receipt: TaskReceipt | null): Promise<void>;
   /** The process's task history of each case (empty embedded, or when the service cannot answer). */
@@ -77,6 +79,7 @@ export const EMBEDDED_TASKS: TaskHandling = {
   startProcess: async () => {},
   complete: async () => null,
   claim: async () => null,
+  comment: async () => {},
   record: async () => {},
   history: async (caseIds) => caseIds.map(() => []),
 };
