@@ -383,7 +383,9 @@ const pgUrl = serviceUrl('TEST_DATABASE_URL', 'PostgreSQL');
     db = await freshDatabase(pgUrl!);
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'commsgraph-poller-pg-'));
     const env = { ...rig.env, DATA_DIR: dataDir, DATABASE_URL: db.url };
-    [a, b] = await Promise.all([startTestGateway(env), startTestGateway({ ...env, SEED_DEMO: 'true' })]);
+    // One after the other: concurrent first starts are another test's subject (replicas.test.ts).
+    a = await startTestGateway({ ...env, SEED_DEMO: 'true' });
+    b = await startTestGateway(env);
   }, 120_000);
   afterAll(async () => {
     await a?.stop();
