@@ -83,6 +83,7 @@ async function main(): Promise<void> {
         disputePolicy: config.disputePolicy,
         deadlineCheckMs: config.deadlineCheckMs,
         opentext,
+        election: store,
       });
       break;
     case 'customers':

@@ -119,7 +119,42 @@ export interface CaseDeadlinesTable {
   alerted: string | null;
 }
 
+/** Workflow Service poller (migration 015): how far each history feed has been applied. */
+export interface OtwsWatermarksTable {
+  /** `tasks` (completed tasks) or `processes` (finished process instances). */
+  feed: string;
+  watermark: Date;
+  updated_at: Timestamp;
+}
+
+/** A task completed in Workflow Service that the poller has applied (or found nothing to apply for). */
+export interface OtwsAppliedTasksTable {
+  task_id: string;
+  case_id: string;
+  task_key: string;
+  /** The OpenText user id of its assignee, as Workflow Service gave it. */
+  assignee: string | null;
+  outcome: string | null;
+  /** What the completion did in the graph (see src/datasources/workflow/otws/outside.ts). */
+  result: string;
+  completed_at: NullableTimestamp;
+  applied_at: Timestamp;
+}
+
+/** A process instance the poller has seen finished. */
+export interface OtwsFinishedProcessesTable {
+  process_instance_id: string;
+  case_id: string;
+  end_activity_id: string | null;
+  delete_reason: string | null;
+  ended_at: NullableTimestamp;
+  applied_at: Timestamp;
+}
+
 export interface WorkflowDB {
+  'workflow.otws_watermarks': OtwsWatermarksTable;
+  'workflow.otws_applied_tasks': OtwsAppliedTasksTable;
+  'workflow.otws_finished_processes': OtwsFinishedProcessesTable;
   'workflow.cases': CasesTable;
   'workflow.approvals': ApprovalsTable;
   'workflow.tasks': TasksTable;

@@ -154,6 +154,7 @@ export async function createInProcessSubgraphs(deps: {
     disputePolicy: deps.disputePolicy,
     deadlineCheckMs: deps.deadlineCheckMs,
     opentext: deps.opentext,
+    election: deps.election,
   });
   late.customers = await createCustomersSubgraph({ db: sliceOf<CustomersDB>(deps.db), bus: deps.bus });
   late.communications = await createCommunicationsSubgraph({

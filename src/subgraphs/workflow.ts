@@ -25,6 +25,10 @@ import { CaseTrail } from '../datasources/workflow/trail.js';
 import type { WorkflowDB } from '../store/tables.js';
 import { CustomerCases } from '../schema/workflow/types.js';
 import { buildFederatedSchema } from './build.js';
+import { WorkflowDeps } from '../datasources/workflow/deps.js';
+import { DEFAULT_CORRESPONDENCE_STAGES } from '../datasources/workflow/rules.js';
+import { workflowServicePoller } from '../datasources/workflow/otws/index.js';
+import type { Store } from '../store/db.js';
 import type { OpenTextConnection, Subgraph } from './types.js';
 import { OutageLog } from '../store/connection-errors.js';
 
@@ -66,6 +70,11 @@ export async function createWorkflowSubgraph(deps: {
    * settings that choose them. Absent or `workflow: 'embedded'`: the embedded workflow.
    */
   opentext?: OpenTextConnection;
+  /**
+   * The store's connection settings, for electing the one process that runs the Workflow Service
+   * poller (src/store/leader.ts). Without it (tests building a bare subgraph) no poller runs.
+   */
+  election?: Pick<Store, 'kind' | 'pool'>;
 }): Promise<WorkflowSubgraph> {
   const schema = await workflowSchema();
   const outbox = new CaseOutbox(deps.db, 'workflow', deps.bus);
@@ -83,7 +92,22 @@ export async function createWorkflowSubgraph(deps: {
     disputeLetter: (payload) => disputeDesk!.runLetter(payload),
     startProcess: (payload) => service!.runStartProcess(payload),
   });
-  service = new WorkflowService(deps.db, outbox, relay, deps.ports, deps.options, taskHandling(deps));
+  // The task-handling seam, shared by the service and the poller (one Workflow Service client).
+  const tasks = taskHandling(deps);
+  service = new WorkflowService(deps.db, outbox, relay, deps.ports, deps.options, tasks);
+  // Connected mode: decisions made in OpenText's task UI, applied by the leader-elected poller.
+  const poller = workflowServicePoller({
+    d: new WorkflowDeps(
+      deps.db,
+      outbox,
+      relay,
+      deps.ports,
+      deps.options ?? { correspondenceStages: DEFAULT_CORRESPONDENCE_STAGES },
+      tasks,
+    ),
+    opentext: deps.opentext,
+    election: deps.election,
+  });
   disputeDesk = new DisputeDesk(deps.db, outbox, relay, deps.ports, service, deps.disputePolicy);
   const disputes = disputeDesk;
   service.disputes = disputes;
@@ -110,6 +134,7 @@ export async function createWorkflowSubgraph(deps: {
     }),
     start: () => {
       relay.start();
+      poller.start();
       if (watch) return;
       // Deadlines are checked on a timer; the check itself is safe to run in several processes.
       const outage = new OutageLog('deadline check');
@@ -126,6 +151,8 @@ export async function createWorkflowSubgraph(deps: {
     stop: async () => {
       if (watch) clearInterval(watch);
       watch = null;
+      // The poller first: its last round may enqueue commands for the relay to run.
+      await poller.stop();
       await relay.stop();
     },
     settle: async () => {

@@ -628,6 +628,43 @@ const m014_document_output_note: Migration = {
   },
 };
 
+/**
+ * Issue 11, connected Workflow Service: the poller that applies decisions made in OpenText's own
+ * task UI. Its watermarks (one per history feed) and the completed tasks and finished processes it
+ * has applied, each recorded in the same transaction as what it applied, so a completion is applied
+ * once across restarts and replicas.
+ */
+const m015_workflow_service_poller: Migration = {
+  async up(db: AnyDB) {
+    await sql`
+      create table workflow.otws_watermarks (
+        feed text primary key,
+        watermark timestamptz(3) not null,
+        updated_at timestamptz(3) not null default now()
+      );
+      create table workflow.otws_applied_tasks (
+        task_id text primary key,
+        case_id text not null references workflow.cases (id),
+        task_key text not null,
+        assignee text,
+        outcome text,
+        result text not null,
+        completed_at timestamptz(3),
+        applied_at timestamptz(3) not null default now()
+      );
+      create index on workflow.otws_applied_tasks (case_id);
+      create table workflow.otws_finished_processes (
+        process_instance_id text primary key,
+        case_id text not null references workflow.cases (id),
+        end_activity_id text,
+        delete_reason text,
+        ended_at timestamptz(3),
+        applied_at timestamptz(3) not null default now()
+      );
+    `.execute(db);
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '001_workflow': m001_workflow,
   '002_customers': m002_customers,
@@ -643,6 +680,7 @@ export const migrations: Record<string, Migration> = {
   '012_event_traceparent': m012_event_traceparent,
   '013_workflow_service_links': m013_workflow_service_links,
   '014_document_output_note': m014_document_output_note,
+  '015_workflow_service_poller': m015_workflow_service_poller,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -20,6 +20,12 @@ import {
   type WorkflowClient,
   type WorkflowTransport,
 } from '../../../src/upstreams/opentext/workflow/index.js';
+import { UpstreamUnavailableError } from '../../../src/upstreams/opentext/index.js';
+import { upstreamTransport } from '../../../src/upstreams/opentext/workflow/index.js';
+import { seedDemo } from '../../support/opentext/demo.js';
+import { startOpenTextFake, type OpenTextFake } from '../../support/opentext/server.js';
+import { createMountedWorkflowFake } from '../../support/opentext/workflow/mount.js';
+import { connect, TOKEN } from './setup.js';
 import {
   startWorkflowFakeServer,
   testToken,
@@ -350,4 +356,83 @@ test('a 2xx that is not the documented shape is a protocol error, not a crash', 
   await expect(
     odd.processes.start({ processDefinitionKey: 'k', businessKey: 'b', variables: [] }),
   ).rejects.toBeInstanceOf(WorkflowProtocolError);
+});
+
+/**
+ * The same modules through the connector's real chain: the resilient OpenText client (OTDS token,
+ * retries, the `workflow` circuit) and its transport adapter, against the Workflow Service fake
+ * mounted in the combined OpenText fake behind its OTDS.
+ */
+describe('through the resilient OpenText client and the combined fake', () => {
+  let fake: OpenTextFake;
+  let mounted: ReturnType<typeof createMountedWorkflowFake>;
+  let chain: WorkflowClient;
+  let upstreams: ReturnType<typeof connect>;
+
+  beforeAll(async () => {
+    mounted = createMountedWorkflowFake();
+    fake = await startOpenTextFake({ workflow: mounted.module });
+    seedDemo(fake);
+    upstreams = connect(fake);
+    chain = createWorkflowClient(
+      upstreamTransport(upstreams.workflow!, {
+        serviceUrl: `${fake.url}/workflow/v1`,
+        historyUrl: `${fake.url}/workflow-history/v1`,
+      }),
+    );
+  });
+  afterAll(() => fake.close());
+  afterEach(() => {
+    fake.faults.clear();
+    mounted.fake.hooks.clearFaults();
+  });
+
+  test('the process starter is the OAuth client; a completion in the UI is in the history feed', async () => {
+    const mark = new Date(mounted.fake.hooks.now().getTime() - 1);
+    const started = await startCaseProcess(chain, caseStart('CASE-CHAIN', 'REISSUE', []));
+    expect(started.started).toBe(true);
+    expect(mounted.fake.hooks.instancesByBusinessKey('CASE-CHAIN')[0]!.startUserId).toBe(
+      'commsgraph@OAuthClients',
+    );
+    mounted.fake.hooks.completeAsUser({
+      businessKey: 'CASE-CHAIN',
+      taskKey: 'authorise_reissue',
+      user: 'sam',
+      groups: ['commsgraph-service-agents'],
+      outcome: 'approved',
+    });
+    const feed = await chain.history.completedTasksSince(mark);
+    const done = feed.find((t) => t.taskDefinitionKey === 'authorise_reissue');
+    expect(done).toMatchObject({ assignee: 'sam', processInstanceId: started.processInstanceId });
+    expect(variablesOf(done!.variables)).toMatchObject({
+      authorise_reissueOutcome: 'approved',
+      caseId: 'CASE-CHAIN',
+    });
+  });
+
+  test('an expired token is refreshed once and the call repeated; one token serves many calls', async () => {
+    await chain.tasks.list({});
+    const tokens = fake.count(TOKEN);
+    await chain.tasks.list({});
+    await chain.history.listTaskInstances({});
+    expect(fake.count(TOKEN)).toBe(tokens);
+    fake.otds.expireAllTokens();
+    expect((await chain.tasks.list({})).items).toBeDefined();
+    expect(fake.count(TOKEN)).toBe(tokens + 1);
+  });
+
+  test('an outage of the history API rejects with UpstreamUnavailableError after the retries, and opens the circuit', async () => {
+    mounted.fake.hooks.fault({ api: 'history', kind: '503' });
+    await expect(chain.history.completedTasksSince(new Date())).rejects.toBeInstanceOf(
+      UpstreamUnavailableError,
+    );
+    // The policy retried the idempotent read before giving up.
+    expect(
+      mounted.fake.hooks.requests.filter((r) => r.api === 'history' && r.path === '/historic-task-instances')
+        .length,
+    ).toBeGreaterThan(1);
+    for (let i = 0; i < 5 && upstreams.health.get('workflow') !== 'down'; i++)
+      await chain.history.completedTasksSince(new Date()).catch(() => undefined);
+    expect(upstreams.health.get('workflow')).toBe('down');
+  });
 });

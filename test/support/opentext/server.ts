@@ -204,6 +204,10 @@ export class OpenTextFake {
     }
     if (fault?.kind === 'slow' && fault.phase === 'after') await delay();
     if (res.destroyed) return;
+    if (response.reset) {
+      req.socket.destroy();
+      return;
+    }
     const headers = { ...response.headers };
     let payload: Buffer | string | undefined;
     if (response.body === undefined) payload = undefined;

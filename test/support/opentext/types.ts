@@ -33,6 +33,8 @@ export interface FakeResponse {
   headers?: Record<string, string>;
   /** An object is sent as JSON; a string or Buffer as is (set `content-type`). */
   body?: unknown;
+  /** Fake-only: drop the connection without an answer (a module's own injected `reset` fault). */
+  reset?: boolean;
 }
 
 export type FakeHandler = (req: FakeRequest, caller: FakeCaller) => FakeResponse | Promise<FakeResponse>;

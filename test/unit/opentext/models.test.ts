@@ -188,3 +188,69 @@ test('the staged models open one task per entry of `stages`, in its order, from 
     }
   }
 });
+
+const compact = (c: string | null | undefined) => (c ?? '').replace(/\s+/g, '');
+/** The expressions of a node's `flowable:executionListener`s for one event. */
+function listeners(node: Node, event: string): string[] {
+  const extensions = node.extensionElements as Node | undefined;
+  return list(extensions?.['flowable:executionListener'])
+    .filter((l) => l['@event'] === event)
+    .map((l) => compact(l['@expression'] as string));
+}
+
+test('the stage counter: stageIndex starts at 0 and each approved stage moves it on by one', () => {
+  // Without the increment an approved stage would open itself again for ever; without the
+  // initialisation the first routing expression fails (unknown property) and no instance starts.
+  for (const kind of ['REGULATED_DOCUMENT', 'CORRESPONDENCE', 'MANDATORY_NOTICE']) {
+    const model = load(`commsgraph_${kind.toLowerCase()}.bpmn20.xml`);
+    expect(listeners(model.byId.get('start')!.node, 'end')).toEqual([
+      "${execution.setVariable('stageIndex',0)}",
+    ]);
+    for (const task of ['review', 'approval', 'compliance']) {
+      const [approved] = model.flows.filter(
+        (f) => f.source === `${task}Decision` && compact(f.condition) === `\${${task}Outcome=='approved'}`,
+      );
+      const node = list(model.process.sequenceFlow).find((f) => f['@id'] === approved!.id)!;
+      expect(listeners(node, 'take')).toEqual(["${execution.setVariable('stageIndex',stageIndex+1)}"]);
+      // A rejection does not count a stage.
+      const rejected = model.flows.find(
+        (f) => f.source === `${task}Decision` && compact(f.condition) === `\${${task}Outcome=='rejected'}`,
+      )!;
+      const rejectedNode = list(model.process.sequenceFlow).find((f) => f['@id'] === rejected.id)!;
+      expect(listeners(rejectedNode, 'take')).toEqual([]);
+    }
+  }
+});
+
+test('each process ends when its last task is completed or a task is rejected; SERVICE ends at once', () => {
+  const endOf = (model: ReturnType<typeof load>, from: string, condition?: string) => {
+    const flow = model.flows.find(
+      (f) => f.source === from && (condition === undefined || compact(f.condition) === condition),
+    )!;
+    return model.byId.get(flow.target)!.kind;
+  };
+  for (const kind of KINDS) {
+    const model = load(`commsgraph_${kind.toLowerCase()}.bpmn20.xml`);
+    const starts = [...model.byId.values()].filter((e) => e.kind === 'startEvent');
+    expect(starts).toHaveLength(1);
+  }
+  // SERVICE: no task, the start goes straight to an end event.
+  expect(endOf(load('commsgraph_service.bpmn20.xml'), 'start')).toBe('endEvent');
+  // The single-task kinds: the task is the first thing, and approving it ends the process.
+  for (const [kind, task] of [
+    ['DISPUTE', 'final_response'],
+    ['REISSUE', 'authorise_reissue'],
+  ] as const) {
+    const model = load(`commsgraph_${kind.toLowerCase()}.bpmn20.xml`);
+    expect(model.flows.find((f) => f.source === 'start')!.target).toBe(task);
+    expect(endOf(model, `${task}Decision`, `\${${task}Outcome=='approved'}`)).toBe('endEvent');
+  }
+  // GENERATION_EXCEPTION: worked once, completed with `resolution` (no outcome), then it ends.
+  const exception = load('commsgraph_generation_exception.bpmn20.xml');
+  expect(exception.flows.find((f) => f.source === 'start')!.target).toBe('work_exception');
+  expect(endOf(exception, 'work_exception')).toBe('endEvent');
+  const properties = list(
+    (exception.byId.get('work_exception')!.node.extensionElements as Node)['flowable:formProperty'],
+  );
+  expect(properties.map((p) => [p['@id'], p['@required']])).toEqual([['resolution', 'true']]);
+});

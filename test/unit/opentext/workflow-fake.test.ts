@@ -3,6 +3,8 @@
  * (reference §7 and §11): what a client of the real service would see. Expected values come from
  * the reference and the contract, never from the fake's code.
  */
+import { startOpenTextFake, type OpenTextFake } from '../../support/opentext/server.js';
+import { createMountedWorkflowFake } from '../../support/opentext/workflow/mount.js';
 import {
   startWorkflowFakeServer,
   testToken,
@@ -522,5 +524,133 @@ describe('faults (fake-only)', () => {
   test('a request without a valid token is 401', async () => {
     const response = await fetch(`${server.serviceUrl}/tasks`);
     expect(response.status).toBe(401);
+  });
+});
+
+describe('mounted in the combined OpenText fake, behind its OTDS', () => {
+  let combined: OpenTextFake;
+  let mounted: ReturnType<typeof createMountedWorkflowFake>;
+
+  beforeAll(async () => {
+    mounted = createMountedWorkflowFake();
+    combined = await startOpenTextFake({
+      workflow: mounted.module,
+      clients: [
+        { clientId: 'commsgraph', secret: 's1', groups: ['commsgraph-service'] },
+        // A reviewer working in OpenText's own task UI, as a further OTDS identity.
+        { clientId: 'rita-ui', secret: 's2', subject: 'rita@acme.example', groups: ['commsgraph-reviewers'] },
+      ],
+    });
+  });
+  afterAll(() => combined.close());
+
+  async function tokenFor(clientId: string, secret: string): Promise<string> {
+    const response = await fetch(`${combined.url}/tenants/t1/oauth2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret }),
+    });
+    expect(response.status).toBe(200);
+    return ((await response.json()) as { access_token: string }).access_token;
+  }
+
+  async function as(token: string | null, method: string, path: string, body?: unknown): Promise<Answer> {
+    const response = await fetch(`${combined.url}${path}`, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return {
+      status: response.status,
+      headers: response.headers,
+      text,
+      json: text ? JSON.parse(text) : undefined,
+    };
+  }
+
+  test('OTDS tokens are the callers: the process starter, a candidate group member, and 409 across them', async () => {
+    expect((await as(null, 'GET', `${W}/tasks`)).status).toBe(401);
+    const svc = await tokenFor('commsgraph', 's1');
+    const rita = await tokenFor('rita-ui', 's2');
+    const started = await as(svc, 'POST', `${W}/process-instances`, {
+      processDefinitionKey: 'commsgraph_correspondence',
+      businessKey: 'CASE-MNT',
+      variables: [
+        { name: 'caseId', type: 'string', value: 'CASE-MNT' },
+        { name: 'caseKind', type: 'string', value: 'CORRESPONDENCE' },
+        { name: 'title', type: 'string', value: 'Letter' },
+        { name: 'requestedBy', type: 'string', value: 'alice' },
+        { name: 'stages', type: 'json', value: ['REVIEW'] },
+      ],
+    });
+    expect(started.status).toBe(201);
+    // The token subject of a client_credentials client is its service account.
+    expect(started.json.startUserId).toBe('commsgraph@OAuthClients');
+
+    const inbox = await as(
+      rita,
+      'GET',
+      `${W}/tasks?candidateGroup=commsgraph-reviewers&processInstanceBusinessKey=CASE-MNT`,
+    );
+    expect(inbox.status).toBe(200);
+    const [task] = inbox.json._embedded.tasks;
+    expect(task.taskDefinitionKey).toBe('review');
+    expect(
+      (await as(rita, 'POST', `${W}/tasks/${task.id}`, { action: 'claim', assignee: 'rita@acme.example' }))
+        .status,
+    ).toBe(200);
+    const taken = await as(svc, 'POST', `${W}/tasks/${task.id}`, { action: 'claim', assignee: 'bob' });
+    expect(taken.status).toBe(409);
+    expect(taken.json.message).toBe('Task was already claimed');
+    // Nor can another user take it over in the UI.
+    expect(() =>
+      mounted.fake.hooks.completeAsUser({
+        taskId: task.id,
+        user: 'bob',
+        groups: ['commsgraph-reviewers'],
+        outcome: 'approved',
+      }),
+    ).toThrow(/already claimed/);
+
+    mounted.fake.hooks.completeAsUser({
+      taskId: task.id,
+      user: 'rita@acme.example',
+      groups: ['commsgraph-reviewers'],
+      outcome: 'rejected',
+      comment: 'wrong address',
+    });
+    const done = await as(
+      svc,
+      'GET',
+      `${H}/historic-task-instances?taskId=${task.id}&includeProcessVariables=true`,
+    );
+    expect(done.json._embedded['historic-task-instances'][0]).toMatchObject({
+      assignee: 'rita@acme.example',
+    });
+    const finished = await as(
+      svc,
+      'GET',
+      `${H}/historic-process-instances?businessKey=CASE-MNT&finished=true`,
+    );
+    expect(finished.json._embedded['historic-process-instances'][0].endActivityId).toBe('endRejected');
+  });
+
+  test("both fault layers: the combined fake's and the module's own (a reset drops the connection)", async () => {
+    const svc = await tokenFor('commsgraph', 's1');
+    const remove = combined.faults.add({
+      path: /^\/workflow\/v1\/tasks$/,
+      kind: 'status',
+      status: 503,
+      times: 1,
+    });
+    expect((await as(svc, 'GET', `${W}/tasks`)).status).toBe(503);
+    remove();
+    mounted.fake.hooks.fault({ path: /^\/tasks$/, kind: 'reset', times: 1 });
+    await expect(as(svc, 'GET', `${W}/tasks`)).rejects.toThrow();
+    expect((await as(svc, 'GET', `${W}/tasks`)).status).toBe(200);
   });
 });

@@ -1,8 +1,8 @@
 /**
- * The Workflow Service fake as a transport-level module: `handle(req, res, url, caller)` answers the
- * Workflow Service (`/workflow/v1`) and history (`/workflow-history/v1`) routes and returns false
- * for any other, so the combined OpenText fake server can mount it after its auth layer has
- * resolved the bearer token to a caller. Shapes, statuses and paging follow the reference
+ * The Workflow Service fake: `answer(request)` answers the Workflow Service (`/workflow/v1`) and
+ * history (`/workflow-history/v1`) routes and returns null for any other; `handle(req, res, url,
+ * caller)` adapts it to node's http (the standalone server.ts) and `mount.ts` to the combined
+ * OpenText fake, which mounts it after its OTDS auth layer has resolved the bearer token to a caller. Shapes, statuses and paging follow the reference
  * (`docs` of the fake: README.md beside this file); everything added for tests only is under
  * `hooks` and marked fake-only.
  */
@@ -75,7 +75,15 @@ export interface UiCompletion {
 }
 
 export interface WorkflowFake {
+  /** node's http adapter: answers and returns true, or returns false for a path outside both APIs. */
   handle(req: IncomingMessage, res: ServerResponse, url: URL, caller: Caller): Promise<boolean>;
+  /** The transport-blind core (see `mount.ts` for the combined OpenText fake's adapter). */
+  answer(request: {
+    method: string;
+    url: URL;
+    body: Buffer;
+    caller: Caller;
+  }): Promise<WorkflowReply | 'reset' | null>;
   readonly hooks: WorkflowFakeHooks;
 }
 
@@ -172,10 +180,8 @@ const flagIs = (wanted: boolean | undefined, actual: boolean) => wanted === unde
 const inWindow = (time: Date | null, after?: Date, before?: Date) =>
   (!after || (time !== null && time > after)) && (!before || (time !== null && time < before));
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
+function parseJson(body: Buffer): unknown {
+  const text = body.toString('utf8');
   if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text);
@@ -184,24 +190,20 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-function send(
-  res: ServerResponse,
-  status: number,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): void {
-  if (body === undefined) {
-    res.writeHead(status, headers).end();
-    return;
-  }
-  const text = JSON.stringify(body);
-  res
-    .writeHead(status, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(text),
-      ...headers,
-    })
-    .end(text);
+/** What the fake answers, before any transport writes it. */
+export interface WorkflowReply {
+  status: number;
+  headers: Record<string, string>;
+  /** A JSON value; undefined for an empty body. */
+  body?: unknown;
+}
+
+function reply(status: number, body?: unknown, headers: Record<string, string> = {}): WorkflowReply {
+  return {
+    status,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body,
+  };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -567,10 +569,9 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
     method: string,
     rest: string,
     url: URL,
-    req: IncomingMessage,
-    res: ServerResponse,
+    raw: Buffer,
     caller: Caller,
-  ) {
+  ): Promise<WorkflowReply> {
     const q = url.searchParams;
     const parts = rest.split('/').filter(Boolean).map(decodeURIComponent);
     const [resource, id, sub, subId] = parts;
@@ -583,30 +584,29 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
           .instances()
           .filter((i) => !i.endTime && (instanceId === null || i.id === instanceId))
           .flatMap((i) => [executionJson(i, true), ...(i.activityId ? [executionJson(i, false)] : [])]);
-        return send(
-          res,
+        return reply(
           200,
           hal(url, 'executions', executions, (e) => e),
         );
       }
       if (method === 'PUT' && sub !== undefined && subId === undefined) {
-        const body = await readJson(req);
+        const body = parseJson(raw);
         if (!body || typeof body !== 'object')
           throw new HttpError(400, 'Bad request', 'A request body was expected');
         const ended = engine.act(sub, body as Record<string, unknown>);
-        if (ended) return send(res, 204);
+        if (ended) return reply(204);
         const { instance } = engine.execution(sub);
-        return send(res, 200, executionJson(instance, instance.id === sub));
+        return reply(200, executionJson(instance, instance.id === sub));
       }
     }
     if (resource === 'process-instances') {
       if (id === undefined) {
         if (method === 'POST') {
-          const body = (await readJson(req)) as Record<string, unknown> | undefined;
+          const body = parseJson(raw) as Record<string, unknown> | undefined;
           if (!body || typeof body !== 'object')
             throw new HttpError(400, 'Bad request', 'A request body was expected');
           const instance = engine.start(body, caller);
-          return send(res, 201, instanceJson(instance, body.returnVariables === true));
+          return reply(201, instanceJson(instance, body.returnVariables === true));
         }
         if (method === 'GET') {
           const withVariables = bool(q, 'includeProcessVariables') === true;
@@ -632,44 +632,40 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
             },
             'id',
           );
-          return send(
-            res,
+          return reply(
             200,
             hal(url, 'process-instances', ordered, (i) => instanceJson(i, withVariables)),
           );
         }
       } else if (sub === undefined) {
         if (method === 'GET') {
-          return send(
-            res,
+          return reply(
             200,
             instanceJson(engine.runtimeInstance(id), bool(q, 'includeProcessVariables') === true),
           );
         }
         if (method === 'PUT') {
-          const body = (await readJson(req)) as { action?: unknown } | undefined;
+          const body = parseJson(raw) as { action?: unknown } | undefined;
           if (body?.action !== 'suspend' && body?.action !== 'activate') {
             throw new HttpError(400, 'Bad request', `Invalid action: '${String(body?.action)}'.`);
           }
-          return send(res, 200, instanceJson(engine.setSuspended(id, body.action === 'suspend'), false));
+          return reply(200, instanceJson(engine.setSuspended(id, body.action === 'suspend'), false));
         }
         if (method === 'DELETE') {
           engine.delete(id, q.get('deleteReason'));
-          return send(res, 204);
+          return reply(204);
         }
       } else if (sub === 'variables') {
         const instance = engine.runtimeInstance(id);
         if (subId === undefined && method === 'GET') {
-          return send(
-            res,
+          return reply(
             200,
             hal(url, 'variables', [...instance.variables.values()], (v) => restVariable(v, 'local')),
           );
         }
         if (subId === undefined && method === 'POST') {
-          const created = engine.createVariables(id, await readJson(req));
-          return send(
-            res,
+          const created = engine.createVariables(id, parseJson(raw));
+          return reply(
             201,
             created.map((v) => restVariable(v, 'local')),
           );
@@ -682,35 +678,30 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
               'Not found',
               `Process instance '${id}' does not have a variable with name: '${subId}'.`,
             );
-          return send(res, 200, restVariable(variable, 'local'));
+          return reply(200, restVariable(variable, 'local'));
         }
         if (subId !== undefined && method === 'PUT') {
-          return send(
-            res,
-            200,
-            restVariable(engine.putVariable(id, await readJson(req), subId, false), 'local'),
-          );
+          return reply(200, restVariable(engine.putVariable(id, parseJson(raw), subId, false), 'local'));
         }
         if (subId !== undefined && method === 'DELETE') {
           engine.deleteVariable(id, subId);
-          return send(res, 204);
+          return reply(204);
         }
       } else if (sub === 'comments') {
         const instance = engine.runtimeInstance(id);
         if (subId === undefined && method === 'GET') {
-          return send(
-            res,
+          return reply(
             200,
             hal(url, 'comments', instance.comments, (c) => commentJson(instance, c)),
           );
         }
         if (subId === undefined && method === 'POST') {
-          const body = (await readJson(req)) as { message?: unknown } | undefined;
-          return send(res, 201, commentJson(instance, engine.addComment(id, body?.message, caller)));
+          const body = parseJson(raw) as { message?: unknown } | undefined;
+          return reply(201, commentJson(instance, engine.addComment(id, body?.message, caller)));
         }
         if (subId !== undefined && method === 'DELETE') {
           engine.deleteComment(id, subId);
-          return send(res, 204);
+          return reply(204);
         }
       }
     }
@@ -720,8 +711,7 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
           processVariables: bool(q, 'includeProcessVariables'),
           localVariables: bool(q, 'includeTaskLocalVariables'),
         };
-        return send(
-          res,
+        return reply(
           200,
           hal(url, 'tasks', taskList(url), (t) => taskJson(t, include)),
         );
@@ -731,10 +721,10 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
           processVariables: bool(q, 'includeProcessVariables'),
           localVariables: bool(q, 'includeTaskLocalVariables'),
         };
-        return send(res, 200, taskJson(engine.runtimeTask(id), include));
+        return reply(200, taskJson(engine.runtimeTask(id), include));
       }
       if (id !== undefined && sub === undefined && method === 'POST') {
-        const body = (await readJson(req)) as Record<string, unknown> | undefined;
+        const body = parseJson(raw) as Record<string, unknown> | undefined;
         if (!body || typeof body !== 'object')
           throw new HttpError(
             400,
@@ -743,7 +733,7 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
           );
         taskAction(id, body, caller);
         // Flowable answers 200 with an empty body (reference §7.10).
-        return send(res, 200);
+        return reply(200);
       }
     }
     throw new HttpError(404, 'Not found', `No route for ${method} ${rest}`);
@@ -780,7 +770,7 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
     }
   }
 
-  async function history(method: string, rest: string, url: URL, res: ServerResponse) {
+  function history(method: string, rest: string, url: URL): WorkflowReply {
     const q = url.searchParams;
     const parts = rest.split('/').filter(Boolean).map(decodeURIComponent);
     if (method !== 'GET' || parts.length > 2)
@@ -795,11 +785,10 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
         const instance = engine.findInstance(id);
         if (!instance)
           throw new HttpError(404, 'Not found', `Could not find a process instance with id '${id}'.`);
-        return send(res, 200, historicInstanceJson(instance, include));
+        return reply(200, historicInstanceJson(instance, include));
       }
       // [I] the _embedded key (reference §13.9): the fake's pick.
-      return send(
-        res,
+      return reply(
         200,
         hal(url, 'historic-process-instances', historicInstanceList(url), (i) =>
           historicInstanceJson(i, include),
@@ -812,8 +801,7 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
         localVariables: bool(q, 'includeTaskLocalVariables'),
       };
       // [I] the _embedded key (reference §13.9): the fake's pick.
-      return send(
-        res,
+      return reply(
         200,
         hal(url, 'historic-task-instances', historicTaskList(url), (t) => historicTaskJson(t, include)),
       );
@@ -823,16 +811,21 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
 
   // ------------------------------------------------------------------------------- dispatch
 
-  async function handle(
-    req: IncomingMessage,
-    res: ServerResponse,
-    url: URL,
-    caller: Caller,
-  ): Promise<boolean> {
+  /**
+   * The transport-blind core: one request in, one answer out (`'reset'` when an injected fault
+   * drops the connection), or null for a path outside both APIs. `handle` (node's http) and
+   * `handler` (the combined OpenText fake's module seam) are thin adapters over it.
+   */
+  async function answer(request: {
+    method: string;
+    url: URL;
+    body: Buffer;
+    caller: Caller;
+  }): Promise<WorkflowReply | 'reset' | null> {
+    const { method, url, caller } = request;
     const within = (prefix: string) => url.pathname === prefix || url.pathname.startsWith(`${prefix}/`);
     const api = within(servicePath) ? 'service' : within(historyPath) ? 'history' : null;
-    if (api === null) return false;
-    const method = req.method ?? 'GET';
+    if (api === null) return null;
     const rest = url.pathname.slice((api === 'service' ? servicePath : historyPath).length) || '/';
     requests.push({
       api,
@@ -853,16 +846,14 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
       rule.left -= 1;
       switch (rule.kind) {
         case 'reset':
-          req.socket.destroy();
-          return true;
+          return 'reset';
         case '429':
         case '503': {
           const status = Number(rule.kind);
           const headers: Record<string, string> =
             rule.retryAfterSec === undefined ? {} : { 'retry-after': String(rule.retryAfterSec) };
           // [I] an Apigee-style gateway body (reference §10): nothing public shows these answers.
-          send(
-            res,
+          return reply(
             status,
             {
               fault: {
@@ -872,11 +863,9 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
             },
             headers,
           );
-          return true;
         }
         case '502':
-          send(res, 502, { fault: { faultstring: 'Bad gateway', detail: { errorcode: 'fake.502' } } });
-          return true;
+          return reply(502, { fault: { faultstring: 'Bad gateway', detail: { errorcode: 'fake.502' } } });
         case 'slow':
           await sleep(rule.delayMs ?? 2_000);
           break;
@@ -885,19 +874,43 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
 
     try {
       engine.fireDueTimers();
-      if (api === 'service') await service(method, rest, url, req, res, caller);
-      else await history(method, rest, url, res);
+      return api === 'service'
+        ? await service(method, rest, url, request.body, caller)
+        : history(method, rest, url);
     } catch (error) {
       if (error instanceof EngineError || error instanceof HttpError) {
         // Flowable's ErrorInfo body (reference §7.13).
-        send(res, error.status, { message: error.short, exception: error.detail });
-      } else {
-        send(res, 500, {
-          message: 'Internal server error',
-          exception: error instanceof Error ? error.message : String(error),
-        });
+        return reply(error.status, { message: error.short, exception: error.detail });
       }
+      return reply(500, {
+        message: 'Internal server error',
+        exception: error instanceof Error ? error.message : String(error),
+      });
     }
+  }
+
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    caller: Caller,
+  ): Promise<boolean> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const answered = await answer({ method: req.method ?? 'GET', url, body: Buffer.concat(chunks), caller });
+    if (answered === null) return false;
+    if (answered === 'reset') {
+      req.socket.destroy();
+      return true;
+    }
+    if (answered.body === undefined) {
+      res.writeHead(answered.status, answered.headers).end();
+      return true;
+    }
+    const text = JSON.stringify(answered.body);
+    res
+      .writeHead(answered.status, { 'content-length': String(Buffer.byteLength(text)), ...answered.headers })
+      .end(text);
     return true;
   }
 
@@ -963,7 +976,7 @@ export function createWorkflowFake(options: WorkflowFakeOptions = {}): WorkflowF
     engine,
   };
 
-  return { handle, hooks };
+  return { handle, answer, hooks };
 }
 
 /** `nameLike` as Flowable's SQL LIKE: `%` any run, `_` one character. */

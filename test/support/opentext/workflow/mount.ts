@@ -1,46 +1,39 @@
 /**
- * Mounts the Workflow Service fake (`createWorkflowFake().handle`, written against node's request
- * and response) into the combined OpenText fake, behind its OTDS token layer: the caller is the
- * token's subject and groups. The fake's own `reset` fault cannot drop a socket from here; it
- * answers 502 instead (use the combined fake's faults for resets).
+ * Mounts the Workflow Service fake in the combined OpenText fake (`../server.ts`): a `FakeHandler`
+ * over the fake's transport-blind core. The combined server has already applied its own fault
+ * rules and resolved the bearer token through its OTDS fake, so the caller here is the token's
+ * subject with its OTDS groups, as Workflow Service sees an OCP token.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import type { FakeHandler, FakeResponse } from '../types.js';
-import type { WorkflowFake } from './fake.js';
+import type { FakeHandler } from '../types.js';
+import { createWorkflowFake, type WorkflowFake, type WorkflowFakeOptions } from './fake.js';
 
-export function mountWorkflowFake(fake: WorkflowFake): FakeHandler {
+export function workflowModule(fake: WorkflowFake): FakeHandler {
   return async (req, caller) => {
-    let reset = false;
-    const incoming = Object.assign(Readable.from(req.body.length ? [req.body] : []), {
+    const url = new URL(`${req.path}${req.query.size ? `?${req.query.toString()}` : ''}`, 'http://fake');
+    const answered = await fake.answer({
       method: req.method,
-      headers: req.headers,
-      socket: { destroy: () => (reset = true) },
-    }) as unknown as IncomingMessage; // test adapter: the fake reads only these members
-    const answer: FakeResponse = { status: 500 };
-    const captured = {
-      headersSent: false,
-      writeHead(status: number, headers: Record<string, string> = {}) {
-        answer.status = status;
-        answer.headers = headers;
-        captured.headersSent = true;
-        return captured;
-      },
-      end(text?: string) {
-        if (text !== undefined) answer.body = Buffer.from(text);
-        return captured;
-      },
-    };
-    const url = new URL(`http://fake${req.path}?${req.query.toString()}`);
-    const handled = await fake.handle(
-      incoming,
-      captured as unknown as ServerResponse, // test adapter: the fake calls only writeHead and end
       url,
-      { sub: caller.subject, groups: caller.groups },
-    );
-    if (reset) return { status: 502, headers: { 'content-type': 'text/plain' }, body: 'reset' };
-    if (!handled)
-      return { status: 404, headers: { 'content-type': 'application/json' }, body: { message: 'Not found' } };
-    return answer;
+      body: req.body,
+      caller: { sub: caller.subject, groups: caller.groups },
+    });
+    // The combined server dispatches only the two API prefixes here, so null means a path
+    // outside them: answer as the service does for an unknown route.
+    if (answered === null) {
+      return { status: 404, body: { message: 'Not found', exception: `No route for ${req.path}` } };
+    }
+    if (answered === 'reset') return { status: 0, reset: true };
+    return answered;
   };
+}
+
+/** The same, under the name the connector's tests use. */
+export const mountWorkflowFake = workflowModule;
+
+/** A Workflow Service fake and the module that mounts it: `new OpenTextFake({ workflow: mounted.module })`. */
+export function createMountedWorkflowFake(options: WorkflowFakeOptions = {}): {
+  fake: WorkflowFake;
+  module: FakeHandler;
+} {
+  const fake = createWorkflowFake(options);
+  return { fake, module: workflowModule(fake) };
 }
