@@ -13,7 +13,7 @@ import {
   type ApprovalState,
   type Stage,
 } from './rules.js';
-import { audit, lockCase, setStatus } from './store.js';
+import { appliedByPoller, audit, lockCase, setStatus } from './store.js';
 
 export interface DecideApprovalInput {
   approvalId: string;
@@ -64,6 +64,12 @@ export async function decideApproval(
   const receipt = d.tasks.connected ? await decideTask(d, principal, input) : null;
   return d.outbox.transaction(async (tx, emit) => {
     const { c, all, target } = await lockApproval(tx, input.approvalId);
+    // The poller may have read our own completion from Workflow Service's history and applied it
+    // between the completion and this transaction: the stage is then decided, by this caller, as
+    // asked. That is this request's success, not a conflict.
+    if (receipt && target.decision !== 'PENDING' && (await appliedByPoller(tx, receipt.taskId))) {
+      return target;
+    }
     checkApprovalDecision(principal, c, all, target);
     await d.tasks.record(tx, receipt);
     return recordDecision(d, tx, emit, principal.sub, c, all, target, input);

@@ -116,3 +116,19 @@ export async function setStatus(
   await audit(tx, caseId, actor, `STATUS_${status}`, detail);
   await emit('CASE_UPDATED', { caseId });
 }
+
+/**
+ * Whether the poller has already applied the completion of `taskId` as a decision. A decision
+ * made through the graph completes its task in Workflow Service before it records the decision;
+ * if the poller read that completion in between, it applied it (by the same assignee, with the same
+ * outcome), and the graph's own recording then finds the stage decided. The graph's decision path
+ * can ask this to answer with the recorded decision instead of a conflict.
+ */
+export async function appliedByPoller(tx: Transaction<WorkflowDB>, taskId: string): Promise<boolean> {
+  const row = await tx
+    .selectFrom('workflow.otws_applied_tasks')
+    .select('result')
+    .where('task_id', '=', taskId)
+    .executeTakeFirst();
+  return row?.result === 'APPLIED';
+}
