@@ -221,4 +221,9 @@ test('each subscription delivery is a span linked to the trace of the change tha
   );
   expect(delivery.service).toBe('commsgraph-communications');
   expect(delivery.traceId).not.toBe(traceId);
+  // The document was rendered inside the mutation's trace, in the communications service.
+  const render = await waitFor('a render span in the mutation trace', () =>
+    collector.spans.find((s) => s.name === 'render' && s.traceId === traceId),
+  );
+  expect(render.service).toBe('commsgraph-communications');
 });

@@ -11,6 +11,7 @@ import {
 } from './engine/index.js';
 import { emitDelivery, type CommunicationsService } from './service.js';
 import { OutageLog } from '../../store/connection-errors.js';
+import { inSpan } from '../../telemetry/tracing.js';
 
 /** A step of a delivery of a batch's document (src/datasources/communications/batches.ts). */
 export type BatchStep = (
@@ -135,7 +136,12 @@ export class DeliveryWorker {
         .limit(20)
         .execute();
       for (const d of pending) {
-        await this.send(d);
+        // A delivery step starts no request, so no instrumentation gives it a span: this does.
+        await inSpan(
+          'delivery step',
+          { 'commsgraph.delivery_id': d.id, 'commsgraph.channel': d.channel },
+          () => this.send(d),
+        );
         n++;
       }
       const due = await this.db

@@ -31,6 +31,7 @@ import {
 import type { CommunicationsPorts, CustomerProfile } from './ports.js';
 import { canonicalJson, templateContentHash } from './seeding.js';
 import { isExstreamContent } from './catalogue/mapping.js';
+import { inSpan } from '../../telemetry/tracing.js';
 import { DEFAULT_FOLLOW_UP_WAIT_MS, followUp } from '../follow-up.js';
 
 export const CHANNELS: readonly Channel[] = ['PRINT', 'EMAIL', 'WEB', 'MOBILE'];
@@ -309,16 +310,22 @@ export class CommunicationsService {
   }> {
     let rendered: RenderResult;
     try {
-      rendered = await this.renderer.render(
-        {
-          id: version.id,
-          content: version.content as TemplateContent,
-          dataSchema: version.data_schema,
-          templateId: version.template_id,
-          templateName,
-        },
-        channel,
-        snapshot,
+      // Rendering (the embedded engine, or Exstream's on-demand call) gets a span of its own.
+      rendered = await inSpan(
+        'render',
+        { 'commsgraph.template_version': version.id, 'commsgraph.channel': channel },
+        () =>
+          this.renderer.render(
+            {
+              id: version.id,
+              content: version.content as TemplateContent,
+              dataSchema: version.data_schema,
+              templateId: version.template_id,
+              templateName,
+            },
+            channel,
+            snapshot,
+          ),
       );
     } catch (err) {
       const none = { rendered: null, unavailable: null, note: null };
