@@ -353,8 +353,8 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
   const sse: SseServer | null = operationGuards
     ? createSseServer({
         schema: opts.schema,
-        context: (principal, authorization) =>
-          contextOf({ requestId: randomUUID(), principal, authorization, longLived: true }),
+        context: (principal, authorization, requestId) =>
+          contextOf({ requestId, principal, authorization, longLived: true }),
         guard: async (principal, req, operation) =>
           (await opts.guard?.rateLimits?.subscription(principal, req)) ??
           operationGuards.onSubscribe(operation),
@@ -368,6 +368,7 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
     req: IncomingMessage,
     res: ServerResponse,
     principal: Principal | null,
+    requestId: string,
   ) {
     if (!principal) {
       res.setHeader('www-authenticate', 'Bearer');
@@ -385,7 +386,7 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
         return sendError(res, err.status, err.code, err.message, { reason: err.reason });
       }
     }
-    await sse(req, res, { principal, authorization: String(req.headers.authorization), body });
+    await sse(req, res, { principal, authorization: String(req.headers.authorization), requestId, body });
   }
   describeProcess(opts.name);
   if (opts.metrics) configureMetrics({ maxOperationNames: opts.metrics.maxOperationNames });
@@ -496,7 +497,7 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
         res.setHeader('www-authenticate', 'Bearer error="invalid_token"');
         return sendError(res, 401, ErrorCode.UNAUTHENTICATED, err.message);
       }
-      return serveEventStream(sse, req, res, principal);
+      return serveEventStream(sse, req, res, principal, requestId);
     }
     await handleGraphQL(
       apollo,

@@ -53,7 +53,7 @@ export interface SseOperation {
 export interface SseOptions<Ctx extends object> {
   schema: ExecutionArgs['schema'];
   /** The request's context, as the WebSocket server builds it. */
-  context: (principal: Principal, authorization: string) => Ctx;
+  context: (principal: Principal, authorization: string, requestId: string) => Ctx;
   /**
    * The checks a WebSocket subscribe gets, in the same order: the rate limit, then the operation
    * limits and trusted documents (which also parse and validate). Errors refuse the operation.
@@ -71,6 +71,7 @@ interface Raw {
   req: IncomingMessage;
   principal: Principal;
   authorization: string;
+  requestId: string;
 }
 
 /**
@@ -80,7 +81,7 @@ interface Raw {
 export type SseServer = (
   req: IncomingMessage,
   res: ServerResponse,
-  caller: { principal: Principal; authorization: string; body: unknown },
+  caller: { principal: Principal; authorization: string; requestId: string; body: unknown },
 ) => Promise<void>;
 
 export function createSseServer<Ctx extends object>(opts: SseOptions<Ctx>): SseServer {
@@ -91,7 +92,7 @@ export function createSseServer<Ctx extends object>(opts: SseOptions<Ctx>): SseS
     // operation on its own stream needs none.
     authenticate: () => null,
     onSubscribe: async (req, params) => {
-      const { principal, authorization } = req.raw;
+      const { principal, authorization, requestId } = req.raw;
       const guarded = await opts.guard(principal, req.raw.req, params as SseOperation);
       // `data: null` is how graphql-sse tells a ready result from execution arguments.
       if (isErrors(guarded)) return { data: null, errors: [...guarded] };
@@ -109,7 +110,7 @@ export function createSseServer<Ctx extends object>(opts: SseOptions<Ctx>): SseS
         };
       }
       // graphql-sse types a context as an index-signature record; ours is an interface (library seam).
-      const contextValue = opts.context(principal, authorization) as OperationContext;
+      const contextValue = opts.context(principal, authorization, requestId) as OperationContext;
       return { ...guarded, contextValue };
     },
     // Every result, refusals included, is masked once here on its way out.
@@ -125,7 +126,12 @@ export function createSseServer<Ctx extends object>(opts: SseOptions<Ctx>): SseS
         get: (key) => (key.toLowerCase() === 'accept' ? EVENT_STREAM : headerOf(req, key)),
       },
       body: (caller.body ?? null) as SseRequest['body'],
-      raw: { req, principal: caller.principal, authorization: caller.authorization },
+      raw: {
+        req,
+        principal: caller.principal,
+        authorization: caller.authorization,
+        requestId: caller.requestId,
+      },
       context: undefined,
     };
     const [body, init] = await handler(request);
