@@ -7,7 +7,8 @@ import type { BaseContext, CommunicationsContext } from '../context/index.js';
 import { DeliveryWorker } from '../datasources/communications/delivery.js';
 import {
   createOutboxChannels,
-  createRenderer,
+  createRenderPool,
+  defaultRenderWorkers,
   type DeliveryChannels,
   type Renderer,
 } from '../datasources/communications/engine/index.js';
@@ -80,7 +81,10 @@ export async function createCommunicationsSubgraph(deps: {
   dataDir: string;
   publicUrl: string;
   deliveryStepMs: number;
+  /** A renderer of the caller's; otherwise this subgraph's own pool of `renderWorkers` threads. */
   renderer?: Renderer;
+  /** RENDER_WORKERS (src/datasources/communications/engine/pool.ts); 0 renders in-thread. */
+  renderWorkers?: number;
   channels?: DeliveryChannels;
   /** How long generateDocument waits for an exception's case (src/datasources/follow-up.ts). */
   followUpWaitMs?: number;
@@ -115,11 +119,15 @@ export async function createCommunicationsSubgraph(deps: {
   });
   let batches: NoticeBatches | null = null;
   let jobs: JobQueue | null = null;
+  // Ended in stop(), after the delivery worker, so the renders in hand finish first.
+  const ownRenderer = deps.renderer
+    ? null
+    : createRenderPool({ size: deps.renderWorkers ?? defaultRenderWorkers() });
   service = new CommunicationsService(
     deps.db,
     outbox,
     relay,
-    deps.renderer ?? createRenderer(),
+    deps.renderer ?? ownRenderer!,
     deps.ports,
     deps.followUpWaitMs,
   );
@@ -178,6 +186,7 @@ export async function createCommunicationsSubgraph(deps: {
     },
     stop: async () => {
       await Promise.all([relay.stop(), worker.stop(), catalogue.stop()]);
+      await ownRenderer?.close();
     },
     settle: async () => (await relay.drain()) + (await worker.drain()),
     nextDue: async () => earliest([await relay.nextDue(), await worker.nextDue()]),
