@@ -51,6 +51,8 @@ export interface CommunicationsSubgraph extends Subgraph<CommunicationsContext> 
   readonly catalogue: TemplateCatalogue;
   /** Where batch records are queued (pg-boss); set once the job queue is up. */
   useJobs(queue: JobQueue): void;
+  /** Where documents render: its own pool's threads ('workers', 'in-thread') or a renderer given by the caller. */
+  readonly renderMode: 'workers' | 'in-thread' | 'given';
 }
 
 /** The subgraph's schema alone (no store needed): for printing SDL and composing. */
@@ -156,6 +158,7 @@ export async function createCommunicationsSubgraph(deps: {
     name: 'communications',
     schema,
     service: svc,
+    renderMode: ownRenderer?.mode ?? 'given',
     reader,
     batches: noticeBatches,
     catalogue,
