@@ -16,7 +16,8 @@ const DATA = { amount: 1234.5, currency: 'EUR' };
 
 beforeAll(async () => {
   await ensureBuilt();
-  // The compiled module, as the product loads it; its __dirname holds render-worker.js.
+  // The compiled module, as the product loads it (CommonJS); its __dirname holds render-worker.js.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a path known only at run time, loaded as Node loads the build
   built = require(path.join(ROOT, 'dist/src/datasources/communications/engine/index.js')) as Engine;
   pool = built.createRenderPool({ size: 2 });
 }, 180_000);
@@ -61,7 +62,9 @@ it('gives the same bytes and content hashes as an in-thread render, on every cha
 it('does not depend on what a worker rendered before', async () => {
   const one = built.createRenderPool({ size: 1 });
   try {
-    const plain = demoVersion('ver_plain', { print: { ...demoVersion().content.print!, title: 'Zebra Zulu' } });
+    const plain = demoVersion('ver_plain', {
+      print: { ...demoVersion().content.print!, title: 'Zebra Zulu' },
+    });
     const accented = demoVersion('ver_accented', {
       print: { ...demoVersion().content.print!, title: 'Żółć Źdźbło Ăă Ș' },
     });
@@ -85,7 +88,9 @@ it('throws the same exception kinds as an in-thread render', async () => {
   );
   expect((missing as Error).message).toContain('/currency is required');
 
-  const bad = demoVersion('ver_bad_mjml', { mjml: '<mjml><mj-body><mj-sektion></mj-sektion></mj-body></mjml>' });
+  const bad = demoVersion('ver_bad_mjml', {
+    mjml: '<mjml><mj-body><mj-sektion></mj-sektion></mj-body></mjml>',
+  });
   const template = await pool.render(bad, 'EMAIL', snapshot(LUKASZ, DATA)).catch((e: unknown) => e);
   expect(template).toBeInstanceOf(built.TemplateError);
   expect((template as Error).message).toMatch(/mj-sektion/);

@@ -19,5 +19,4 @@ export type WorkerError =
   | { kind: 'Error'; message: string; name: string; stack?: string };
 
 export type RenderReply =
-  | { id: number; ok: true; result: RenderResult }
-  | { id: number; ok: false; error: WorkerError };
+  { id: number; ok: true; result: RenderResult } | { id: number; ok: false; error: WorkerError };
