@@ -52,6 +52,7 @@ async function main(): Promise<void> {
         LOG_LEVEL: 'error',
         SEED_DEMO: 'true',
         WORKER_CONCURRENCY: concurrency,
+        RENDER_WORKERS: process.env.RENDER_WORKERS,
         DATABASE_URL: process.env.BENCH_DATABASE_URL,
         RATE_LIMIT_PER_MINUTE: '0',
       }),
@@ -159,7 +160,7 @@ async function main(): Promise<void> {
     const projected = 100_000 / rate;
     console.log('');
     console.log(
-      `batch generation: ${DOCS} one-page PDF statements (DejaVu, Unicode names), ${gateway.store!.kind}, WORKER_CONCURRENCY=${concurrency}`,
+      `batch generation: ${DOCS} one-page PDF statements (DejaVu, Unicode names), ${gateway.store!.kind}, WORKER_CONCURRENCY=${concurrency}, rendering ${gateway.subgraphs!.communications.renderMode} (RENDER_WORKERS=${process.env.RENDER_WORKERS ?? 'default'})`,
     );
     console.log(`  documents/s               ${rate.toFixed(1)}`);
     console.log(`  wall time                 ${seconds.toFixed(1)} s (queueing ${queued} ms of it)`);

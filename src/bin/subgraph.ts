@@ -99,6 +99,7 @@ async function main(): Promise<void> {
         dataDir: path.join(config.dataDir, name),
         publicUrl: '',
         deliveryStepMs: config.deliveryStepMs,
+        renderWorkers: config.renderWorkers,
         followUpWaitMs: config.followUpWaitMs,
         opentext,
         election: store,

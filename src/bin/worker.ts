@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     dataDir: path.join(config.dataDir, 'communications'),
     publicUrl: '',
     deliveryStepMs: config.deliveryStepMs,
+    renderWorkers: config.renderWorkers,
   });
   const jobs = await startJobs(store.pool, config.jobExpireSeconds);
   communications.useJobs(jobs);

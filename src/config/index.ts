@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseJsonSetting } from './json.js';
@@ -62,6 +63,8 @@ const Env = z.object({
   WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Batch records generated at once per process. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /** Worker threads rendering documents off the event loop (default: 2, or 1 on one core); 0 renders on the event-loop thread. */
+  RENDER_WORKERS: z.coerce.number().int().min(0).max(32).optional(),
   // JSON settings, parsed (with every problem reported) in loadConfig:
   /** Approval stages of ad hoc correspondence, per document type: one stage or the full three. */
   CORRESPONDENCE_STAGES: z.string().optional(),
@@ -265,6 +268,8 @@ export interface Config {
   followUpWaitMs: number;
   runWorkers: boolean;
   workerConcurrency: number;
+  /** Render worker threads per process (src/datasources/communications/engine/pool.ts); 0: in-thread. */
+  renderWorkers: number;
   jobExpireSeconds: number;
   workerHealthPort: number | undefined;
   eventsRetentionDays: number;
@@ -532,6 +537,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     followUpWaitMs: e.FOLLOW_UP_WAIT_MS,
     runWorkers: e.RUN_WORKERS,
     workerConcurrency: e.WORKER_CONCURRENCY,
+    renderWorkers: e.RENDER_WORKERS ?? Math.min(2, os.availableParallelism()),
     jobExpireSeconds: e.JOB_EXPIRE_SECONDS,
     workerHealthPort: e.WORKER_HEALTH_PORT,
     eventsRetentionDays: e.EVENTS_RETENTION_DAYS,

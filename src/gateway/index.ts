@@ -121,6 +121,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
       dataDir: config.dataDir,
       publicUrl: '',
       deliveryStepMs: config.deliveryStepMs,
+      renderWorkers: config.renderWorkers,
       workflow: {
         correspondenceStages: config.correspondenceStages,
         exceptionRouting: config.exceptionRouting,

@@ -7,7 +7,8 @@ import type { BaseContext, CommunicationsContext } from '../context/index.js';
 import { DeliveryWorker } from '../datasources/communications/delivery.js';
 import {
   createOutboxChannels,
-  createRenderer,
+  createRenderPool,
+  defaultRenderWorkers,
   type DeliveryChannels,
   type Renderer,
 } from '../datasources/communications/engine/index.js';
@@ -56,6 +57,8 @@ export interface CommunicationsSubgraph extends Subgraph<CommunicationsContext> 
   useJobs(queue: JobQueue): void;
   /** Connected mode: the Exstream runtime monitor of this process (polling only while it leads). */
   readonly monitor: MonitorHandle;
+  /** Where documents render: its own pool's threads ('workers', 'in-thread') or a renderer given by the caller. */
+  readonly renderMode: 'workers' | 'in-thread' | 'given';
 }
 
 /** The subgraph's schema alone (no store needed): for printing SDL and composing. */
@@ -87,7 +90,10 @@ export async function createCommunicationsSubgraph(deps: {
   dataDir: string;
   publicUrl: string;
   deliveryStepMs: number;
+  /** A renderer of the caller's; otherwise this subgraph's own pool of `renderWorkers` threads. */
   renderer?: Renderer;
+  /** RENDER_WORKERS (src/datasources/communications/engine/pool.ts); 0 renders in-thread. */
+  renderWorkers?: number;
   channels?: DeliveryChannels;
   /** How long generateDocument waits for an exception's case (src/datasources/follow-up.ts). */
   followUpWaitMs?: number;
@@ -131,10 +137,16 @@ export async function createCommunicationsSubgraph(deps: {
   });
   let batches: NoticeBatches | null = null;
   let jobs: JobQueue | null = null;
-  // Connected mode renders through Exstream on demand (contract, "Generation is on-demand").
+  // Connected mode renders through Exstream on demand (contract, "Generation is on-demand");
+  // embedded, on this process's own render threads (ended in stop(), after the delivery worker,
+  // so the renders in hand finish first).
   const exstream =
     deps.opentext?.config.generationBackend === 'exstream' ? deps.opentext.upstreams.exstream : null;
   const exstreamConfig = deps.opentext?.config.exstream ?? null;
+  const ownRenderer =
+    deps.renderer || (exstream && exstreamConfig)
+      ? null
+      : createRenderPool({ size: deps.renderWorkers ?? defaultRenderWorkers() });
   const renderer =
     deps.renderer ??
     (exstream && exstreamConfig
@@ -143,7 +155,7 @@ export async function createCommunicationsSubgraph(deps: {
           ondemand: exstream.ondemand,
           concurrency: exstreamConfig.concurrency,
         })
-      : createRenderer());
+      : ownRenderer!);
   service = new CommunicationsService(
     deps.db,
     outbox,
@@ -186,6 +198,7 @@ export async function createCommunicationsSubgraph(deps: {
     name: 'communications',
     schema,
     service: svc,
+    renderMode: ownRenderer?.mode ?? 'given',
     reader,
     batches: noticeBatches,
     catalogue,
@@ -219,6 +232,7 @@ export async function createCommunicationsSubgraph(deps: {
     },
     stop: async () => {
       await Promise.all([relay.stop(), worker.stop(), catalogue.stop(), monitor.stop()]);
+      await ownRenderer?.close();
     },
     settle: async () => (await relay.drain()) + (await worker.drain()),
     nextDue: async () => earliest([await relay.nextDue(), await worker.nextDue()]),

@@ -60,6 +60,8 @@ export async function createInProcessSubgraphs(deps: {
   publicUrl: string;
   deliveryStepMs: number;
   renderer?: Renderer;
+  /** RENDER_WORKERS: render threads of the communications subgraph (when no `renderer` is given). */
+  renderWorkers?: number;
   channels?: DeliveryChannels;
   workflow?: WorkflowOptions;
   disputePolicy?: DisputePolicy;
@@ -165,6 +167,7 @@ export async function createInProcessSubgraphs(deps: {
     publicUrl: deps.publicUrl,
     deliveryStepMs: deps.deliveryStepMs,
     renderer: deps.renderer,
+    renderWorkers: deps.renderWorkers,
     channels: deps.channels,
     // One FOLLOW_UP_WAIT_MS for the whole gateway; it arrives with workflow's options.
     followUpWaitMs: deps.workflow?.followUpWaitMs,

@@ -20,6 +20,7 @@ export { BRANDS } from './brands.js';
 export { contentHashOf } from './hash.js';
 export { chooseLanguage, declaredLanguages, DEFAULT_LANGUAGE } from './format.js';
 export { createRenderer } from './render.js';
+export { createRenderPool, defaultRenderWorkers, type RenderPool } from './pool.js';
 export {
   CHANNEL_CONTENT_KEYS,
   channelContentProblem,
