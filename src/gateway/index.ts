@@ -139,6 +139,14 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
     const executors = Object.fromEntries(subgraphs.all.map((s) => [s.name, inProcessExecutor(s)]));
     const schema = stitch(supergraphSdl, executors);
 
+    // The demo's templates go in before the subgraphs start: in connected mode the catalogue's
+    // first refresh starts with them, and a communication the graph already has keeps its
+    // document type (docs/opentext.md, "What maps to what"). Mirrored first, the demo's claim
+    // letter would take the type of its name (claim_decision_letter), which no default
+    // correspondence rule allows, and the demo cases could not start.
+    const seededTemplates = config.seedDemo
+      ? await exclusively(store, DEMO_SEED_LOCK, () => seedTemplates(sliceOf<CommunicationsDB>(store.db)))
+      : 0;
     subgraphs.all.forEach((s) => s.start());
     if (config.seedDemo) {
       const set = subgraphs;
@@ -151,7 +159,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
           .refresh()
           .catch((err: unknown) => log.warn('template catalogue not read before seeding', { err }));
         const customers = await seedCustomers(sliceOf<CustomersDB>(store.db));
-        const templates = await seedTemplates(sliceOf<CommunicationsDB>(store.db));
+        const templates = seededTemplates;
         const steps = await seedDemoCases(set);
         if (customers || templates || steps) log.info('seeded demo data', { customers, templates, steps });
       });
