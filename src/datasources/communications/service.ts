@@ -463,6 +463,7 @@ export class CommunicationsService {
       if (attempt.rendered) {
         await this.storeParts(tx, moved.id, attempt.rendered);
         await this.createDelivery(tx, emit, moved, address);
+        await this.recordLateRetry(tx, moved);
       } else if (attempt.failure) {
         await this.raiseException(tx, attempt.failure.kind, attempt.failure.message, moved, null);
       } else {
@@ -476,6 +477,35 @@ export class CommunicationsService {
       }
       return moved;
     });
+  }
+
+  /**
+   * A document generated on a retry may be the retry of an exception resolved with
+   * `regenerate` while the backend was still down: the resolution was recorded with the retry
+   * `REQUESTED`, so its source case waited. The outcome is recorded again, now `GENERATED`,
+   * which lets the workflow resolve the source case (recordExceptionOutcome does only what is
+   * still to do, so the two records may arrive in either order). Runs in the transaction that
+   * moved the document; finishResolution reads the document under lock, so one of the two
+   * always sees the other.
+   */
+  private async recordLateRetry(tx: Transaction<CommunicationsDB>, doc: DocumentRow): Promise<void> {
+    const resolved = await tx
+      .selectFrom('communications.exceptions')
+      .selectAll()
+      .where('retry_document_id', '=', doc.id)
+      .where('status', '=', 'RESOLVED')
+      .execute();
+    for (const exc of resolved) {
+      await this.commands.enqueue(tx, 'recordExceptionOutcome', {
+        caseId: exc.case_id,
+        sourceCaseId: doc.case_id,
+        actor: exc.resolved_by ?? 'system',
+        resolution: exc.resolution ?? '',
+        retryDocumentId: doc.id,
+        retryDeliveryId: null,
+        retryStatus: doc.status,
+      });
+    }
   }
 
   /**
@@ -856,6 +886,19 @@ export class CommunicationsService {
       throw err;
     }
     return this.outbox.transaction(async (tx) => {
+      // The retry may have ended since it was answered (a retry after an outage): its status
+      // now, read under lock, so that either this records GENERATED or recordLateRetry sees
+      // this resolution.
+      const retryStatus = retryDocument
+        ? (
+            await tx
+              .selectFrom('communications.documents')
+              .select('status')
+              .where('id', '=', retryDocument.id)
+              .forUpdate()
+              .executeTakeFirstOrThrow()
+          ).status
+        : null;
       const row = await tx
         .updateTable('communications.exceptions')
         .set({
@@ -887,7 +930,7 @@ export class CommunicationsService {
         resolution: claim.resolution,
         retryDocumentId: retryDocument?.id ?? null,
         retryDeliveryId: retryDelivery?.id ?? null,
-        retryStatus: retryDocument?.status ?? (retryDelivery ? 'RESENT' : null),
+        retryStatus: retryStatus ?? (retryDelivery ? 'RESENT' : null),
       });
       return row;
     });

@@ -111,19 +111,25 @@ export async function recordExceptionOutcome(d: WorkflowDeps, input: ExceptionOu
   const receipt = d.tasks.connected ? await completeWork(d, input) : null;
   await d.outbox.transaction(async (tx, emit) => {
     const c = await lockCase(tx, input.caseId);
-    if (c.status === 'RESOLVED') return; // recorded already
-    await d.tasks.record(tx, receipt);
     const detail = {
       resolution: input.resolution,
       retryDocumentId: input.retryDocumentId,
       retryDeliveryId: input.retryDeliveryId,
       retryStatus: input.retryStatus,
     };
-    await completeOpenTasks(tx, c.id, input.actor);
-    await setStatus(tx, emit, c.id, 'RESOLVED', input.actor, detail, {
-      resolution: input.resolution,
-      assignee: input.actor,
-    });
+    // Recorded already. A retry that waited for an outage is recorded a second time once it
+    // is GENERATED (communications' recordLateRetry): then only the source case is left to
+    // resolve, if it still waits; either record may come first.
+    const late = c.status === 'RESOLVED';
+    if (late && input.retryStatus !== 'GENERATED') return;
+    if (!late) {
+      await d.tasks.record(tx, receipt);
+      await completeOpenTasks(tx, c.id, input.actor);
+      await setStatus(tx, emit, c.id, 'RESOLVED', input.actor, detail, {
+        resolution: input.resolution,
+        assignee: input.actor,
+      });
+    }
     if (!input.sourceCaseId) return;
     const src = await tx
       .selectFrom('workflow.cases')
@@ -132,6 +138,11 @@ export async function recordExceptionOutcome(d: WorkflowDeps, input: ExceptionOu
       .forUpdate()
       .executeTakeFirst();
     if (!src) return;
+    // Still waiting for its document: IN_PROGRESS after GENERATION_FAILED was recorded, or
+    // APPROVED when the failure came from a retry after an outage and the case's own
+    // generation command has not recorded it yet (recordGeneration keeps the case RESOLVED).
+    const waiting = src.status === 'IN_PROGRESS' || src.status === 'APPROVED';
+    if (late && !waiting) return;
     await audit(
       tx,
       src.id,
@@ -142,7 +153,7 @@ export async function recordExceptionOutcome(d: WorkflowDeps, input: ExceptionOu
         ...detail,
       },
     );
-    if (src.status === 'IN_PROGRESS' && input.retryStatus === 'GENERATED') {
+    if (waiting && input.retryStatus === 'GENERATED') {
       await setStatus(
         tx,
         emit,

@@ -36,6 +36,10 @@ export async function recordGeneration(
       documentId: outcome.documentId,
       ...detail,
     });
+    // A failure recorded late, after its exception was resolved with a regenerated document
+    // (an outage's retries outlast this command's): the trail says it failed, the case stays
+    // RESOLVED by the regenerated one.
+    if (!generated && c.status === 'RESOLVED') return;
     await setStatus(
       tx,
       emit,

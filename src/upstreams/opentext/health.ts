@@ -10,7 +10,15 @@ import type { UpstreamName } from './errors.js';
  */
 export type UpstreamState = 'unknown' | 'up' | 'down' | 'half-open' | 'unauthorized';
 
-export type UpstreamStates = Partial<Record<UpstreamName, UpstreamState>>;
+/**
+ * What /readyz reports on: one entry per circuit. Exstream has two, because its Design service
+ * (`/design/api/v1`) and its Orchestration service (on-demand generation and the runtime,
+ * `/orchestration/api/v1`) are separate deployments (api-reference §1, the CE servers list):
+ * `exstream` is the orchestration side, `exstream-design` the design side.
+ */
+export type CircuitName = UpstreamName | 'exstream-design';
+
+export type UpstreamStates = Partial<Record<CircuitName, UpstreamState>>;
 
 /**
  * The state of each OpenText upstream this process uses, for `/readyz` and `/metrics`: an
@@ -19,21 +27,21 @@ export type UpstreamStates = Partial<Record<UpstreamName, UpstreamState>>;
  * by the clients of every connector.
  */
 export class UpstreamHealth {
-  readonly #states = new Map<UpstreamName, UpstreamState>();
-  readonly #listeners = new Set<(name: UpstreamName, state: UpstreamState) => void>();
+  readonly #states = new Map<CircuitName, UpstreamState>();
+  readonly #listeners = new Set<(name: CircuitName, state: UpstreamState) => void>();
 
   /** Makes an upstream appear in the snapshot (as `unknown`) before its first call. */
-  register(name: UpstreamName): void {
+  register(name: CircuitName): void {
     if (!this.#states.has(name)) this.#states.set(name, 'unknown');
   }
 
-  set(name: UpstreamName, state: UpstreamState): void {
+  set(name: CircuitName, state: UpstreamState): void {
     if (this.#states.get(name) === state) return;
     this.#states.set(name, state);
     for (const listener of this.#listeners) listener(name, state);
   }
 
-  get(name: UpstreamName): UpstreamState | undefined {
+  get(name: CircuitName): UpstreamState | undefined {
     return this.#states.get(name);
   }
 
@@ -42,7 +50,7 @@ export class UpstreamHealth {
   }
 
   /** Called on every change of state (logs, metrics); returns the unsubscribe function. */
-  onChange(listener: (name: UpstreamName, state: UpstreamState) => void): () => void {
+  onChange(listener: (name: CircuitName, state: UpstreamState) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }

@@ -50,7 +50,7 @@ import {
   type UnavailableReason,
   type UpstreamName,
 } from './errors.js';
-import type { UpstreamHealth } from './health.js';
+import type { CircuitName, UpstreamHealth } from './health.js';
 
 /** A bearer token and what we know of its life (our clock). */
 export interface AccessToken {
@@ -103,6 +103,12 @@ export interface UpstreamResponse {
 
 export interface UpstreamClientOptions {
   name: UpstreamName;
+  /**
+   * The circuit (and /readyz entry) this client's calls count towards; `name` by default. A
+   * service of an upstream that fails on its own gets its own circuit, so its outage does not
+   * refuse calls to the others (Exstream Design vs Orchestration).
+   */
+  circuit?: CircuitName;
   baseUrl: string;
   resilience: ResilienceConfig;
   health: UpstreamHealth;
@@ -212,6 +218,7 @@ function encodeBody(body: RequestBody | undefined): { payload?: string | Buffer;
 
 export class UpstreamClient {
   readonly name: UpstreamName;
+  readonly circuit: CircuitName;
   readonly #options: UpstreamClientOptions;
   readonly #breaker: CircuitBreakerPolicy;
   readonly #now: () => number;
@@ -219,9 +226,10 @@ export class UpstreamClient {
 
   constructor(options: UpstreamClientOptions) {
     this.name = options.name;
+    this.circuit = options.circuit ?? options.name;
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    options.health.register(options.name);
+    options.health.register(this.circuit);
     this.#breaker = circuitBreaker(
       handleWhen((e) => e instanceof AttemptFailure && e.breaks),
       {
@@ -231,13 +239,13 @@ export class UpstreamClient {
     );
     this.#breaker.onBreak(() => {
       this.#openedAt = this.#now();
-      options.health.set(this.name, 'down');
-      log.warn('upstream circuit opened', { upstream: this.name });
+      options.health.set(this.circuit, 'down');
+      log.warn('upstream circuit opened', { upstream: this.name, circuit: this.circuit });
     });
-    this.#breaker.onHalfOpen(() => options.health.set(this.name, 'half-open'));
+    this.#breaker.onHalfOpen(() => options.health.set(this.circuit, 'half-open'));
     this.#breaker.onReset(() => {
-      options.health.set(this.name, 'up');
-      log.info('upstream circuit closed', { upstream: this.name });
+      options.health.set(this.circuit, 'up');
+      log.info('upstream circuit closed', { upstream: this.name, circuit: this.circuit });
     });
   }
 
@@ -278,7 +286,7 @@ export class UpstreamClient {
         return await this.#send(req, second, true);
       } catch (again) {
         if (!(again instanceof TokenRefused)) throw again;
-        this.#options.health.set(this.name, 'unauthorized');
+        this.#options.health.set(this.circuit, 'unauthorized');
         throw new OpenTextAuthError(
           this.name,
           401,
@@ -329,7 +337,7 @@ export class UpstreamClient {
         ({ signal }) => this.#attempt(req, token, signal, afterRefresh),
         req.signal,
       );
-      this.#options.health.set(this.name, 'up');
+      this.#options.health.set(this.circuit, 'up');
       return response;
     } catch (err) {
       if (err instanceof TokenRefused) throw err;

@@ -1,8 +1,9 @@
 /**
  * The OpenText connectors' plumbing, built once per process from the connected-mode settings:
  * one OTDS token provider (one token per token URL, shared by both connectors), one HTTP client
- * per upstream with its own circuit, one health registry for /readyz, and the Exstream API
- * modules. Nothing here is built in the embedded mode.
+ * per upstream service with its own circuit (Exstream has two: Design, and Orchestration for
+ * on-demand and runtime), one health registry for /readyz, and the Exstream API modules.
+ * Nothing here is built in the embedded mode.
  */
 import type { OpenTextConfig } from '../../config/opentext.js';
 import { ExstreamDesignApi } from './exstream/design.js';
@@ -13,7 +14,10 @@ import { UpstreamClient } from './http.js';
 import { OtdsTokenProvider } from './otds.js';
 
 export interface ExstreamApis {
+  /** Orchestration: on-demand generation and the runtime (circuit `exstream`). */
   client: UpstreamClient;
+  /** Design: resources, links, manifests (circuit `exstream-design`). */
+  designClient: UpstreamClient;
   design: ExstreamDesignApi;
   ondemand: ExstreamOnDemandApi;
   runtime: ExstreamRuntimeApi;
@@ -47,9 +51,22 @@ export function createOpenTextUpstreams(
       expiredTokenMayAnswer500: true,
       now,
     });
+    // Design is a separate Exstream service (its own base path and deployment): its own circuit,
+    // so the catalogue's refreshes failing do not refuse generation, nor the other way round.
+    const designClient = new UpstreamClient({
+      name: 'exstream',
+      circuit: 'exstream-design',
+      baseUrl: config.exstream.url,
+      resilience: config.resilience,
+      health,
+      tokens,
+      expiredTokenMayAnswer500: true,
+      now,
+    });
     exstream = {
       client,
-      design: new ExstreamDesignApi(client, config.exstream.domain),
+      designClient,
+      design: new ExstreamDesignApi(designClient, config.exstream.domain),
       ondemand: new ExstreamOnDemandApi(client, config.exstream.domain),
       runtime: new ExstreamRuntimeApi(client, config.exstream.domain),
     };

@@ -87,7 +87,7 @@ describe('OTDS tokens', () => {
     const err = await rejection(exstream!.design.getResource('tpl_policy_pack'));
     expect(err).toBeInstanceOf(OpenTextAuthError);
     expect(fake.count(RESOURCE)).toBe(2);
-    expect(health.snapshot().exstream).toBe('unauthorized');
+    expect(health.snapshot()['exstream-design']).toBe('unauthorized');
   });
 
   test('bad client credentials: OpenTextAuthError from otds, secret nowhere in the error', async () => {
@@ -223,15 +223,15 @@ describe('circuit breaker', () => {
   test('opens on repeated outage, refuses without calling, half-opens and closes after recovery', async () => {
     const { exstream, health } = connect(fake, { OPENTEXT_MAX_ATTEMPTS: '1' }, clock);
     await exstream!.design.getResource('tpl_policy_pack');
-    expect(health.snapshot()).toEqual({ otds: 'up', exstream: 'up' });
+    expect(health.snapshot()).toEqual({ otds: 'up', exstream: 'unknown', 'exstream-design': 'up' });
     const outage = fake.faults.add({ path: /^\/design\//, kind: 'status', status: 503 });
     for (let i = 0; i < 3; i++) {
       await expect(exstream!.design.getResource('tpl_policy_pack')).rejects.toMatchObject({
         reason: 'server-error',
       });
     }
-    expect(exstream!.client.circuitState).toBe('open');
-    expect(health.snapshot().exstream).toBe('down');
+    expect(exstream!.designClient.circuitState).toBe('open');
+    expect(health.snapshot()['exstream-design']).toBe('down');
     const before = fake.count(RESOURCE);
     const refused = await rejection(exstream!.design.getResource('tpl_policy_pack'));
     expect(refused).toMatchObject({ reason: 'circuit-open', mayHaveReachedUpstream: false });
@@ -243,13 +243,13 @@ describe('circuit breaker', () => {
       const err = await rejection(exstream!.design.getResource('tpl_policy_pack'));
       expect(err).toMatchObject({ reason: 'server-error' });
     });
-    expect(exstream!.client.circuitState).toBe('open');
+    expect(exstream!.designClient.circuitState).toBe('open');
 
     outage();
     const recovered = await eventually(() => exstream!.design.getResource('tpl_policy_pack'));
     expect(recovered).toMatchObject({ id: 'tpl_policy_pack' });
-    expect(exstream!.client.circuitState).toBe('closed');
-    expect(health.snapshot().exstream).toBe('up');
+    expect(exstream!.designClient.circuitState).toBe('closed');
+    expect(health.snapshot()['exstream-design']).toBe('up');
   });
 
   test('throttling and considered answers do not open the circuit', async () => {
@@ -261,7 +261,7 @@ describe('circuit breaker', () => {
       });
     }
     for (let i = 0; i < 5; i++) expect(await exstream!.design.getResource('no-such-resource')).toBeNull();
-    expect(exstream!.client.circuitState).toBe('closed');
+    expect(exstream!.designClient.circuitState).toBe('closed');
   });
 
   test('each upstream has its own circuit: OTDS down does not open Exstream', async () => {
@@ -272,7 +272,40 @@ describe('circuit breaker', () => {
         upstream: 'otds',
       });
     }
-    expect(health.snapshot()).toEqual({ otds: 'down', exstream: 'unknown' });
+    expect(health.snapshot()).toEqual({ otds: 'down', exstream: 'unknown', 'exstream-design': 'unknown' });
+    expect(exstream!.designClient.circuitState).toBe('closed');
+  });
+
+  test('Exstream Design and Orchestration have their own circuits: either down leaves the other working', async () => {
+    const { exstream, health } = connect(fake, { OPENTEXT_MAX_ATTEMPTS: '1' }, clock);
+    const generate = () =>
+      exstream!.ondemand.generate({
+        communicationId: 'tpl_policy_pack',
+        driverDataSource: 'policy_pack_driver',
+        driver: DRIVER,
+      });
+    // The design service down: its circuit opens, generation still goes through.
+    const design = fake.faults.add({ path: /^\/design\//, kind: 'status', status: 503 });
+    for (let i = 0; i < 3; i++) {
+      await expect(exstream!.design.getResource('tpl_policy_pack')).rejects.toMatchObject({
+        reason: 'server-error',
+      });
+    }
+    expect(exstream!.designClient.circuitState).toBe('open');
+    expect(await generate()).toHaveLength(2);
     expect(exstream!.client.circuitState).toBe('closed');
+    expect(health.snapshot()).toEqual({ otds: 'up', exstream: 'up', 'exstream-design': 'down' });
+    design();
+
+    // Generation down: its circuit opens, the design service still answers (once its own
+    // circuit lets a call through again).
+    fake.faults.add({ path: GENERATE, kind: 'status', status: 503 });
+    for (let i = 0; i < 3; i++) await expect(generate()).rejects.toMatchObject({ reason: 'server-error' });
+    expect(exstream!.client.circuitState).toBe('open');
+    expect(await rejection(generate())).toMatchObject({ reason: 'circuit-open' });
+    const resource = await eventually(() => exstream!.design.getResource('tpl_policy_pack'));
+    expect(resource).toMatchObject({ id: 'tpl_policy_pack' });
+    expect(exstream!.designClient.circuitState).toBe('closed');
+    expect(health.snapshot()).toEqual({ otds: 'up', exstream: 'down', 'exstream-design': 'up' });
   });
 });
