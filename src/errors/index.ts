@@ -40,7 +40,9 @@ export const badInput = (msg: string, field?: string) =>
 /** `reason` names the rule for clients that branch on it (e.g. IDEMPOTENCY_KEY_REUSED). */
 export const conflict = (msg: string, reason?: string) =>
   new GraphQLErrorWithCode(msg, ErrorCode.CONFLICT, reason ? { reason } : {});
-export const approvalRequired = (msg: string) => new GraphQLErrorWithCode(msg, ErrorCode.APPROVAL_REQUIRED);
+/** `reason` names the rule, as for conflict (e.g. APPROVED_VERSION_CHANGED). */
+export const approvalRequired = (msg: string, reason?: string) =>
+  new GraphQLErrorWithCode(msg, ErrorCode.APPROVAL_REQUIRED, reason ? { reason } : {});
 export const upstreamUnavailable = (msg: string) =>
   new GraphQLErrorWithCode(msg, ErrorCode.UPSTREAM_UNAVAILABLE);
 

@@ -39,15 +39,17 @@ export function graphqlCaller(
     }
     const body = (await res.json().catch(() => null)) as {
       data?: T;
-      errors?: { message: string; extensions?: { code?: string } }[];
+      errors?: { message: string; extensions?: { code?: string; reason?: unknown } }[];
     } | null;
     if (!body) throw upstreamUnavailable(`Subgraph ${target} answered ${res.status} without a GraphQL body`);
     const err = body.errors?.[0];
     if (err) {
-      // Expected errors keep their code (NOT_FOUND stays NOT_FOUND); anything else is the upstream's fault.
+      // Expected errors keep their code (NOT_FOUND stays NOT_FOUND) and the rule they name;
+      // anything else is the upstream's fault.
       const code = err.extensions?.code;
+      const reason = err.extensions?.reason;
       if (isContractCode(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR)
-        throw new GraphQLErrorWithCode(err.message, code);
+        throw new GraphQLErrorWithCode(err.message, code, typeof reason === 'string' ? { reason } : {});
       throw upstreamUnavailable(`Subgraph ${target} failed: ${err.message}`);
     }
     return body.data as T;

@@ -17,6 +17,7 @@ import {
 } from '../../upstreams/opentext/errors.js';
 import type { ExstreamDesignApi } from '../../upstreams/opentext/exstream/design.js';
 import { ExstreamGenerationError } from '../../upstreams/opentext/exstream/errors.js';
+import { versionId } from './catalogue/mapping.js';
 import type { ExstreamOnDemandApi, GeneratedOutput } from '../../upstreams/opentext/exstream/ondemand.js';
 import {
   MissingDataError,
@@ -34,7 +35,7 @@ import {
 const DRIVER_TTL_MS = 60_000;
 
 export interface ExstreamRendererOptions {
-  design: Pick<ExstreamDesignApi, 'driverLookup'>;
+  design: Pick<ExstreamDesignApi, 'driverLookup' | 'getResource'>;
   ondemand: Pick<ExstreamOnDemandApi, 'generate'>;
   /** At most this many on-demand calls at once from this process (EXSTREAM_CONCURRENCY). */
   concurrency: number;
@@ -82,6 +83,22 @@ export class ExstreamRenderer implements Renderer {
         });
         return toResult(outputs, channel, communicationId, version.templateName ?? communicationId, snapshot);
       });
+    } catch (err) {
+      throw this.#translate(err, communicationId);
+    }
+  }
+
+  /**
+   * The communication's approved version in Exstream Design now, read fresh (not from the
+   * catalogue's mirror, which may be a refresh behind): on-demand generation uses it, whatever
+   * the graph pinned (contract "Generation is on-demand"). An outage is one like the call's.
+   */
+  async currentVersionId(version: RenderableVersion): Promise<string | null> {
+    const communicationId = version.templateId;
+    if (!communicationId) return null;
+    try {
+      const approved = await this.opts.design.getResource(communicationId, { state: 'APPROVED' });
+      return approved ? versionId(communicationId, approved.version) : null;
     } catch (err) {
       throw this.#translate(err, communicationId);
     }

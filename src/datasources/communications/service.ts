@@ -23,6 +23,7 @@ import {
   RenderUnavailableError,
   TemplateError,
   type Channel,
+  type RenderableVersion,
   type RenderResult,
   type RenderSnapshot,
   type Renderer,
@@ -221,6 +222,8 @@ export class CommunicationsService {
     // to one stall, not two.
     await nextTurn();
     const attempt = await this.attemptRender(version, templateName, channel, snapshot, req.reissueOf ?? null);
+    // Refused before the call: nothing was generated, nothing is written.
+    if (attempt.refused) throw attempt.refused;
     const { rendered, failure } = attempt;
 
     // A re-render from an archived snapshot still goes to where the customer is now.
@@ -294,7 +297,8 @@ export class CommunicationsService {
    * neither (the backend is unavailable: try again later). A reissue whose output differs from
    * the original's (connected mode: the Exstream communication moved on) keeps the original's
    * archived bytes, with a note saying so; the embedded engine re-renders a pinned version
-   * byte for byte, so there it never differs.
+   * byte for byte, so there it never differs. `refused`: the backend would not generate from
+   * this version (approvedVersionCheck); nothing was rendered.
    */
   private async attemptRender(
     version: TemplateVersionRow,
@@ -307,28 +311,35 @@ export class CommunicationsService {
     failure: { kind: 'MISSING_DATA' | 'TEMPLATE_ERROR'; message: string } | null;
     unavailable: string | null;
     note: Record<string, unknown> | null;
+    refused?: GraphQLErrorWithCode;
   }> {
+    const none = { rendered: null, unavailable: null, note: null };
+    const renderable = {
+      id: version.id,
+      content: version.content as TemplateContent,
+      dataSchema: version.data_schema,
+      templateId: version.template_id,
+      templateName,
+    };
+    // A reissue reproduces what was sent, whatever became of the version since (see below).
+    if (!reissueOf) {
+      try {
+        const refused = await this.approvedVersionCheck(renderable);
+        if (refused) return { ...none, failure: null, refused };
+      } catch (err) {
+        if (err instanceof RenderUnavailableError) return { ...none, failure: null, unavailable: err.message };
+        throw err;
+      }
+    }
     let rendered: RenderResult;
     try {
       // Rendering (the embedded engine, or Exstream's on-demand call) gets a span of its own.
       rendered = await inSpan(
         'render',
         { 'commsgraph.template_version': version.id, 'commsgraph.channel': channel },
-        () =>
-          this.renderer.render(
-            {
-              id: version.id,
-              content: version.content as TemplateContent,
-              dataSchema: version.data_schema,
-              templateId: version.template_id,
-              templateName,
-            },
-            channel,
-            snapshot,
-          ),
+        () => this.renderer.render(renderable, channel, snapshot),
       );
     } catch (err) {
-      const none = { rendered: null, unavailable: null, note: null };
       if (err instanceof MissingDataError)
         return { ...none, failure: { kind: 'MISSING_DATA', message: err.message } };
       if (err instanceof TemplateError)
@@ -372,6 +383,24 @@ export class CommunicationsService {
     return { rendered, failure: null, unavailable: null, note: null };
   }
 
+  /**
+   * Generation uses the version it was approved with, or none (contract "Generation is
+   * on-demand"): a backend that generates from the template's approved version of its own
+   * (Exstream) is asked for it just before the call, and when that is no longer the pinned
+   * version the generation is refused. The embedded engine renders the version it is given.
+   */
+  private async approvedVersionCheck(version: RenderableVersion): Promise<GraphQLErrorWithCode | null> {
+    if (!this.renderer.currentVersionId) return null;
+    const current = await this.renderer.currentVersionId(version);
+    if (current === version.id) return null;
+    return approvalRequired(
+      current
+        ? `Template version ${version.id} is no longer the approved version in Exstream (now ${current}); the approval does not cover it`
+        : `Template ${version.templateId ?? version.id} has no approved version in Exstream any more`,
+      'APPROVED_VERSION_CHANGED',
+    );
+  }
+
   private async storeParts(
     tx: Transaction<CommunicationsDB>,
     documentId: string,
@@ -412,13 +441,18 @@ export class CommunicationsService {
       .where('id', '=', version.template_id)
       .executeTakeFirstOrThrow();
     const snapshot = doc.snapshot as unknown as RenderSnapshot;
-    const attempt = await this.attemptRender(
+    const tried = await this.attemptRender(
       version,
       template.name,
       doc.channel as Channel,
       snapshot,
       doc.reissue_of,
     );
+    // Refused on a retry (the approved version moved while the backend was down): the document
+    // exists already, so it fails with its exception and case rather than waiting for nothing.
+    const attempt = tried.refused
+      ? { ...tried, failure: { kind: 'TEMPLATE_ERROR' as const, message: tried.refused.message } }
+      : tried;
     const [current] = await this.ports.customers([doc.customer_id]);
     const address = addressFor(doc.channel as Channel, current ?? snapshot.customer);
     return this.outbox.transaction(async (tx, emit) => {

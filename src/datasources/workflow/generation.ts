@@ -1,10 +1,20 @@
+import { ErrorCode, GraphQLErrorWithCode } from '../../errors/index.js';
 import type { WorkflowDeps } from './deps.js';
 import type { GenerateForCaseCommand, GenerationOutcome } from './ports.js';
 import { audit, lockCase, setStatus } from './store.js';
 
 /** Command handler: asks communications for the document, then records it on the case. */
 export async function runGenerateForCase(d: WorkflowDeps, cmd: GenerateForCaseCommand): Promise<void> {
-  const outcome = await d.ports.generateForCase(cmd);
+  let outcome: GenerationOutcome;
+  try {
+    outcome = await d.ports.generateForCase(cmd);
+  } catch (err) {
+    if (err instanceof GraphQLErrorWithCode && err.code === ErrorCode.APPROVAL_REQUIRED) {
+      await recordRefusal(d, cmd, err);
+    }
+    // The command waits and tries again, as it does for any failure: a refusal may be lifted.
+    throw err;
+  }
   await recordGeneration(
     d,
     cmd.caseId,
@@ -49,5 +59,39 @@ export async function recordGeneration(
       { documentId: outcome.documentId },
       { assigned_team: generated ? null : 'operations' },
     );
+  });
+}
+
+/**
+ * Generation for a signed-off case was refused because its approval no longer covers what
+ * would be generated (content changed after approval; in connected mode, the communication's
+ * approved version in Exstream is no longer the pinned one): the trail says why, once per
+ * reason, however often the command runs again. The case stays as it is: nothing was generated.
+ */
+async function recordRefusal(
+  d: WorkflowDeps,
+  cmd: GenerateForCaseCommand,
+  err: GraphQLErrorWithCode,
+): Promise<void> {
+  const reason = typeof err.extensions.reason === 'string' ? err.extensions.reason : null;
+  await d.outbox.transaction(async (tx) => {
+    const c = await lockCase(tx, cmd.caseId);
+    const earlier = await tx
+      .selectFrom('workflow.audit_events')
+      .select('detail')
+      .where('case_id', '=', c.id)
+      .where('action', '=', 'GENERATION_REFUSED')
+      .execute();
+    const said = earlier.some((e) => {
+      const detail = (typeof e.detail === 'string' ? JSON.parse(e.detail) : e.detail) as Record<string, unknown>;
+      return detail.reason === reason && detail.message === err.message;
+    });
+    if (said) return;
+    await audit(tx, c.id, 'system', 'GENERATION_REFUSED', {
+      templateVersionId: cmd.templateVersionId,
+      code: err.code,
+      reason,
+      message: err.message,
+    });
   });
 }

@@ -95,4 +95,12 @@ export interface RenderResult {
 
 export interface Renderer {
   render(version: RenderableVersion, channel: Channel, snapshot: RenderSnapshot): Promise<RenderResult>;
+  /**
+   * The id of the version this backend would generate `version`'s template from now, read
+   * fresh just before a call, or null when it has none. Only a backend that picks the version
+   * itself has it (connected mode: Exstream generates from the communication's approved
+   * version); the embedded engine renders the version it is given. An outage throws
+   * RenderUnavailableError.
+   */
+  currentVersionId?(version: RenderableVersion): Promise<string | null>;
 }
