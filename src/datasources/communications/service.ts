@@ -327,7 +327,8 @@ export class CommunicationsService {
         const refused = await this.approvedVersionCheck(renderable);
         if (refused) return { ...none, failure: null, refused };
       } catch (err) {
-        if (err instanceof RenderUnavailableError) return { ...none, failure: null, unavailable: err.message };
+        if (err instanceof RenderUnavailableError)
+          return { ...none, failure: null, unavailable: err.message };
         throw err;
       }
     }

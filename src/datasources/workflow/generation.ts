@@ -83,7 +83,10 @@ async function recordRefusal(
       .where('action', '=', 'GENERATION_REFUSED')
       .execute();
     const said = earlier.some((e) => {
-      const detail = (typeof e.detail === 'string' ? JSON.parse(e.detail) : e.detail) as Record<string, unknown>;
+      const detail = (typeof e.detail === 'string' ? JSON.parse(e.detail) : e.detail) as Record<
+        string,
+        unknown
+      >;
       return detail.reason === reason && detail.message === err.message;
     });
     if (said) return;

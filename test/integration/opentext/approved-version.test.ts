@@ -91,7 +91,11 @@ test('a sign-off whose communication got a new approved version in Exstream is r
 
   // In Exstream Designer the communication gets a new approved version (v2).
   fake.design.setState(TEMPLATE, 'DRAFT', null, 'designer@acme.example');
-  fake.design.editContent(TEMPLATE, '{"print":{"title":"Billing notice, new layout"}}', 'designer@acme.example');
+  fake.design.editContent(
+    TEMPLATE,
+    '{"print":{"title":"Billing notice, new layout"}}',
+    'designer@acme.example',
+  );
   fake.design.setState(TEMPLATE, 'REVIEW', null, 'designer@acme.example');
   fake.design.setState(TEMPLATE, 'APPROVED', 'new layout', 'approver@acme.example');
 
