@@ -402,7 +402,11 @@ export type GenerationException = {
   document?: Maybe<Document>;
   /** The eventId of the subscription event that delivered this (null in queries): resume with `after` from it. */
   eventId?: Maybe<Scalars['ID']['output']>;
+  /** Connected mode: that runtime job's externalId. */
+  externalId?: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
+  /** Connected mode: the Exstream runtime job whose error raised this exception (its `msg` is the message); null otherwise. */
+  jobId?: Maybe<Scalars['ID']['output']>;
   kind: ExceptionKind;
   message: Scalars['String']['output'];
   resolution?: Maybe<Scalars['String']['output']>;
@@ -413,6 +417,53 @@ export type GenerationException = {
   /** The document generated again when the exception was resolved. */
   retryDocument?: Maybe<Document>;
   status: ExceptionStatus;
+};
+
+/** An Exstream runtime job that was seen holding at a hold step (connected mode; the runtime monitor mirrors them, so this reads while Exstream is down). */
+export type HeldJob = {
+  __typename?: 'HeldJob';
+  /** The eventId of the subscription event that delivered this (null in queries): resume with `after` from it. */
+  eventId?: Maybe<Scalars['ID']['output']>;
+  /** The job's externalId in Exstream. */
+  externalId?: Maybe<Scalars['String']['output']>;
+  /** The job's trail, oldest first: held (by exstream), released (by whom, with the comment), left hold. */
+  history: Array<AuditEvent>;
+  /** The Exstream job id. */
+  id: Scalars['ID']['output'];
+  /** Why, as the releaser wrote it. */
+  releaseComment?: Maybe<Scalars['String']['output']>;
+  releasedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Who released it through the graph. */
+  releasedBy?: Maybe<Scalars['String']['output']>;
+  /** Since when the job holds (its earliest held step). */
+  since: Scalars['DateTime']['output'];
+  status: HeldJobStatus;
+  /** The held flow steps (for a released job: the steps released). */
+  steps: Array<HeldJobStep>;
+};
+
+/** HOLDING: Exstream holds it; RELEASED: released through the graph (releaseHeldJob); LEFT_HOLD: released or stopped in Exstream, outside the graph. */
+export type HeldJobStatus =
+  | 'HOLDING'
+  | 'LEFT_HOLD'
+  | 'RELEASED';
+
+/** A flow step of an Exstream runtime job, as the runtime monitor last read it. */
+export type HeldJobStep = {
+  __typename?: 'HeldJobStep';
+  displayName?: Maybe<Scalars['String']['output']>;
+  /** The flow instance the step belongs to. */
+  flowInstanceId: Scalars['ID']['output'];
+  /** The Exstream flow step id. */
+  id: Scalars['ID']['output'];
+  /** Exstream's stepName. */
+  name?: Maybe<Scalars['String']['output']>;
+  /** When the step started (or was queued). */
+  since?: Maybe<Scalars['DateTime']['output']>;
+  /** Exstream's step status when last read, e.g. holding. */
+  status: Scalars['String']['output'];
+  /** Exstream's stepType, e.g. hold. */
+  type?: Maybe<Scalars['String']['output']>;
 };
 
 /** How the identity of whoever asked for a reissue was verified. */
@@ -450,6 +501,8 @@ export type Mutation = {
   generateDocument: Document;
   /** Opens a REISSUE case; once authorised, the exact prior version is regenerated. */
   reissueDocument: Case;
+  /** Releases the held steps of a held Exstream job, so its flow continues, and records who released it and why on its trail. One release wins: a concurrent one gets CONFLICT. A job no longer holding is CONFLICT; with Exstream down, UPSTREAM_UNAVAILABLE and the job stays HOLDING. */
+  releaseHeldJob: HeldJob;
   /** Records a milestone of a SERVICE case and sends the communication mapped to it; reporting it again sends nothing. The first report waits for the communication's document (up to FOLLOW_UP_WAIT_MS, 5 s by default), so the answer's `milestones { document }` is filled in; when generation takes longer it is null in the answer, and `caseUpdated` announces the case once the document is linked. */
   reportMilestone: Case;
   /** Records the resolution on the exception and its case; with regenerate, generates again (or resends the same bytes for a delivery failure). The retry is made before the answer (`retryDocument`, `retryDelivery`). One resolution wins: a concurrent one gets CONFLICT and nothing is generated for it. The exception's case records the resolution a moment after the answer; `caseUpdated` announces it RESOLVED. */
@@ -508,6 +561,11 @@ export type MutationGenerateDocumentArgs = {
 
 export type MutationReissueDocumentArgs = {
   input: ReissueDocumentInput;
+};
+
+
+export type MutationReleaseHeldJobArgs = {
+  input: ReleaseHeldJobInput;
 };
 
 
@@ -609,6 +667,10 @@ export type Query = {
   customer?: Maybe<Customer>;
   customers: CustomerConnection;
   document?: Maybe<Document>;
+  /** A job the runtime monitor saw holding, whatever became of it since, with its trail. */
+  heldJob?: Maybe<HeldJob>;
+  /** Exstream runtime jobs holding at a hold step now, longest held first (connected mode; empty in the embedded mode). Refreshed every EXSTREAM_POLL_MS by the runtime monitor. */
+  heldJobs: Array<HeldJob>;
   noticeBatch?: Maybe<NoticeBatch>;
   template?: Maybe<Template>;
   /** Recomputes the hash chain of the template trails (every Template.history entry) and says whether it is intact. */
@@ -653,6 +715,11 @@ export type QueryDocumentArgs = {
 };
 
 
+export type QueryHeldJobArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
 export type QueryNoticeBatchArgs = {
   id: Scalars['ID']['input'];
 };
@@ -672,6 +739,13 @@ export type ReissueDocumentInput = {
   channel?: InputMaybe<Channel>;
   documentId: Scalars['ID']['input'];
   reason: Scalars['String']['input'];
+};
+
+export type ReleaseHeldJobInput = {
+  /** Why it is released; recorded on the job trail. */
+  comment: Scalars['String']['input'];
+  /** The Exstream job id (HeldJob.id). */
+  jobId: Scalars['ID']['input'];
 };
 
 export type ReportMilestoneInput = {
@@ -718,6 +792,8 @@ export type Subscription = {
   deliveryStatusChanged: DeliveryStatusEvent;
   /** Each generation or delivery failure, once its exception case is open. */
   generationExceptionRaised: GenerationException;
+  /** Connected mode: each change of a held Exstream job (it began holding, was released through the graph, or left its hold in Exstream), or of one job; each event shows the job as it was then (its history as it is now). */
+  heldJobUpdated: HeldJob;
   /** Progress of notice batches, or of one batch or case: at most every half second while records are generated and delivered, and once when every delivery ended (COMPLETED, with the counts the report shows); after that, whenever a resend moves one of its deliveries. */
   noticeBatchProgress: NoticeBatch;
   /** Every move of a template through its lifecycle (edit, submission, decision, retirement), or of one template. */
@@ -748,6 +824,12 @@ export type SubscriptionDeliveryStatusChangedArgs = {
 export type SubscriptionGenerationExceptionRaisedArgs = {
   after?: InputMaybe<Scalars['ID']['input']>;
   kind?: InputMaybe<ExceptionKind>;
+};
+
+
+export type SubscriptionHeldJobUpdatedArgs = {
+  after?: InputMaybe<Scalars['ID']['input']>;
+  jobId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 
