@@ -1,7 +1,7 @@
 import { SEED_TEMPLATES } from '../../../src/datasources/communications/seed/templates.js';
 import type { TestGateway } from '../../support/harness.js';
 import type { OpenTextFake } from '../../support/opentext/server.js';
-import { GENERATE_PATH, startConnected, type Connected } from './connected.js';
+import { approveStages, GENERATE_PATH, startConnected, type Connected } from './connected.js';
 
 /**
  * Contract "Generation is on-demand": Exstream generates from the communication's approved
@@ -63,19 +63,7 @@ async function signedOff(title: string): Promise<string> {
     requester,
   );
   expect(started.errors).toBeUndefined();
-  const deciders = [
-    await t.token('rob.reviewer', 'reviewer'),
-    await t.token('ann.approver', 'approver'),
-    await t.token('carl.compliance', 'compliance'),
-  ];
-  for (const [i, a] of started.data!.startCase.approvals.entries()) {
-    const r = await t.gql(
-      `mutation ($input: DecideApprovalInput!) { decideApproval(input: $input) { id } }`,
-      { input: { approvalId: a.id, decision: 'APPROVED' } },
-      deciders[i],
-    );
-    expect(r.errors).toBeUndefined();
-  }
+  await approveStages(t, started.data!.startCase.approvals);
   await t.settle();
   return started.data!.startCase.id;
 }

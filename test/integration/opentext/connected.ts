@@ -35,3 +35,23 @@ export async function startConnected(env: Record<string, string> = {}): Promise<
     },
   };
 }
+
+/**
+ * The tour's deciders approve every stage of a case in order (reviewer, approver, compliance),
+ * each a different person as four-eyes requires. Throws with the errors of a refused decision.
+ */
+export async function approveStages(t: TestGateway, approvals: readonly { id: string }[]): Promise<void> {
+  const deciders = [
+    await t.token('rob.reviewer', 'reviewer'),
+    await t.token('ann.approver', 'approver'),
+    await t.token('carl.compliance', 'compliance'),
+  ];
+  for (const [i, a] of approvals.entries()) {
+    const r = await t.gql(
+      `mutation ($input: DecideApprovalInput!) { decideApproval(input: $input) { id } }`,
+      { input: { approvalId: a.id, decision: 'APPROVED' } },
+      deciders[i],
+    );
+    if (r.errors) throw new Error(`stage ${i + 1} refused: ${JSON.stringify(r.errors)}`);
+  }
+}

@@ -1,6 +1,8 @@
+import { sql } from 'kysely';
 /** A mandatory notice signed off through the graph, and its report, for the connected-mode batch tests. */
 import { SEED_TEMPLATES } from '../../../src/datasources/communications/seed/templates.js';
 import { waitUntil, type TestGateway } from '../../support/harness.js';
+import { approveStages } from './connected.js';
 
 export interface NoticeReport {
   status: string;
@@ -61,19 +63,7 @@ export async function signOffNotice(
     await t.token('lena.compliance', 'compliance'),
   );
   if (started.errors) throw new Error(JSON.stringify(started.errors));
-  const deciders = [
-    await t.token('rob.reviewer', 'reviewer'),
-    await t.token('ann.approver', 'approver'),
-    await t.token('carl.compliance', 'compliance'),
-  ];
-  for (const [i, a] of started.data!.startCase.approvals.entries()) {
-    const r = await t.gql(
-      `mutation ($input: DecideApprovalInput!) { decideApproval(input: $input) { id } }`,
-      { input: { approvalId: a.id, decision: 'APPROVED' } },
-      deciders[i],
-    );
-    if (r.errors) throw new Error(JSON.stringify(r.errors));
-  }
+  await approveStages(t, started.data!.startCase.approvals);
   return started.data!.startCase.id;
 }
 
@@ -85,4 +75,17 @@ export async function noticeResolved(t: TestGateway, caseId: string, ms = 240_00
     return last.status === 'RESOLVED' && last.noticeBatch?.status === 'COMPLETED';
   }, Date.now() + ms);
   return last!;
+}
+
+/** A batch's documents, the distinct (customer, channel) pairs they are for, and their deliveries. */
+export async function batchDocumentCounts(
+  t: TestGateway,
+  batchId: string,
+): Promise<{ docs: string; pairs: string; deliveries: string }> {
+  const { rows } = await sql<{ docs: string; pairs: string; deliveries: string }>`
+    select count(*)::text as docs, count(distinct (d.customer_id, d.channel))::text as pairs,
+      (select count(*) from communications.deliveries x join communications.documents y on y.id = x.document_id
+        where y.batch_id = ${batchId})::text as deliveries
+    from communications.documents d where d.batch_id = ${batchId}`.execute(t.gateway.store!.db);
+  return rows[0]!;
 }

@@ -1,7 +1,6 @@
-import { sql } from 'kysely';
 import type { TestGateway } from '../../support/harness.js';
 import { GENERATE_PATH, startConnected, type Connected } from './connected.js';
-import { noticeResolved, signOffNotice } from './notices.js';
+import { batchDocumentCounts, noticeResolved, signOffNotice } from './notices.js';
 
 /**
  * Issue 10's Done-when, as written: a 30 s Exstream outage during a notice batch, in real time,
@@ -56,13 +55,10 @@ test('a 30 s Exstream outage during a notice batch, with the default retry setti
   });
   expect(report.noticeBatch!.openExceptions).toEqual([]);
   // Nothing duplicated: one document and one delivery per record, one generation served each.
-  const { rows } = await sql<{ docs: string; pairs: string; deliveries: string }>`
-    select count(*)::text as docs, count(distinct (d.customer_id, d.channel))::text as pairs,
-      (select count(*) from communications.deliveries x join communications.documents y on y.id = x.document_id
-        where y.batch_id = ${report.noticeBatch!.id})::text as deliveries
-    from communications.documents d where d.batch_id = ${report.noticeBatch!.id}`.execute(
-    t.gateway.store!.db,
-  );
-  expect(rows[0]).toEqual({ docs: '19', pairs: '19', deliveries: '19' });
+  expect(await batchDocumentCounts(t, report.noticeBatch!.id)).toEqual({
+    docs: '19',
+    pairs: '19',
+    deliveries: '19',
+  });
   expect(c.fake.served(GENERATE_PATH, 'POST') - servedBefore).toBe(19);
 }, 480_000);

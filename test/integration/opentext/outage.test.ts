@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
 import { SEED_TEMPLATES } from '../../../src/datasources/communications/seed/templates.js';
 import { waitUntil, type TestGateway } from '../../support/harness.js';
-import { GENERATE_PATH, startConnected, type Connected } from './connected.js';
-import { noticeResolved, signOffNotice } from './notices.js';
+import { approveStages, GENERATE_PATH, startConnected, type Connected } from './connected.js';
+import { batchDocumentCounts, noticeResolved, signOffNotice } from './notices.js';
 
 /**
  * Exstream outages in connected mode (contract, "Failures become exception cases"): a record
@@ -76,14 +76,11 @@ test('a 30 s Exstream outage during a notice batch: every record ends with exact
   expect(report.noticeBatch!.openExceptions).toEqual([]);
   // Nothing duplicated: one document and one delivery per record, and one generation per
   // record reached Exstream (the refused calls never ran there).
-  const { rows } = await sql<{ docs: string; pairs: string; deliveries: string }>`
-    select count(*)::text as docs, count(distinct (d.customer_id, d.channel))::text as pairs,
-      (select count(*) from communications.deliveries x join communications.documents y on y.id = x.document_id
-        where y.batch_id = ${report.noticeBatch!.id})::text as deliveries
-    from communications.documents d where d.batch_id = ${report.noticeBatch!.id}`.execute(
-    t.gateway.store!.db,
-  );
-  expect(rows[0]).toEqual({ docs: '19', pairs: '19', deliveries: '19' });
+  expect(await batchDocumentCounts(t, report.noticeBatch!.id)).toEqual({
+    docs: '19',
+    pairs: '19',
+    deliveries: '19',
+  });
   expect(c.fake.served(GENERATE_PATH, 'POST') - servedBefore).toBe(19);
 }, 240_000);
 
@@ -180,19 +177,7 @@ test('an exception resolved with regenerate while Exstream is still down: the so
   );
   expect(started.errors).toBeUndefined();
   const caseId = started.data!.startCase.id;
-  const deciders = [
-    await t.token('rob.reviewer', 'reviewer'),
-    await t.token('ann.approver', 'approver'),
-    await t.token('carl.compliance', 'compliance'),
-  ];
-  for (const [i, a] of started.data!.startCase.approvals.entries()) {
-    const r = await t.gql(
-      `mutation ($input: DecideApprovalInput!) { decideApproval(input: $input) { id } }`,
-      { input: { approvalId: a.id, decision: 'APPROVED' } },
-      deciders[i],
-    );
-    expect(r.errors).toBeUndefined();
-  }
+  await approveStages(t, started.data!.startCase.approvals);
   const auditor = await t.token('audrey.auditor', 'auditor');
   type CaseView = {
     case: {
@@ -277,19 +262,7 @@ test('a case signed off during an outage gets its one document once Exstream is 
   );
   expect(started.errors).toBeUndefined();
   const caseId = started.data!.startCase.id;
-  const deciders = [
-    await t.token('rob.reviewer', 'reviewer'),
-    await t.token('ann.approver', 'approver'),
-    await t.token('carl.compliance', 'compliance'),
-  ];
-  for (const [i, a] of started.data!.startCase.approvals.entries()) {
-    const r = await t.gql(
-      `mutation ($input: DecideApprovalInput!) { decideApproval(input: $input) { id } }`,
-      { input: { approvalId: a.id, decision: 'APPROVED' } },
-      deciders[i],
-    );
-    expect(r.errors).toBeUndefined();
-  }
+  await approveStages(t, started.data!.startCase.approvals);
   const auditor = await t.token('audrey.auditor', 'auditor');
   type CaseView = {
     case: {
