@@ -105,7 +105,7 @@ async function main(): Promise<void> {
         election: store,
       });
       routes.push(documentContentRoute(() => comms.reader));
-      const jobs = await startJobs(store.pool, config.jobExpireSeconds);
+      const jobs = await startJobs(store, config.jobExpireSeconds);
       comms.useJobs(jobs);
       if (config.runWorkers)
         await jobs.work(config.workerConcurrency, (job) => comms.batches.processRecord(job));

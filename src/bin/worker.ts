@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     deliveryStepMs: config.deliveryStepMs,
     renderWorkers: config.renderWorkers,
   });
-  const jobs = await startJobs(store.pool, config.jobExpireSeconds);
+  const jobs = await startJobs(store, config.jobExpireSeconds);
   communications.useJobs(jobs);
   communications.start();
   await jobs.work(config.workerConcurrency, (job) => communications.batches.processRecord(job));

@@ -16,6 +16,7 @@ import { migrate } from '../store/migrations/index.js';
 import { sliceOf, type CommunicationsDB, type CustomersDB, type Database } from '../store/tables.js';
 import { seedDemoCases } from '../subgraphs/demo.js';
 import { startJobs, type Jobs } from '../jobs/index.js';
+import { exclusively } from '../store/exclusive.js';
 import { retainEvents } from '../events/retention.js';
 import { createInProcessSubgraphs, type SubgraphSet } from '../subgraphs/inprocess.js';
 import { connectOpenText } from '../subgraphs/types.js';
@@ -80,26 +81,6 @@ export async function openSeededStore(config: Config): Promise<Store> {
 
 /** Key of the session advisory lock that serialises demo seeding across replicas ("DEMO" in ASCII). */
 const DEMO_SEED_LOCK = 0x44454d4f;
-
-/**
- * Runs `work` while holding a PostgreSQL session advisory lock on its own connection. PGlite is
- * one process with one connection (the data directory is locked): nothing to serialise there, and
- * holding its only connection would starve `work`.
- */
-async function exclusively<T>(store: Store, key: number, work: () => Promise<T>): Promise<T> {
-  if (store.kind !== 'postgres') return work();
-  const client = await store.pool.connect();
-  try {
-    await client.query('select pg_advisory_lock($1)', [key]);
-    try {
-      return await work();
-    } finally {
-      await client.query('select pg_advisory_unlock($1)', [key]);
-    }
-  } finally {
-    client.release();
-  }
-}
 
 export async function startGateway(config: Config, overrides: { bus?: EventBus } = {}): Promise<Gateway> {
   configurePolicyFrom(config);
@@ -169,7 +150,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
         log.error('event purge failed', { err }),
       ),
     );
-    jobs = await startJobs(store.pool, config.jobExpireSeconds);
+    jobs = await startJobs(store, config.jobExpireSeconds);
     subgraphs.communications.useJobs(jobs);
     if (config.runWorkers) {
       const batches = subgraphs.communications.batches;

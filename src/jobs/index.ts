@@ -1,7 +1,8 @@
 import PgBoss from 'pg-boss';
-import type pg from 'pg';
 import { log } from '../logger.js';
 import { OutageLog } from '../store/connection-errors.js';
+import type { Store } from '../store/db.js';
+import { exclusively } from '../store/exclusive.js';
 
 /**
  * Background jobs on pg-boss, in the same store as everything else (its own
@@ -21,6 +22,8 @@ export const NOTICE_RECORD_QUEUE = 'notice-record';
 export const DEFAULT_RECORD_EXPIRE_SECONDS = 300;
 /** How often pg-boss fails expired records over for retry (its default is every 2 minutes). */
 const MAINTENANCE_SECONDS = 15;
+/** Key of the session advisory lock that serialises queue setup across processes ("JOBS" in ASCII). */
+const QUEUE_SETUP_LOCK = 0x4a4f4253;
 
 export interface NoticeRecordJob {
   batchId: string;
@@ -40,9 +43,10 @@ export interface Jobs extends JobQueue {
 }
 
 export async function startJobs(
-  pool: pg.Pool,
+  store: Pick<Store, 'kind' | 'pool'>,
   expireInSeconds = DEFAULT_RECORD_EXPIRE_SECONDS,
 ): Promise<Jobs> {
+  const { pool } = store;
   const boss = new PgBoss({
     // pg-boss runs its SQL through our pool, so PGlite's single connection is shared, not doubled.
     db: { executeSql: (text: string, values?: unknown[]) => pool.query(text, values as unknown[]) },
@@ -60,7 +64,6 @@ export async function startJobs(
   });
   // A connection made again means pg-boss's next poll reaches the database.
   pool.on('connect', () => outage.ok());
-  await boss.start();
   const queue = {
     name: NOTICE_RECORD_QUEUE,
     retryLimit: 5,
@@ -68,9 +71,22 @@ export async function startJobs(
     retryBackoff: true,
     expireInSeconds,
   };
-  await boss.createQueue(NOTICE_RECORD_QUEUE, queue);
-  // createQueue leaves an existing queue as it was: a store from an older release gets the settings too.
-  await boss.updateQueue(NOTICE_RECORD_QUEUE, queue);
+  // Processes starting together on one PostgreSQL (replicas, workers, subgraph services) take
+  // turns: pg-boss's create_queue makes a partition table and its indexes, and two of them at
+  // once deadlock (40P01 seen in CI with two replicas started side by side).
+  await exclusively(store, QUEUE_SETUP_LOCK, async () => {
+    await boss.start();
+    try {
+      await boss.createQueue(NOTICE_RECORD_QUEUE, queue);
+      // createQueue leaves an existing queue as it was: a store from an older release gets the settings too.
+      await boss.updateQueue(NOTICE_RECORD_QUEUE, queue);
+    } catch (err) {
+      // A started boss has timers and internal workers polling the pool: a failed start stops
+      // them, or they outlive the caller (and its closed pool).
+      await boss.stop({ graceful: false, wait: true }).catch(() => undefined);
+      throw err;
+    }
+  });
   let stopped = false;
   return {
     async enqueueNoticeRecords(records) {
