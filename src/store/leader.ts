@@ -11,8 +11,9 @@ import { log } from '../logger.js';
  * pool, for as long as it leads; followers retry `pg_try_advisory_lock` every `checkMs`. The leader
  * checks its connection on the same beat: when the connection drops (server restart, network,
  * `pg_terminate_backend`) PostgreSQL has released the lock with the session, so the leader stands
- * down at once (its work is aborted through the signal) and then competes again on a new
- * connection like any follower. A lost connection is survived, never fatal.
+ * down at once (its work is aborted through the signal), sits out two beats so that a healthy
+ * follower takes over, and then competes again on a new connection like any follower. A lost
+ * connection is survived, never fatal.
  *
  * PGlite: one process owns the data directory (see `acquireLock`), so that process is the leader
  * from the start and stays it until `stop()`.
@@ -76,6 +77,12 @@ export async function electLeader(
   let client: pg.Client | null = null;
   let timer: NodeJS.Timeout | null = null;
   let cycling: Promise<void> = Promise.resolve();
+  /**
+   * A leader whose connection dropped sits out this long before competing again: the replica
+   * that lost its session is the likelier one to be in trouble (its network, its host), and
+   * without it the old leader, reconnecting on the same beat, wins as often as a healthy follower.
+   */
+  let sitOutUntil = 0;
 
   const elect = () => {
     leading = true;
@@ -104,6 +111,7 @@ export async function electLeader(
     // A dead socket raises 'error' again while ending; nothing to report twice.
     c.on('error', () => undefined);
     void c.end().catch(() => undefined);
+    if (leading) sitOutUntil = Date.now() + 2 * checkMs;
     demote(reason);
   };
 
@@ -124,7 +132,7 @@ export async function electLeader(
   };
 
   const attempt = async () => {
-    if (stopped) return;
+    if (stopped || Date.now() < sitOutUntil) return;
     let c = client;
     try {
       if (!c) c = await connect();

@@ -80,13 +80,15 @@ withPostgres('on PostgreSQL', () => {
     const [leader, follower] = a.leading ? [a, b] : [b, a];
     const followerId = a.leading ? 'b' : 'a';
 
-    // The leader's session is killed, as a server restart or network loss would.
+    // The leader's session is killed, as a server restart or network loss would. pg_locks spans
+    // the whole cluster: only this test's database, or other test files' leaders die too.
     const admin = new pg.Client({ connectionString: fixture.url });
     await admin.connect();
     try {
       await admin.query(
         `select pg_terminate_backend(pid) from pg_locks
-         where locktype = 'advisory' and classid = $1 and granted`,
+         where locktype = 'advisory' and classid = $1 and granted
+           and database = (select oid from pg_database where datname = current_database())`,
         [0x4c454144],
       );
     } finally {
