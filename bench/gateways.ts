@@ -226,6 +226,35 @@ async function probe(target: Target, token: string): Promise<unknown> {
   return json.data;
 }
 
+/** GraphQL requests the subgraph services have answered so far, from their /metrics. */
+async function subgraphRequests(urls: Record<SubgraphName, string>, token: string): Promise<number> {
+  const counts = await Promise.all(
+    SUBGRAPH_NAMES.map(async (n) => {
+      const res = await fetch(new URL('/metrics', urls[n]), {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      if (!res.ok) throw new Error(`subgraph ${n} /metrics: HTTP ${res.status}`);
+      return (await res.text())
+        .split('\n')
+        .filter((l) => l.startsWith('commsgraph_graphql_request_duration_seconds_count'))
+        .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    }),
+  );
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+/** Subgraph requests one query through a target costs: sequential requests, so nothing else is counted. */
+async function subgraphRequestsPer(
+  target: Target,
+  token: string,
+  urls: Record<SubgraphName, string>,
+): Promise<number> {
+  const times = 10;
+  const before = await subgraphRequests(urls, token);
+  for (let i = 0; i < times; i++) await probe(target, token);
+  return ((await subgraphRequests(urls, token)) - before) / times;
+}
+
 function load(target: Target, token: string, o: GatewayBenchOptions): Promise<LoadSummary> {
   const options: LoadOptions = {
     url: target.url,
@@ -307,19 +336,38 @@ function table(
   targets: Target[],
   summaries: Map<string, TargetSummary>,
   ours: string,
+  fanout: Map<string, number>,
 ): string[] {
-  const head = `${'target'.padEnd(44)}${'req/s'.padStart(8)}${'min-max'.padStart(12)}${'p99 ms'.padStart(9)}${'max p99'.padStart(9)}${'x ours'.padStart(8)}${'requests'.padStart(10)}`;
+  const row = (cells: string[]) =>
+    cells[0]!.padEnd(50) +
+    cells
+      .slice(1)
+      .map((c, i) => c.padStart(WIDTHS[i]!))
+      .join('');
   const base = summaries.get(ours)!;
   return [
     title,
-    head,
+    row(['target', 'req/s', 'min-max', 'p99 ms', 'max p99', 'x ours', 'requests', 'subgraph req/op']),
     ...targets.map((t) => {
       const s = summaries.get(t.key)!;
-      return `${t.name.padEnd(44)}${fmt(s.rps).padStart(8)}${`${fmt(s.rpsMin)}-${fmt(s.rpsMax)}`.padStart(12)}${fmt(s.p99Ms).padStart(9)}${fmt(s.p99MaxMs).padStart(9)}${fmt(s.rps / base.rps, 2).padStart(8)}${String(s.requests).padStart(10)}${s.failures ? `  WARNING ${s.failures} failed` : ''}`;
+      const calls = fanout.get(t.key);
+      return (
+        row([
+          t.name,
+          fmt(s.rps),
+          `${fmt(s.rpsMin)}-${fmt(s.rpsMax)}`,
+          fmt(s.p99Ms),
+          fmt(s.p99MaxMs),
+          fmt(s.rps / base.rps, 2),
+          String(s.requests),
+          calls === undefined ? '-' : fmt(calls, 1),
+        ]) + (s.failures ? `  WARNING ${s.failures} failed` : '')
+      );
     }),
     '',
   ];
 }
+const WIDTHS = [8, 12, 9, 9, 8, 10, 17];
 
 function gitCommit(): string {
   try {
@@ -335,6 +383,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const o = benchOptions(process.env);
   const adminUrl = process.env.BENCH_DATABASE_URL || DEFAULT_ADMIN_URL;
+  const profileDir = process.env.BENCH_PROFILE_DIR ? path.resolve(process.env.BENCH_PROFILE_DIR) : null;
   const loadBefore = os.loadavg();
   configureLogger({ level: 'error' });
 
@@ -419,7 +468,8 @@ async function main(): Promise<void> {
     const [ours, hive, apollo] = await Promise.all([
       startService(
         'CommsGraph gateway (remote)',
-        ['dist/src/main.js'],
+        // BENCH_PROFILE_DIR: a CPU profile of our gateway's process, written there when it stops.
+        [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), 'dist/src/main.js'],
         { ...env, GATEWAY_MODE: 'remote', PORT: String(gatewayPort) },
         gatewayUrl,
       ),
@@ -462,6 +512,10 @@ async function main(): Promise<void> {
     const oneEdges = (answers.get('one:workflow') as { cases: { edges: unknown[] } }).cases.edges.length;
     if (oneEdges !== PAGE_SIZE)
       throw new Error(`one-subgraph query: ${oneEdges} cases, expected ${PAGE_SIZE}`);
+    // How many subgraph requests each query costs through each target (the in-process ones make none over HTTP).
+    const fanout = new Map<string, number>();
+    for (const t of targets.filter((x) => x.key !== 'page:inprocess' && x.key !== 'page:direct'))
+      fanout.set(t.key, await subgraphRequestsPer(t, token, urls));
     const setupSec = (Date.now() - started) / 1000;
 
     // 5. Interleaved rounds.
@@ -486,12 +540,14 @@ async function main(): Promise<void> {
         targets.filter((t) => t.query === 'page'),
         summaries,
         'page:ours',
+        fanout,
       ),
       ...table(
         `One-subgraph query: the same ${PAGE_SIZE} cases with approvals (workflow only)`,
         targets.filter((t) => t.query === 'one'),
         summaries,
         'one:ours',
+        fanout,
       ),
       'Targets (issue 13)',
       `${'goal'.padEnd(50)}${'ratio'.padStart(8)}${'wanted'.padStart(10)}  result`,
@@ -512,6 +568,7 @@ async function main(): Promise<void> {
       '  direct execution (bench/run.ts) run in this process on the same database.',
       '  Every request carries an operations bearer token that each subgraph service (and each of our gateways) verifies; all security',
       '  checks on; per-identity rate limit off (RATE_LIMIT_PER_MINUTE=0), as in npm run bench. Answers checked equal across targets first.',
+      '  subgraph req/op: GraphQL requests the three services answered (their /metrics) over 10 sequential requests of the query, / 10.',
       `  Setup ${fmt(setupSec, 1)} s, total ${fmt((Date.now() - started) / 1000, 1)} s.`,
     ];
     console.log(lines.join('\n'));
