@@ -99,7 +99,15 @@ test('goals pass or miss on the ratio, and a miss says by how much', () => {
 });
 
 test('a throughput goal met exactly passes', () => {
-  const s: TargetSummary = { rps: 80, rpsMin: 80, rpsMax: 80, p99Ms: 1, p99MaxMs: 1, requests: 0, failures: 0 };
+  const s: TargetSummary = {
+    rps: 80,
+    rpsMin: 80,
+    rpsMax: 80,
+    p99Ms: 1,
+    p99MaxMs: 1,
+    requests: 0,
+    failures: 0,
+  };
   const d: TargetSummary = { ...s, rps: 100 };
   const [r] = evaluate(
     [{ kind: 'throughput', label: 'in-process / direct', of: 'in', over: 'direct', atLeast: 0.8 }],
