@@ -41,7 +41,7 @@ import type { LoadOptions, LoadSummary } from './load.js';
  * The difference is what the gateway costs: query planning, entity fetches
  * through the stitched schema, Apollo Server.
  */
-const PAGE_SIZE = 20;
+export const PAGE_SIZE = 20;
 const CASES = 24;
 const CONNECTIONS = 10;
 const DURATION_SEC = 10;
@@ -170,7 +170,7 @@ async function directPage(
 }
 
 /** A plain node:http server answering every POST with the page, authenticated like the gateway. */
-async function startDirectServer(
+export async function startDirectServer(
   s: SubgraphSet,
   verifier: TokenVerifier,
 ): Promise<{ url: string; close(): Promise<void> }> {
@@ -243,7 +243,7 @@ async function probe(
   return { queries, body: json };
 }
 
-function assertFullPage(name: string, data: PageData | undefined): void {
+export function assertFullPage(name: string, data: PageData | undefined): void {
   const edges = data?.cases.edges ?? [];
   if (edges.length !== PAGE_SIZE) throw new Error(`${name}: ${edges.length} cases, expected ${PAGE_SIZE}`);
   for (const { node } of edges) {
@@ -377,7 +377,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+// bench/gateways.ts imports the direct server from here; only `node dist/bench/run.js` runs the bench.
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}
