@@ -47,5 +47,4 @@ describe('migrations on a store that has them (PGlite)', () => {
       await sql`delete from kysely_migration where name = '999_from_a_newer_build'`.execute(db);
     }
   });
-
 });
