@@ -24,7 +24,13 @@ async function main(): Promise<void> {
     await gateway?.stop();
   });
   const gateway = await starting;
-  log.info('CommsGraph is up', { url: gateway.url, mode: config.gatewayMode, dataDir: config.dataDir });
+  // startMs and phases: where the start's time went (read by `npm run bench:start`).
+  log.info('CommsGraph is up', {
+    url: gateway.url,
+    mode: config.gatewayMode,
+    dataDir: config.dataDir,
+    ...gateway.timings,
+  });
 }
 
 main().catch((err) => {

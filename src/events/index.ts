@@ -1,6 +1,6 @@
 import { MemPubSub, type PubSub } from '@graphql-hive/pubsub';
 import { RedisPubSub } from '@graphql-hive/pubsub/redis';
-import { Redis } from 'ioredis';
+import { redisClient } from '../redis.js';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { SubgraphName } from '../config/index.js';
 import { log } from '../logger.js';
@@ -109,8 +109,8 @@ export class RedisBus extends PubSubBus {
           // A publish is only a wake-up now (subscribers read the events table), so
           // with Redis away it fails at once rather than holding a committed
           // mutation's answer through ioredis's retries and offline queue.
-          pub: new Redis(url, { maxRetriesPerRequest: 0, enableOfflineQueue: false }),
-          sub: new Redis(url),
+          pub: new (redisClient())(url, { maxRetriesPerRequest: 0, enableOfflineQueue: false }),
+          sub: new (redisClient())(url),
         },
         { channelPrefix },
       ),

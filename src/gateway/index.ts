@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { getStitchedSchemaFromSupergraphSdl } from '@graphql-tools/federation';
 import type { Executor } from '@graphql-tools/utils';
 import type { GraphQLSchema } from 'graphql';
@@ -21,7 +22,7 @@ import { retainEvents } from '../events/retention.js';
 import { createInProcessSubgraphs, type SubgraphSet } from '../subgraphs/inprocess.js';
 import { connectOpenText } from '../subgraphs/types.js';
 import type { UpstreamStates } from '../upstreams/opentext/health.js';
-import { composeSupergraph, subgraphSdl } from './compose.js';
+import { composeSupergraphCached, subgraphSdl } from './compose.js';
 import { documentContentRoute, proxyDocumentRoute } from './documents.js';
 import { explorerFor } from './explorer/index.js';
 import { noticeReportRoute } from './reports.js';
@@ -29,6 +30,7 @@ import { inProcessExecutor, remoteExecutor } from './executors.js';
 import { serveGraphQL } from './serve.js';
 import { checkPortFree } from './port.js';
 import { guardFor } from './rate-limit.js';
+import { StartPhases, type StartTimings } from './start-phases.js';
 
 export interface Gateway {
   readonly url: string;
@@ -38,6 +40,8 @@ export interface Gateway {
   /** Present in in-process mode. */
   readonly subgraphs: SubgraphSet | null;
   readonly store: Store | null;
+  /** How long the start took, and where the time went. */
+  readonly timings: StartTimings;
   stop(): Promise<void>;
 }
 
@@ -67,29 +71,33 @@ export async function verifierFor(config: Config): Promise<TokenVerifier> {
   return createDevVerifier(key, { ...config.auth, clockToleranceSec: config.auth.clockSkewSec });
 }
 
-/** Opens (and on first start migrates and seeds) the store shared by the in-process subgraphs. */
-export async function openSeededStore(config: Config): Promise<Store> {
-  const store = await openStore(config);
-  try {
-    await migrate(store.db as Kysely<unknown>);
-  } catch (err) {
-    await store.close();
-    throw err;
-  }
-  return store;
+/** Where the composed supergraph is remembered between starts (src/gateway/compose.ts). */
+function supergraphCacheFile(config: Config): string {
+  return path.join(config.dataDir, 'cache', `supergraph-${config.gatewayMode}.json`);
 }
 
 /** Key of the session advisory lock that serialises demo seeding across replicas ("DEMO" in ASCII). */
 const DEMO_SEED_LOCK = 0x44454d4f;
 
 export async function startGateway(config: Config, overrides: { bus?: EventBus } = {}): Promise<Gateway> {
+  const phases = new StartPhases();
   configurePolicyFrom(config);
   // Before anything slow (store, migrations, seeding, composition): a taken port is said at once.
   await checkPortFree(config.port, config.host);
   const verifier = await verifierFor(config);
-  if (config.gatewayMode === 'remote') return startRemoteGateway(config, verifier);
+  phases.mark('config');
+  if (config.gatewayMode === 'remote') return startRemoteGateway(config, verifier, phases);
 
-  const store = await openSeededStore(config);
+  // The store shared by the in-process subgraphs, migrated (seeded further down).
+  const store = await openStore(config);
+  phases.mark('storeOpen');
+  try {
+    await migrate(store.db as Kysely<unknown>);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  phases.mark('migrations');
   const bus = overrides.bus ?? (config.redisUrl ? new RedisBus(config.redisUrl) : new InProcessBus());
   let subgraphs: SubgraphSet | null = null;
   let jobs: Jobs | null = null;
@@ -114,11 +122,15 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
       opentext,
       election: store,
     });
-    const { supergraphSdl, apiSdl } = composeSupergraph(
+    phases.mark('subgraphs');
+    const { supergraphSdl, apiSdl } = composeSupergraphCached(
       subgraphs.all.map((s) => ({ name: s.name, url: `inprocess://${s.name}`, sdl: subgraphSdl(s.schema) })),
+      supergraphCacheFile(config),
     );
+    phases.mark('composition');
     const executors = Object.fromEntries(subgraphs.all.map((s) => [s.name, inProcessExecutor(s)]));
     const schema = stitch(supergraphSdl, executors);
+    phases.mark('stitching');
 
     // The demo's templates go in before the subgraphs start: in connected mode the catalogue's
     // first refresh starts with them, and a communication the graph already has keeps its
@@ -129,6 +141,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
       ? await exclusively(store, DEMO_SEED_LOCK, () => seedTemplates(sliceOf<CommunicationsDB>(store.db)))
       : 0;
     subgraphs.all.forEach((s) => s.start());
+    phases.mark('subgraphsStart');
     if (config.seedDemo) {
       const set = subgraphs;
       // Every start finishes what an interrupted first start left (src/subgraphs/demo.ts); replicas
@@ -145,6 +158,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
         if (customers || templates || steps) log.info('seeded demo data', { customers, templates, steps });
       });
     }
+    phases.mark('seeding');
     const stopRetention = SUBGRAPH_NAMES.map((name) =>
       retainEvents(store.db as Kysely<unknown>, name, config.eventsRetentionDays, 3_600_000, (err) =>
         log.error('event purge failed', { err }),
@@ -156,6 +170,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
       const batches = subgraphs.communications.batches;
       await jobs.work(config.workerConcurrency, (job) => batches.processRecord(job));
     }
+    phases.mark('jobs');
     const set = subgraphs;
     const queue = jobs;
     const guard = guardFor(config);
@@ -190,6 +205,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
       config.port,
       config.host,
     );
+    phases.mark('serve');
     return {
       url: running.url,
       port: running.port,
@@ -197,6 +213,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
       apiSdl,
       subgraphs: set,
       store,
+      timings: phases.done(),
       stop: () => running.stop(),
     };
   } catch (err) {
@@ -209,12 +226,18 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
 }
 
 /** Remote mode: the subgraphs are services at SUBGRAPH_URLS. */
-async function startRemoteGateway(config: Config, verifier: TokenVerifier): Promise<Gateway> {
+async function startRemoteGateway(
+  config: Config,
+  verifier: TokenVerifier,
+  phases: StartPhases,
+): Promise<Gateway> {
   const urls = config.subgraphUrls as Record<SubgraphName, string>;
   const sdls = await Promise.all(
     SUBGRAPH_NAMES.map(async (name) => ({ name, url: urls[name], sdl: await fetchSdl(name, urls[name]) })),
   );
-  const { supergraphSdl, apiSdl } = composeSupergraph(sdls);
+  phases.mark('subgraphs');
+  const { supergraphSdl, apiSdl } = composeSupergraphCached(sdls, supergraphCacheFile(config));
+  phases.mark('composition');
   const remotes = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, remoteExecutor(name, urls[name])]));
   const schema = stitch(
     supergraphSdl,
@@ -263,6 +286,7 @@ async function startRemoteGateway(config: Config, verifier: TokenVerifier): Prom
     config.port,
     config.host,
   );
+  phases.mark('serve');
   return {
     url: server.url,
     port: server.port,
@@ -270,6 +294,7 @@ async function startRemoteGateway(config: Config, verifier: TokenVerifier): Prom
     apiSdl,
     subgraphs: null,
     store: null,
+    timings: phases.done(),
     stop: () => server.stop(),
   };
 }

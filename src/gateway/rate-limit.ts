@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError } from 'graphql';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.js';
 import { ErrorCode } from '../errors/index.js';
 import type { Principal } from '../identity/index.js';
 import { log } from '../logger.js';
+import { redisClient } from '../redis.js';
 import { corsPolicy, type CorsPolicy } from './cors.js';
 import { sendJson, type GraphQLRefusal } from './http.js';
 
@@ -335,7 +336,7 @@ export class RateLimits {
     if (!settings.perMinute && !settings.anonymousPerMinute) return null;
     const windowMs = RATE_LIMIT_WINDOW_MS;
     if (opts.redisUrl) {
-      const redis = new Redis(opts.redisUrl, {
+      const redis = new (redisClient())(opts.redisUrl, {
         commandTimeout: REDIS_RATE_LIMIT_TIMEOUT_MS,
         maxRetriesPerRequest: 1,
         // Connects on the first operation: a gateway that fails to start leaves no connection behind.

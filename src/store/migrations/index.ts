@@ -1,5 +1,5 @@
 import { Kysely, sql } from 'kysely';
-import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import { DEFAULT_MIGRATION_TABLE, Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 
 /**
  * The one set of migrations, for PGlite and PostgreSQL alike. Each subgraph's
@@ -689,7 +689,27 @@ class StaticProvider implements MigrationProvider {
   }
 }
 
+/**
+ * Whether exactly these migrations have run, read in one query: a start on a current store skips
+ * the migrator, whose catalogue introspection and lock cost a second on PGlite (issue 13, item 4).
+ * Anything else (no migrator table yet, one missing, one this build does not know, an error) is
+ * the migrator's to handle or to report, as before.
+ */
+async function isCurrent(db: Kysely<unknown>): Promise<boolean> {
+  try {
+    const { rows } = await sql<{
+      name: string;
+    }>`select name from ${sql.table(DEFAULT_MIGRATION_TABLE)}`.execute(db);
+    const names = Object.keys(migrations);
+    const done = new Set(rows.map((r) => r.name));
+    return done.size === names.length && names.every((n) => done.has(n));
+  } catch {
+    return false;
+  }
+}
+
 export async function migrate(db: Kysely<unknown>): Promise<void> {
+  if (await isCurrent(db)) return;
   const migrator = new Migrator({ db, provider: new StaticProvider() });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');

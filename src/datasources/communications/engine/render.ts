@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { BRANDS } from './brands.js';
 import { channelContentProblem, SMS_MAX_CHARS } from './channels.js';
 import { TemplateError } from './errors.js';
-import { printFonts } from './fonts.js';
 import { chooseLanguage, declaredLanguages, formatDate, parseIsoDate, resolveLocale } from './format.js';
 import { contentHashOf } from './hash.js';
 import {
@@ -12,8 +11,7 @@ import {
   type LetterFormat,
   type TemplateContext,
 } from './handlebars.js';
-import { compileMjml } from './mjml.js';
-import { renderLetterPdf, type RenderedPrintBlock } from './pdf.js';
+import type { RenderedPrintBlock } from './pdf.js';
 import { createSchemaCompiler, type CompiledSchema } from './validate.js';
 import { isFullHtmlDocument, webPage } from './web.js';
 import {
@@ -76,6 +74,22 @@ function utf8(value: string): Buffer {
   return Buffer.from(value, 'utf8');
 }
 
+/* eslint-disable @typescript-eslint/no-require-imports -- deferred loads of our own modules, typed by their imports */
+/**
+ * MJML (with its CSS inliner) and pdfkit (with fontkit and the fonts) take a second or more to
+ * load between them, and most starts render nothing: they are loaded by the first email or letter
+ * a thread renders, not by every start (issue 13, item 4). A render worker loads them on its first job.
+ */
+let mjmlModule: typeof import('./mjml.js') | undefined;
+const mjml = () => (mjmlModule ??= require('./mjml.js') as typeof import('./mjml.js'));
+let printModules: { pdf: typeof import('./pdf.js'); fonts: typeof import('./fonts.js') } | undefined;
+const printing = () =>
+  (printModules ??= {
+    pdf: require('./pdf.js') as typeof import('./pdf.js'),
+    fonts: require('./fonts.js') as typeof import('./fonts.js'),
+  });
+/* eslint-enable @typescript-eslint/no-require-imports */
+
 export function createRenderer(opts: { brands?: Record<string, Brand> } = {}): Renderer {
   const brands = opts.brands ?? BRANDS;
   const env = createTemplateEnvironment();
@@ -118,7 +132,7 @@ export function createRenderer(opts: { brands?: Record<string, Brand> } = {}): R
 
   function mjmlHtml(entry: VersionEntry, source: string, label: string): Promise<string> {
     if (!entry.mjmlHtml) {
-      entry.mjmlHtml = compileMjml(source, label);
+      entry.mjmlHtml = mjml().compileMjml(source, label);
       // The rejection is delivered to every caller that awaits it; this only stops Node from
       // reporting it as unhandled while it sits in the cache.
       entry.mjmlHtml.catch(() => undefined);
@@ -223,7 +237,8 @@ export function createRenderer(opts: { brands?: Record<string, Brand> } = {}): R
       }
     });
     const locale = context.letter.locale;
-    const pdf = await renderLetterPdf(
+    const { pdf: letters, fonts } = printing();
+    const pdf = await letters.renderLetterPdf(
       {
         brand: context.brand,
         recipient: {
@@ -237,7 +252,7 @@ export function createRenderer(opts: { brands?: Record<string, Brand> } = {}): R
         title: singleLine(render('print.title', print.title)),
         blocks,
       },
-      printFonts(),
+      fonts.printFonts(),
     );
     return [{ name: 'document.pdf', mediaType: 'application/pdf', body: pdf }];
   }
