@@ -38,8 +38,23 @@ export async function freshDatabase(adminUrl: string): Promise<PostgresFixture> 
     async drop() {
       const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
+      try {
+        // pg's Pool.end() resolves before its sockets have closed: a forced drop at once would
+        // terminate connections still closing, and a pool without an 'error' listener turns that
+        // into an unhandled error in the test file. Wait (a condition, bounded) for them to go.
+        const deadline = Date.now() + 10_000;
+        while (Date.now() < deadline) {
+          const { rows } = await c.query<{ n: string }>(
+            'select count(*) as n from pg_stat_activity where datname = $1',
+            [name],
+          );
+          if (rows[0]!.n === '0') break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        await c.query(`drop database if exists ${name} with (force)`);
+      } finally {
+        await c.end();
+      }
     },
   };
 }
