@@ -133,6 +133,40 @@ describe('PRINT', () => {
     expect(pdfMapsCharacter(after, 'Z')).toBe(true);
   });
 
+  it('reuses shaped words across letters without changing any letter', async () => {
+    // The shared fonts remember each word's layout from earlier letters (fonts.ts); a word's
+    // glyphs may have been first looked up for other characters (space and no-break space share
+    // a glyph; "Ż" subsets "Z" with none), so the same words in another order must still give
+    // the bytes of a fresh parse.
+    const letter = (name: string, title: string, paragraph: string): PrintLetter => ({
+      brand: BRANDS.contoso,
+      recipient: { id: LUKASZ.id, name, address: null },
+      issuedAt: new Date('2025-03-01T00:00:00Z'),
+      issuedLabel: '1\u00a0marca 2025',
+      caseRef: null,
+      title,
+      blocks: [
+        { kind: 'paragraph', text: paragraph },
+        { kind: 'table', rows: [['Saldo', '1\u00a0834,55 zł']] },
+      ],
+    });
+    const letters = [
+      letter('Zed Zulu', 'Zebra office', 'Zebra Zulu 1 834,55 zł office'),
+      letter('Łukasz Żółć', 'Żółć Zebra', 'Zulu Zebra Żabka office\u00a0fi'),
+      letter('Zoë Ångström', 'Zebra office', 'Ångström Zulu Zebra 1\u00a0834,55 zł'),
+    ];
+    for (const order of [
+      [0, 1, 2, 0, 1, 2],
+      [2, 1, 0, 2, 0, 1],
+    ]) {
+      for (const i of order) {
+        const shared = await renderLetterPdf(letters[i]!, printFonts());
+        const raw = await renderLetterPdf(letters[i]!, { ...fontBuffers(), preparsed: false });
+        expect(shared.equals(raw)).toBe(true);
+      }
+    }
+  });
+
   it('continues onto further pages, each with the footer and page number', async () => {
     const renderer = createRenderer();
     const long = demoVersion('ver_long', {

@@ -44,10 +44,17 @@ export function findFontDir(): string {
   return dir;
 }
 
-/** The part of a fontkit font we touch: its per-glyph cache. */
+/** A fontkit glyph as pdfkit reads it: its id and the characters it was first looked up for. */
+interface GlyphLike {
+  id: number;
+  codePoints: number[];
+}
+
+/** The part of a fontkit font we touch: its per-glyph cache and the lookup that fills it. */
 interface SharedFontkitFont {
   layout: (...args: unknown[]) => unknown;
-  _glyphs: Record<number, unknown>;
+  getGlyph: (id: number, characters?: number[]) => GlyphLike | null;
+  _glyphs: Record<number, GlyphLike | undefined>;
 }
 
 function isSharableFont(value: unknown): value is SharedFontkitFont {
@@ -55,9 +62,159 @@ function isSharableFont(value: unknown): value is SharedFontkitFont {
     typeof value === 'object' &&
     value !== null &&
     typeof (value as { layout?: unknown }).layout === 'function' &&
+    typeof (value as { getGlyph?: unknown }).getGlyph === 'function' &&
     typeof (value as { _glyphs?: unknown })._glyphs === 'object' &&
     (value as { _glyphs?: unknown })._glyphs !== null
   );
+}
+
+/** What pdfkit's EmbeddedFont (one per document and font) returns for a run of text. */
+interface LayoutRun {
+  glyphs: GlyphLike[];
+  positions: object[];
+  advanceWidth: number;
+}
+
+type LayoutRunFn = (this: { font: unknown }, text: string, features?: unknown) => LayoutRun;
+
+/**
+ * One shaping of a run of text, and what it depended on. fontkit's layout (OpenType GSUB and
+ * GPOS lookups, a third of a statement's render) is a pure function of the text and of the
+ * characters each glyph it touches was first looked up for in this document (see
+ * resetSharedGlyphs): `before` holds those (null: not yet looked up), `calls` the lookups the
+ * layout made, in order. Where a later document's glyphs are in the same state, a fresh layout
+ * would make the same lookups and return the same glyphs and positions, so replaying the lookups
+ * leaves the glyph cache exactly as the layout would and the run is reused: the same bytes.
+ */
+interface RecordedRun {
+  before: Map<number, number[] | null>;
+  calls: Array<[number, number[]]>;
+  glyphIds: number[];
+  positions: object[];
+  advanceWidth: number;
+}
+
+/** Runs of text remembered per font and thread; words like a customer number come once, so it is bounded. */
+const MAX_RECORDED_TEXTS = 20_000;
+const MAX_VARIANTS_PER_TEXT = 4;
+const layoutCaches = new WeakMap<object, Map<string, RecordedRun[]>>();
+/** Decoded glyf outlines per font and glyph id: read-only for a font without variations. */
+const decodeCaches = new WeakMap<object, Map<number, unknown>>();
+
+function sameCharacters(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((c, i) => c === b[i]);
+}
+
+function replayable(font: SharedFontkitFont, recorded: RecordedRun): boolean {
+  for (const [id, characters] of recorded.before) {
+    const glyph = font._glyphs[id];
+    if (characters === null ? glyph !== undefined : !glyph || !sameCharacters(glyph.codePoints, characters))
+      return false;
+  }
+  return true;
+}
+
+function sharedLayoutRun(
+  embedded: { font: unknown },
+  font: SharedFontkitFont,
+  cache: Map<string, RecordedRun[]>,
+  text: string,
+  layoutRun: LayoutRunFn,
+): LayoutRun {
+  const variants = cache.get(text);
+  for (const recorded of variants ?? []) {
+    if (!replayable(font, recorded)) continue;
+    for (const [id, characters] of recorded.calls) font.getGlyph(id, [...characters]);
+    return {
+      glyphs: recorded.glyphIds.map((id) => font._glyphs[id]!),
+      positions: recorded.positions,
+      advanceWidth: recorded.advanceWidth,
+    };
+  }
+  const before = new Map<number, number[] | null>();
+  const calls: Array<[number, number[]]> = [];
+  const lookup = font.getGlyph;
+  // Every lookup the layout makes goes through the font's getGlyph: listen for the length of one run.
+  font.getGlyph = function (this: SharedFontkitFont, id: number, characters: number[] = []) {
+    if (!before.has(id)) {
+      const glyph = font._glyphs[id];
+      before.set(id, glyph ? [...glyph.codePoints] : null);
+    }
+    calls.push([id, [...characters]]);
+    return lookup.call(this, id, characters);
+  };
+  let run: LayoutRun;
+  try {
+    run = layoutRun.call(embedded, text);
+  } finally {
+    delete (font as { getGlyph?: unknown }).getGlyph;
+  }
+  // Only a run whose every glyph is the cached one for its id can be rebuilt from ids.
+  if (run.glyphs.every((glyph) => font._glyphs[glyph.id] === glyph)) {
+    if (cache.size >= MAX_RECORDED_TEXTS) cache.clear();
+    const list = variants ?? [];
+    if (list.length < MAX_VARIANTS_PER_TEXT) {
+      list.push({
+        before,
+        calls,
+        glyphIds: run.glyphs.map((glyph) => glyph.id),
+        positions: run.positions,
+        advanceWidth: run.advanceWidth,
+      });
+      cache.set(text, list);
+    }
+  }
+  return run;
+}
+
+const PATCHED = Symbol('commsgraph.sharedFonts');
+
+/**
+ * Teaches pdfkit's EmbeddedFont and fontkit's TrueType glyph to reuse, across documents, what
+ * depends only on the font: shaped runs of text (sharedLayoutRun) and decoded outlines (read by
+ * subsetting to find a composite glyph's components). Both only for fonts registered in the
+ * caches above, that is the fonts parsed once here; any other font goes the library's own way.
+ * Library seam: both are private methods, checked for before patching; if they are missing,
+ * nothing is patched and documents render as before, only slower.
+ */
+function shareAcrossDocuments(embeddedFont: unknown, font: SharedFontkitFont): void {
+  const embeddedProto = Object.getPrototypeOf(embeddedFont) as Record<string | symbol, unknown> | null;
+  const glyph0 = font.getGlyph(0);
+  const glyphProto = glyph0 ? (Object.getPrototypeOf(glyph0) as Record<string | symbol, unknown>) : null;
+  if (
+    !embeddedProto ||
+    typeof embeddedProto.layoutRun !== 'function' ||
+    Object.prototype.hasOwnProperty.call(font, 'getGlyph') ||
+    !glyphProto ||
+    !Object.prototype.hasOwnProperty.call(glyphProto, '_decode') ||
+    typeof glyphProto._decode !== 'function'
+  )
+    return;
+  if (!embeddedProto[PATCHED]) {
+    const layoutRun = embeddedProto.layoutRun as LayoutRunFn;
+    embeddedProto.layoutRun = function (this: { font: unknown }, text: string, features?: unknown) {
+      const cache = features ? undefined : layoutCaches.get(this.font as object);
+      if (!cache) return layoutRun.call(this, text, features);
+      return sharedLayoutRun(this, this.font as SharedFontkitFont, cache, text, layoutRun);
+    };
+    embeddedProto[PATCHED] = true;
+  }
+  if (!glyphProto[PATCHED]) {
+    const decode = glyphProto._decode as (this: { _font: object; id: number }) => unknown;
+    glyphProto._decode = function (this: { _font: object; id: number }) {
+      const cache = decodeCaches.get(this._font);
+      if (!cache) return decode.call(this);
+      if (cache.has(this.id)) return cache.get(this.id);
+      const decoded = decode.call(this);
+      cache.set(this.id, decoded);
+      return decoded;
+    };
+    glyphProto[PATCHED] = true;
+  }
+  layoutCaches.set(font, new Map());
+  // A variable font's outlines depend on its instance settings: those decode every time.
+  if ((font as { _variationProcessor?: unknown })._variationProcessor == null)
+    decodeCaches.set(font, new Map());
 }
 
 /**
@@ -72,8 +229,12 @@ function preparse(buffer: Buffer): SharedFontkitFont | null {
   try {
     const scratch = new PDFDocument({ autoFirstPage: false });
     scratch.font(buffer);
-    const parsed: unknown = (scratch as unknown as { _font?: { font?: unknown } })._font?.font;
-    if (isSharableFont(parsed)) return parsed;
+    const embedded = (scratch as unknown as { _font?: { font?: unknown } })._font;
+    const parsed: unknown = embedded?.font;
+    if (isSharableFont(parsed)) {
+      shareAcrossDocuments(embedded, parsed);
+      return parsed;
+    }
   } catch {
     // Fall through to the Buffer path.
   }
