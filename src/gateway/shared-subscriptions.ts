@@ -58,6 +58,7 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
   /** `{"id":"<id>","type":"next","payload":` — graphql-ws's `next` message around the shared payload. */
   readonly prefix: string;
   private settle: Settle | null = null;
+  private pending: Promise<IteratorResult<ExecutionResult>> | null = null;
   private outcome: { done: true } | { error: unknown } | null = null;
 
   constructor(
@@ -79,7 +80,9 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
         ? Promise.reject(this.outcome.error)
         : Promise.resolve({ value: undefined, done: true });
     }
-    return new Promise((resolve, reject) => (this.settle = { resolve, reject }));
+    // graphql-ws asks once and waits; a second ask waits for the same end.
+    this.pending ??= new Promise((resolve, reject) => (this.settle = { resolve, reject }));
+    return this.pending;
   }
 
   /** The client completed the subscription or went away (graphql-ws calls this). */
