@@ -186,6 +186,8 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
         explorer: explorerFor(config),
         introspection: config.security.introspection,
         security: config.security,
+        // The subgraphs run here: equivalent subscriptions share one execution (shared-subscriptions.ts).
+        shareSubscriptions: true,
         graceMs: config.shutdownGraceMs,
         sockets: config.sockets,
         metrics: config.metrics,

@@ -55,6 +55,7 @@ import { createHttpServer, clientWentAway, DEFAULT_SOCKET_TIMEOUTS, heartbeat } 
 import type { SocketTimeouts } from '../config/index.js';
 import type { UpstreamStates } from '../upstreams/opentext/health.js';
 import type { ForwardingContext } from './executors.js';
+import { SharedSubscriptions } from './shared-subscriptions.js';
 
 /** An extra HTTP route; returns false when the request is not its own. */
 export type Route = (
@@ -95,6 +96,12 @@ export interface ServeOptions {
   guard?: { cors: CorsPolicy; rateLimits: RateLimits | null };
   /** Operation limits, trusted documents, introspection and suggestions (limits.ts); the gateway sets it, subgraph services do not. */
   security?: SecurityConfig;
+  /**
+   * graphql-ws subscriptions with the same document, variables and read access share one execution
+   * per event (shared-subscriptions.ts). Set where the subgraphs run in this process: a remote
+   * subgraph authorises the token forwarded with the stream, which is one member's.
+   */
+  shareSubscriptions?: boolean;
   /** GET /metrics: on its own port when `port` is set, else on this one for the roles the policy names. */
   metrics?: { port: number | undefined; host: string; maxOperationNames: number };
 }
@@ -282,16 +289,36 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
   };
   // A peer that vanished without closing (no pong to the last ping) is disconnected.
   const stopHeartbeat = heartbeat(wss, (opts.sockets ?? DEFAULT_SOCKET_TIMEOUTS).wsPingMs);
+  const shared = opts.shareSubscriptions
+    ? new SharedSubscriptions({
+        context: (principal, authorization) =>
+          contextOf({ requestId: randomUUID(), principal, authorization, longLived: true }),
+        format: (result) => maskResult(result, formatError),
+      })
+    : null;
   const wsServer = useServer<Record<string, unknown>, Extra>(
     {
       schema: opts.schema,
-      context: (ctx) =>
-        contextOf({
+      context: (ctx, id) => {
+        const context = contextOf({
           requestId: randomUUID(),
           principal: ctx.extra.principal ?? null,
           authorization: ctx.extra.authorization,
           longLived: true,
-        }),
+        });
+        const principal = ctx.extra.principal;
+        if (shared && principal) {
+          shared.register(context, {
+            socket: ctx.extra.socket,
+            id,
+            principal,
+            authorization: ctx.extra.authorization,
+          });
+        }
+        return context;
+      },
+      // Equivalent subscriptions run once per event and get the same bytes (shared-subscriptions.ts).
+      ...(shared ? { subscribe: shared.subscribe } : {}),
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         // `authorization: "Bearer …"` is ours; Apollo Router and Hive Gateway

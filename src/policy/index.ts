@@ -236,6 +236,24 @@ function withinScope(principal: Principal, stream: Stream, facts: EventFacts): b
 }
 
 /**
+ * What the read rules in this file look at in a principal, apart from its
+ * token's expiry: its roles (`authChecker`, `eventAllowed`, `mayOpenStream`,
+ * PERSONAL_DATA_ROLES) and, when it carries `service`, its subject
+ * (`isInternal`, a service client's scope in `scopeOf`). Two principals with
+ * the same `key` are allowed and refused the same data, field by field and
+ * event by event; `principal` is one that stands for all of them, without an
+ * expiry (whoever uses it checks each member's own). Equivalent graphql-ws
+ * subscriptions share one execution under it (src/gateway/shared-subscriptions.ts):
+ * a rule that reads anything else of the principal must be reflected here.
+ */
+export function readAccess(principal: Principal): { key: string; principal: Principal } {
+  const roles = [...new Set(principal.roles)].sort();
+  // Without `service`, no rule reads the subject: principals with the same roles read alike.
+  const sub = roles.includes('service') ? principal.sub : null;
+  return { key: JSON.stringify([roles, sub]), principal: { sub: sub ?? '(shared subscription)', roles } };
+}
+
+/**
  * Applies the deployment's settings to the policy; every process calls it once
  * at start. In `jwks` mode our processes authenticate as the configured OAuth
  * client; AUTH_INTERNAL_SUBJECTS names the subject the provider gives its

@@ -72,13 +72,13 @@ const subgraphDuration = new client.Histogram({
 });
 const subscriptions = new client.Gauge({
   name: `${PREFIX}subscriptions_active`,
-  help: 'Subscriptions open in this process, by stream (event topic).',
+  help: 'Subscription streams open in this process, by stream (event topic); equivalent graphql-ws subscriptions share one.',
   labelNames: ['stream'],
   registers: [registry],
 });
 const delivered = new client.Counter({
   name: `${PREFIX}events_delivered_total`,
-  help: 'Events delivered to subscribers, by stream (event topic); one per subscriber.',
+  help: 'Events delivered to subscription streams, by stream (event topic); one per stream, which may serve many equivalent subscriptions.',
   labelNames: ['stream'],
   registers: [registry],
 });
