@@ -44,6 +44,8 @@ async function main(): Promise<void> {
   if (!raw) throw new Error('usage: load.js <options as JSON>');
   const o = JSON.parse(raw) as LoadOptions;
   if (o.warmupSec > 0) await fire(o, o.warmupSec);
+  // The parent starts counting its CPU time here (bench/run.ts): the measured part only.
+  process.send?.({ measuring: true });
   const r = await fire(o, o.durationSec);
   const summary: LoadSummary = {
     requestsPerSecMean: r.requests.mean,

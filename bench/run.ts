@@ -257,7 +257,13 @@ export function assertFullPage(name: string, data: PageData | undefined): void {
   }
 }
 
-function load(target: Target, token: string): Promise<LoadSummary> {
+/** A target's load, and the server process's CPU time over the measured part (both targets run in this process, one at a time). */
+interface Measured {
+  summary: LoadSummary;
+  cpuMs: number;
+}
+
+function load(target: Target, token: string): Promise<Measured> {
   const options: LoadOptions = {
     url: target.url,
     ...requestInit(token),
@@ -270,12 +276,20 @@ function load(target: Target, token: string): Promise<LoadSummary> {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     let summary: LoadSummary | null = null;
+    let started: NodeJS.CpuUsage | null = null;
+    let used: NodeJS.CpuUsage | null = null;
     child.on('message', (m) => {
-      summary = m as LoadSummary;
+      if ((m as { measuring?: boolean }).measuring) started = process.cpuUsage();
+      else {
+        used = process.cpuUsage(started ?? undefined);
+        summary = m as LoadSummary;
+      }
     });
     child.on('error', reject);
     child.on('exit', (code) =>
-      summary ? resolve(summary) : reject(new Error(`load generator for ${target.name} exited with ${code}`)),
+      summary && used
+        ? resolve({ summary, cpuMs: (used.user + used.system) / 1000 })
+        : reject(new Error(`load generator for ${target.name} exited with ${code}`)),
     );
   });
 }
@@ -283,19 +297,23 @@ function load(target: Target, token: string): Promise<LoadSummary> {
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 const pad = (s: string, w: number) => s.padStart(w);
 
-function report(rows: Array<{ name: string; load: LoadSummary; queries: number }>, setupSec: number): void {
+function report(
+  rows: Array<{ name: string; load: LoadSummary; queries: number; cpuMs: number }>,
+  setupSec: number,
+): void {
   const [gw, direct] = rows as [(typeof rows)[0], (typeof rows)[0]];
   const cpus = os.cpus();
+  const cpuPerReq = (r: (typeof rows)[0]) => r.cpuMs / Math.max(1, r.load.totalRequests);
   const lines = [
     '',
     `CommsGraph case page: cases(first: ${PAGE_SIZE}, kind: REGULATED_DOCUMENT) with customer, approvals, documents, deliveries`,
     '',
-    `${'target'.padEnd(34)}${pad('req/s (mean)', 14)}${pad('p99 (ms)', 10)}${pad('mean (ms)', 11)}${pad('requests', 10)}${pad('store queries/req', 19)}`,
+    `${'target'.padEnd(34)}${pad('req/s (mean)', 14)}${pad('p99 (ms)', 10)}${pad('mean (ms)', 11)}${pad('requests', 10)}${pad('store queries/req', 19)}${pad('CPU ms/req', 12)}`,
     ...rows.map(
       (r) =>
-        `${r.name.padEnd(34)}${pad(fmt(r.load.requestsPerSecMean), 14)}${pad(fmt(r.load.latencyP99Ms, 0), 10)}${pad(fmt(r.load.latencyMeanMs), 11)}${pad(String(r.load.totalRequests), 10)}${pad(String(r.queries), 19)}`,
+        `${r.name.padEnd(34)}${pad(fmt(r.load.requestsPerSecMean), 14)}${pad(fmt(r.load.latencyP99Ms, 0), 10)}${pad(fmt(r.load.latencyMeanMs), 11)}${pad(String(r.load.totalRequests), 10)}${pad(String(r.queries), 19)}${pad(fmt(cpuPerReq(r), 2), 12)}`,
     ),
-    `${'ratio gateway / direct'.padEnd(34)}${pad(`${fmt(gw.load.requestsPerSecMean / direct.load.requestsPerSecMean, 2)}x`, 14)}${pad(`${fmt(gw.load.latencyP99Ms / direct.load.latencyP99Ms, 2)}x`, 10)}${pad(`${fmt(gw.load.latencyMeanMs / direct.load.latencyMeanMs, 2)}x`, 11)}`,
+    `${'ratio gateway / direct'.padEnd(34)}${pad(`${fmt(gw.load.requestsPerSecMean / direct.load.requestsPerSecMean, 2)}x`, 14)}${pad(`${fmt(gw.load.latencyP99Ms / direct.load.latencyP99Ms, 2)}x`, 10)}${pad(`${fmt(gw.load.latencyMeanMs / direct.load.latencyMeanMs, 2)}x`, 11)}${pad('', 29)}${pad(`${fmt(cpuPerReq(direct) / cpuPerReq(gw), 2)}x`, 12)}`,
     '',
     'How it was measured:',
     `  autocannon 9, ${CONNECTIONS} connections, 1 request in flight each, ${DURATION_SEC} s per target after ${WARMUP_SEC} s of unreported warm-up,`,
@@ -304,6 +322,8 @@ function report(rows: Array<{ name: string; load: LoadSummary; queries: number }
     `  direct = one node:http request that runs graphql execute on each subgraph schema in-process: workflow cases(+customerId, approvals),`,
     '           then customers _entities(Customer) and communications _entities(Case){documents{deliveries}} in parallel; documents parsed once.',
     '  store queries/req = store.stats.queries over one request, background loops stopped (so only that request counts).',
+    "  CPU ms/req = this process's CPU time (user + system) over the measured seconds / requests answered; its ratio",
+    '  (direct / gateway) is what the gateway costs per request, and holds up on a shared machine where req/s does not.',
     `  Data: ${CASES} approved cases on ${CASES} customers, each document GENERATED and DELIVERED; embedded PGlite store (one connection).`,
     `  Machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown CPU'}), ${os.platform()} ${os.arch()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}. Setup took ${fmt(setupSec)} s.`,
   ];
@@ -366,7 +386,8 @@ async function main(): Promise<void> {
     const rows = [];
     for (const [i, target] of targets.entries()) {
       console.log(`loading ${target.name} (${WARMUP_SEC} s warm-up + ${DURATION_SEC} s)...`);
-      rows.push({ name: target.name, load: await load(target, token), queries: probes[i]!.queries });
+      const { summary, cpuMs } = await load(target, token);
+      rows.push({ name: target.name, load: summary, queries: probes[i]!.queries, cpuMs });
     }
     report(rows, setupSec);
     console.log(`  Total run: ${fmt((Date.now() - started) / 1000)} s.`);

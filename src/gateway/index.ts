@@ -8,6 +8,7 @@ import { SUBGRAPH_NAMES } from '../config/index.js';
 import { InProcessBus, RedisBus, type EventBus } from '../events/index.js';
 import { createDevVerifier, loadOrCreateDevKey, type TokenVerifier } from '../identity/index.js';
 import { createJwksVerifier } from '../identity/jwks.js';
+import { cachedVerifier, VERIFIED_TOKEN_CACHE_DEFAULTS } from '../identity/verified-tokens.js';
 import { log } from '../logger.js';
 import { configurePolicyFrom } from '../policy/index.js';
 import { seedTemplates } from '../datasources/communications/seeding.js';
@@ -66,9 +67,18 @@ export function stitch(supergraphSdl: string, executors: Record<string, Executor
 
 /** dev: tokens from `npm run token` (the dev key in DATA_DIR); jwks: the identity provider's tokens, and never the dev key. */
 export async function verifierFor(config: Config): Promise<TokenVerifier> {
-  if (config.auth.mode === 'jwks') return createJwksVerifier(config.auth);
-  const key = await loadOrCreateDevKey(config.dataDir);
-  return createDevVerifier(key, { ...config.auth, clockToleranceSec: config.auth.clockSkewSec });
+  const inner =
+    config.auth.mode === 'jwks'
+      ? createJwksVerifier(config.auth)
+      : createDevVerifier(await loadOrCreateDevKey(config.dataDir), {
+          ...config.auth,
+          clockToleranceSec: config.auth.clockSkewSec,
+        });
+  // Every request carries its token; a token accepted a moment ago is not checked again (verified-tokens.ts).
+  return cachedVerifier(inner, {
+    ...VERIFIED_TOKEN_CACHE_DEFAULTS,
+    clockToleranceSec: config.auth.clockSkewSec,
+  });
 }
 
 /** Where the composed supergraph is remembered between starts (src/gateway/compose.ts). */

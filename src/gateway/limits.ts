@@ -11,6 +11,7 @@ import {
   NoSchemaIntrospectionCustomRule,
   parse,
   SchemaMetaFieldDef,
+  visit,
   specifiedRules,
   TypeMetaFieldDef,
   TypeNameMetaFieldDef,
@@ -33,6 +34,7 @@ import { ErrorCode, GraphQLErrorWithCode } from '../errors/index.js';
 import { maskError } from './errors.js';
 import { RequestRefused, type GraphQLHttpOptions, type PreparedRequest } from './http.js';
 import { loadTrustedDocuments, type TrustedDocuments } from './trusted-documents.js';
+import { Lru } from '../lru.js';
 
 /**
  * Operation guards of the gateway: every operation, over HTTP (single or
@@ -341,6 +343,79 @@ export function parseLimited(query: string, maxTokens: number): DocumentNode {
   }
 }
 
+/**
+ * Documents by text, as parseLimited left them: parsed, or refused (the refusal kept, to be
+ * thrown again as a new error). Clients send the same few texts over and over; parsing each
+ * again was per-request work with the same answer every time. Bounded by count and by the
+ * total length of the texts held, so a stream of distinct documents only turns the cache over.
+ */
+export const DOCUMENT_CACHE = { maxEntries: 1_000, maxTextChars: 1_000_000 } as const;
+/** Measures kept per document and operation, one per distinct set of page sizes it was asked with. */
+const MEASURES_PER_DOCUMENT = 32;
+
+type Parsed = { document: DocumentNode } | { refused: { message: string; reason: LimitReason } };
+
+export function documentCache(maxTokens: number): (query: string) => DocumentNode {
+  const known = new Lru<string, Parsed>(DOCUMENT_CACHE.maxEntries, DOCUMENT_CACHE.maxTextChars);
+  return (query) => {
+    let entry = known.get(query);
+    if (!entry) {
+      try {
+        entry = { document: parseLimited(query, maxTokens) };
+      } catch (err) {
+        if (!(err instanceof OperationRefused)) throw err;
+        entry = { refused: { message: err.message, reason: err.reason } };
+      }
+      known.set(query, entry, query.length);
+    }
+    if ('refused' in entry) throw new OperationRefused(entry.refused.message, entry.refused.reason);
+    return entry.document;
+  };
+}
+
+/** The variables a document passes as a `first` argument: the only ones measureOperation reads. */
+function pageVariables(document: DocumentNode): string[] {
+  const names = new Set<string>();
+  visit(document, {
+    Argument(node) {
+      if (node.name.value === 'first' && node.value.kind === Kind.VARIABLE) names.add(node.value.name.value);
+    },
+  });
+  return [...names];
+}
+
+/**
+ * measureOperation, remembered per document, operation and page sizes. The key holds what
+ * firstOf reads of each page variable: absent (the default applies), a number, or anything
+ * else (the default page).
+ */
+export function measureCache(schema: GraphQLSchema): typeof measureOperation {
+  const byDocument = new WeakMap<
+    DocumentNode,
+    { pages: string[]; measures: Lru<string, OperationMeasure> }
+  >();
+  return (s, document, operation, variables) => {
+    if (s !== schema) return measureOperation(s, document, operation, variables);
+    let known = byDocument.get(document);
+    if (!known) {
+      known = { pages: pageVariables(document), measures: new Lru(MEASURES_PER_DOCUMENT) };
+      byDocument.set(document, known);
+    }
+    const values = known.pages.map((name) => {
+      if (!variables || !Object.prototype.hasOwnProperty.call(variables, name)) return '-';
+      const v = variables[name];
+      return typeof v === 'number' ? String(v) : 'x';
+    });
+    const key = `${operation.name?.value ?? ''}\u0000${operation.loc?.start ?? ''}\u0000${values.join(',')}`;
+    let measure = known.measures.get(key);
+    if (!measure) {
+      measure = measureOperation(schema, document, operation, variables);
+      known.measures.set(key, measure);
+    }
+    return measure;
+  };
+}
+
 /** How deeply a JSON value nests, walked without recursion; stops counting past `max`. */
 export function nestingDepth(value: unknown, max: number): number {
   let deepest = 0;
@@ -413,6 +488,8 @@ export async function createGatewayGuards(
     ? [...specifiedRules]
     : [...specifiedRules, NoSchemaIntrospectionCustomRule];
   const hide = (message: string) => (security.fieldSuggestions ? message : withoutSuggestions(message));
+  const parseKnown = documentCache(limits.maxTokens);
+  const measure = measureCache(schema);
 
   function admit(request: OperationRequest): AdmittedOperation {
     let query = request.query;
@@ -440,7 +517,7 @@ export async function createGatewayGuards(
     }
     // No text: Apollo Server refuses the request with its own coded error (nothing runs).
     if (typeof query !== 'string' || query === '') return { request: out };
-    const document = parseLimited(query, limits.maxTokens);
+    const document = parseKnown(query);
     const operationName = typeof request.operationName === 'string' ? request.operationName : undefined;
     const operation = getOperationAST(document, operationName) ?? undefined;
     // An ambiguous or unknown operation name: refused by Apollo Server / below, before execution.
@@ -449,7 +526,7 @@ export async function createGatewayGuards(
       typeof request.variables === 'object' && request.variables !== null && !Array.isArray(request.variables)
         ? (request.variables as Record<string, unknown>)
         : undefined;
-    enforceLimits(measureOperation(schema, document, operation, variables), limits);
+    enforceLimits(measure(schema, document, operation, variables), limits);
     return { request: out, document, operation };
   }
 

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import {
+  ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginInlineTraceDisabled,
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
@@ -247,6 +248,9 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
     plugins: [
       // Apollo's usage-reporting traces are for GraphOS, which this product does not use.
       ApolloServerPluginInlineTraceDisabled(),
+      // No field carries a cache hint and no answer is cacheable (responses are per caller), yet
+      // the default cache-control plugin wrapped every resolver of every request to look for hints.
+      ApolloServerPluginCacheControlDisabled(),
       observed(),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: opts.graceMs }),
       ...(opts.guard?.rateLimits ? [opts.guard.rateLimits.plugin<ForwardingContext>()] : []),

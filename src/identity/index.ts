@@ -62,6 +62,12 @@ export class AuthError extends Error {
 export interface TokenVerifier {
   /** Resolves to the caller; rejects with AuthError for any token it does not accept. */
   verify(token: string): Promise<Principal>;
+  /**
+   * Whether a token accepted at `acceptedAt` (ms since epoch) would still be checked against the
+   * same keys now: false once the keys were replaced or are due to be fetched again. Lets an
+   * acceptance be reused (verified-tokens.ts); a verifier without it is asked every time.
+   */
+  keysUnchangedSince?(acceptedAt: number): boolean;
 }
 
 // Three base64url segments. Checked up front because Buffer's base64url
@@ -346,5 +352,7 @@ export function createDevVerifier(
 
       return { sub, roles: rolesFromClaim(payload, opts.rolesClaim), exp };
     },
+    // One key for the life of the process: an acceptance holds until the token expires.
+    keysUnchangedSince: () => true,
   };
 }

@@ -256,5 +256,12 @@ export function createJwksVerifier(auth: AuthConfig, opts: JwksVerifierOptions =
       // requiredClaims guarantees exp is present and jose that it is a number.
       return { sub, roles: rolesFromClaim(payload, auth.rolesClaim), exp: payload.exp! };
     },
+    // The key set that accepted a token then is the one in use now: not refetched since (a
+    // rotation, an unknown key id), and not yet due for refetch. A stale set used through an
+    // outage is past its cache time, so its acceptances are never reused.
+    keysUnchangedSince(acceptedAt: number): boolean {
+      const uat = fetched.uat;
+      return uat !== undefined && uat <= acceptedAt && Date.now() < uat + cacheMs;
+    },
   };
 }

@@ -175,6 +175,43 @@ describe('with low limits', () => {
     expectRefused(await post(t, { query: literal }, bearer(auditor)), 'MAX_COST');
   });
 
+  test('a document sent again gets the same answer: refusals stay refusals, and the page size of each request counts', async () => {
+    // The gateway remembers documents it parsed and measured (limits.ts); none of that may show.
+    const broken = '{ cases(first: 1) { totalCount }';
+    const parseFailed = await post(t, { query: broken }, bearer(auditor));
+    expectRefused(parseFailed, 'GRAPHQL_PARSE_FAILED');
+    expect(await post(t, { query: broken }, bearer(auditor))).toEqual(parseFailed);
+
+    const invalid = '{ cases(first: 1) { noSuchField } }';
+    const invalidAnswer = await post(t, { query: invalid }, bearer(auditor));
+    expect((invalidAnswer.body as Body).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(await post(t, { query: invalid }, bearer(auditor))).toEqual(invalidAnswer);
+
+    const deep =
+      '{ cases(first: 1) { edges { node { customer { cases(first: 1) { pageInfo { hasNextPage } } } } } } }';
+    expect(expectRefused(await post(t, { query: deep }, bearer(auditor)), 'MAX_DEPTH').message).toBe(
+      expectRefused(await post(t, { query: deep }, bearer(auditor)), 'MAX_DEPTH').message,
+    );
+
+    // One text, asked with page sizes in and over the cost limit in turn.
+    const q = 'query Paged($n: Int = 20) { cases(first: $n) { edges { node { id documents { id } } } } }';
+    for (let i = 0; i < 2; i++) {
+      expectData(await post(t, { query: q, variables: { n: 20 } }, bearer(auditor)));
+      const over = expectRefused(
+        await post(t, { query: q, variables: { n: 100 } }, bearer(auditor)),
+        'MAX_COST',
+      );
+      expect(over.message).toBe('Query cost 802 exceeds the limit of 300');
+      // Absent: the variable's default (20); null: the default page (20).
+      expectData(await post(t, { query: q }, bearer(auditor)));
+      expectData(await post(t, { query: q, variables: { n: null } }, bearer(auditor)));
+      expectRefused(await post(t, { query: q, variables: { n: 99 } }, bearer(auditor)), 'MAX_COST');
+    }
+    // The same text with another default is another document.
+    const bigDefault = q.replace('= 20', '= 100');
+    expectRefused(await post(t, { query: bigDefault }, bearer(auditor)), 'MAX_COST');
+  });
+
   test('a fragment bomb is refused and the server answers normally afterwards', async () => {
     // 13 fragments, 4,096 copies of the leaf: small to send, large to expand.
     expectRefused(await post(t, { query: fragmentBomb(13, 'totalCount') }, bearer(auditor)), 'MAX_COST');
