@@ -38,9 +38,13 @@ export interface BatchProgress {
 }
 
 const PROGRESS_EVERY_MS = 500;
+const RECORD_INPUTS_KEPT = 16;
+
+type RecordInputs = Pick<NoticeBatchRow, 'id' | 'case_id' | 'template_version_id' | 'data' | 'requested_by'>;
 
 export class NoticeBatches {
   private readonly lastProgress = new Map<string, number>();
+  private readonly recordInputs = new Map<string, RecordInputs>();
 
   constructor(
     private readonly db: Kysely<CommunicationsDB>,
@@ -126,11 +130,7 @@ export class NoticeBatches {
 
   private async processRecordTraced(job: NoticeRecordJob): Promise<void> {
     await nextTurn();
-    const batch = await this.db
-      .selectFrom('communications.notice_batches')
-      .selectAll()
-      .where('id', '=', job.batchId)
-      .executeTakeFirst();
+    const batch = await this.batchOfRecord(job.batchId);
     if (!batch) return; // nothing to do for a batch that is gone
     let outcome: 'generated' | 'unattempted' = 'generated';
     try {
@@ -161,6 +161,28 @@ export class NoticeBatches {
     await this.afterRecord(batch.id);
   }
 
+  /**
+   * What a record is generated from: the batch's case, version, data and requester, which
+   * never change once it is launched, so they are read once per batch (a few batches kept),
+   * not once per record. Each record gets its own copy of the data.
+   */
+  private async batchOfRecord(batchId: string): Promise<RecordInputs | undefined> {
+    let batch = this.recordInputs.get(batchId);
+    if (!batch) {
+      batch = await this.db
+        .selectFrom('communications.notice_batches')
+        .select(['id', 'case_id', 'template_version_id', 'data', 'requested_by'])
+        .where('id', '=', batchId)
+        .executeTakeFirst();
+      if (!batch) return undefined;
+      if (this.recordInputs.size >= RECORD_INPUTS_KEPT) {
+        this.recordInputs.delete(this.recordInputs.keys().next().value!);
+      }
+      this.recordInputs.set(batchId, batch);
+    }
+    return { ...batch, data: structuredClone(batch.data) };
+  }
+
   /** A record's document that waited for its backend (REQUESTED) was generated or failed at last. */
   async documentSettled(batchId: string): Promise<void> {
     await this.afterRecord(batchId);
@@ -173,6 +195,19 @@ export class NoticeBatches {
    * records, the later to read sees both.
    */
   private async afterRecord(batchId: string): Promise<void> {
+    // Most records of a running batch neither end it nor are due an event: for those one read
+    // is all (a transaction writing nothing cost its begin and commit on every record).
+    const batch = await this.db
+      .selectFrom('communications.notice_batches')
+      .select(['status', 'total', 'documents'])
+      .where('id', '=', batchId)
+      .executeTakeFirst();
+    if (!batch) return;
+    const quiet =
+      batch.status === 'RUNNING' &&
+      batch.documents < batch.total &&
+      Date.now() - (this.lastProgress.get(batchId) ?? 0) < PROGRESS_EVERY_MS;
+    if (quiet) return;
     await this.outbox.transaction((tx, emit) => this.advance(tx, emit, batchId, 'everyRecordDone'));
   }
 
