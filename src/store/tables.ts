@@ -390,6 +390,8 @@ export interface NoticeBatchesTable {
   /** RUNNING, then COMPLETED once every record is generated or failed and every delivery ended. */
   status: string;
   total: number;
+  /** Its documents, counted in the transaction that inserts each (migration 016). */
+  documents: Generated<number>;
   enqueued_at: NullableTimestamp;
   created_at: Timestamp;
   finished_at: NullableTimestamp;

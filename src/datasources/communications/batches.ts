@@ -38,9 +38,13 @@ export interface BatchProgress {
 }
 
 const PROGRESS_EVERY_MS = 500;
+const RECORD_INPUTS_KEPT = 16;
+
+type RecordInputs = Pick<NoticeBatchRow, 'id' | 'case_id' | 'template_version_id' | 'data' | 'requested_by'>;
 
 export class NoticeBatches {
   private readonly lastProgress = new Map<string, number>();
+  private readonly recordInputs = new Map<string, RecordInputs>();
 
   constructor(
     private readonly db: Kysely<CommunicationsDB>,
@@ -126,11 +130,7 @@ export class NoticeBatches {
 
   private async processRecordTraced(job: NoticeRecordJob): Promise<void> {
     await nextTurn();
-    const batch = await this.db
-      .selectFrom('communications.notice_batches')
-      .selectAll()
-      .where('id', '=', job.batchId)
-      .executeTakeFirst();
+    const batch = await this.batchOfRecord(job.batchId);
     if (!batch) return; // nothing to do for a batch that is gone
     let outcome: 'generated' | 'unattempted' = 'generated';
     try {
@@ -158,29 +158,57 @@ export class NoticeBatches {
       await this.service.recordUnattempted(batch, job, (err as Error).message);
     }
     metrics.batchRecord(outcome);
-    await this.afterRecord(batch);
+    await this.afterRecord(batch.id);
+  }
+
+  /**
+   * What a record is generated from: the batch's case, version, data and requester, which
+   * never change once it is launched, so they are read once per batch (a few batches kept),
+   * not once per record. Each record gets its own copy of the data.
+   */
+  private async batchOfRecord(batchId: string): Promise<RecordInputs | undefined> {
+    let batch = this.recordInputs.get(batchId);
+    if (!batch) {
+      batch = await this.db
+        .selectFrom('communications.notice_batches')
+        .select(['id', 'case_id', 'template_version_id', 'data', 'requested_by'])
+        .where('id', '=', batchId)
+        .executeTakeFirst();
+      if (!batch) return undefined;
+      if (this.recordInputs.size >= RECORD_INPUTS_KEPT) {
+        this.recordInputs.delete(this.recordInputs.keys().next().value!);
+      }
+      this.recordInputs.set(batchId, batch);
+    }
+    return { ...batch, data: structuredClone(batch.data) };
   }
 
   /** A record's document that waited for its backend (REQUESTED) was generated or failed at last. */
   async documentSettled(batchId: string): Promise<void> {
-    const batch = await this.db
-      .selectFrom('communications.notice_batches')
-      .selectAll()
-      .where('id', '=', batchId)
-      .executeTakeFirst();
-    if (batch) await this.afterRecord(batch);
+    await this.afterRecord(batchId);
   }
 
-  /** After a record: progress; once every record has its document, maybe the end. */
-  private async afterRecord(batch: NoticeBatchRow): Promise<void> {
-    const { done } = await this.db
-      .selectFrom('communications.documents')
-      .select((eb) => eb.fn.countAll<string>().as('done'))
-      .where('batch_id', '=', batch.id)
-      .executeTakeFirstOrThrow();
-    await this.outbox.transaction((tx, emit) =>
-      this.advance(tx, emit, batch.id, Number(done) >= batch.total),
-    );
+  /**
+   * After a record: progress; once every record has its document, maybe the end.
+   * The batch row's document count (kept by the transactions that insert them) is
+   * read after this record's committed, as the count of documents was: of two last
+   * records, the later to read sees both.
+   */
+  private async afterRecord(batchId: string): Promise<void> {
+    // Most records of a running batch neither end it nor are due an event: for those one read
+    // is all (a transaction writing nothing cost its begin and commit on every record).
+    const batch = await this.db
+      .selectFrom('communications.notice_batches')
+      .select(['status', 'total', 'documents'])
+      .where('id', '=', batchId)
+      .executeTakeFirst();
+    if (!batch) return;
+    const quiet =
+      batch.status === 'RUNNING' &&
+      batch.documents < batch.total &&
+      Date.now() - (this.lastProgress.get(batchId) ?? 0) < PROGRESS_EVERY_MS;
+    if (quiet) return;
+    await this.outbox.transaction((tx, emit) => this.advance(tx, emit, batchId, 'everyRecordDone'));
   }
 
   /**
@@ -213,21 +241,29 @@ export class NoticeBatches {
     tx: Transaction<CommunicationsDB>,
     emit: Emit,
     batchId: string,
-    mayEnd: boolean,
+    mayEnd: boolean | 'everyRecordDone',
   ): Promise<void> {
-    let q = tx
-      .selectFrom('communications.notice_batches')
-      .select(['id', 'case_id', 'status', 'total'])
-      .where('id', '=', batchId);
-    if (mayEnd) q = q.forUpdate();
-    const batch = await q.executeTakeFirst();
+    const read = (lock: boolean) => {
+      const q = tx
+        .selectFrom('communications.notice_batches')
+        .select(['id', 'case_id', 'status', 'total', 'documents'])
+        .where('id', '=', batchId);
+      return (lock ? q.forUpdate() : q).executeTakeFirst();
+    };
+    let batch = await read(mayEnd === true);
     if (!batch) return;
+    if (mayEnd === 'everyRecordDone') {
+      // Locked only when it may end: while a batch runs, its records do not queue on its row.
+      mayEnd = batch.status === 'RUNNING' && batch.documents >= batch.total;
+      if (mayEnd) batch = await read(true);
+      if (!batch) return;
+    }
     const event = { batchId: batch.id, caseId: batch.case_id };
     if (batch.status !== 'RUNNING') {
       await emit('BATCH_PROGRESS', event);
       return;
     }
-    if (mayEnd && (await isSettled(tx, batch.id, batch.total))) {
+    if (mayEnd && (await isSettled(tx, batch))) {
       await this.finish(tx, emit, batch);
       return;
     }
@@ -282,11 +318,15 @@ export class NoticeBatches {
  * document always has one (made in its transaction), so "none under way"
  * is "every latest delivery ended". Asked on every delivery that ends, so
  * it reads only the deliveries under way (a partial index holds just those).
- * Those are asked first, and the documents are counted only when nothing is
- * open: while a batch runs some delivery almost always is, and counting every
- * document of the batch on each delivery that ends made a batch quadratic.
+ * Every record has its document when the batch row's count (read under its
+ * lock, see `countBatchDocument`) reached its total.
  */
-async function isSettled(db: Kysely<CommunicationsDB>, batchId: string, total: number): Promise<boolean> {
+async function isSettled(
+  db: Kysely<CommunicationsDB>,
+  batch: Pick<NoticeBatchRow, 'id' | 'total' | 'documents'>,
+): Promise<boolean> {
+  if (batch.documents < batch.total) return false;
+  const batchId = batch.id;
   const { rows } = await sql<{ open: boolean }>`
     select exists (
         select 1 from communications.deliveries x join communications.documents d on d.id = x.document_id
@@ -295,12 +335,7 @@ async function isSettled(db: Kysely<CommunicationsDB>, batchId: string, total: n
         select 1 from communications.documents d
         where d.batch_id = ${batchId} and d.status not in ('GENERATED', 'FAILED')
       ) as open`.execute(db);
-  if (rows[0]!.open) return false;
-  const { rows: counted } = await sql<{ documents: string }>`
-    select count(*)::text as documents from communications.documents d where d.batch_id = ${batchId}`.execute(
-    db,
-  );
-  return Number(counted[0]!.documents) >= total;
+  return !rows[0]!.open;
 }
 
 /** A batch's counts as `db` (the store, or a transaction taking an event's snapshot) sees them. */

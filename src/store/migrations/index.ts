@@ -665,6 +665,22 @@ const m015_workflow_service_poller: Migration = {
   },
 };
 
+/**
+ * Issue 13: how many documents a batch has, kept on its row in the transaction
+ * that inserts each one (see `NoticeBatches.afterRecord`), so telling whether
+ * every record has its document reads one row instead of counting the batch's
+ * documents after every record (a batch was quadratic in its size).
+ */
+const m016_batch_document_count: Migration = {
+  async up(db: AnyDB) {
+    await sql`
+      alter table communications.notice_batches add column documents integer not null default 0;
+      update communications.notice_batches b
+        set documents = (select count(*) from communications.documents d where d.batch_id = b.id);
+    `.execute(db);
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '001_workflow': m001_workflow,
   '002_customers': m002_customers,
@@ -681,6 +697,7 @@ export const migrations: Record<string, Migration> = {
   '013_workflow_service_links': m013_workflow_service_links,
   '014_document_output_note': m014_document_output_note,
   '015_workflow_service_poller': m015_workflow_service_poller,
+  '016_batch_document_count': m016_batch_document_count,
 };
 
 class StaticProvider implements MigrationProvider {
