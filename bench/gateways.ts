@@ -9,7 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import pg from 'pg';
 import { loadConfig, SUBGRAPH_NAMES, type SubgraphName } from '../src/config/index.js';
 import { composeSupergraph } from '../src/gateway/compose.js';
-import { startGateway, verifierFor, type Gateway } from '../src/gateway/index.js';
+import { fetchSdl, startGateway, verifierFor, type Gateway } from '../src/gateway/index.js';
 import { loadOrCreateDevKey, signDevToken } from '../src/identity/index.js';
 import { configureLogger } from '../src/logger.js';
 import { createApprovedCases, PAGE_QUERY, quiesce, type PageData } from './fixtures.js';
@@ -189,18 +189,6 @@ async function withAdmin<T>(adminUrl: string, fn: (c: pg.Client) => Promise<T>):
   } finally {
     await client.end();
   }
-}
-
-async function subgraphSdl(name: string, url: string): Promise<string> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: '{ _service { sdl } }' }),
-  });
-  const body = (await res.json()) as { data?: { _service?: { sdl?: string } } };
-  const sdl = body.data?._service?.sdl;
-  if (!sdl) throw new Error(`subgraph ${name} at ${url} gave no SDL: ${JSON.stringify(body).slice(0, 300)}`);
-  return sdl;
 }
 
 // ---------------------------------------------------------------------------
@@ -459,7 +447,7 @@ async function main(): Promise<void> {
       SUBGRAPH_NAMES.map(async (name) => ({
         name,
         url: urls[name],
-        sdl: await subgraphSdl(name, urls[name]),
+        sdl: await fetchSdl(name, urls[name]),
       })),
     );
     const supergraphFile = path.join(dataDir, 'supergraph.graphql');

@@ -312,7 +312,7 @@ async function startRemoteGateway(
 }
 
 /** A subgraph's SDL, waiting for it to come up (services start in any order). */
-async function fetchSdl(name: string, url: string, attempts = 60): Promise<string> {
+export async function fetchSdl(name: string, url: string, attempts = 60): Promise<string> {
   let last: unknown;
   for (let i = 0; i < attempts; i++) {
     try {
