@@ -21,6 +21,7 @@ import {
   evaluate,
   roundOrder,
   summarize,
+  median,
   type Goal,
   type GatewayBenchOptions,
   type TargetSummary,
@@ -75,6 +76,35 @@ interface Target {
   name: string;
   query: QueryKind;
   url: string;
+  /** The process answering the target's requests (null: this process), for its CPU time. */
+  pid: number | null;
+}
+
+/** CPU time a measured window cost, per request answered in it. */
+interface CpuPerRequest {
+  /** The target's own process (the gateway, or the subgraph service hit directly). */
+  targetMs: number;
+  /** The three subgraph services together (0 for targets that do not call them). */
+  subgraphsMs: number;
+}
+
+/**
+ * A process's CPU time (user + system) so far, in ms, from /proc/<pid>/stat (Linux; null
+ * elsewhere). Fields 14 and 15 after the command name, in clock ticks of 100 Hz: the kernel's
+ * USER_HZ, which is 100 on every Linux this runs on.
+ */
+function cpuMsOf(pid: number | null): number | null {
+  if (pid === null) {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -153,8 +183,11 @@ async function startService(
 /** A peer gateway (bench/peer-*.ts) in its own process; its URL comes back over IPC. */
 async function startPeer(name: string, file: string, supergraphFile: string): Promise<Child & PeerReady> {
   const output: string[] = [];
+  const profileDir = process.env.BENCH_PROFILE_DIR ? path.resolve(process.env.BENCH_PROFILE_DIR) : null;
   const proc = fork(path.join(__dirname, file), [supergraphFile], {
     cwd: ROOT,
+    // BENCH_PROFILE_DIR: the peers are profiled too, so where each spends a request can be compared.
+    execArgv: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   tail(proc, output);
@@ -173,6 +206,11 @@ async function startPeer(name: string, file: string, supergraphFile: string): Pr
     });
   });
   return { name, proc, stop: stopper(proc), ...ready };
+}
+
+function pidOf(child: Child): number {
+  if (child.proc.pid === undefined) throw new Error(`${child.name} has no process id`);
+  return child.proc.pid;
 }
 
 function databaseUrlFor(adminUrl: string, database: string): string {
@@ -243,7 +281,12 @@ async function subgraphRequestsPer(
   return ((await subgraphRequests(urls, token)) - before) / times;
 }
 
-function load(target: Target, token: string, o: GatewayBenchOptions): Promise<LoadSummary> {
+function load(
+  target: Target,
+  token: string,
+  o: GatewayBenchOptions,
+  subgraphPids: readonly number[],
+): Promise<LoadSummary & { cpu: CpuPerRequest | null }> {
   const options: LoadOptions = {
     url: target.url,
     ...requestInit(target.query, token),
@@ -255,9 +298,41 @@ function load(target: Target, token: string, o: GatewayBenchOptions): Promise<Lo
     const child = fork(path.join(__dirname, 'load.js'), [JSON.stringify(options)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    let summary: LoadSummary | null = null;
+    let summary: (LoadSummary & { cpu: CpuPerRequest | null }) | null = null;
+    // CPU time of the target and of the subgraph services over the measured part only: the load
+    // generator says when it starts measuring, and its summary comes the moment it ends.
+    const sample = () => ({
+      target: cpuMsOf(target.pid),
+      subgraphs: target.pid === null ? null : subgraphPids.map(cpuMsOf),
+    });
+    let before: ReturnType<typeof sample> | null = null;
     child.on('message', (m) => {
-      summary = m as LoadSummary;
+      if ((m as { measuring?: boolean }).measuring) {
+        before = sample();
+        return;
+      }
+      const after = sample();
+      const load = m as LoadSummary;
+      const n = load.totalRequests;
+      const diff = (a: number | null | undefined, b: number | null | undefined) =>
+        a === null || a === undefined || b === null || b === undefined ? null : a - b;
+      const targetMs = before ? diff(after.target, before.target) : null;
+      const subMs =
+        before?.subgraphs && after.subgraphs
+          ? after.subgraphs.reduce<number | null>((sum, a, i) => {
+              const d = diff(a, before!.subgraphs![i]);
+              return sum === null || d === null ? null : sum + d;
+            }, 0)
+          : 0;
+      // The subgraph service hit directly is one of the three: its time is the target's, not twice.
+      const direct = target.pid !== null && subgraphPids.includes(target.pid);
+      summary = {
+        ...load,
+        cpu:
+          targetMs === null || subMs === null || n === 0
+            ? null
+            : { targetMs: targetMs / n, subgraphsMs: (direct ? subMs - targetMs : subMs) / n },
+      };
     });
     child.on('error', reject);
     child.on('exit', (code) =>
@@ -325,6 +400,8 @@ function table(
   summaries: Map<string, TargetSummary>,
   ours: string,
   fanout: Map<string, number>,
+  cpu: Map<string, CpuPerRequest[]>,
+  underLoad: Map<string, number[]>,
 ): string[] {
   const row = (cells: string[]) =>
     cells[0]!.padEnd(50) +
@@ -335,7 +412,19 @@ function table(
   const base = summaries.get(ours)!;
   return [
     title,
-    row(['target', 'req/s', 'min-max', 'p99 ms', 'max p99', 'x ours', 'requests', 'subgraph req/op']),
+    row([
+      'target',
+      'req/s',
+      'min-max',
+      'p99 ms',
+      'max p99',
+      'x ours',
+      'requests',
+      'subgraph req/op',
+      'under load',
+      'CPU ms/req',
+      'subgraphs CPU',
+    ]),
     ...targets.map((t) => {
       const s = summaries.get(t.key)!;
       const calls = fanout.get(t.key);
@@ -349,13 +438,21 @@ function table(
           fmt(s.rps / base.rps, 2),
           String(s.requests),
           calls === undefined ? '-' : fmt(calls, 1),
+          (underLoad.get(t.key) ?? []).length ? fmt(median(underLoad.get(t.key)!), 2) : '-',
+          ...cpuCells(cpu.get(t.key) ?? []),
         ]) + (s.failures ? `  WARNING ${s.failures} failed` : '')
       );
     }),
     '',
   ];
 }
-const WIDTHS = [8, 12, 9, 9, 8, 10, 17];
+const WIDTHS = [8, 12, 9, 9, 8, 10, 17, 12, 12, 15];
+
+/** Median CPU ms per request over rounds: the target's process, then the subgraph services'. */
+function cpuCells(rounds: readonly CpuPerRequest[]): [string, string] {
+  if (!rounds.length) return ['-', '-'];
+  return [fmt(median(rounds.map((r) => r.targetMs)), 2), fmt(median(rounds.map((r) => r.subgraphsMs)), 2)];
+}
 
 function gitCommit(): string {
   try {
@@ -427,18 +524,19 @@ async function main(): Promise<void> {
       SUBGRAPH_URLS: SUBGRAPH_NAMES.map((n) => `${n}=${urls[n]}`).join(','),
     };
     console.log('starting the subgraph services...');
-    children.push(
-      ...(await Promise.all(
-        SUBGRAPH_NAMES.map((n) =>
-          startService(
-            `subgraph ${n}`,
-            ['dist/src/bin/subgraph.js', n],
-            { ...env, PORT: String(ports[n]) },
-            urls[n],
-          ),
+    const services = await Promise.all(
+      SUBGRAPH_NAMES.map((n) =>
+        startService(
+          `subgraph ${n}`,
+          ['dist/src/bin/subgraph.js', n],
+          { ...env, PORT: String(ports[n]) },
+          urls[n],
         ),
-      )),
+      ),
     );
+    children.push(...services);
+    const subgraphPids = services.map(pidOf);
+    const workflowService = services[SUBGRAPH_NAMES.indexOf('workflow')]!;
 
     // 3. The gateways over them: ours in remote mode, and the peers on the supergraph our composition makes.
     const gatewayPort = await freePort();
@@ -467,25 +565,45 @@ async function main(): Promise<void> {
     children.push(ours, hive, apollo);
 
     const targets: Target[] = [
-      { key: 'page:ours', name: 'CommsGraph gateway, remote mode', query: 'page', url: gatewayUrl },
-      { key: 'page:hive', name: hive.version, query: 'page', url: hive.url },
-      { key: 'page:apollo', name: apollo.version, query: 'page', url: apollo.url },
+      {
+        key: 'page:ours',
+        name: 'CommsGraph gateway, remote mode',
+        query: 'page',
+        url: gatewayUrl,
+        pid: pidOf(ours),
+      },
+      { key: 'page:hive', name: hive.version, query: 'page', url: hive.url, pid: pidOf(hive) },
+      { key: 'page:apollo', name: apollo.version, query: 'page', url: apollo.url, pid: pidOf(apollo) },
       {
         key: 'page:inprocess',
         name: 'CommsGraph gateway, in-process default',
         query: 'page',
         url: inprocess.url,
+        pid: null,
       },
       {
         key: 'page:direct',
         name: 'direct execution (no gateway, as npm run bench)',
         query: 'page',
         url: direct.url,
+        pid: null,
       },
-      { key: 'one:ours', name: 'CommsGraph gateway, remote mode', query: 'one', url: gatewayUrl },
-      { key: 'one:hive', name: hive.version, query: 'one', url: hive.url },
-      { key: 'one:apollo', name: apollo.version, query: 'one', url: apollo.url },
-      { key: 'one:workflow', name: 'workflow subgraph service, direct', query: 'one', url: urls.workflow },
+      {
+        key: 'one:ours',
+        name: 'CommsGraph gateway, remote mode',
+        query: 'one',
+        url: gatewayUrl,
+        pid: pidOf(ours),
+      },
+      { key: 'one:hive', name: hive.version, query: 'one', url: hive.url, pid: pidOf(hive) },
+      { key: 'one:apollo', name: apollo.version, query: 'one', url: apollo.url, pid: pidOf(apollo) },
+      {
+        key: 'one:workflow',
+        name: 'workflow subgraph service, direct',
+        query: 'one',
+        url: urls.workflow,
+        pid: pidOf(workflowService),
+      },
     ];
 
     // 4. Every target answers each query fully and alike; otherwise the comparison means nothing.
@@ -508,12 +626,27 @@ async function main(): Promise<void> {
 
     // 5. Interleaved rounds.
     const results = new Map<string, LoadSummary[]>(targets.map((t) => [t.key, []]));
+    const cpu = new Map<string, CpuPerRequest[]>(targets.map((t) => [t.key, []]));
+    // Subgraph requests per query under load: lower than in sequence when a gateway lets identical
+    // queries in flight at once share a subgraph call.
+    const underLoad = new Map<string, number[]>(targets.map((t) => [t.key, []]));
     for (let round = 0; round < o.rounds; round++) {
       for (const t of roundOrder(targets, round)) {
         console.log(
           `round ${round + 1}/${o.rounds}: ${t.query === 'page' ? 'page' : 'one subgraph'} via ${t.name} (${o.warmupSec} s warm-up + ${o.durationSec} s)...`,
         );
-        results.get(t.key)!.push(await load(t, token, o));
+        const remote = fanout.has(t.key);
+        const callsBefore = remote ? await subgraphRequests(urls, token) : 0;
+        const { cpu: cpuPerRequest, ...summary } = await load(t, token, o, subgraphPids);
+        results.get(t.key)!.push(summary);
+        if (cpuPerRequest) cpu.get(t.key)!.push(cpuPerRequest);
+        if (remote)
+          underLoad
+            .get(t.key)!
+            .push(
+              ((await subgraphRequests(urls, token)) - callsBefore) /
+                (summary.totalRequests + summary.warmupRequests),
+            );
       }
     }
     const loadAfter = os.loadavg();
@@ -529,6 +662,8 @@ async function main(): Promise<void> {
         summaries,
         'page:ours',
         fanout,
+        cpu,
+        underLoad,
       ),
       ...table(
         `One-subgraph query: the same ${PAGE_SIZE} cases with approvals (workflow only)`,
@@ -536,6 +671,8 @@ async function main(): Promise<void> {
         summaries,
         'one:ours',
         fanout,
+        cpu,
+        underLoad,
       ),
       'Targets (issue 13)',
       `${'goal'.padEnd(50)}${'ratio'.padStart(8)}${'wanted'.padStart(10)}  result`,
@@ -556,7 +693,12 @@ async function main(): Promise<void> {
       '  direct execution (bench/run.ts) run in this process on the same database.',
       '  Every request carries an operations bearer token that each subgraph service (and each of our gateways) verifies; all security',
       '  checks on; per-identity rate limit off (RATE_LIMIT_PER_MINUTE=0), as in npm run bench. Answers checked equal across targets first.',
-      '  subgraph req/op: GraphQL requests the three services answered (their /metrics) over 10 sequential requests of the query, / 10.',
+      '  subgraph req/op: GraphQL requests the three services answered (their /metrics) over 10 sequential requests of the query, / 10;',
+      "  under load: the same over a round's load (warm-up included), median over rounds: below it when identical queries of one",
+      '  caller in flight at once share a subgraph call (Hive Gateway and, for queries, CommsGraph do; @apollo/gateway does not).',
+      "  CPU ms/req: user + system CPU time of the target's process (/proc/<pid>/stat) over the measured seconds, per request answered;",
+      "  subgraphs CPU: the same for the three subgraph services together (the others' when one is the target). For the in-process",
+      '  default and direct execution the target is this bench process (process.cpuUsage), which runs both, subgraphs included.',
       `  Setup ${fmt(setupSec, 1)} s, total ${fmt((Date.now() - started) / 1000, 1)} s.`,
     ];
     console.log(lines.join('\n'));

@@ -26,6 +26,8 @@ export interface LoadSummary {
   errors: number;
   timeouts: number;
   durationSec: number;
+  /** Requests answered in the warm-up before the measured part. */
+  warmupRequests: number;
 }
 
 async function fire(o: LoadOptions, durationSec: number): Promise<autocannon.Result> {
@@ -43,7 +45,7 @@ async function main(): Promise<void> {
   const raw = process.argv[2];
   if (!raw) throw new Error('usage: load.js <options as JSON>');
   const o = JSON.parse(raw) as LoadOptions;
-  if (o.warmupSec > 0) await fire(o, o.warmupSec);
+  const warmup = o.warmupSec > 0 ? await fire(o, o.warmupSec) : null;
   // The parent starts counting its CPU time here (bench/run.ts): the measured part only.
   process.send?.({ measuring: true });
   const r = await fire(o, o.durationSec);
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
     errors: r.errors,
     timeouts: r.timeouts,
     durationSec: r.duration,
+    warmupRequests: warmup?.requests.total ?? 0,
   };
   if (!process.send) throw new Error('load.js must be started with an IPC channel (child_process.fork)');
   process.send(summary, () => process.exit(0));

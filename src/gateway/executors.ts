@@ -1,12 +1,22 @@
 import { normalizedExecutor } from '@graphql-tools/executor';
 import { execute } from 'graphql';
 import { buildHTTPExecutor } from '@graphql-tools/executor-http';
+import { createRequire } from 'node:module';
 import { buildGraphQLWSExecutor } from '@graphql-tools/executor-graphql-ws';
 import { getOperationASTFromRequest, type ExecutionRequest, type Executor } from '@graphql-tools/utils';
 import type { BaseContext } from '../context/index.js';
 import type { Subgraph } from '../subgraphs/types.js';
 import { upstreamUnavailable } from '../errors/index.js';
 import { metrics } from '../telemetry/metrics.js';
+import { sharingInflight, type FetchFn } from './inflight.js';
+
+/**
+ * The fetch executor-http uses when given none (@whatwg-node/fetch, its dependency and ours),
+ * loaded by a specifier in a variable: its type declarations augment the global fetch types, and
+ * once in the program they break the type check of src/upstreams (Buffer bodies).
+ */
+const WHATWG_FETCH = '@whatwg-node/fetch';
+const { fetch: whatwgFetch } = createRequire(__filename)(WHATWG_FETCH) as { fetch: FetchFn };
 
 /**
  * The call's duration in the metrics (commsgraph_subgraph_request_duration_seconds), for queries
@@ -77,12 +87,13 @@ export interface ForwardingContext extends BaseContext {
 /**
  * Calls a subgraph service: HTTP for queries and mutations, graphql-ws for
  * subscriptions. The caller's token is forwarded so the subgraph authorises
- * the call itself.
+ * the call itself. Identical queries of the same caller in flight at once
+ * share one call (./inflight.ts); mutations never do.
  */
 export function remoteExecutor(name: string, url: string): { executor: Executor; dispose(): Promise<void> } {
-  const http = buildHTTPExecutor({
+  const httpOptions = {
     endpoint: url,
-    headers: (req) => {
+    headers: (req?: ExecutionRequest) => {
       const ctx = req?.context as ForwardingContext | undefined;
       const auth = ctx?.authorization;
       const headers: Record<string, string> = {};
@@ -92,11 +103,16 @@ export function remoteExecutor(name: string, url: string): { executor: Executor;
       return headers;
     },
     timeout: 30_000,
-    // Identical in-flight queries would be sent once, but the key includes the headers, and every
-    // call carries its own x-request-id: nothing was ever shared, while each answer's data was
-    // still deep-copied (structuredClone) for the sharing that never happened.
+    // executor-http's own sharing of identical in-flight queries keys on every header, and each
+    // call carries its own x-request-id, so it never shared anything while still deep-copying each
+    // answer; queries share in-flight calls below instead (./inflight.ts says on what terms).
     deduplicateInflightRequests: false,
+  };
+  const queries = buildHTTPExecutor({
+    ...httpOptions,
+    fetch: sharingInflight(whatwgFetch, () => metrics.subgraphCallShared(name)),
   });
+  const mutations = buildHTTPExecutor({ ...httpOptions, fetch: whatwgFetch });
   const ws = buildGraphQLWSExecutor({
     url: url.replace(/^http/, 'ws'),
     lazy: true,
@@ -118,7 +134,7 @@ export function remoteExecutor(name: string, url: string): { executor: Executor;
         const auth = (request.context as ForwardingContext | undefined)?.authorization;
         return await wsFor(auth)(request);
       }
-      return await http(request);
+      return await (op.operation === 'query' ? queries : mutations)(request);
     } catch (err) {
       throw upstreamUnavailable(`Subgraph ${name} is unavailable: ${(err as Error).message}`);
     }

@@ -70,6 +70,12 @@ const subgraphDuration = new client.Histogram({
   buckets: SECONDS,
   registers: [registry],
 });
+const subgraphShared = new client.Counter({
+  name: `${PREFIX}subgraph_requests_shared_total`,
+  help: 'Remote subgraph queries answered by an identical query of the same caller already in flight (no HTTP call of their own).',
+  labelNames: ['subgraph'],
+  registers: [registry],
+});
 const subscriptions = new client.Gauge({
   name: `${PREFIX}subscriptions_active`,
   help: 'Subscription streams open in this process, by stream (event topic); equivalent graphql-ws subscriptions share one.',
@@ -176,6 +182,9 @@ export const metrics = {
   },
   subgraphCall(subgraph: string, ok: boolean, seconds: number): void {
     subgraphDuration.observe({ subgraph, outcome: ok ? 'ok' : 'error' }, seconds);
+  },
+  subgraphCallShared(subgraph: string): void {
+    subgraphShared.inc({ subgraph });
   },
   subscriptionOpened(stream: string): void {
     subscriptions.inc({ stream });

@@ -16,6 +16,7 @@ const round = (rps: number, p99: number, failures = 0): LoadSummary => ({
   latencyP50Ms: 0,
   latencyP99Ms: p99,
   totalRequests: rps * 8,
+  warmupRequests: rps,
   non2xx: failures,
   errors: 0,
   timeouts: 0,
