@@ -1,5 +1,5 @@
 import { normalizedExecutor } from '@graphql-tools/executor';
-import { execute } from 'graphql';
+import { execute, print, type ExecutionResult } from 'graphql';
 import { buildHTTPExecutor } from '@graphql-tools/executor-http';
 import { createRequire } from 'node:module';
 import { buildGraphQLWSExecutor } from '@graphql-tools/executor-graphql-ws';
@@ -8,7 +8,7 @@ import type { BaseContext } from '../context/index.js';
 import type { Subgraph } from '../subgraphs/types.js';
 import { upstreamUnavailable } from '../errors/index.js';
 import { metrics } from '../telemetry/metrics.js';
-import { sharingInflight, type FetchFn } from './inflight.js';
+import { InflightCalls, sharingInflight, type FetchFn } from './inflight.js';
 
 /**
  * The fetch executor-http uses when given none (@whatwg-node/fetch, its dependency and ours),
@@ -54,8 +54,11 @@ export function measured(subgraph: string, executor: Executor): Executor {
  */
 export function inProcessExecutor(subgraph: Subgraph): Executor {
   const contexts = new WeakMap<object, BaseContext>();
+  const shared = new InflightCalls<ExecutionResult>(copyResult, () =>
+    metrics.subgraphCallShared(subgraph.name),
+  );
   return measured(subgraph.name, (request: ExecutionRequest) => {
-    const gatewayCtx = (request.context ?? {}) as BaseContext;
+    const gatewayCtx = (request.context ?? {}) as ForwardingContext;
     let ctx = contexts.get(gatewayCtx);
     if (!ctx) {
       ctx = subgraph.contextFor({ requestId: gatewayCtx.requestId, principal: gatewayCtx.principal ?? null });
@@ -70,13 +73,28 @@ export function inProcessExecutor(subgraph: Subgraph): Executor {
       rootValue: request.rootValue,
       contextValue: ctx,
     };
-    if (getOperationASTFromRequest(request).operation === 'subscription') return normalizedExecutor(args);
+    const operation = getOperationASTFromRequest(request).operation;
+    if (operation === 'subscription') return normalizedExecutor(args);
     // Queries and mutations through graphql-js's own execute, the engine the subgraph services
     // run; @graphql-tools/executor's (built for incremental delivery) is kept for subscriptions,
     // and cost a measurable share of each in-process request otherwise. The Executor type's
     // result is generic in the caller's data type; graphql-js types data as an open record.
-    return execute(args) as ReturnType<Executor>;
+    const run = () => execute(args) as ReturnType<Executor>;
+    // An identical query of the same caller already running is joined (./inflight.ts): the same
+    // terms as a remote subgraph call, the request printed as it would be sent.
+    if (operation !== 'query' || !gatewayCtx.authorization || gatewayCtx.longLived) return run();
+    const key = `${gatewayCtx.authorization}\n${request.operationName ?? ''}\n${print(request.document)}\n${JSON.stringify(request.variables ?? {})}`;
+    return shared.run(key, async () => (await run()) as ExecutionResult) as ReturnType<Executor>;
   });
+}
+
+/** A joining caller's own copy of an in-process answer: its data deep-copied, its errors listed anew. */
+function copyResult(result: ExecutionResult): ExecutionResult {
+  return {
+    ...result,
+    ...(result.data ? { data: structuredClone(result.data) } : {}),
+    ...(result.errors ? { errors: [...result.errors] } : {}),
+  };
 }
 
 /** The gateway context fields forwarded to a remote subgraph. */

@@ -1,8 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parse } from 'graphql';
+import { GraphQLInt, GraphQLObjectType, GraphQLSchema, GraphQLString, parse } from 'graphql';
 import type { ExecutionResult } from 'graphql';
-import { remoteExecutor } from '../../../src/gateway/executors.js';
+import type { BaseContext } from '../../../src/context/index.js';
+import { inProcessExecutor, remoteExecutor } from '../../../src/gateway/executors.js';
+import type { Principal } from '../../../src/identity/index.js';
+import type { Subgraph } from '../../../src/subgraphs/types.js';
 import { registry } from '../../../src/telemetry/metrics.js';
 
 /**
@@ -183,4 +186,104 @@ test('a failed call fails every caller that shared it, and the next call tries a
   held[1]!();
   expect((await retry).data).toEqual({ hello: 'answer 2 for Bearer alice' });
   await dispose();
+});
+
+describe('in-process subgraph calls', () => {
+  // A subgraph whose `hello` resolver waits until the test releases it, counting its executions.
+  let executions: string[];
+  let waiting: Array<() => void>;
+  const schema = new GraphQLSchema({
+    query: new GraphQLObjectType({
+      name: 'Query',
+      fields: {
+        hello: {
+          type: new GraphQLObjectType({
+            name: 'Hello',
+            fields: { text: { type: GraphQLString }, n: { type: GraphQLInt } },
+          }),
+          resolve: (_root, _args, ctx: BaseContext) =>
+            new Promise((resolve) => {
+              executions.push(ctx.principal?.sub ?? 'nobody');
+              const n = executions.length;
+              waiting.push(() => resolve({ text: `for ${ctx.principal?.sub ?? 'nobody'}`, n }));
+            }),
+        },
+      },
+    }),
+    mutation: new GraphQLObjectType({
+      name: 'Mutation',
+      fields: {
+        touch: {
+          type: GraphQLInt,
+          resolve: (_root, _args, ctx: BaseContext) =>
+            new Promise((resolve) => {
+              executions.push(ctx.principal?.sub ?? 'nobody');
+              const n = executions.length;
+              waiting.push(() => resolve(n));
+            }),
+        },
+      },
+    }),
+  });
+  const subgraph = {
+    name: 'inflight-test',
+    schema,
+    contextFor: (base: BaseContext) => ({ ...base }),
+  } as unknown as Subgraph; // only name, schema and contextFor are used by the executor
+
+  beforeEach(() => {
+    executions = [];
+    waiting = [];
+  });
+
+  const principal = (sub: string): Principal => ({ sub, roles: ['operations'] });
+  const run = (
+    executor: ReturnType<typeof inProcessExecutor>,
+    source: string,
+    subject: string | null,
+  ): Promise<ExecutionResult> =>
+    Promise.resolve(
+      executor({
+        document: parse(source),
+        context: {
+          requestId: `req-${Math.random()}`,
+          principal: subject ? principal(subject) : null,
+          ...(subject ? { authorization: `Bearer ${subject}` } : {}),
+        },
+      }),
+    ) as Promise<ExecutionResult>;
+
+  test('identical queries of one caller run once, and each caller gets its own copy', async () => {
+    const executor = inProcessExecutor(subgraph);
+    const calls = [1, 2, 3].map(() => run(executor, '{ hello { text n } }', 'alice'));
+    await until(() => executions.length === 1);
+    waiting.forEach((release) => release());
+    const answers = await Promise.all(calls);
+    expect(executions).toEqual(['alice']);
+    for (const a of answers) expect(a.data).toEqual({ hello: { text: 'for alice', n: 1 } });
+    const hellos = answers.map((a) => (a.data as { hello: object }).hello);
+    expect(new Set(hellos).size).toBe(3);
+  });
+
+  test('different callers, callers without a token, and mutations each run', async () => {
+    const executor = inProcessExecutor(subgraph);
+    const calls = [
+      run(executor, '{ hello { text } }', 'alice'),
+      run(executor, '{ hello { text } }', 'bob'),
+      run(executor, '{ hello { text } }', null),
+      run(executor, '{ hello { text } }', null),
+      run(executor, 'mutation { touch }', 'alice'),
+      run(executor, 'mutation { touch }', 'alice'),
+    ];
+    await until(() => executions.length === 6);
+    waiting.forEach((release) => release());
+    const answers = await Promise.all(calls);
+    expect(executions.sort()).toEqual(['alice', 'alice', 'alice', 'bob', 'nobody', 'nobody']);
+    expect(answers.slice(0, 4).map((a) => a.data)).toEqual([
+      { hello: { text: 'for alice' } },
+      { hello: { text: 'for bob' } },
+      { hello: { text: 'for nobody' } },
+      { hello: { text: 'for nobody' } },
+    ]);
+  });
 });
