@@ -1,22 +1,13 @@
 import { normalizedExecutor } from '@graphql-tools/executor';
 import { execute, print, type ExecutionResult } from 'graphql';
 import { buildHTTPExecutor } from '@graphql-tools/executor-http';
-import { createRequire } from 'node:module';
 import { buildGraphQLWSExecutor } from '@graphql-tools/executor-graphql-ws';
 import { getOperationASTFromRequest, type ExecutionRequest, type Executor } from '@graphql-tools/utils';
 import type { BaseContext } from '../context/index.js';
 import type { Subgraph } from '../subgraphs/types.js';
 import { upstreamUnavailable } from '../errors/index.js';
 import { metrics } from '../telemetry/metrics.js';
-import { InflightCalls, sharingInflight, type FetchFn } from './inflight.js';
-
-/**
- * The fetch executor-http uses when given none (@whatwg-node/fetch, its dependency and ours),
- * loaded by a specifier in a variable: its type declarations augment the global fetch types, and
- * once in the program they break the type check of src/upstreams (Buffer bodies).
- */
-const WHATWG_FETCH = '@whatwg-node/fetch';
-const { fetch: whatwgFetch } = createRequire(__filename)(WHATWG_FETCH) as { fetch: FetchFn };
+import { InflightCalls } from './inflight.js';
 
 /**
  * The call's duration in the metrics (commsgraph_subgraph_request_duration_seconds), for queries
@@ -54,11 +45,8 @@ export function measured(subgraph: string, executor: Executor): Executor {
  */
 export function inProcessExecutor(subgraph: Subgraph): Executor {
   const contexts = new WeakMap<object, BaseContext>();
-  const shared = new InflightCalls<ExecutionResult>(copyResult, () =>
-    metrics.subgraphCallShared(subgraph.name),
-  );
-  return measured(subgraph.name, (request: ExecutionRequest) => {
-    const gatewayCtx = (request.context ?? {}) as ForwardingContext;
+  const executor = measured(subgraph.name, (request: ExecutionRequest) => {
+    const gatewayCtx = (request.context ?? {}) as BaseContext;
     let ctx = contexts.get(gatewayCtx);
     if (!ctx) {
       ctx = subgraph.contextFor({ requestId: gatewayCtx.requestId, principal: gatewayCtx.principal ?? null });
@@ -73,19 +61,32 @@ export function inProcessExecutor(subgraph: Subgraph): Executor {
       rootValue: request.rootValue,
       contextValue: ctx,
     };
-    const operation = getOperationASTFromRequest(request).operation;
-    if (operation === 'subscription') return normalizedExecutor(args);
+    if (getOperationASTFromRequest(request).operation === 'subscription') return normalizedExecutor(args);
     // Queries and mutations through graphql-js's own execute, the engine the subgraph services
     // run; @graphql-tools/executor's (built for incremental delivery) is kept for subscriptions,
     // and cost a measurable share of each in-process request otherwise. The Executor type's
     // result is generic in the caller's data type; graphql-js types data as an open record.
-    const run = () => execute(args) as ReturnType<Executor>;
-    // An identical query of the same caller already running is joined (./inflight.ts): the same
-    // terms as a remote subgraph call, the request printed as it would be sent.
-    if (operation !== 'query' || !gatewayCtx.authorization || gatewayCtx.longLived) return run();
-    const key = `${gatewayCtx.authorization}\n${request.operationName ?? ''}\n${print(request.document)}\n${JSON.stringify(request.variables ?? {})}`;
-    return shared.run(key, async () => (await run()) as ExecutionResult) as ReturnType<Executor>;
+    return execute(args) as ReturnType<Executor>;
   });
+  return sharingQueries(subgraph.name, executor);
+}
+
+/**
+ * Identical queries of one caller in flight at once run once (./inflight.ts says on what terms):
+ * the key is the caller's token and the request as it would be sent (operation name, printed
+ * document, variables). Mutations, subscriptions, calls without a token and the long-lived
+ * contexts of subscriptions pass straight through. Wraps the measured executor, so the call
+ * metrics count calls made, not calls joined.
+ */
+function sharingQueries(subgraph: string, executor: Executor): Executor {
+  const calls = new InflightCalls<ExecutionResult>(copyResult, () => metrics.subgraphCallShared(subgraph));
+  return (request: ExecutionRequest) => {
+    const ctx = request.context as ForwardingContext | undefined;
+    if (!ctx?.authorization || ctx.longLived || getOperationASTFromRequest(request).operation !== 'query')
+      return executor(request);
+    const key = `${ctx.authorization}\n${request.operationName ?? ''}\n${print(request.document)}\n${JSON.stringify(request.variables ?? {})}`;
+    return calls.run(key, async () => (await executor(request)) as ExecutionResult) as ReturnType<Executor>;
+  };
 }
 
 /** A joining caller's own copy of an in-process answer: its data deep-copied, its errors listed anew. */
@@ -109,7 +110,7 @@ export interface ForwardingContext extends BaseContext {
  * share one call (./inflight.ts); mutations never do.
  */
 export function remoteExecutor(name: string, url: string): { executor: Executor; dispose(): Promise<void> } {
-  const httpOptions = {
+  const http = buildHTTPExecutor({
     endpoint: url,
     headers: (req?: ExecutionRequest) => {
       const ctx = req?.context as ForwardingContext | undefined;
@@ -123,14 +124,9 @@ export function remoteExecutor(name: string, url: string): { executor: Executor;
     timeout: 30_000,
     // executor-http's own sharing of identical in-flight queries keys on every header, and each
     // call carries its own x-request-id, so it never shared anything while still deep-copying each
-    // answer; queries share in-flight calls below instead (./inflight.ts says on what terms).
+    // answer; queries are shared before they reach it instead (sharingQueries).
     deduplicateInflightRequests: false,
-  };
-  const queries = buildHTTPExecutor({
-    ...httpOptions,
-    fetch: sharingInflight(whatwgFetch, () => metrics.subgraphCallShared(name)),
   });
-  const mutations = buildHTTPExecutor({ ...httpOptions, fetch: whatwgFetch });
   const ws = buildGraphQLWSExecutor({
     url: url.replace(/^http/, 'ws'),
     lazy: true,
@@ -152,13 +148,13 @@ export function remoteExecutor(name: string, url: string): { executor: Executor;
         const auth = (request.context as ForwardingContext | undefined)?.authorization;
         return await wsFor(auth)(request);
       }
-      return await (op.operation === 'query' ? queries : mutations)(request);
+      return await http(request);
     } catch (err) {
       throw upstreamUnavailable(`Subgraph ${name} is unavailable: ${(err as Error).message}`);
     }
   };
   return {
-    executor: measured(name, executor),
+    executor: sharingQueries(name, measured(name, executor)),
     dispose: async () => {
       await (ws as Executor & { [Symbol.asyncDispose]?: () => Promise<void> })[Symbol.asyncDispose]?.();
     },

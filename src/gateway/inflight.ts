@@ -19,10 +19,10 @@
  * that joins another is logged by the subgraph service under the first call's request id.
  *
  * No caller sees objects another caller holds, because the stitching layer annotates result
- * objects in place: remotely the answer's bytes are shared and each caller parses its own copy;
- * in-process each caller that joined gets a deep copy of the data. (executor-http's own
+ * objects in place: each caller that joined gets a deep copy of the data. (executor-http's own
  * deduplication deep-copies for the same reason, but keys on every header, so it never shared
- * anything here once each call carried its own request id.)
+ * anything here once each call carried its own request id.) A call that joins is not sent or
+ * run at all: no serialising, no signal, no parse of its own.
  * Nothing is kept once the call settles: this is not a cache.
  */
 
@@ -69,41 +69,4 @@ export class InflightCalls<T> {
       },
     );
   }
-}
-
-/** The fetch signature executor-http calls (its extra context arguments are not used here). */
-export type FetchFn = (url: string, init?: RequestInit) => Promise<Response>;
-
-interface SharedAnswer {
-  status: number;
-  statusText: string;
-  headers: Array<[string, string]>;
-  body: string;
-}
-
-export function sharingInflight(fetchFn: FetchFn, onShared: () => void): FetchFn {
-  // The answer is strings only: each caller builds its own Response from it and parses its copy.
-  const calls = new InflightCalls<SharedAnswer>((answer) => answer, onShared);
-  return async (url, init) => {
-    if (init?.method !== 'POST' || typeof init.body !== 'string') return fetchFn(url, init);
-    const a = await calls.run(`${url}\n${authorizationOf(init.headers)}\n${init.body}`, () =>
-      fetchFn(url, init).then(async (res) => ({
-        status: res.status,
-        statusText: res.statusText,
-        headers: [...res.headers],
-        body: await res.text(),
-      })),
-    );
-    return new Response(a.body, { status: a.status, statusText: a.statusText, headers: a.headers });
-  };
-}
-
-function authorizationOf(headers: RequestInit['headers']): string {
-  if (!headers) return '';
-  if (headers instanceof Headers) return headers.get('authorization') ?? '';
-  if (Array.isArray(headers))
-    return headers.find((pair) => pair[0]?.toLowerCase() === 'authorization')?.[1] ?? '';
-  for (const [name, value] of Object.entries(headers))
-    if (name.toLowerCase() === 'authorization') return String(value);
-  return '';
 }
