@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import PDFDocument from 'pdfkit';
+import { shareSubsetEncoding } from './font-subset.js';
 
 type FontSource = PDFKit.Mixins.PDFFontSource;
 
@@ -218,6 +219,13 @@ function shareAcrossDocuments(embeddedFont: unknown, font: SharedFontkitFont): v
 }
 
 /**
+ * Texts whose subsets must encode to fontkit's bytes before font-subset.ts encodes a font's
+ * subsets: accented capitals that DejaVu builds from components, ligatures, other scripts,
+ * and glyphs in an order unlike the font's.
+ */
+const SUBSET_PROBES = ['', 'Account statement Żółć: 1 234,50 €', 'ŻźĄęĂăȘșȚț ÅÖÜß ﬁ Ωλ № ½ — Zz 0'];
+
+/**
  * Parsing DejaVu (about 700 kB with large OpenType tables) costs ~30 ms, ten times the rest of
  * a letter. pdfkit re-parses a Buffer for every document, but its font factory also accepts an
  * already-parsed fontkit font (anything with a `layout` method) and only reads from it, so we
@@ -233,6 +241,9 @@ function preparse(buffer: Buffer): SharedFontkitFont | null {
     const parsed: unknown = embedded?.font;
     if (isSharableFont(parsed)) {
       shareAcrossDocuments(embedded, parsed);
+      shareSubsetEncoding(parsed, SUBSET_PROBES);
+      // The probes' lookups, gone as at the start of every document.
+      parsed._glyphs = {};
       return parsed;
     }
   } catch {
