@@ -7,10 +7,9 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { loadConfig } from '../src/config/index.js';
 import { createRenderPool, defaultRenderWorkers } from '../src/datasources/communications/engine/pool.js';
-import type { RenderSnapshot } from '../src/datasources/communications/engine/types.js';
-import { SEED_TEMPLATES } from '../src/datasources/communications/seed/templates.js';
 import { startGateway, type Gateway } from '../src/gateway/index.js';
 import { configureLogger } from '../src/logger.js';
+import { NAMES, STATEMENT, STATEMENT_VERSION, statementSnapshot } from './statement.js';
 
 /**
  * `npm run bench` (second part), or `npm run bench:batch` alone: batch
@@ -34,51 +33,13 @@ import { configureLogger } from '../src/logger.js';
 const DOCS = Number(process.env.BENCH_DOCS ?? 10_000);
 const RAW_DOCS = Number(process.env.BENCH_RAW_DOCS ?? Math.max(200, Math.round(DOCS / 4)));
 const TARGET_RATE = 100_000 / 180;
-const NAMES = [
-  'Łukasz Żółć',
-  'Ștefan Ionescu',
-  'Zoë Ångström',
-  'José Núñez',
-  'Anaïs Lefèvre',
-  'Jürgen Groß',
-  'Siobhán Ó Ceallaigh',
-  'Oliver Bennett',
-];
-
-const STATEMENT = SEED_TEMPLATES.find((t) => t.id === 'tpl_account_statement')!;
-
-/** The snapshot the batch renders for its i-th customer (same name, address, locale and brand). */
-function statementSnapshot(i: number): RenderSnapshot {
-  return {
-    customer: {
-      id: `bench_${String(i).padStart(6, '0')}`,
-      name: `${NAMES[i % NAMES.length]} ${i}`,
-      email: null,
-      phone: null,
-      address: { line1: `${i} Harbour Street`, city: 'Dublin', postcode: 'D02 XK83', country: 'IE' },
-      locale: i % 2 ? 'pl-PL' : 'en-IE',
-      brand: i % 2 ? 'contoso' : 'northwind',
-      segments: ['bench'],
-    },
-    data: STATEMENT.sampleData,
-    case: { id: 'case_bench', title: 'Batch benchmark' },
-    issuedAt: new Date().toISOString(),
-  };
-}
-
 /**
  * Raw render rate: `n` statements on a fresh render pool of `threads` (the product's pool, so
  * worker threads from the build), no store. Enough renders in flight to keep every thread busy.
  */
 async function rawRenderRate(threads: number, n: number): Promise<{ rate: number; mode: string }> {
   const pool = createRenderPool({ size: threads });
-  const version = {
-    id: 'tpl_account_statement_v1',
-    content: STATEMENT.content,
-    dataSchema: STATEMENT.dataSchema,
-    templateId: STATEMENT.id,
-    templateName: STATEMENT.name,
-  };
+  const version = STATEMENT_VERSION;
   try {
     // Warm-up: threads started, fonts parsed, templates compiled, as in a running gateway.
     await Promise.all(
@@ -178,7 +139,7 @@ async function main(): Promise<void> {
     await sql`insert into workflow.cases (id, kind, status, title, started_by) values ('case_bench', 'MANDATORY_NOTICE', 'APPROVED', 'Batch benchmark', 'bench')`.execute(
       db,
     );
-    const data = SEED_TEMPLATES.find((t) => t.id === 'tpl_account_statement')!.sampleData;
+    const data = STATEMENT.sampleData;
 
     // The histogram records a delay when its timer fires after another fire: started just
     // before the launch, with a few idle fires first, so a stall from the launch on counts.

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import PDFDocument from 'pdfkit';
+import { shareSubsetEncoding } from './font-subset.js';
 
 type FontSource = PDFKit.Mixins.PDFFontSource;
 
@@ -82,9 +83,10 @@ type LayoutRunFn = (this: { font: unknown }, text: string, features?: unknown) =
  * GPOS lookups, a third of a statement's render) is a pure function of the text and of the
  * characters each glyph it touches was first looked up for in this document (see
  * resetSharedGlyphs): `before` holds those (null: not yet looked up), `calls` the lookups the
- * layout made, in order. Where a later document's glyphs are in the same state, a fresh layout
- * would make the same lookups and return the same glyphs and positions, so replaying the lookups
- * leaves the glyph cache exactly as the layout would and the run is reused: the same bytes.
+ * layout made that created a glyph, in order. Where a later document's glyphs are in the same
+ * state, a fresh layout would make the same lookups and return the same glyphs and positions, so
+ * replaying the lookups leaves the glyph cache exactly as the layout would and the run is reused:
+ * the same bytes.
  */
 interface RecordedRun {
   before: Map<number, number[] | null>;
@@ -100,6 +102,13 @@ const MAX_VARIANTS_PER_TEXT = 4;
 const layoutCaches = new WeakMap<object, Map<string, RecordedRun[]>>();
 /** Decoded glyf outlines per font and glyph id: read-only for a font without variations. */
 const decodeCaches = new WeakMap<object, Map<number, unknown>>();
+/**
+ * Glyph metrics (advance, bearings, from hmtx and the outline's header) per font and glyph id.
+ * fontkit computes them once per glyph object, that is once per glyph and letter since the glyph
+ * cache is reset per letter; they depend on the id alone, and fontkit changes a glyph's metrics
+ * object only for a font with variations, which is not registered here.
+ */
+const metricsCaches = new WeakMap<object, Map<number, unknown>>();
 
 function sameCharacters(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((c, i) => c === b[i]);
@@ -140,7 +149,10 @@ function sharedLayoutRun(
       const glyph = font._glyphs[id];
       before.set(id, glyph ? [...glyph.codePoints] : null);
     }
-    calls.push([id, [...characters]]);
+    // A lookup of a glyph already cached returns it unchanged: only the ones that create a glyph
+    // change the state, so only those are replayed (with the same state before, the same ones
+    // find no glyph again).
+    if (font._glyphs[id] === undefined) calls.push([id, [...characters]]);
     return lookup.call(this, id, characters);
   };
   let run: LayoutRun;
@@ -171,10 +183,11 @@ const PATCHED = Symbol('commsgraph.sharedFonts');
 
 /**
  * Teaches pdfkit's EmbeddedFont and fontkit's TrueType glyph to reuse, across documents, what
- * depends only on the font: shaped runs of text (sharedLayoutRun) and decoded outlines (read by
- * subsetting to find a composite glyph's components). Both only for fonts registered in the
- * caches above, that is the fonts parsed once here; any other font goes the library's own way.
- * Library seam: both are private methods, checked for before patching; if they are missing,
+ * depends only on the font: shaped runs of text (sharedLayoutRun), decoded outlines (read by
+ * subsetting to find a composite glyph's components) and glyph metrics. All only for fonts
+ * registered in the caches above, that is the fonts parsed once here; any other font goes the
+ * library's own way.
+ * Library seam: all are private methods, checked for before patching; if they are missing,
  * nothing is patched and documents render as before, only slower.
  */
 function shareAcrossDocuments(embeddedFont: unknown, font: SharedFontkitFont): void {
@@ -209,13 +222,41 @@ function shareAcrossDocuments(embeddedFont: unknown, font: SharedFontkitFont): v
       cache.set(this.id, decoded);
       return decoded;
     };
+    // Metrics are only a saving: without fontkit's TrueType _getMetrics they are computed as before.
+    if (
+      Object.prototype.hasOwnProperty.call(glyphProto, '_getMetrics') &&
+      typeof glyphProto._getMetrics === 'function'
+    ) {
+      type Metered = { _font: object; id: number; _metrics?: unknown };
+      const getMetrics = glyphProto._getMetrics as (this: Metered) => unknown;
+      glyphProto._getMetrics = function (this: Metered) {
+        const cache = this._metrics ? undefined : metricsCaches.get(this._font);
+        if (!cache) return getMetrics.call(this);
+        let metrics = cache.get(this.id);
+        if (metrics === undefined) {
+          metrics = getMetrics.call(this);
+          cache.set(this.id, metrics);
+        }
+        this._metrics = metrics;
+        return metrics;
+      };
+    }
     glyphProto[PATCHED] = true;
   }
   layoutCaches.set(font, new Map());
   // A variable font's outlines depend on its instance settings: those decode every time.
-  if ((font as { _variationProcessor?: unknown })._variationProcessor == null)
+  if ((font as { _variationProcessor?: unknown })._variationProcessor == null) {
     decodeCaches.set(font, new Map());
+    metricsCaches.set(font, new Map());
+  }
 }
+
+/**
+ * Texts whose subsets must encode to fontkit's bytes before font-subset.ts encodes a font's
+ * subsets: accented capitals that DejaVu builds from components, ligatures, other scripts,
+ * and glyphs in an order unlike the font's.
+ */
+const SUBSET_PROBES = ['', 'Account statement Żółć: 1 234,50 €', 'ŻźĄęĂăȘșȚț ÅÖÜß ﬁ Ωλ № ½ — Zz 0'];
 
 /**
  * Parsing DejaVu (about 700 kB with large OpenType tables) costs ~30 ms, ten times the rest of
@@ -233,6 +274,9 @@ function preparse(buffer: Buffer): SharedFontkitFont | null {
     const parsed: unknown = embedded?.font;
     if (isSharableFont(parsed)) {
       shareAcrossDocuments(embedded, parsed);
+      shareSubsetEncoding(parsed, SUBSET_PROBES);
+      // The probes' lookups, gone as at the start of every document.
+      parsed._glyphs = {};
       return parsed;
     }
   } catch {
