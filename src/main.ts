@@ -1,4 +1,6 @@
-// First: tracing patches the modules loaded after it (src/telemetry/preload.ts).
+// First: compiled code of the last start is read back for every module after it (compile-cache.ts).
+import { persistCompileCache } from './compile-cache.js';
+// Then tracing, which patches the modules loaded after it (src/telemetry/preload.ts).
 import './telemetry/preload.js';
 import 'reflect-metadata';
 import { drainOnSignals } from './gateway/lifecycle.js';
@@ -31,6 +33,7 @@ async function main(): Promise<void> {
     dataDir: config.dataDir,
     ...gateway.timings,
   });
+  persistCompileCache();
 }
 
 main().catch((err) => {

@@ -1,7 +1,6 @@
 import { normalizedExecutor } from '@graphql-tools/executor';
 import { execute, print, type ExecutionResult } from 'graphql';
 import { buildHTTPExecutor } from '@graphql-tools/executor-http';
-import { buildGraphQLWSExecutor } from '@graphql-tools/executor-graphql-ws';
 import { getOperationASTFromRequest, type ExecutionRequest, type Executor } from '@graphql-tools/utils';
 import type { BaseContext } from '../context/index.js';
 import type { Subgraph } from '../subgraphs/types.js';
@@ -103,6 +102,15 @@ export interface ForwardingContext extends BaseContext {
   authorization?: string;
 }
 
+/* eslint-disable @typescript-eslint/no-require-imports -- a deferred load, typed by its import */
+/**
+ * The graphql-ws client executor (with its WebSocket shim): only remote mode calls subgraphs over
+ * a socket, so the embedded default does not load it on its way to ready (issue 13, item 4).
+ */
+const graphqlWsExecutor = () =>
+  require('@graphql-tools/executor-graphql-ws') as typeof import('@graphql-tools/executor-graphql-ws');
+/* eslint-enable @typescript-eslint/no-require-imports */
+
 /**
  * Calls a subgraph service: HTTP for queries and mutations, graphql-ws for
  * subscriptions. The caller's token is forwarded so the subgraph authorises
@@ -127,6 +135,7 @@ export function remoteExecutor(name: string, url: string): { executor: Executor;
     // answer; queries are shared before they reach it instead (sharingQueries).
     deduplicateInflightRequests: false,
   });
+  const { buildGraphQLWSExecutor } = graphqlWsExecutor();
   const ws = buildGraphQLWSExecutor({
     url: url.replace(/^http/, 'ws'),
     lazy: true,
