@@ -373,25 +373,23 @@ export async function batchProgress(db: Kysely<CommunicationsDB>, batchId: strin
     .where('id', '=', batchId)
     .executeTakeFirst();
   if (!batch) throw notFound('NoticeBatch', batchId);
-  const { rows } = await sql<{
-    channel: string;
-    document_status: string;
-    delivery_status: string | null;
-    count: string;
-  }>`
-    select d.channel, d.status as document_status, l.status as delivery_status, count(*)::text as count
-    from communications.documents d
-    left join lateral (
-      select status from communications.deliveries x where x.document_id = d.id order by x.created_at desc, x.id desc limit 1
-    ) l on true
-    where d.batch_id = ${batchId}
-    group by 1, 2, 3
-    order by 1, 2, 3`.execute(db);
+  // The counters the batch's writes keep (migration 017), not a count of its documents: a
+  // progress event's snapshot reads them, and they do not grow with the batch.
+  const rows = await db
+    .selectFrom('communications.batch_counts')
+    .select(['channel', 'document_status', 'delivery_status', 'count'])
+    .where('batch_id', '=', batchId)
+    .where('count', '>', 0)
+    .orderBy('channel')
+    .orderBy('document_status')
+    // As the count ordered them: documents without a delivery ('' here, null there) last.
+    .orderBy(sql`nullif(delivery_status, '')`)
+    .execute();
   const byChannel = rows.map((r) => ({
     channel: r.channel,
     documentStatus: r.document_status,
-    deliveryStatus: r.delivery_status,
-    count: Number(r.count),
+    deliveryStatus: r.delivery_status === '' ? null : r.delivery_status,
+    count: r.count,
   }));
   const sum = (f: (r: (typeof byChannel)[number]) => boolean) =>
     byChannel.filter(f).reduce((n, r) => n + r.count, 0);
