@@ -150,6 +150,20 @@ async function main(): Promise<void> {
     const batches = gateway.subgraphs!.communications.batches;
     const memoryBefore = process.memoryUsage().rss;
     peakRss = memoryBefore;
+    // Statements the batch costs: the store's own counter (every Kysely statement) plus those
+    // pg-boss sends through the pool (its fetches and completions), from the launch to the last
+    // document (the delivery worker's steps of that time included).
+    const store = gateway.store!;
+    let bossStatements = 0;
+    const poolQuery = store.pool.query.bind(store.pool) as (...args: unknown[]) => unknown;
+    // A counting wrapper around pg.Pool's overloaded query (a library seam: its overloads do not
+    // survive a spread of `unknown[]`, hence the casts).
+    (store.pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      bossStatements++;
+      return poolQuery(...args);
+    };
+    const statementsBefore = store.stats.queries;
+    const cpuBefore = process.cpuUsage();
     const t0 = Date.now();
     const { batchId } = await batches.launch({
       caseId: 'case_bench',
@@ -199,12 +213,28 @@ async function main(): Promise<void> {
       }
     }
     const seconds = (Date.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    const statements = store.stats.queries - statementsBefore + bossStatements;
     // The histogram records a stall when its timer next fires: give it that turn, or a stall
     // that lasted to the end of the batch would not be counted at all.
     await new Promise((r) => setTimeout(r, 50));
     loop.disable();
     probing = false;
     await probe;
+    // The rest of the batch's work (deliveries, its end) happens after its last document: the
+    // statements and CPU per document are counted again once the batch has COMPLETED.
+    for (let waited = 0; waited < 300; waited++) {
+      const row = await db
+        .selectFrom('communications.notice_batches')
+        .select('status')
+        .where('id', '=', batchId)
+        .executeTakeFirst();
+      if (row?.status === 'COMPLETED') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const completedSeconds = (Date.now() - t0) / 1000;
+    const cpuToEnd = process.cpuUsage(cpuBefore);
+    const statementsToEnd = store.stats.queries - statementsBefore + bossStatements;
     const ms = (ns: number) => `${(ns / 1e6).toFixed(0)} ms`;
     const rate = DOCS / seconds;
     const loadAfterBatch = os.loadavg();
@@ -230,6 +260,12 @@ async function main(): Promise<void> {
       `  batch / raw render        ${((rate / raw) * 100).toFixed(1)}% (target: at least 80%); raw render is ${((raw / TARGET_RATE) * 100).toFixed(1)}% of ${TARGET_RATE.toFixed(0)}/s`,
     );
     console.log(`  wall time                 ${seconds.toFixed(1)} s (queueing ${queued} ms of it)`);
+    console.log(
+      `  per document              ${(statements / DOCS).toFixed(1)} SQL statements (store counter + pg-boss's), ${((cpu.user + cpu.system) / 1000 / DOCS).toFixed(1)} ms CPU of the process (all threads), to the last document`,
+    );
+    console.log(
+      `  per document, to the end  ${(statementsToEnd / DOCS).toFixed(1)} SQL statements, ${((cpuToEnd.user + cpuToEnd.system) / 1000 / DOCS).toFixed(1)} ms CPU, to the batch's COMPLETED (every delivery ended) at ${completedSeconds.toFixed(1)} s`,
+    );
     console.log(
       `  peak RSS                  ${(peakRss / 2 ** 20).toFixed(0)} MiB (${(memoryBefore / 2 ** 20).toFixed(0)} MiB before the batch)`,
     );

@@ -108,7 +108,7 @@ async function main(): Promise<void> {
       const jobs = await startJobs(store, config.jobExpireSeconds);
       comms.useJobs(jobs);
       if (config.runWorkers)
-        await jobs.work(config.workerConcurrency, (job) => comms.batches.processRecord(job));
+        await jobs.work(config.workerConcurrency, (set) => comms.batches.processRecords(set));
       stopJobs = () => jobs.stop();
       subgraph = comms;
       break;

@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const jobs = await startJobs(store, config.jobExpireSeconds);
   communications.useJobs(jobs);
   communications.start();
-  await jobs.work(config.workerConcurrency, (job) => communications.batches.processRecord(job));
+  await jobs.work(config.workerConcurrency, (set) => communications.batches.processRecords(set));
   let draining = false;
   const health =
     config.workerHealthPort === undefined

@@ -190,35 +190,53 @@ export class Outbox<DB> {
   ): Promise<BusEvent[]> {
     const table = sql.table(`${this.source}.events`);
     await sql`select pg_advisory_xact_lock(${EVENT_ORDER_LOCK}::int, hashtext(${this.source}))`.execute(tx);
-    const events: BusEvent[] = [];
     // The change's trace, stored with its events: each delivery's span links back to it.
     const traceparent = activeTraceparent();
-    for (const e of pending) {
-      // Taken under the lock, after everything else the transaction did: an event's snapshot
-      // includes every change committed before the event's id was drawn (a batch's counts
-      // moved by other transactions too), so a later event never shows an older state.
-      const snapshot = this.snapshot ? await this.snapshot(tx, e.topic, e.payload) : null;
-      const payload = snapshot ? { ...e.payload, [SNAPSHOT_KEY]: encodeSnapshot(snapshot) } : e.payload;
-      // Under the lock every earlier event is committed (or is this transaction's own), so the
-      // topic's newest id before this insert is exactly the previous event of the topic.
-      const { rows } = await sql<{ id: string; occurred_at: Date; prev_id: string }>`
-        with prev as (select coalesce(max(p.id), 0)::text as id from ${table} p where p.topic = ${e.topic})
-        insert into ${table} (topic, payload, traceparent)
-        values (${e.topic}, ${JSON.stringify(payload)}::jsonb, ${traceparent})
-        returning id::text as id, occurred_at, (select id from prev) as prev_id`.execute(tx);
-      const row = rows[0]!;
-      events.push({
+    // Taken under the lock, after everything else the transaction did: an event's snapshot
+    // includes every change committed before the event's id was drawn (a batch's counts
+    // moved by other transactions too), so a later event never shows an older state.
+    const snapshots = this.snapshot ? await this.snapshot(tx, pending) : pending.map(() => null);
+    const payloads = pending.map((e, i) => {
+      const snapshot = snapshots[i];
+      return snapshot ? { ...e.payload, [SNAPSHOT_KEY]: encodeSnapshot(snapshot) } : e.payload;
+    });
+    // All of the transaction's events in one insert. Under the lock every earlier event is
+    // committed (or is this transaction's own), so each topic's newest id before this insert
+    // is exactly the previous event of the topic; within the insert, the previous one of the
+    // same topic. A VALUES list's rows take their ids in its order; the answer is sorted by id,
+    // so the rows are matched to the events whatever order RETURNING gives them in.
+    const topics = [...new Set(pending.map((e) => e.topic))];
+    const { rows } = await sql<{ id: string; occurred_at: Date; prev: Record<string, string> }>`
+      with prev as (
+        select jsonb_build_object(${sql.join(
+          topics.map(
+            (t) =>
+              sql`${t}::text, (select coalesce(max(p.id), 0)::text from ${table} p where p.topic = ${t})`,
+          ),
+        )}) as ids
+      )
+      insert into ${table} (topic, payload, traceparent)
+      values ${sql.join(
+        pending.map((e, i) => sql`(${e.topic}, ${JSON.stringify(payloads[i])}::jsonb, ${traceparent})`),
+      )}
+      returning id::text as id, occurred_at, (select ids from prev) as prev`.execute(tx);
+    const ordered = [...rows].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+    const before = new Map(Object.entries(ordered[0]!.prev));
+    return pending.map((e, i) => {
+      const row = ordered[i]!;
+      const prevId = before.get(e.topic)!;
+      before.set(e.topic, row.id);
+      return {
         id: row.id,
         source: this.source,
         topic: e.topic,
         occurredAt: new Date(row.occurred_at).toISOString(),
         // As stored, so a live subscriber resolves the same payload a replay reads back.
-        payload,
-        prevId: row.prev_id,
+        payload: payloads[i]!,
+        prevId,
         traceparent,
-      });
-    }
-    return events;
+      };
+    });
   }
 
   /** Called after every commit; workers use it to wake up. */

@@ -34,15 +34,31 @@ export interface EventSnapshot {
 }
 
 /**
- * A subgraph's snapshot of the entity an event is about, taken inside the
- * transaction that writes the event (after everything else it did). Null
- * for an event no subscription resolves.
+ * A subgraph's snapshots of the entities a transaction's events are about, taken inside the
+ * transaction that writes them (after everything else it did), one per event, in order.
+ * Null for an event no subscription resolves. All of a transaction's events are taken at
+ * that one point, so a subgraph reads the entities of many events together (a set of
+ * documents written at once) and gives each event what a read of its own would give.
  */
 export type Snapshotter<DB> = (
   tx: Transaction<DB>,
-  topic: Topic,
-  payload: Readonly<Record<string, unknown>>,
-) => Promise<EventSnapshot | null>;
+  events: readonly { topic: Topic; payload: Readonly<Record<string, unknown>> }[],
+) => Promise<(EventSnapshot | null)[]>;
+
+/** A Snapshotter from a snapshot of one event, taken for each event in turn. */
+export function eachEvent<DB>(
+  snapshot: (
+    tx: Transaction<DB>,
+    topic: Topic,
+    payload: Readonly<Record<string, unknown>>,
+  ) => Promise<EventSnapshot | null>,
+): Snapshotter<DB> {
+  return async (tx, events) => {
+    const snapshots: (EventSnapshot | null)[] = [];
+    for (const e of events) snapshots.push(await snapshot(tx, e.topic, e.payload));
+    return snapshots;
+  };
+}
 
 /** The payload key a snapshot is stored under. */
 export const SNAPSHOT_KEY = 'snapshot';

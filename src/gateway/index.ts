@@ -178,7 +178,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
     subgraphs.communications.useJobs(jobs);
     if (config.runWorkers) {
       const batches = subgraphs.communications.batches;
-      await jobs.work(config.workerConcurrency, (job) => batches.processRecord(job));
+      await jobs.work(config.workerConcurrency, (set) => batches.processRecords(set));
     }
     phases.mark('jobs');
     const set = subgraphs;

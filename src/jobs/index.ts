@@ -24,6 +24,12 @@ export const DEFAULT_RECORD_EXPIRE_SECONDS = 300;
 const MAINTENANCE_SECONDS = 15;
 /** Key of the session advisory lock that serialises queue setup across processes ("JOBS" in ASCII). */
 const QUEUE_SETUP_LOCK = 0x4a4f4253;
+/**
+ * How many records a worker generates as one set (one transaction, one progress check).
+ * Larger sets write with fewer statements; smaller ones keep the render threads fed while
+ * another set is written (the lanes take sets in turn).
+ */
+export const RECORDS_PER_SET = 8;
 
 export interface NoticeRecordJob {
   batchId: string;
@@ -36,8 +42,11 @@ export interface JobQueue {
 }
 
 export interface Jobs extends JobQueue {
-  /** Starts `concurrency` workers on the notice queue. */
-  work(concurrency: number, handle: (job: NoticeRecordJob) => Promise<void>): Promise<void>;
+  /**
+   * Starts `concurrency` workers on the notice queue, each handed a set of records at a time
+   * (at most RECORDS_PER_SET), which it generates together (one transaction per set).
+   */
+  work(concurrency: number, handle: (jobs: NoticeRecordJob[]) => Promise<void>): Promise<void>;
   /** Stops taking jobs and waits for the ones in hand. */
   stop(): Promise<void>;
 }
@@ -97,30 +106,34 @@ export async function startJobs(
     },
     async work(concurrency, handle) {
       // pg-boss waits its polling interval after each fetch, so workers fetch many
-      // jobs at once and run them `concurrency` at a time. If any fails, the fetch
-      // fails and pg-boss retries all of it: the records already done are no-ops
-      // the second time (idempotency keys), so a retry costs time, not duplicates.
+      // jobs at once, cut them into sets and run them `concurrency` sets at a time. If any
+      // fails, the fetch fails and pg-boss retries all of it: the records already done are
+      // no-ops the second time (idempotency keys), so a retry costs time, not duplicates.
+      // pg-boss completes the fetched jobs only once every set is written (committed).
       await boss.work<NoticeRecordJob>(
         NOTICE_RECORD_QUEUE,
         { batchSize: Math.max(concurrency * 8, 16), pollingIntervalSeconds: 0.5 },
         async (batch) => {
+          const sets: NoticeRecordJob[][] = [];
+          for (let i = 0; i < batch.length; i += RECORDS_PER_SET)
+            sets.push(batch.slice(i, i + RECORDS_PER_SET).map((job) => job.data));
           const failures: unknown[] = [];
           let next = 0;
           const lane = async () => {
-            while (next < batch.length) {
-              const job = batch[next++]!;
+            while (next < sets.length) {
+              const set = sets[next++]!;
               try {
-                await handle(job.data);
+                await handle(set);
               } catch (err) {
                 failures.push(err);
               }
             }
           };
-          await Promise.all(Array.from({ length: Math.min(concurrency, batch.length) }, lane));
+          await Promise.all(Array.from({ length: Math.min(concurrency, sets.length) }, lane));
           if (failures.length)
             throw new AggregateError(
               failures,
-              `${failures.length} of ${batch.length} records failed; retrying`,
+              `${failures.length} of ${sets.length} record sets failed; retrying`,
             );
         },
       );

@@ -397,6 +397,18 @@ export interface NoticeBatchesTable {
   finished_at: NullableTimestamp;
 }
 
+/**
+ * A batch's documents counted by channel, status and their latest delivery's status ('' for
+ * none), kept by triggers on documents and deliveries (migration 017); read by `batchProgress`.
+ */
+export interface BatchCountsTable {
+  batch_id: string;
+  channel: string;
+  document_status: string;
+  delivery_status: string;
+  count: number;
+}
+
 /** Issue 10: what Exstream Design last said of a communication (migration 010). */
 export interface ExstreamResourcesTable {
   resource_id: string;
@@ -442,6 +454,7 @@ export interface CommunicationsDB {
   'communications.deliveries': DeliveriesTable;
   'communications.exceptions': ExceptionsTable;
   'communications.notice_batches': NoticeBatchesTable;
+  'communications.batch_counts': BatchCountsTable;
   'communications.held_jobs': HeldJobsTable;
   'communications.held_job_audit': HeldJobAuditTable;
   'communications.runtime_monitor': RuntimeMonitorTable;

@@ -17,7 +17,7 @@ import { CommunicationsReader, communicationsLoaders } from '../datasources/comm
 import { CommunicationsService } from '../datasources/communications/service.js';
 import { ExstreamRenderer } from '../datasources/communications/exstream-renderer.js';
 import { NoticeBatches } from '../datasources/communications/batches.js';
-import { communicationsSnapshot } from '../datasources/communications/snapshot.js';
+import { communicationsSnapshots } from '../datasources/communications/snapshot.js';
 import type { JobQueue } from '../jobs/index.js';
 import { TemplateLifecycle } from '../datasources/communications/templates.js';
 import {
@@ -110,7 +110,7 @@ export async function createCommunicationsSubgraph(deps: {
 }): Promise<CommunicationsSubgraph> {
   const schema = await communicationsSchema();
   // Each event carries its entity as it stands then (src/events/snapshot.ts).
-  const outbox = new Outbox<CommunicationsDB>(deps.db, 'communications', deps.bus, communicationsSnapshot);
+  const outbox = new Outbox<CommunicationsDB>(deps.db, 'communications', deps.bus, communicationsSnapshots);
   const reader = new CommunicationsReader(deps.db);
   const trail = new TemplateTrail(deps.db);
   const eventLog = new EventLog(deps.db as Kysely<unknown>, 'communications');

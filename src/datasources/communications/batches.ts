@@ -113,58 +113,85 @@ export class NoticeBatches {
     return { batchId: batch.id, total: batch.total };
   }
 
-  /**
-   * One customer on one channel. Records start on a turn of the event loop
-   * of their own: a worker's records run back to back, and on the embedded
-   * store nothing in them waits for I/O, so without this a fetched set of
-   * records would hold the loop from the first to the last (issue 9, point 8).
-   */
+  /** One customer on one channel: a set of one (see `processRecords`). */
   async processRecord(job: NoticeRecordJob): Promise<void> {
+    return this.processRecords([job]);
+  }
+
+  /**
+   * A worker's set of records (each one customer on one channel), generated as a set: per
+   * batch, the records' lookups made once, their renders side by side on the render pool,
+   * and their documents written in one transaction (`CommunicationsService.generateBatchRecords`),
+   * then the batch's progress looked at once. A record that cannot be attempted (the
+   * customer was removed, a channel the template lost) is recorded as a FAILED document
+   * with its exception, as before, and the set goes on; one that failed unexpectedly is
+   * thrown after the others are written, so the queue retries the set and finds those done
+   * (idempotency keys). Starts on a turn of the event loop of its own (issue 9, point 8).
+   */
+  async processRecords(jobs: NoticeRecordJob[]): Promise<void> {
     // A job from the queue starts no HTTP request, so no instrumentation gives it a span: this does.
     return inSpan(
-      'batch record',
-      { 'commsgraph.batch_id': job.batchId, 'commsgraph.channel': job.channel },
-      () => this.processRecordTraced(job),
+      'batch records',
+      { 'commsgraph.batch_id': jobs[0]?.batchId ?? '', 'commsgraph.records': String(jobs.length) },
+      () => this.processRecordsTraced(jobs),
     );
   }
 
-  private async processRecordTraced(job: NoticeRecordJob): Promise<void> {
+  private async processRecordsTraced(jobs: NoticeRecordJob[]): Promise<void> {
     await nextTurn();
-    const batch = await this.batchOfRecord(job.batchId);
-    if (!batch) return; // nothing to do for a batch that is gone
-    let outcome: 'generated' | 'unattempted' = 'generated';
-    try {
-      await this.service.generate({
-        actor: batch.requested_by,
-        scope: 'system',
-        customerId: job.customerId,
-        templateVersionId: batch.template_version_id,
-        channel: job.channel,
-        data: batch.data,
-        caseId: batch.case_id,
-        caseApproved: true,
-        batchId: batch.id,
-        idempotencyKey: `batch:${batch.id}:${job.customerId}:${job.channel}`,
-      });
-    } catch (err) {
-      // A record that cannot even be attempted (the customer was removed, a channel the
-      // template lost) is recorded as failed, not retried forever, and the batch goes on.
-      const code = (err as { extensions?: { code?: string } }).extensions?.code;
-      if (code !== 'NOT_FOUND' && code !== 'BAD_USER_INPUT' && code !== 'APPROVAL_REQUIRED') {
-        metrics.batchRecord('error');
-        throw err;
+    const byBatch = new Map<string, NoticeRecordJob[]>();
+    for (const job of jobs) byBatch.set(job.batchId, [...(byBatch.get(job.batchId) ?? []), job]);
+    const failures: unknown[] = [];
+    for (const [batchId, records] of byBatch) {
+      const batch = await this.batchOfRecord(batchId);
+      if (!batch) continue; // nothing to do for a batch that is gone
+      const outcomes = await this.service.generateBatchRecords(
+        records.map((job) => ({
+          actor: batch.requested_by,
+          scope: 'system',
+          customerId: job.customerId,
+          templateVersionId: batch.template_version_id,
+          channel: job.channel,
+          // Each record its own copy of the data.
+          data: structuredClone(batch.data),
+          caseId: batch.case_id,
+          caseApproved: true,
+          batchId: batch.id,
+          idempotencyKey: `batch:${batch.id}:${job.customerId}:${job.channel}`,
+        })),
+      );
+      for (const [i, err] of outcomes.entries()) {
+        if (!err) {
+          metrics.batchRecord('generated');
+          continue;
+        }
+        // A record that cannot even be attempted (the customer was removed, a channel the
+        // template lost) is recorded as failed, not retried forever, and the batch goes on.
+        const code = (err as { extensions?: { code?: string } }).extensions?.code;
+        if (code !== 'NOT_FOUND' && code !== 'BAD_USER_INPUT' && code !== 'APPROVAL_REQUIRED') {
+          metrics.batchRecord('error');
+          failures.push(err);
+          continue;
+        }
+        try {
+          await this.service.recordUnattempted(batch, records[i]!, err.message);
+          metrics.batchRecord('unattempted');
+        } catch (failed) {
+          metrics.batchRecord('error');
+          failures.push(failed);
+        }
       }
-      outcome = 'unattempted';
-      await this.service.recordUnattempted(batch, job, (err as Error).message);
+      await this.afterRecord(batch.id);
     }
-    metrics.batchRecord(outcome);
-    await this.afterRecord(batch.id);
+    if (failures.length === 1) throw failures[0];
+    if (failures.length)
+      throw new AggregateError(failures, `${failures.length} of ${jobs.length} records failed`);
   }
 
   /**
    * What a record is generated from: the batch's case, version, data and requester, which
    * never change once it is launched, so they are read once per batch (a few batches kept),
-   * not once per record. Each record gets its own copy of the data.
+   * not once per record.
    */
   private async batchOfRecord(batchId: string): Promise<RecordInputs | undefined> {
     let batch = this.recordInputs.get(batchId);
@@ -180,7 +207,7 @@ export class NoticeBatches {
       }
       this.recordInputs.set(batchId, batch);
     }
-    return { ...batch, data: structuredClone(batch.data) };
+    return batch;
   }
 
   /** A record's document that waited for its backend (REQUESTED) was generated or failed at last. */
@@ -346,25 +373,23 @@ export async function batchProgress(db: Kysely<CommunicationsDB>, batchId: strin
     .where('id', '=', batchId)
     .executeTakeFirst();
   if (!batch) throw notFound('NoticeBatch', batchId);
-  const { rows } = await sql<{
-    channel: string;
-    document_status: string;
-    delivery_status: string | null;
-    count: string;
-  }>`
-    select d.channel, d.status as document_status, l.status as delivery_status, count(*)::text as count
-    from communications.documents d
-    left join lateral (
-      select status from communications.deliveries x where x.document_id = d.id order by x.created_at desc, x.id desc limit 1
-    ) l on true
-    where d.batch_id = ${batchId}
-    group by 1, 2, 3
-    order by 1, 2, 3`.execute(db);
+  // The counters the batch's writes keep (migration 017), not a count of its documents: a
+  // progress event's snapshot reads them, and they do not grow with the batch.
+  const rows = await db
+    .selectFrom('communications.batch_counts')
+    .select(['channel', 'document_status', 'delivery_status', 'count'])
+    .where('batch_id', '=', batchId)
+    .where('count', '>', 0)
+    .orderBy('channel')
+    .orderBy('document_status')
+    // As the count ordered them: documents without a delivery ('' here, null there) last.
+    .orderBy(sql`nullif(delivery_status, '')`)
+    .execute();
   const byChannel = rows.map((r) => ({
     channel: r.channel,
     documentStatus: r.document_status,
-    deliveryStatus: r.delivery_status,
-    count: Number(r.count),
+    deliveryStatus: r.delivery_status === '' ? null : r.delivery_status,
+    count: r.count,
   }));
   const sum = (f: (r: (typeof byChannel)[number]) => boolean) =>
     byChannel.filter(f).reduce((n, r) => n + r.count, 0);

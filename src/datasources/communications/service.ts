@@ -11,10 +11,12 @@ import {
   GraphQLErrorWithCode,
   notFound,
 } from '../../errors/index.js';
+import type { Insertable } from 'kysely';
 import type {
   CommunicationsDB,
   DeliveryRow,
   DocumentRow,
+  DocumentsTable,
   ExceptionRow,
   TemplateVersionRow,
 } from '../../store/tables.js';
@@ -111,6 +113,22 @@ export interface GenerateRequest {
   snapshot?: RenderSnapshot | null;
 }
 
+interface ResolvedVersion {
+  version: TemplateVersionRow;
+  channels: string[];
+  templateName: string;
+}
+
+/** A generation decided and rendered, before its transaction (see `writeDocuments`). */
+interface PlannedDocument {
+  channel: Channel;
+  rendered: RenderResult | null;
+  failure: { kind: 'MISSING_DATA' | 'TEMPLATE_ERROR'; message: string } | null;
+  /** Where its first delivery goes. */
+  address: string | null;
+  values: Insertable<DocumentsTable> & { id: string };
+}
+
 /**
  * Generation, delivery and exceptions: the embedded stand-in for Exstream.
  * A failure to generate is not an error of the request: the document comes
@@ -178,23 +196,151 @@ export class CommunicationsService {
     }
     const data = req.snapshot ? req.snapshot.data : checkData(req.data);
 
-    const { version, channels, templateName } = await this.resolveVersion(req);
-    let caseInfo: RenderSnapshot['case'] = null;
-    if (req.caseId) {
-      const approval = await this.ports.caseApproval(req.caseId);
-      if (!approval) throw notFound('Case', req.caseId);
-      if (!req.caseApproved && approval.state !== 'APPROVED') {
-        throw approvalRequired(
-          `Case ${req.caseId} is not signed off (approvals ${approval.state.toLowerCase()})`,
-        );
-      }
-      caseInfo = { id: approval.caseId, title: approval.title };
-    }
+    const resolved = await this.resolveVersion(req);
+    const caseInfo = await this.caseInfo(req);
     let customer: CustomerProfile | null = null;
     if (!req.snapshot) {
       [customer] = await this.ports.customers([req.customerId]);
       if (!customer) throw notFound('Customer', req.customerId);
     }
+    const planned = await this.plan(req, resolved, caseInfo, customer, data);
+    // A re-render from an archived snapshot still goes to where the customer is now.
+    if (req.snapshot) {
+      const [current] = await this.ports.customers([req.snapshot.customer.id]);
+      if (current) planned.address = addressFor(planned.channel, current);
+    }
+    let failed: unknown = null;
+    try {
+      const [doc] = await this.outbox.transaction((tx, emit) => this.writeDocuments(tx, emit, [planned]));
+      if (doc) return doc;
+    } catch (err) {
+      if (!key) throw err;
+      failed = err;
+    }
+    // Two requests with one key raced: the unique index let one win (this one wrote nothing);
+    // return its document (or CONFLICT, when the winner asked for something else).
+    const existing = await this.byIdempotencyKey(scope, key!, fingerprint);
+    if (existing) return existing;
+    throw (
+      failed ??
+      new Error(`the document of idempotency key ${JSON.stringify(key)} was neither written nor found`)
+    );
+  }
+
+  /**
+   * The records of one notice batch as a set (`requests` share the batch's version, case,
+   * data and requester; each has its own customer, channel and key). Each record goes
+   * through the checks and render `generate` applies, the set's lookups made once (the
+   * keys already used, the version, the case, the customers), its renders side by side;
+   * then every document of the set is written in one transaction (multi-row inserts),
+   * each with its parts, delivery or exception and its events, as `generate` writes one.
+   * Answers, per request, null when the record has its document (made now or before) or
+   * the error that stopped it, which `generate` would have thrown: a record that fails
+   * does so alone. Should the set's transaction fail, each document is written in a
+   * transaction of its own, so one bad row costs its own record only.
+   */
+  async generateBatchRecords(requests: GenerateRequest[]): Promise<(Error | null)[]> {
+    const outcomes: (Error | null | undefined)[] = requests.map(() => undefined);
+    const first = requests[0];
+    if (!first) return [];
+    const open = (): number[] => outcomes.flatMap((o, i) => (o === undefined ? [i] : []));
+    const failAll = (err: unknown) => {
+      for (const i of open()) outcomes[i] = err as Error;
+    };
+    const scope = scopeName(first.scope);
+    const fingerprints = requests.map(requestFingerprint);
+    const keys = requests.map((r) => r.idempotencyKey ?? '');
+    if (keys.some((k) => k.length === 0 || k.length > KEY_MAX))
+      throw new Error('batch records need idempotency keys of 1 to 200 characters');
+    const done = await this.db
+      .selectFrom('communications.documents')
+      .select(['idempotency_key', 'request_hash'])
+      .where('idempotency_scope', '=', scope)
+      .where('idempotency_key', 'in', keys)
+      .execute();
+    const doneByKey = new Map(done.map((d) => [d.idempotency_key, d.request_hash]));
+    requests.forEach((r, i) => {
+      if (!doneByKey.has(keys[i]!)) return;
+      const hash = doneByKey.get(keys[i]!);
+      outcomes[i] = hash && hash !== fingerprints[i] ? keyReused(keys[i]!) : null;
+    });
+    if (!open().length) return outcomes as (Error | null)[];
+    let shared: { resolved: ResolvedVersion; caseInfo: RenderSnapshot['case'] } | null = null;
+    try {
+      // The batch's data, version and case are the same for every record: checked once.
+      checkData(first.data);
+      shared = { resolved: await this.resolveVersion(first), caseInfo: await this.caseInfo(first) };
+    } catch (err) {
+      failAll(err);
+    }
+    if (shared) {
+      const ids = [...new Set(open().map((i) => requests[i]!.customerId))];
+      const found = await this.ports.customers(ids);
+      const customers = new Map(ids.map((id, n) => [id, found[n] ?? null]));
+      const planned = await Promise.all(
+        open().map(async (i) => {
+          const req = requests[i]!;
+          try {
+            const customer = customers.get(req.customerId);
+            if (!customer) throw notFound('Customer', req.customerId);
+            return {
+              i,
+              planned: await this.plan(req, shared.resolved, shared.caseInfo, customer, checkData(req.data)),
+            };
+          } catch (err) {
+            outcomes[i] = err as Error;
+            return null;
+          }
+        }),
+      );
+      const ready = planned.filter((p) => p !== null);
+      try {
+        await this.outbox.transaction((tx, emit) =>
+          this.writeDocuments(
+            tx,
+            emit,
+            ready.map((p) => p.planned),
+          ),
+        );
+        for (const p of ready) outcomes[p.i] = null;
+      } catch {
+        for (const p of ready) {
+          try {
+            await this.outbox.transaction((tx, emit) => this.writeDocuments(tx, emit, [p.planned]));
+            outcomes[p.i] = null;
+          } catch (err) {
+            outcomes[p.i] = err as Error;
+          }
+        }
+      }
+    }
+    return outcomes.map((o) => o ?? null);
+  }
+
+  /** The case a generation names, as its snapshot records it; refused unless signed off (or the caller is the approval). */
+  private async caseInfo(req: GenerateRequest): Promise<RenderSnapshot['case']> {
+    if (!req.caseId) return null;
+    const approval = await this.ports.caseApproval(req.caseId);
+    if (!approval) throw notFound('Case', req.caseId);
+    if (!req.caseApproved && approval.state !== 'APPROVED') {
+      throw approvalRequired(
+        `Case ${req.caseId} is not signed off (approvals ${approval.state.toLowerCase()})`,
+      );
+    }
+    return { id: approval.caseId, title: approval.title };
+  }
+
+  /**
+   * One generation up to its write: the channel checked, the snapshot taken, the render
+   * attempted (refused before the call: thrown, nothing is written), the row to insert.
+   */
+  private async plan(
+    req: GenerateRequest,
+    { version, channels, templateName }: ResolvedVersion,
+    caseInfo: RenderSnapshot['case'],
+    customer: CustomerProfile | null,
+    data: Record<string, unknown>,
+  ): Promise<PlannedDocument> {
     const channel = (req.channel ?? customer?.preferredChannel ?? null) as Channel | null;
     if (!channel || !CHANNELS.includes(channel))
       throw badInput('channel: one of PRINT, EMAIL, WEB, MOBILE', 'channel');
@@ -225,73 +371,114 @@ export class CommunicationsService {
     // Refused before the call: nothing was generated, nothing is written.
     if (attempt.refused) throw attempt.refused;
     const { rendered, failure } = attempt;
+    const key = req.idempotencyKey ?? null;
+    return {
+      channel,
+      rendered,
+      failure,
+      address: addressFor(channel, snapshot.customer),
+      values: {
+        id: newId('doc'),
+        status: rendered ? 'GENERATED' : failure ? 'FAILED' : 'REQUESTED',
+        channel,
+        customer_id: snapshot.customer.id,
+        case_id: req.caseId ?? null,
+        template_version_id: version.id,
+        snapshot: JSON.stringify(snapshot),
+        content_hash: rendered?.contentHash ?? null,
+        media_type: rendered?.mediaType ?? null,
+        reissue_of: req.reissueOf ?? null,
+        batch_id: req.batchId ?? null,
+        idempotency_key: key,
+        idempotency_scope: key ? scopeName(req.scope) : null,
+        request_hash: key ? requestFingerprint(req) : null,
+        requested_by: req.actor,
+        output_note: attempt.note ? JSON.stringify(attempt.note) : null,
+      },
+    };
+  }
 
-    // A re-render from an archived snapshot still goes to where the customer is now.
-    let address = addressFor(channel, snapshot.customer);
-    if (req.snapshot) {
-      const [current] = await this.ports.customers([snapshot.customer.id]);
-      if (current) address = addressFor(channel, current);
-    }
-
-    const documentId = newId('doc');
-    try {
-      const doc = await this.outbox.transaction(async (tx, emit) => {
-        const doc = await tx
-          .insertInto('communications.documents')
-          .values({
-            id: documentId,
-            status: rendered ? 'GENERATED' : failure ? 'FAILED' : 'REQUESTED',
-            channel,
-            customer_id: snapshot.customer.id,
-            case_id: req.caseId ?? null,
-            template_version_id: version.id,
-            snapshot: JSON.stringify(snapshot),
-            content_hash: rendered?.contentHash ?? null,
-            media_type: rendered?.mediaType ?? null,
-            reissue_of: req.reissueOf ?? null,
-            batch_id: req.batchId ?? null,
-            idempotency_key: key,
-            idempotency_scope: key ? scope : null,
-            request_hash: key ? fingerprint : null,
-            requested_by: req.actor,
-            output_note: attempt.note ? JSON.stringify(attempt.note) : null,
-          })
+  /**
+   * Writes planned documents in `tx`, each with what goes with it: a generated one its parts
+   * and first delivery, a failed one its exception, one whose backend was away its retry;
+   * and the events (per document, in order: its status, then its delivery's). A document whose
+   * idempotency key another request used meanwhile is not written (nor anything of it); the
+   * inserted ones are answered, in order. Multi-row inserts: a set costs a few statements, not
+   * a few per document.
+   */
+  private async writeDocuments(
+    tx: Transaction<CommunicationsDB>,
+    emit: Emit,
+    planned: PlannedDocument[],
+  ): Promise<DocumentRow[]> {
+    if (!planned.length) return [];
+    const rows = await tx
+      .insertInto('communications.documents')
+      .values(planned.map((p) => p.values))
+      .onConflict((oc) => oc.columns(['idempotency_scope', 'idempotency_key']).doNothing())
+      .returningAll()
+      .execute();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const written = planned.flatMap((p) => {
+      const doc = byId.get(p.values.id);
+      return doc ? [{ p, doc }] : [];
+    });
+    const generated = written.filter((w) => w.p.rendered);
+    const parts = generated.flatMap(({ p, doc }) =>
+      p.rendered!.parts.map((part) => ({
+        document_id: doc.id,
+        name: part.name,
+        media_type: part.mediaType,
+        body: part.body,
+      })),
+    );
+    if (parts.length) await tx.insertInto('communications.document_parts').values(parts).execute();
+    const deliveries = generated.length
+      ? await tx
+          .insertInto('communications.deliveries')
+          .values(
+            generated.map(({ p, doc }) => ({
+              id: newId('dlv'),
+              document_id: doc.id,
+              channel: doc.channel,
+              status: 'PENDING',
+              attempts: 0,
+              address: p.address,
+              location: null,
+              last_error: null,
+            })),
+          )
           .returningAll()
-          .executeTakeFirstOrThrow();
-        await emit('DOCUMENT_STATUS', {
-          documentId,
-          status: doc.status,
-          customerId: doc.customer_id,
-          caseId: doc.case_id,
-        });
-        if (rendered) {
-          await this.storeParts(tx, documentId, rendered);
-          await this.createDelivery(tx, emit, doc, address);
-        } else if (failure) {
-          await this.raiseException(tx, failure.kind, failure.message, doc, null);
-        } else {
-          // The backend could not be reached: the record waits for its retry, durably.
-          await this.commands.enqueue(
-            tx,
-            'retryGeneration',
-            { documentId, attempt: 1 },
-            { delayMs: retryDelayMs(this.retry, 1) },
-          );
-        }
-        // Last, so that on PostgreSQL the batch row stays locked for as little as it can.
-        if (doc.batch_id) await countBatchDocument(tx, doc.batch_id);
-        return doc;
+          .execute()
+      : [];
+    const deliveryOf = new Map(deliveries.map((d) => [d.document_id, d]));
+    for (const { p, doc } of written) {
+      await emit('DOCUMENT_STATUS', {
+        documentId: doc.id,
+        status: doc.status,
+        customerId: doc.customer_id,
+        caseId: doc.case_id,
       });
-      return doc;
-    } catch (err) {
-      // Two requests with one key raced: the unique index let one win; return its document
-      // (or CONFLICT, when the winner asked for something else).
-      if (key) {
-        const existing = await this.byIdempotencyKey(scope, key, fingerprint);
-        if (existing) return existing;
+      if (p.rendered) {
+        await emitDelivery(emit, deliveryOf.get(doc.id)!, doc);
+      } else if (p.failure) {
+        await this.raiseException(tx, p.failure.kind, p.failure.message, doc, null);
+      } else {
+        // The backend could not be reached: the record waits for its retry, durably.
+        await this.commands.enqueue(
+          tx,
+          'retryGeneration',
+          { documentId: doc.id, attempt: 1 },
+          { delayMs: retryDelayMs(this.retry, 1) },
+        );
       }
-      throw err;
     }
+    // Last, so that on PostgreSQL the batch row stays locked for as little as it can.
+    const perBatch = new Map<string, number>();
+    for (const { doc } of written)
+      if (doc.batch_id) perBatch.set(doc.batch_id, (perBatch.get(doc.batch_id) ?? 0) + 1);
+    for (const [batchId, n] of perBatch) await countBatchDocuments(tx, batchId, n);
+    return written.map((w) => w.doc);
   }
 
   /**
@@ -622,7 +809,7 @@ export class CommunicationsService {
         caseId: doc.case_id,
       });
       await this.raiseException(tx, 'MISSING_DATA', reason, doc, null);
-      await countBatchDocument(tx, batch.id);
+      await countBatchDocuments(tx, batch.id, 1);
     });
   }
 
@@ -644,12 +831,8 @@ export class CommunicationsService {
       .where('idempotency_scope', '=', scope)
       .where('idempotency_key', '=', key)
       .executeTakeFirst();
-    if (found && fingerprint && found.request_hash && found.request_hash !== fingerprint) {
-      throw conflict(
-        `idempotencyKey ${JSON.stringify(key)} was used before with a different request; use a new key for a new request`,
-        'IDEMPOTENCY_KEY_REUSED',
-      );
-    }
+    if (found && fingerprint && found.request_hash && found.request_hash !== fingerprint)
+      throw keyReused(key);
     return found;
   }
 
@@ -1095,16 +1278,28 @@ export function requestFingerprint(req: GenerateRequest): string {
 }
 
 /**
- * A document of a batch was inserted, in `tx`: its batch's count moves with it
+ * `n` documents of a batch were inserted, in `tx`: its batch's count moves with them
  * (migration 016), so whether every record has its document is one row's read
  * instead of a count of the batch's documents.
  */
-async function countBatchDocument(tx: Transaction<CommunicationsDB>, batchId: string): Promise<void> {
+async function countBatchDocuments(
+  tx: Transaction<CommunicationsDB>,
+  batchId: string,
+  n: number,
+): Promise<void> {
   await tx
     .updateTable('communications.notice_batches')
-    .set((eb) => ({ documents: eb('documents', '+', 1) }))
+    .set((eb) => ({ documents: eb('documents', '+', n) }))
     .where('id', '=', batchId)
     .execute();
+}
+
+/** The refusal of a key used before with another request (see `byIdempotencyKey`). */
+function keyReused(key: string): GraphQLErrorWithCode {
+  return conflict(
+    `idempotencyKey ${JSON.stringify(key)} was used before with a different request; use a new key for a new request`,
+    'IDEMPOTENCY_KEY_REUSED',
+  );
 }
 
 function checkData(data: unknown): Record<string, unknown> {

@@ -17,7 +17,34 @@ import { CommunicationsReader } from './reader.js';
  * - EXCEPTION_RAISED: the exception, its document and its delivery.
  * - TEMPLATE_UPDATED: the template, its versions with their current review, and how far its trail reached.
  */
-export async function communicationsSnapshot(
+export async function communicationsSnapshots(
+  tx: Transaction<CommunicationsDB>,
+  events: readonly { topic: Topic; payload: Readonly<Record<string, unknown>> }[],
+): Promise<(EventSnapshot | null)[]> {
+  // The documents of a transaction's DELIVERY_STATUS events (a set of a batch's records,
+  // written at once) read together: three reads for the set, not three for each event.
+  const documentIds = [
+    ...new Set(
+      events.flatMap((e) =>
+        e.topic === 'DELIVERY_STATUS' && typeof e.payload.documentId === 'string'
+          ? [e.payload.documentId]
+          : [],
+      ),
+    ),
+  ];
+  const documents = await documentSnapshots(new CommunicationsReader(tx), documentIds);
+  const snapshots: (EventSnapshot | null)[] = [];
+  for (const e of events) {
+    snapshots.push(
+      e.topic === 'DELIVERY_STATUS'
+        ? (documents.get(e.payload.documentId as string) ?? null)
+        : await communicationsSnapshot(tx, e.topic, e.payload),
+    );
+  }
+  return snapshots;
+}
+
+async function communicationsSnapshot(
   tx: Transaction<CommunicationsDB>,
   topic: Topic,
   payload: Readonly<Record<string, unknown>>,
@@ -90,19 +117,36 @@ async function documentSnapshot(
   reader: CommunicationsReader,
   documentId: string,
 ): Promise<EventSnapshot | null> {
-  const [document] = await reader.documents([documentId]);
-  if (!document) return null;
-  const [deliveries] = await reader.deliveriesByDocument([documentId]);
-  const [exceptions] = await reader.exceptionsByDocument([documentId]);
-  return {
-    loaded: {
-      document: { [documentId]: stripDocument(document) },
-      deliveriesByDocument: { [documentId]: deliveries },
-      delivery: Object.fromEntries(deliveries!.map((d) => [d.id, d])),
-      exceptionsByDocument: { [documentId]: exceptions },
-      exception: Object.fromEntries(exceptions!.map((e) => [e.id, e])),
-    },
-  };
+  return (await documentSnapshots(reader, [documentId])).get(documentId) ?? null;
+}
+
+/** Each document's snapshot (absent: no such document), its deliveries and exceptions read for all at once. */
+async function documentSnapshots(
+  reader: CommunicationsReader,
+  documentIds: readonly string[],
+): Promise<Map<string, EventSnapshot>> {
+  const snapshots = new Map<string, EventSnapshot>();
+  if (!documentIds.length) return snapshots;
+  const documents = await reader.documents(documentIds);
+  const found = documentIds.filter((_, i) => documents[i]);
+  if (!found.length) return snapshots;
+  const deliveriesOf = await reader.deliveriesByDocument(found);
+  const exceptionsOf = await reader.exceptionsByDocument(found);
+  found.forEach((documentId, i) => {
+    const document = documents[documentIds.indexOf(documentId)]!;
+    const deliveries = deliveriesOf[i]!;
+    const exceptions = exceptionsOf[i]!;
+    snapshots.set(documentId, {
+      loaded: {
+        document: { [documentId]: stripDocument(document) },
+        deliveriesByDocument: { [documentId]: deliveries },
+        delivery: Object.fromEntries(deliveries.map((d) => [d.id, d])),
+        exceptionsByDocument: { [documentId]: exceptions },
+        exception: Object.fromEntries(exceptions.map((e) => [e.id, e])),
+      },
+    });
+  });
+  return snapshots;
 }
 
 // Columns no GraphQL field reads, which can be large and hold the customer's data

@@ -2,6 +2,7 @@ import type { Transaction } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { SubgraphName } from '../../config/index.js';
 import { Outbox, type Emit, type EventBus } from '../../events/index.js';
+import { eachEvent } from '../../events/snapshot.js';
 import type { WorkflowDB } from '../../store/tables.js';
 import { caseSnapshot } from './cases.js';
 
@@ -15,7 +16,7 @@ import { caseSnapshot } from './cases.js';
 export class CaseOutbox extends Outbox<WorkflowDB> {
   constructor(db: Kysely<WorkflowDB>, source: SubgraphName, bus: EventBus) {
     // Each case event carries the case as it stands then (src/events/snapshot.ts).
-    super(db, source, bus, caseSnapshot);
+    super(db, source, bus, eachEvent(caseSnapshot));
   }
 
   override transaction<T>(fn: (tx: Transaction<WorkflowDB>, emit: Emit) => Promise<T>): Promise<T> {

@@ -681,6 +681,127 @@ const m016_batch_document_count: Migration = {
   },
 };
 
+/**
+ * Issue 13: a batch's progress counts (documents by channel, status and latest delivery's
+ * status: `batchProgress`) kept as counters, moved by the statement that changes a document
+ * or a delivery of the batch, in its transaction, instead of counted over the whole batch
+ * for every progress event's snapshot (which grew with the batch). Triggers, so every path
+ * that writes documents or deliveries (generation, retries, the delivery worker, resends)
+ * keeps them without knowing of them. A delivery's document and its place in the order
+ * (created_at, id) never change, so a delivery update moves its document's count only when
+ * it is the latest; a new one takes over from the latest before it. Counters that fell to
+ * zero stay (read as absent).
+ */
+const upsertMoves = sql.raw(`
+  insert into communications.batch_counts as c (batch_id, channel, document_status, delivery_status, count)
+    select batch_id, channel, document_status, delivery_status, sum(n)::integer from (
+        select batch_id, channel, was_status as document_status, was_delivery as delivery_status, -1 as n
+          from moved where was_status is not null
+        union all
+        select batch_id, channel, now_status, now_delivery, 1 from moved
+      ) m
+      group by 1, 2, 3, 4 having sum(n) <> 0
+      order by 1, 2, 3, 4
+    on conflict (batch_id, channel, document_status, delivery_status)
+      do update set count = c.count + excluded.count`);
+
+const m017_batch_counts: Migration = {
+  async up(db: AnyDB) {
+    await sql`
+      create table communications.batch_counts (
+        batch_id text not null references communications.notice_batches(id),
+        channel text not null,
+        document_status text not null,
+        -- '' while the document has no delivery (a primary key column cannot be null).
+        delivery_status text not null,
+        count integer not null,
+        primary key (batch_id, channel, document_status, delivery_status)
+      );
+
+      -- The latest delivery's status of a document ('' for none), as batchProgress orders them.
+      create function communications.latest_delivery_status(doc text) returns text
+        language sql stable
+        set search_path = pg_catalog, pg_temp
+        as $fn$
+          select coalesce((select x.status from communications.deliveries x where x.document_id = doc
+                           order by x.created_at desc, x.id desc limit 1), '')
+        $fn$;
+
+      -- Each branch: the documents whose count moves ("moved": batch, channel, document status,
+      -- delivery status before and after), then one upsert of the sums, in key order.
+      create function communications.batch_counts_move() returns trigger
+        language plpgsql
+        set search_path = pg_catalog, pg_temp
+        as $fn$
+        begin
+          if TG_TABLE_NAME = 'documents' and TG_OP = 'INSERT' then
+            -- A new document has no delivery yet (a delivery refers to its document).
+            with moved as (
+              select d.batch_id, d.channel, null::text as was_status, d.status as now_status,
+                     null::text as was_delivery, '' as now_delivery
+                from new_rows d where d.batch_id is not null
+            ) ${upsertMoves};
+          elsif TG_TABLE_NAME = 'documents' then
+            with moved as (
+              select o.batch_id, o.channel, o.status as was_status, n.status as now_status,
+                     communications.latest_delivery_status(n.id) as was_delivery,
+                     communications.latest_delivery_status(n.id) as now_delivery
+                from old_rows o join new_rows n on n.id = o.id
+                where o.batch_id is not null and o.status <> n.status
+            ) ${upsertMoves};
+          elsif TG_OP = 'INSERT' then
+            -- Per document: its latest delivery before this statement (none of its new rows), and now.
+            with moved as (
+              select d.batch_id, d.channel, d.status as was_status, d.status as now_status, m.was_delivery,
+                     m.now_delivery
+                from (select distinct document_id from new_rows) x
+                join communications.documents d on d.id = x.document_id
+                cross join lateral (
+                  select coalesce((select y.status from communications.deliveries y
+                                   where y.document_id = d.id and y.id not in (select id from new_rows)
+                                   order by y.created_at desc, y.id desc limit 1), '') as was_delivery,
+                         communications.latest_delivery_status(d.id) as now_delivery
+                ) m
+                where d.batch_id is not null and m.was_delivery <> m.now_delivery
+            ) ${upsertMoves};
+          else
+            -- A delivery that moved counts when it is its document's latest.
+            with moved as (
+              select d.batch_id, d.channel, d.status as was_status, d.status as now_status,
+                     o.status as was_delivery, n.status as now_delivery
+                from old_rows o join new_rows n on n.id = o.id
+                join communications.documents d on d.id = n.document_id
+                where d.batch_id is not null and o.status <> n.status
+                  and n.id = (select y.id from communications.deliveries y where y.document_id = d.id
+                              order by y.created_at desc, y.id desc limit 1)
+            ) ${upsertMoves};
+          end if;
+          return null;
+        end
+        $fn$;
+
+      create trigger batch_counts_documents_insert after insert on communications.documents
+        referencing new table as new_rows
+        for each statement execute function communications.batch_counts_move();
+      create trigger batch_counts_documents_update after update on communications.documents
+        referencing old table as old_rows new table as new_rows
+        for each statement execute function communications.batch_counts_move();
+      create trigger batch_counts_deliveries_insert after insert on communications.deliveries
+        referencing new table as new_rows
+        for each statement execute function communications.batch_counts_move();
+      create trigger batch_counts_deliveries_update after update on communications.deliveries
+        referencing old table as old_rows new table as new_rows
+        for each statement execute function communications.batch_counts_move();
+
+      -- The batches there are, counted once.
+      insert into communications.batch_counts (batch_id, channel, document_status, delivery_status, count)
+        select d.batch_id, d.channel, d.status, communications.latest_delivery_status(d.id), count(*)
+          from communications.documents d where d.batch_id is not null
+          group by 1, 2, 3, 4;
+    `.execute(db);
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '001_workflow': m001_workflow,
   '002_customers': m002_customers,
@@ -698,6 +819,7 @@ export const migrations: Record<string, Migration> = {
   '014_document_output_note': m014_document_output_note,
   '015_workflow_service_poller': m015_workflow_service_poller,
   '016_batch_document_count': m016_batch_document_count,
+  '017_batch_counts': m017_batch_counts,
 };
 
 class StaticProvider implements MigrationProvider {
