@@ -15,6 +15,7 @@ import { configureLogger } from '../src/logger.js';
 import { createApprovedCases, PAGE_QUERY, quiesce, type PageData } from './fixtures.js';
 import type { LoadOptions, LoadSummary } from './load.js';
 import type { PeerReady } from './peer-protocol.js';
+import { processCpuMs } from './proc.js';
 import { assertFullPage, PAGE_SIZE, startDirectServer } from './run.js';
 import {
   benchOptions,
@@ -88,23 +89,11 @@ interface CpuPerRequest {
   subgraphsMs: number;
 }
 
-/**
- * A process's CPU time (user + system) so far, in ms, from /proc/<pid>/stat (Linux; null
- * elsewhere). Fields 14 and 15 after the command name, in clock ticks of 100 Hz: the kernel's
- * USER_HZ, which is 100 on every Linux this runs on.
- */
+/** CPU time so far, in ms: this process's own (null), or another's from /proc. */
 function cpuMsOf(pid: number | null): number | null {
-  if (pid === null) {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1000;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return null;
-  }
+  if (pid !== null) return processCpuMs(pid);
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 // ---------------------------------------------------------------------------

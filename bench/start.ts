@@ -4,6 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { processCpuMs } from './proc.js';
 
 /**
  * `npm run bench:start` (and the last part of `npm run bench`): how long `npm start` takes to be
@@ -69,21 +70,6 @@ function readyz(port: number): Promise<number> {
   });
 }
 
-/**
- * A process's CPU time so far, from /proc (Linux; clock ticks of 10 ms): what the start costs
- * whatever else the machine runs, where the wall time also counts the waits for a core.
- */
-function cpuMsOf(pid: number | undefined): number | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return null;
-  }
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function serverEnv(dataDir: string, port: number): NodeJS.ProcessEnv {
@@ -126,7 +112,7 @@ async function startOnce(main: string, dataDir: string): Promise<Start> {
     if ((await readyz(port)) === 200) readyMs = performance.now() - t0;
     else await sleep(POLL_MS);
   }
-  const cpuMs = cpuMsOf(child.pid);
+  const cpuMs = processCpuMs(child.pid);
   const up = await (async () => {
     // The line is written before the server answers; give its pipe a moment to deliver it.
     for (let i = 0; i < 100; i++) {
