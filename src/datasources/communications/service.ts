@@ -453,12 +453,7 @@ export class CommunicationsService {
       : [];
     const deliveryOf = new Map(deliveries.map((d) => [d.document_id, d]));
     for (const { p, doc } of written) {
-      await emit('DOCUMENT_STATUS', {
-        documentId: doc.id,
-        status: doc.status,
-        customerId: doc.customer_id,
-        caseId: doc.case_id,
-      });
+      await emitDocumentStatus(emit, doc);
       if (p.rendered) {
         await emitDelivery(emit, deliveryOf.get(doc.id)!, doc);
       } else if (p.failure) {
@@ -678,12 +673,7 @@ export class CommunicationsService {
         .returningAll()
         .executeTakeFirst();
       if (!moved) return null;
-      await emit('DOCUMENT_STATUS', {
-        documentId: moved.id,
-        status: moved.status,
-        customerId: moved.customer_id,
-        caseId: moved.case_id,
-      });
+      await emitDocumentStatus(emit, moved);
       if (attempt.rendered) {
         await this.storeParts(tx, moved.id, attempt.rendered);
         await this.createDelivery(tx, emit, moved, address);
@@ -802,12 +792,7 @@ export class CommunicationsService {
         .returningAll()
         .executeTakeFirst();
       if (!doc) return;
-      await emit('DOCUMENT_STATUS', {
-        documentId: doc.id,
-        status: doc.status,
-        customerId: doc.customer_id,
-        caseId: doc.case_id,
-      });
+      await emitDocumentStatus(emit, doc);
       await this.raiseException(tx, 'MISSING_DATA', reason, doc, null);
       await countBatchDocuments(tx, batch.id, 1);
     });
@@ -1202,6 +1187,19 @@ export class CommunicationsService {
       return row;
     });
   }
+}
+
+/** A document's status event: what its subscribers and the snapshotter read. */
+export async function emitDocumentStatus(
+  emit: Emit,
+  doc: Pick<DocumentRow, 'id' | 'status' | 'customer_id' | 'case_id'>,
+) {
+  await emit('DOCUMENT_STATUS', {
+    documentId: doc.id,
+    status: doc.status,
+    customerId: doc.customer_id,
+    caseId: doc.case_id,
+  });
 }
 
 export async function emitDelivery(
