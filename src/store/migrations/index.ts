@@ -749,8 +749,9 @@ const m017_batch_counts: Migration = {
                 from old_rows o join new_rows n on n.id = o.id
                 where o.batch_id is not null and o.status <> n.status
             ) ${upsertMoves};
-          elsif TG_OP = 'INSERT' then
-            -- Per document: its latest delivery before this statement (none of its new rows), and now.
+          else
+            -- Deliveries inserted. Per document: its latest delivery before this statement (none of
+            -- its new rows), and now.
             with moved as (
               select d.batch_id, d.channel, d.status as was_status, d.status as now_status, m.was_delivery,
                      m.now_delivery
@@ -763,17 +764,6 @@ const m017_batch_counts: Migration = {
                          communications.latest_delivery_status(d.id) as now_delivery
                 ) m
                 where d.batch_id is not null and m.was_delivery <> m.now_delivery
-            ) ${upsertMoves};
-          else
-            -- A delivery that moved counts when it is its document's latest.
-            with moved as (
-              select d.batch_id, d.channel, d.status as was_status, d.status as now_status,
-                     o.status as was_delivery, n.status as now_delivery
-                from old_rows o join new_rows n on n.id = o.id
-                join communications.documents d on d.id = n.document_id
-                where d.batch_id is not null and o.status <> n.status
-                  and n.id = (select y.id from communications.deliveries y where y.document_id = d.id
-                              order by y.created_at desc, y.id desc limit 1)
             ) ${upsertMoves};
           end if;
           return null;
@@ -789,9 +779,40 @@ const m017_batch_counts: Migration = {
       create trigger batch_counts_deliveries_insert after insert on communications.deliveries
         referencing new table as new_rows
         for each statement execute function communications.batch_counts_move();
-      create trigger batch_counts_deliveries_update after update on communications.deliveries
-        referencing old table as old_rows new table as new_rows
-        for each statement execute function communications.batch_counts_move();
+      -- A delivery's status moves one row at a time (the delivery worker's steps), so this one
+      -- is a row trigger, run only when the status changed: as a statement trigger with
+      -- transition tables it cost about 28 ms of CPU per document over a batch's deliveries on
+      -- the embedded store (bench:batch, 2,000 documents: 52 ms to the batch's end against 24 ms
+      -- with this one). It moves its document's count when it is the document's latest delivery.
+      create function communications.batch_counts_delivery_moved() returns trigger
+        language plpgsql
+        set search_path = pg_catalog, pg_temp
+        as $fn$
+        declare
+          d record;
+        begin
+          select x.batch_id, x.channel, x.status into d
+            from communications.documents x where x.id = new.document_id;
+          if d.batch_id is null then
+            return null;
+          end if;
+          if exists (select 1 from communications.deliveries y
+                      where y.document_id = new.document_id
+                        and (y.created_at, y.id) > (new.created_at, new.id)) then
+            return null;
+          end if;
+          insert into communications.batch_counts as c (batch_id, channel, document_status, delivery_status, count)
+            select d.batch_id, d.channel, d.status, v.s, v.n
+              from (values (old.status, -1), (new.status, 1)) as v(s, n)
+              order by v.s
+            on conflict (batch_id, channel, document_status, delivery_status)
+              do update set count = c.count + excluded.count;
+          return null;
+        end
+        $fn$;
+      create trigger batch_counts_deliveries_update after update of status on communications.deliveries
+        for each row when (old.status is distinct from new.status)
+        execute function communications.batch_counts_delivery_moved();
 
       -- The batches there are, counted once.
       insert into communications.batch_counts (batch_id, channel, document_status, delivery_status, count)
