@@ -88,7 +88,7 @@ function sharingQueries(subgraph: string, executor: Executor): Executor {
   };
 }
 
-/** A joining caller's own copy of an in-process answer: its data deep-copied, its errors listed anew. */
+/** A joining caller's own copy of an answer (remote or in-process): its data deep-copied, its errors listed anew. */
 function copyResult(result: ExecutionResult): ExecutionResult {
   return {
     ...result,
