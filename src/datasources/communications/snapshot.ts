@@ -127,13 +127,13 @@ async function documentSnapshots(
 ): Promise<Map<string, EventSnapshot>> {
   const snapshots = new Map<string, EventSnapshot>();
   if (!documentIds.length) return snapshots;
-  const documents = await reader.documents(documentIds);
-  const found = documentIds.filter((_, i) => documents[i]);
-  if (!found.length) return snapshots;
+  const documents = (await reader.documents(documentIds)).filter((d) => d !== null);
+  if (!documents.length) return snapshots;
+  const found = documents.map((d) => d.id);
   const deliveriesOf = await reader.deliveriesByDocument(found);
   const exceptionsOf = await reader.exceptionsByDocument(found);
-  found.forEach((documentId, i) => {
-    const document = documents[documentIds.indexOf(documentId)]!;
+  documents.forEach((document, i) => {
+    const documentId = document.id;
     const deliveries = deliveriesOf[i]!;
     const exceptions = exceptionsOf[i]!;
     snapshots.set(documentId, {
