@@ -134,6 +134,9 @@ async function main(): Promise<void> {
       ...(opentext ? { upstreams: () => opentext.upstreams.health.snapshot() } : {}),
       routes,
       introspection: true,
+      // Whoever calls this service (a gateway that shares nothing, several replicas, a client
+      // directly), identical queries of one caller in flight at once run once.
+      shareQueries: true,
       graceMs: config.shutdownGraceMs,
       sockets: config.sockets,
       metrics: config.metrics,

@@ -57,6 +57,7 @@ import type { SocketTimeouts } from '../config/index.js';
 import type { UpstreamStates } from '../upstreams/opentext/health.js';
 import type { ForwardingContext } from './executors.js';
 import { SharedSubscriptions } from './shared-subscriptions.js';
+import { sharingQueries } from './shared-queries.js';
 
 /** An extra HTTP route; returns false when the request is not its own. */
 export type Route = (
@@ -103,6 +104,12 @@ export interface ServeOptions {
    * subgraph authorises the token forwarded with the stream, which is one member's.
    */
   shareSubscriptions?: boolean;
+  /**
+   * Identical queries of one caller in flight at once share one execution (shared-queries.ts). Set
+   * by the subgraph services; the gateway shares its subgraph calls instead (inflight.ts) and runs
+   * every client request itself.
+   */
+  shareQueries?: boolean;
   /** GET /metrics: on its own port when `port` is set, else on this one for the roles the policy names. */
   metrics?: { port: number | undefined; host: string; maxOperationNames: number };
 }
@@ -257,6 +264,7 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
       ...(opts.security ? [anonymousRefused()] : []),
       // An operation an upstream outage stopped entirely: 503 with Retry-After (upstream-status.ts).
       upstreamOutageStatus<ForwardingContext>(),
+      ...(opts.shareQueries ? [sharingQueries<ForwardingContext>(() => metrics.queryShared())] : []),
       // The explorer's page is served before Apollo sees the request (with its own headers).
       ApolloServerPluginLandingPageDisabled(),
       {

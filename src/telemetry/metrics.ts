@@ -76,6 +76,11 @@ const subgraphShared = new client.Counter({
   labelNames: ['subgraph'],
   registers: [registry],
 });
+const queriesShared = new client.Counter({
+  name: `${PREFIX}queries_shared_total`,
+  help: 'Queries a subgraph service answered with the answer of an identical query of the same caller already in flight (no execution of their own).',
+  registers: [registry],
+});
 const subscriptions = new client.Gauge({
   name: `${PREFIX}subscriptions_active`,
   help: 'Subscription streams open in this process, by stream (event topic); equivalent graphql-ws subscriptions share one.',
@@ -185,6 +190,9 @@ export const metrics = {
   },
   subgraphCallShared(subgraph: string): void {
     subgraphShared.inc({ subgraph });
+  },
+  queryShared(): void {
+    queriesShared.inc();
   },
   subscriptionOpened(stream: string): void {
     subscriptions.inc({ stream });
