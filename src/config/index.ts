@@ -50,6 +50,11 @@ const Env = z.object({
   HTTP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(120_000),
   /** WebSocket ping interval; a peer that has not answered the previous ping is disconnected. */
   WS_PING_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  /**
+   * Bytes a WebSocket may have waiting to be sent before the server closes it with 1013 (try again
+   * later): a subscriber reading slower than its shared stream sends; it reconnects and resumes `after`.
+   */
+  WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(65_536).max(1_073_741_824).default(8_388_608),
   /** Batch generation workers in this process (gateway or communications service); `false` leaves them to `npm run worker`. */
   RUN_WORKERS: z
     .enum(['true', 'false'])
@@ -228,6 +233,8 @@ export interface SocketTimeouts {
   keepAliveMs: number;
   idleTimeoutMs: number;
   wsPingMs: number;
+  /** A WebSocket with more than this waiting to be sent is closed with 1013 (shared-subscriptions.ts). */
+  wsMaxBufferedBytes: number;
 }
 
 export interface Config {
@@ -487,6 +494,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       keepAliveMs: e.HTTP_KEEP_ALIVE_MS,
       idleTimeoutMs: e.HTTP_IDLE_TIMEOUT_MS,
       wsPingMs: e.WS_PING_MS,
+      wsMaxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
     },
     auth: {
       mode: authMode,

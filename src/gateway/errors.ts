@@ -64,7 +64,7 @@ export function maskError(formatted: GraphQLFormattedError, error: unknown): Gra
 /** Keeps the code and the fields we put there on purpose; drops stack traces and internals. */
 function pick(ext: GraphQLFormattedError['extensions']): Record<string, unknown> {
   const out: Record<string, unknown> = { code: ext?.code };
-  for (const k of ['field', 'id', 'reason', 'retryAfter', 'upstream'] as const)
+  for (const k of ['field', 'id', 'reason', 'retryAfter', 'resumeAfter', 'upstream'] as const)
     if (ext?.[k] !== undefined) out[k] = ext[k];
   return out;
 }

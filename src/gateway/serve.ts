@@ -306,6 +306,7 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
         context: (principal, authorization) =>
           contextOf({ requestId: randomUUID(), principal, authorization, longLived: true }),
         format: (result) => maskResult(result, formatError),
+        maxBufferedBytes: (opts.sockets ?? DEFAULT_SOCKET_TIMEOUTS).wsMaxBufferedBytes,
       })
     : null;
   const wsServer = useServer<Record<string, unknown>, Extra>(

@@ -9,7 +9,9 @@ import {
 } from 'graphql';
 import { WebSocket } from 'ws';
 import type { Principal } from '../identity/index.js';
+import { log } from '../logger.js';
 import { readAccess } from '../policy/index.js';
+import { metrics } from '../telemetry/metrics.js';
 
 /**
  * Broadcast fan-out for graphql-ws (docs/fanout.md, "Shared execution").
@@ -49,7 +51,17 @@ export interface SharedSubscriptionsOptions {
   context: (principal: Principal, authorization: string | undefined) => object;
   /** A result as clients see it (errors masked and coded), before it is serialised once for everyone. */
   format: (result: ExecutionResult) => ExecutionResult;
+  /**
+   * A socket with more than this waiting to be sent is closed with 1013 instead of being written
+   * to: a broadcast writes to every socket without waiting, so a subscriber that reads slower than
+   * its stream sends would otherwise hold the process's memory without bound. Its client reconnects
+   * and resumes `after` the last event it received (the events are in the table).
+   */
+  maxBufferedBytes: number;
 }
+
+/** The close a subscriber too slow for its shared stream gets: 1013, try again later. */
+export const TOO_SLOW_CLOSE = { code: 1013, reason: 'Subscriber too slow; reconnect and resume with after' };
 
 type Settle = { resolve: (r: IteratorResult<ExecutionResult>) => void; reject: (err: unknown) => void };
 
@@ -132,6 +144,7 @@ class Group {
     private readonly owner: SharedSubscriptions,
     args: ExecutionArgs,
     private readonly format: (result: ExecutionResult) => ExecutionResult,
+    private readonly maxBufferedBytes: number,
   ) {
     this.opened = (async () => {
       const result = await graphqlSubscribe(args);
@@ -197,6 +210,16 @@ class Group {
       if (!m.live(now)) continue;
       const socket = m.subscriber.socket;
       if (socket.readyState !== WebSocket.OPEN) continue;
+      if (socket.bufferedAmount > this.maxBufferedBytes) {
+        // graphql-ws ends the socket's subscriptions when it closes (each leaves its group).
+        socket.close(TOO_SLOW_CLOSE.code, TOO_SLOW_CLOSE.reason);
+        metrics.subscriberShed('socket');
+        log.warn('subscriber too slow: socket closed with 1013', {
+          subject: m.subscriber.principal.sub,
+          bufferedBytes: socket.bufferedAmount,
+        });
+        continue;
+      }
       socket.send(m.prefix + payload + '}');
     }
   }
@@ -286,7 +309,13 @@ export class SharedSubscriptions {
       // The shared execution's principal has what every member shares and no expiry: each
       // member's own expiry is checked per event as it is written (Member.live).
       const contextValue = this.options.context(access.principal, subscriber.authorization);
-      group = new Group(key, this, { ...args, contextValue }, this.options.format);
+      group = new Group(
+        key,
+        this,
+        { ...args, contextValue },
+        this.options.format,
+        this.options.maxBufferedBytes,
+      );
       this.groups.set(key, group);
     }
     const member = group.join(subscriber);

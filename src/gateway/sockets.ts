@@ -19,6 +19,7 @@ export const DEFAULT_SOCKET_TIMEOUTS: SocketTimeouts = {
   keepAliveMs: 5_000,
   idleTimeoutMs: 120_000,
   wsPingMs: 30_000,
+  wsMaxBufferedBytes: 8_388_608,
 };
 
 /** An HTTP server that enforces `t` (header, request, keep-alive and idle timeouts). */

@@ -2,6 +2,7 @@ import type { SubgraphName } from '../config/index.js';
 import type { BusEvent, EventBus, Topic } from '../events/index.js';
 import type { EventLog } from '../events/log.js';
 import { EventRelay, type RelayIndex } from '../events/relay.js';
+import { ErrorCode, GraphQLErrorWithCode } from '../errors/index.js';
 import { metrics } from '../telemetry/metrics.js';
 import { traceDelivery } from '../telemetry/tracing.js';
 
@@ -12,6 +13,30 @@ export function indexOf(args: Record<string, unknown>, fields: readonly string[]
     if (typeof value === 'string' && value) return { field, value };
   }
   return undefined;
+}
+
+/**
+ * Events a stream holds for a subscriber that has not taken them yet. graphql-ws and the event
+ * stream transport take the next event only once the previous one is written to the connection, so
+ * a subscriber reading slower than its events arrive would otherwise hold the process's memory
+ * without bound. Past this many, its stream ends with an error that says where to resume: the
+ * events are in the table, and `after` replays them with no gap.
+ */
+export const MAX_QUEUED_EVENTS = 10_000;
+
+/** Events a replay reads from the table at a time (the event log's page). */
+const REPLAY_PAGE = 500;
+
+/** The error a stream ends with when its subscriber fell `limit` events behind. */
+export function subscriberTooSlow(resumeAfter: string | null, limit: number): GraphQLErrorWithCode {
+  return new GraphQLErrorWithCode(
+    `The subscriber fell more than ${limit} events behind; subscribe again` +
+      (resumeAfter === null
+        ? ' with after set to the last eventId received'
+        : ` with after: "${resumeAfter}"`),
+    ErrorCode.UPSTREAM_UNAVAILABLE,
+    { reason: 'SUBSCRIBER_TOO_SLOW', ...(resumeAfter === null ? {} : { resumeAfter }) },
+  );
 }
 
 /**
@@ -39,6 +64,7 @@ export function streamOf(
   resume?: { log: EventLog; after: string | null },
   /** The payload field and value `keep` requires, if any: the relay then hands over only those events. */
   index?: RelayIndex,
+  maxQueued = MAX_QUEUED_EVENTS,
 ): AsyncIterableIterator<BusEvent> {
   const after = resume?.after ?? null;
   metrics.subscriptionOpened(topic);
@@ -51,6 +77,8 @@ export function streamOf(
   let last = after === null ? -1n : BigInt(after);
   const held: BusEvent[] = [];
   let failure: unknown = null;
+  /** The id of the last event handed to the subscriber: where it resumes if it falls behind. */
+  let handedOut: string | null = after;
 
   const deliver = (e: BusEvent) => {
     const id = BigInt(e.id);
@@ -59,13 +87,32 @@ export function streamOf(
     if (!keep(e)) return;
     const w = waiting.shift();
     if (w) w.resolve({ value: e, done: false });
-    else queue.push(e);
+    else if (queue.length < maxQueued) queue.push(e);
+    else {
+      // What it has not taken is dropped with the stream; it resumes from the table.
+      failure = subscriberTooSlow(handedOut, maxQueued);
+      metrics.subscriberShed('stream');
+      finish();
+    }
   };
+  /** Live events held during the replay were dropped (too many): the replay reads them from the table. */
+  let heldDropped = false;
   const onEvent = (e: BusEvent) => {
     if (done) return;
-    if (replaying) held.push(e);
-    else deliver(e);
+    if (!replaying) deliver(e);
+    else if (held.length < maxQueued) held.push(e);
+    else {
+      held.length = 0;
+      heldDropped = true;
+    }
   };
+  /** Events a replay reads at a time: a page, or less when the stream has room for fewer. */
+  const page = Math.max(1, Math.min(REPLAY_PAGE, Math.floor(maxQueued / 2)));
+  const hasRoom = () => queue.length + page <= maxQueued;
+  /** Wakes a replay waiting for the subscriber to take what it read (`room`). */
+  let wakeReplay: (() => void) | null = null;
+  const room = (): Promise<void> =>
+    hasRoom() || done ? Promise.resolve() : new Promise<void>((r) => (wakeReplay = r));
   let feedStart: (cursor: bigint) => void = () => undefined;
   const started = new Promise<bigint>((resolve) => (feedStart = resolve));
   // Without a log (no caller does that today) there is only the bus: live events as published.
@@ -80,15 +127,22 @@ export function streamOf(
       for (const w of waiting.splice(0)) w.resolve({ value: undefined, done: true });
       queue.length = 0;
       held.length = 0;
+      wakeReplay?.();
     }
     return { value: undefined, done: true };
   };
   if (resume) {
+    // Reads the table from `last` to its end, a page at a time, each page only once the subscriber
+    // has taken most of the one before: a subscriber resuming far back is paced by its own reading,
+    // not held in memory whole. Live events dropped while it read are read again (`heldDropped`).
     const replay = async () => {
       for (;;) {
-        const page = await resume.log.after(topic, last.toString());
-        for (const e of page) deliver(e);
-        if (page.length < 500) break;
+        await room();
+        if (done) return;
+        heldDropped = false;
+        const events = await resume.log.after(topic, last.toString(), page);
+        for (const e of events) deliver(e);
+        if (events.length < page && !heldDropped) break;
       }
     };
     void (async () => {
@@ -98,13 +152,24 @@ export function streamOf(
         // the table stands at its first read), and what lies between comes from the
         // table below, so an event committed once this subscription is under way is
         // never skipped, even one whose publish was lost.
-        if (after === null) last = BigInt(await resume.log.newest(topic));
-        else await replay();
+        if (after === null) {
+          last = BigInt(await resume.log.newest(topic));
+          // Nothing handed out yet: a subscriber that falls behind resumes from where it started.
+          handedOut ??= last.toString();
+        } else await replay();
         // The live feed starts after some id; if that is past what the replay
         // read (a new reader starts at the newest id, read meanwhile), the
         // events in between come from the table too, before the held ones.
         const from = await started;
         if (!done && from > last) await replay();
+        // Live events held meanwhile join the stream only if there is room for them all; if not,
+        // they are dropped and read from the table at the subscriber's pace. No await between
+        // this check and the switch to live: nothing held can be dropped unseen.
+        while (!done && (heldDropped || queue.length + held.length > maxQueued)) {
+          held.length = 0;
+          heldDropped = true;
+          await replay();
+        }
         replaying = false;
         held.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
         for (const e of held.splice(0)) deliver(e);
@@ -119,6 +184,7 @@ export function streamOf(
   }
   /** Each event handed to the subscriber: counted, and a span linked to the change that caused it. */
   const delivering = (e: BusEvent): BusEvent => {
+    handedOut = e.id;
     metrics.delivered(topic);
     traceDelivery(topic, e.id, e.traceparent);
     return e;
@@ -126,7 +192,15 @@ export function streamOf(
   return {
     next: () => {
       if (failure) return Promise.reject(failure);
-      if (queue.length) return Promise.resolve({ value: delivering(queue.shift()!), done: false });
+      if (queue.length) {
+        const e = queue.shift()!;
+        if (wakeReplay && hasRoom()) {
+          const wake = wakeReplay;
+          wakeReplay = null;
+          wake();
+        }
+        return Promise.resolve({ value: delivering(e), done: false });
+      }
       if (done) return Promise.resolve({ value: undefined, done: true });
       return new Promise<IteratorResult<BusEvent>>((resolve, reject) =>
         waiting.push({ resolve, reject }),

@@ -81,6 +81,12 @@ const queriesShared = new client.Counter({
   help: 'Queries a subgraph service answered with the answer of an identical query of the same caller already in flight (no execution of their own).',
   registers: [registry],
 });
+const subscribersShed = new client.Counter({
+  name: `${PREFIX}subscribers_shed_total`,
+  help: "Subscribers cut off for reading slower than their events arrive: `stream` (its own stream ended with SUBSCRIBER_TOO_SLOW), `socket` (a shared stream's socket closed with 1013).",
+  labelNames: ['how'],
+  registers: [registry],
+});
 const subscriptions = new client.Gauge({
   name: `${PREFIX}subscriptions_active`,
   help: 'Subscription streams open in this process, by stream (event topic); equivalent graphql-ws subscriptions share one.',
@@ -193,6 +199,9 @@ export const metrics = {
   },
   queryShared(): void {
     queriesShared.inc();
+  },
+  subscriberShed(how: 'stream' | 'socket'): void {
+    subscribersShed.inc({ how });
   },
   subscriptionOpened(stream: string): void {
     subscriptions.inc({ stream });
