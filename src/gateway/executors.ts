@@ -75,8 +75,8 @@ export function inProcessExecutor(subgraph: Subgraph): Executor {
  * Identical queries of one caller in flight at once run once (./inflight.ts says on what terms):
  * the key is the caller's token and the request as it would be sent (operation name, the document
  * as ./request-key.ts writes it, variables). Mutations, subscriptions, calls without a token and
- * the long-lived contexts of subscriptions pass straight through. Wraps the measured executor, so the call
- * metrics count calls made, not calls joined.
+ * the long-lived contexts of subscriptions pass straight through. Wraps the measured executor, so
+ * the call metrics count calls made, not calls joined.
  */
 function sharingQueries(subgraph: string, executor: Executor): Executor {
   const calls = new InflightCalls<ExecutionResult>(copyResult, () => metrics.subgraphCallShared(subgraph));
