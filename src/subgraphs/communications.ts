@@ -180,7 +180,7 @@ export async function createCommunicationsSubgraph(deps: {
     service,
     deps.deliveryStepMs,
     // A batch's progress follows its deliveries until they all ended.
-    (tx, emit, batchId, status) => noticeBatches.deliveryMoved(tx, emit, batchId, status),
+    (tx, emit, batchId, statuses) => noticeBatches.deliveriesMoved(tx, emit, batchId, statuses),
   );
   outbox.onCommit(() => {
     relay.kick();

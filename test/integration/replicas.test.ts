@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { sql } from 'kysely';
 import { SEED_TEMPLATES } from '../../src/datasources/communications/seed/templates.js';
 import { startTestGateway, type TestGateway } from '../support/harness.js';
 import { freshDatabase, serviceUrl, type PostgresFixture } from '../support/services.js';
@@ -91,5 +92,48 @@ withServices('replicas with a Redis bus', () => {
       svc,
     );
     expect(customers.data!.customers.totalCount).toBe(60);
+  });
+  test('two delivery workers on one store move each delivery once, a pass at a time', async () => {
+    // Documents generated through both replicas at once: both replicas' delivery workers take
+    // their deliveries in passes side by side. Each step must be taken, and announced, once.
+    const svc = await a.token('svc', 'service');
+    const generated = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        (i % 2 ? a : b).gql<{ generateDocument: { id: string } }>(
+          `mutation ($input: GenerateDocumentInput!) { generateDocument(input: $input) { id } }`,
+          {
+            input: {
+              customerId: `cus_${String((i % 20) + 1).padStart(3, '0')}`,
+              templateId: 'tpl_billing_notice',
+              channel: 'PRINT',
+              data: SEED_TEMPLATES.find((x) => x.id === 'tpl_billing_notice')!.sampleData,
+            },
+          },
+          svc,
+        ),
+      ),
+    );
+    expect(generated.filter((r) => r.errors)).toEqual([]);
+    await a.settle();
+    await b.settle();
+    const db = a.gateway.store!.db;
+    const { rows: deliveries } = await sql<{ id: string; status: string; attempts: number }>`
+      select id, status, attempts from communications.deliveries`.execute(db);
+    expect(deliveries.length).toBeGreaterThanOrEqual(40);
+    for (const d of deliveries) expect(['DELIVERED', 'FAILED']).toContain(d.status);
+    // Sent once: a delivery sent by both workers is moved by one commit only.
+    expect(deliveries.filter((d) => d.attempts !== 1)).toEqual([]);
+    const { rows: steps } = await sql<{ delivery_id: string; status: string; n: string }>`
+      select payload->>'deliveryId' as delivery_id, payload->'delivery'->>'status' as status,
+        count(*)::text as n
+      from communications.events where topic = 'DELIVERY_STATUS'
+      group by 1, 2`.execute(db);
+    expect(steps.filter((s) => s.n !== '1')).toEqual([]);
+    const stepsOf = new Map<string, string[]>();
+    for (const s of steps) stepsOf.set(s.delivery_id, [...(stepsOf.get(s.delivery_id) ?? []), s.status]);
+    for (const d of deliveries) {
+      const expected = d.status === 'DELIVERED' ? ['DELIVERED', 'PENDING', 'SENT'] : ['FAILED', 'PENDING'];
+      expect({ id: d.id, steps: (stepsOf.get(d.id) ?? []).sort() }).toEqual({ id: d.id, steps: expected });
+    }
   });
 });

@@ -239,17 +239,22 @@ export class NoticeBatches {
   }
 
   /**
-   * A delivery of one of the batch's documents moved to `status`, in the
-   * transaction that moved it: the batch's delivered and failed counts moved
-   * with it. Only a delivery that ended (DELIVERED, FAILED) can end the batch.
+   * Deliveries of the batch's documents moved (to `statuses`, one each), in the
+   * transaction that moved them (the delivery worker's pass): the batch's
+   * delivered and failed counts moved with them (migration 017's trigger). Only
+   * a delivery that ended (DELIVERED, FAILED) can end the batch. Looked at once
+   * for the pass; a batch that already ended gets an event for each step, as it
+   * would for each step in a transaction of its own.
    */
-  async deliveryMoved(
+  async deliveriesMoved(
     tx: Transaction<CommunicationsDB>,
     emit: Emit,
     batchId: string,
-    status: string,
+    statuses: readonly string[],
   ): Promise<void> {
-    await this.advance(tx, emit, batchId, status === 'DELIVERED' || status === 'FAILED');
+    if (!statuses.length) return;
+    const ended = statuses.some((s) => s === 'DELIVERED' || s === 'FAILED');
+    await this.advance(tx, emit, batchId, ended, statuses.length);
   }
 
   /**
@@ -269,6 +274,8 @@ export class NoticeBatches {
     emit: Emit,
     batchId: string,
     mayEnd: boolean | 'everyRecordDone',
+    /** How many changes this is (a delivery pass's steps): an ended batch gets an event each. */
+    changes = 1,
   ): Promise<void> {
     const read = (lock: boolean) => {
       const q = tx
@@ -287,7 +294,7 @@ export class NoticeBatches {
     }
     const event = { batchId: batch.id, caseId: batch.case_id };
     if (batch.status !== 'RUNNING') {
-      await emit('BATCH_PROGRESS', event);
+      for (let i = 0; i < changes; i++) await emit('BATCH_PROGRESS', event);
       return;
     }
     if (mayEnd && (await isSettled(tx, batch))) {

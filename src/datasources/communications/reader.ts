@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type {
   CommunicationsDB,
   DeliveryRow,
@@ -43,6 +43,42 @@ export class CommunicationsReader {
   versions = (ids: readonly string[]) =>
     this.byIds<TemplateVersionRow>('communications.template_versions', ids);
   documents = (ids: readonly string[]) => this.byIds<DocumentRow>('communications.documents', ids);
+
+  /**
+   * Documents as an event's snapshot keeps them: every column but the archived render snapshot
+   * (no GraphQL field reads it, and it is a document's largest column after its parts), read
+   * as `{}`. A delivery pass's events read a few dozen documents: parsing their render data
+   * only to drop it cost about a millisecond a document on the embedded store.
+   */
+  async documentsForEvents(ids: readonly string[]): Promise<(DocumentRow | null)[]> {
+    if (!ids.length) return [];
+    const rows = await this.db
+      .selectFrom('communications.documents')
+      .select([
+        'id',
+        'status',
+        'channel',
+        'customer_id',
+        'case_id',
+        'template_version_id',
+        sql<DocumentRow['snapshot']>`'{}'::jsonb`.as('snapshot'),
+        'content_hash',
+        'media_type',
+        'reissue_of',
+        'batch_id',
+        'idempotency_key',
+        'idempotency_scope',
+        'request_hash',
+        'output_note',
+        'requested_by',
+        'created_at',
+        'updated_at',
+      ])
+      .where('id', 'in', [...ids])
+      .execute();
+    const map = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => map.get(id) ?? null);
+  }
   deliveries = (ids: readonly string[]) => this.byIds<DeliveryRow>('communications.deliveries', ids);
   exceptions = (ids: readonly string[]) => this.byIds<ExceptionRow>('communications.exceptions', ids);
 

@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Topic } from '../../events/index.js';
 import type { EventSnapshot } from '../../events/snapshot.js';
-import type { CommunicationsDB, DocumentRow, NoticeBatchRow } from '../../store/tables.js';
+import type { CommunicationsDB, NoticeBatchRow } from '../../store/tables.js';
 import { batchProgress } from './batches.js';
 import { CommunicationsReader } from './reader.js';
 
@@ -127,7 +127,7 @@ async function documentSnapshots(
 ): Promise<Map<string, EventSnapshot>> {
   const snapshots = new Map<string, EventSnapshot>();
   if (!documentIds.length) return snapshots;
-  const documents = (await reader.documents(documentIds)).filter((d) => d !== null);
+  const documents = (await reader.documentsForEvents(documentIds)).filter((d) => d !== null);
   if (!documents.length) return snapshots;
   const found = documents.map((d) => d.id);
   const deliveriesOf = await reader.deliveriesByDocument(found);
@@ -138,7 +138,8 @@ async function documentSnapshots(
     const exceptions = exceptionsOf[i]!;
     snapshots.set(documentId, {
       loaded: {
-        document: { [documentId]: stripDocument(document) },
+        // Read without its render snapshot (`documentsForEvents`): not copied into events.
+        document: { [documentId]: document },
         deliveriesByDocument: { [documentId]: deliveries },
         delivery: Object.fromEntries(deliveries.map((d) => [d.id, d])),
         exceptionsByDocument: { [documentId]: exceptions },
@@ -150,6 +151,5 @@ async function documentSnapshots(
 }
 
 // Columns no GraphQL field reads, which can be large and hold the customer's data
-// (the archived render snapshot, the notice's data): not copied into events.
-const stripDocument = (d: DocumentRow): DocumentRow => ({ ...d, snapshot: {} });
+// (the notice's data; a document's render snapshot is not even read): not copied into events.
 const stripBatch = (b: NoticeBatchRow): NoticeBatchRow => ({ ...b, data: {} });
