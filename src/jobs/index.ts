@@ -111,8 +111,9 @@ export async function startJobs(
       // no-ops the second time (idempotency keys), so a retry costs time, not duplicates.
       // pg-boss completes the fetched jobs only once every set is written (committed).
       const batchSize = Math.max(concurrency * 8, 16);
-      let workerId: string | undefined;
-      workerId = await boss.work<NoticeRecordJob>(
+      // Set once work() answers; the handler only reads it (its first fetch comes later).
+      const worker: { id?: string } = {};
+      worker.id = await boss.work<NoticeRecordJob>(
         NOTICE_RECORD_QUEUE,
         { batchSize, pollingIntervalSeconds: 0.5 },
         async (batch) => {
@@ -120,7 +121,7 @@ export async function startJobs(
           // done instead of waiting out the rest of the polling interval, which capped a batch at
           // batchSize records per 0.5 s however fast they were written. (pg-boss's own `notify`:
           // it skips the wait after this fetch only; an empty or partial fetch waits as before.)
-          if (batch.length === batchSize && workerId) boss.notifyWorker(workerId);
+          if (batch.length === batchSize && worker.id) boss.notifyWorker(worker.id);
           const sets: NoticeRecordJob[][] = [];
           for (let i = 0; i < batch.length; i += RECORDS_PER_SET)
             sets.push(batch.slice(i, i + RECORDS_PER_SET).map((job) => job.data));
