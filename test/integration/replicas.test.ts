@@ -114,11 +114,26 @@ withServices('replicas with a Redis bus', () => {
       ),
     );
     expect(generated.filter((r) => r.errors)).toEqual([]);
-    await a.settle();
-    await b.settle();
+    // Both replicas' live workers move the deliveries; wait until every one has ended. (Not
+    // settle(): a replica's settle sees a command the other replica holds under its lease as due
+    // only when that lease runs out, a minute on.)
     const db = a.gateway.store!.db;
-    const { rows: deliveries } = await sql<{ id: string; status: string; attempts: number }>`
-      select id, status, attempts from communications.deliveries`.execute(db);
+    const read = async () =>
+      (
+        await sql<{ id: string; status: string; attempts: number }>`
+          select id, status, attempts from communications.deliveries`.execute(db)
+      ).rows;
+    let deliveries = await read();
+    for (const deadline = Date.now() + 60_000; ;) {
+      if (
+        deliveries.length >= 40 &&
+        deliveries.every((d) => d.status === 'DELIVERED' || d.status === 'FAILED')
+      )
+        break;
+      if (Date.now() > deadline) throw new Error(`deliveries not ended: ${JSON.stringify(deliveries)}`);
+      await new Promise((r) => setTimeout(r, 50));
+      deliveries = await read();
+    }
     expect(deliveries.length).toBeGreaterThanOrEqual(40);
     for (const d of deliveries) expect(['DELIVERED', 'FAILED']).toContain(d.status);
     // Sent once: a delivery sent by both workers is moved by one commit only.
