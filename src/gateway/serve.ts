@@ -57,7 +57,7 @@ import type { SocketTimeouts } from '../config/index.js';
 import type { UpstreamStates } from '../upstreams/opentext/health.js';
 import type { ForwardingContext } from './executors.js';
 import { SharedSubscriptions } from './shared-subscriptions.js';
-import { sharingQueries } from './shared-queries.js';
+import { sharingQueriesPlugin } from './shared-queries.js';
 
 /** An extra HTTP route; returns false when the request is not its own. */
 export type Route = (
@@ -264,7 +264,7 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
       ...(opts.security ? [anonymousRefused()] : []),
       // An operation an upstream outage stopped entirely: 503 with Retry-After (upstream-status.ts).
       upstreamOutageStatus<ForwardingContext>(),
-      ...(opts.shareQueries ? [sharingQueries<ForwardingContext>(() => metrics.queryShared())] : []),
+      ...(opts.shareQueries ? [sharingQueriesPlugin<ForwardingContext>(() => metrics.queryShared())] : []),
       // The explorer's page is served before Apollo sees the request (with its own headers).
       ApolloServerPluginLandingPageDisabled(),
       {

@@ -23,7 +23,9 @@ import type { ForwardingContext } from './executors.js';
  * is not a cache. If the first request's answer is not a single result (an incremental delivery)
  * or its processing failed unexpectedly, the requests that waited run themselves.
  */
-export function sharingQueries<C extends ForwardingContext>(onShared: () => void): ApolloServerPlugin<C> {
+export function sharingQueriesPlugin<C extends ForwardingContext>(
+  onShared: () => void,
+): ApolloServerPlugin<C> {
   /** The first request's answer by key, while it runs: null tells a joiner to run itself. */
   const inflight = new Map<string, Promise<SharedAnswer | null>>();
   /** How to settle what a first request's joiners wait for, by its request context. */
