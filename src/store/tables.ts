@@ -406,6 +406,8 @@ export interface BatchCountsTable {
   channel: string;
   document_status: string;
   delivery_status: string;
+  /** The writing connection's backend pid (migration 018): a count is the sum over slots. */
+  slot: Generated<number>;
   count: number;
 }
 

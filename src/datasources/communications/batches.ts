@@ -282,7 +282,11 @@ export class NoticeBatches {
         .selectFrom('communications.notice_batches')
         .select(['id', 'case_id', 'status', 'total', 'documents'])
         .where('id', '=', batchId);
-      return (lock ? q.forUpdate() : q).executeTakeFirst();
+      // NO KEY UPDATE: it serialises the decisions on the row with each other and with the
+      // document count's update, yet not with the key-share locks every insert of the batch's
+      // documents and counters takes on it (their foreign keys). FOR UPDATE waited for every
+      // generating transaction in flight, and deadlocked with them (40P01 on PostgreSQL).
+      return (lock ? q.forNoKeyUpdate() : q).executeTakeFirst();
     };
     let batch = await read(mayEnd === true);
     if (!batch) return;
@@ -314,7 +318,7 @@ export class NoticeBatches {
         .selectFrom('communications.notice_batches')
         .select(['id', 'case_id', 'status', 'total'])
         .where('id', '=', batch.id)
-        .forUpdate()
+        .forNoKeyUpdate()
         .executeTakeFirst();
       if (locked?.status === 'RUNNING') await this.finish(tx, emit, locked);
     });
@@ -381,12 +385,15 @@ export async function batchProgress(db: Kysely<CommunicationsDB>, batchId: strin
     .executeTakeFirst();
   if (!batch) throw notFound('NoticeBatch', batchId);
   // The counters the batch's writes keep (migration 017), not a count of its documents: a
-  // progress event's snapshot reads them, and they do not grow with the batch.
+  // progress event's snapshot reads them, and they do not grow with the batch. Each count is
+  // the sum of its slots, one per connection that wrote it (migration 018).
   const rows = await db
     .selectFrom('communications.batch_counts')
-    .select(['channel', 'document_status', 'delivery_status', 'count'])
+    .select(['channel', 'document_status', 'delivery_status'])
+    .select(sql<number>`sum(count)::integer`.as('count'))
     .where('batch_id', '=', batchId)
-    .where('count', '>', 0)
+    .groupBy(['channel', 'document_status', 'delivery_status'])
+    .having(sql<number>`sum(count)`, '>', 0)
     .orderBy('channel')
     .orderBy('document_status')
     // As the count ordered them: documents without a delivery ('' here, null there) last.

@@ -823,6 +823,109 @@ const m017_batch_counts: Migration = {
   },
 };
 
+/**
+ * Issue 13: migration 017's counters striped by the writing connection (`slot`, its backend's
+ * pid), so that writers on PostgreSQL stop queueing on them. With one row per (batch, channel,
+ * statuses), every transaction generating a batch's documents and every delivery pass held the
+ * same few rows from its first insert to its commit: the batch's writers ran one at a time
+ * (bench:batch on PostgreSQL sampled pg_stat_activity: most active backends waited on a
+ * `transactionid` lock at the documents and deliveries inserts, 49.6 documents/s), and a delivery
+ * pass and a generating set locking them in opposite orders deadlocked (40P01). A backend runs
+ * one transaction at a time, so no two open transactions share a slot; a count is the sum over
+ * slots (`batchProgress`), and one slot's row may go below zero (a document counted by one
+ * connection, its delivery moved by another). Rows per batch stay bounded by the connections
+ * that wrote it, not its size. The embedded store has one backend: one slot, as before.
+ */
+const upsertSlottedMoves = sql.raw(`
+  insert into communications.batch_counts as c (batch_id, channel, document_status, delivery_status, slot, count)
+    select batch_id, channel, document_status, delivery_status, pg_backend_pid(), sum(n)::integer from (
+        select batch_id, channel, was_status as document_status, was_delivery as delivery_status, -1 as n
+          from moved where was_status is not null
+        union all
+        select batch_id, channel, now_status, now_delivery, 1 from moved
+      ) m
+      group by 1, 2, 3, 4 having sum(n) <> 0
+      order by 1, 2, 3, 4
+    on conflict (batch_id, channel, document_status, delivery_status, slot)
+      do update set count = c.count + excluded.count`);
+
+const m018_batch_counts_slots: Migration = {
+  async up(db: AnyDB) {
+    await sql`
+      alter table communications.batch_counts add column slot integer not null default 0;
+      alter table communications.batch_counts drop constraint batch_counts_pkey;
+      alter table communications.batch_counts
+        add primary key (batch_id, channel, document_status, delivery_status, slot);
+
+      create or replace function communications.batch_counts_move() returns trigger
+        language plpgsql
+        set search_path = pg_catalog, pg_temp
+        as $fn$
+        begin
+          if TG_TABLE_NAME = 'documents' and TG_OP = 'INSERT' then
+            with moved as (
+              select d.batch_id, d.channel, null::text as was_status, d.status as now_status,
+                     null::text as was_delivery, '' as now_delivery
+                from new_rows d where d.batch_id is not null
+            ) ${upsertSlottedMoves};
+          elsif TG_TABLE_NAME = 'documents' then
+            with moved as (
+              select o.batch_id, o.channel, o.status as was_status, n.status as now_status,
+                     communications.latest_delivery_status(n.id) as was_delivery,
+                     communications.latest_delivery_status(n.id) as now_delivery
+                from old_rows o join new_rows n on n.id = o.id
+                where o.batch_id is not null and o.status <> n.status
+            ) ${upsertSlottedMoves};
+          else
+            with moved as (
+              select d.batch_id, d.channel, d.status as was_status, d.status as now_status, m.was_delivery,
+                     m.now_delivery
+                from (select distinct document_id from new_rows) x
+                join communications.documents d on d.id = x.document_id
+                cross join lateral (
+                  select coalesce((select y.status from communications.deliveries y
+                                   where y.document_id = d.id and y.id not in (select id from new_rows)
+                                   order by y.created_at desc, y.id desc limit 1), '') as was_delivery,
+                         communications.latest_delivery_status(d.id) as now_delivery
+                ) m
+                where d.batch_id is not null and m.was_delivery <> m.now_delivery
+            ) ${upsertSlottedMoves};
+          end if;
+          return null;
+        end
+        $fn$;
+
+      create or replace function communications.batch_counts_delivery_moved() returns trigger
+        language plpgsql
+        set search_path = pg_catalog, pg_temp
+        as $fn$
+        declare
+          d record;
+        begin
+          select x.batch_id, x.channel, x.status into d
+            from communications.documents x where x.id = new.document_id;
+          if d.batch_id is null then
+            return null;
+          end if;
+          if exists (select 1 from communications.deliveries y
+                      where y.document_id = new.document_id
+                        and (y.created_at, y.id) > (new.created_at, new.id)) then
+            return null;
+          end if;
+          insert into communications.batch_counts as c
+              (batch_id, channel, document_status, delivery_status, slot, count)
+            select d.batch_id, d.channel, d.status, v.s, pg_backend_pid(), v.n
+              from (values (old.status, -1), (new.status, 1)) as v(s, n)
+              order by v.s
+            on conflict (batch_id, channel, document_status, delivery_status, slot)
+              do update set count = c.count + excluded.count;
+          return null;
+        end
+        $fn$;
+    `.execute(db);
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '001_workflow': m001_workflow,
   '002_customers': m002_customers,
@@ -841,6 +944,7 @@ export const migrations: Record<string, Migration> = {
   '015_workflow_service_poller': m015_workflow_service_poller,
   '016_batch_document_count': m016_batch_document_count,
   '017_batch_counts': m017_batch_counts,
+  '018_batch_counts_slots': m018_batch_counts_slots,
 };
 
 class StaticProvider implements MigrationProvider {
