@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { loadConfig } from '../src/config/index.js';
 import { createRenderPool, defaultRenderWorkers } from '../src/datasources/communications/engine/pool.js';
 import { startGateway, type Gateway } from '../src/gateway/index.js';
@@ -29,6 +30,7 @@ import { NAMES, STATEMENT, STATEMENT_VERSION, statementSnapshot } from './statem
  * BENCH_DOCS (default 10000) sets the size; BENCH_RAW_DOCS (default BENCH_DOCS / 4,
  * at least 200) the raw renders of each of the two raw runs; BENCH_DATABASE_URL runs
  * it on PostgreSQL instead of the embedded PGlite; WORKER_CONCURRENCY as in the product.
+ * BENCH_STATEMENTS=1 adds where the store's time went by statement (see `statementTimes`).
  */
 const DOCS = Number(process.env.BENCH_DOCS ?? 10_000);
 const RAW_DOCS = Number(process.env.BENCH_RAW_DOCS ?? Math.max(200, Math.round(DOCS / 4)));
@@ -75,6 +77,52 @@ function rawRenderRateApart(threads: number, n: number): Promise<{ rate: number;
       },
     );
   });
+}
+
+/**
+ * BENCH_STATEMENTS=1: each statement's time from when its connection sent it to when the
+ * connection was ready again, summed by statement text (its first 70 characters, whitespace
+ * folded), for every connection in the process (Kysely's and pg-boss's). On the embedded store
+ * that is mostly the store's own CPU on the main thread (PGlite runs there); on PostgreSQL, the
+ * round trip. Patches pg's Query (a library seam: its submit and ready hooks are not typed).
+ */
+function statementTimes(): { report(top: number): string[] } {
+  const times = new Map<string, { n: number; ms: number }>();
+  type Hooked = { text?: string; submit(c: unknown): unknown; handleReadyForQuery(c: unknown): unknown };
+  const proto = (pg as unknown as { Query: { prototype: Hooked } }).Query.prototype;
+  const sent = new WeakMap<object, number>();
+  const submit = proto.submit;
+  const ready = proto.handleReadyForQuery;
+  proto.submit = function (this: Hooked, c: unknown) {
+    sent.set(this, performance.now());
+    return submit.call(this, c);
+  };
+  proto.handleReadyForQuery = function (this: Hooked, c: unknown) {
+    const t0 = sent.get(this);
+    if (t0 !== undefined) {
+      const key = (this.text ?? '(no text)').replace(/\s+/g, ' ').trim().slice(0, 70);
+      const entry = times.get(key) ?? { n: 0, ms: 0 };
+      entry.n++;
+      entry.ms += performance.now() - t0;
+      times.set(key, entry);
+    }
+    return ready.call(this, c);
+  };
+  return {
+    report(top) {
+      const all = [...times.entries()].sort((a, b) => b[1].ms - a[1].ms);
+      const total = all.reduce((n, [, e]) => n + e.ms, 0);
+      return [
+        `  store time by statement   ${(total / 1000).toFixed(1)} s in all (sent to ready, every connection)`,
+        ...all
+          .slice(0, top)
+          .map(
+            ([k, e]) =>
+              `    ${((e.ms / total) * 100).toFixed(1).padStart(5)} % ${(e.ms / 1000).toFixed(1).padStart(6)} s ${String(e.n).padStart(7)}× ${(e.ms / e.n).toFixed(2).padStart(6)} ms  ${k}`,
+          ),
+      ];
+    },
+  };
 }
 
 async function main(): Promise<void> {
@@ -163,6 +211,7 @@ async function main(): Promise<void> {
       return poolQuery(...args);
     };
     const statementsBefore = store.stats.queries;
+    const timing = process.env.BENCH_STATEMENTS === '1' ? statementTimes() : null;
     const cpuBefore = process.cpuUsage();
     const t0 = Date.now();
     const { batchId } = await batches.launch({
@@ -284,6 +333,7 @@ async function main(): Promise<void> {
     console.log(
       `  load average              ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before; ${loadAfterBatch.map((l) => l.toFixed(2)).join(' ')} after the batch`,
     );
+    if (timing) for (const line of timing.report(15)) console.log(line);
     console.log(
       `  measured on               ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), node ${process.version}, in one process (gateway, workers, delivery and store)`,
     );

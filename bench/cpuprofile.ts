@@ -2,7 +2,8 @@ import fs from 'node:fs';
 
 /**
  * Where a gateway's CPU went under load, from a profile `npm run bench:gateways` wrote with
- * BENCH_PROFILE_DIR: `node dist/bench/cpuprofile.js <file.cpuprofile> [top] [filter]`.
+ * BENCH_PROFILE_DIR: `node dist/bench/cpuprofile.js <file.cpuprofile> [top] [filter]`. A batch's
+ * (`node --cpu-prof dist/bench/batch.js`): PROFILE_WINDOW=processRecordsTraced.
  *
  * Only the part of the profile that served operations is counted: from the first to the last
  * sample with a GraphQL execution on its stack (a frame named executeFields: graphql-js and
@@ -36,7 +37,13 @@ function packageOf(url: string): string {
   return url.slice(-50);
 }
 
-export function summarizeProfile(profile: Profile, top: number, filter: RegExp | null): string[] {
+export function summarizeProfile(
+  profile: Profile,
+  top: number,
+  filter: RegExp | null,
+  /** The function whose samples bound the window counted (a batch's: processRecordsTraced). */
+  windowFunction = 'executeFields',
+): string[] {
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -45,8 +52,7 @@ export function summarizeProfile(profile: Profile, top: number, filter: RegExp |
     const known = underExecution.get(id);
     if (known !== undefined) return known;
     const up = parent.get(id);
-    const r =
-      nodes.get(id)!.callFrame.functionName === 'executeFields' || (up !== undefined && executing(up));
+    const r = nodes.get(id)!.callFrame.functionName === windowFunction || (up !== undefined && executing(up));
     underExecution.set(id, r);
     return r;
   };
@@ -114,9 +120,14 @@ export function summarizeProfile(profile: Profile, top: number, filter: RegExp |
 if (require.main === module) {
   const [file, top, filter] = process.argv.slice(2);
   if (!file) {
-    console.error('usage: node dist/bench/cpuprofile.js <file.cpuprofile> [top rows] [filter regexp]');
+    console.error(
+      'usage: [PROFILE_WINDOW=<function>] node dist/bench/cpuprofile.js <file.cpuprofile> [top rows] [filter regexp]',
+    );
     process.exit(2);
   }
   const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
-  console.log(summarizeProfile(profile, Number(top ?? 40), filter ? new RegExp(filter) : null).join('\n'));
+  const window = process.env.PROFILE_WINDOW ?? 'executeFields';
+  console.log(
+    summarizeProfile(profile, Number(top ?? 40), filter ? new RegExp(filter) : null, window).join('\n'),
+  );
 }

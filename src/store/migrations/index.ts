@@ -926,6 +926,19 @@ const m018_batch_counts_slots: Migration = {
   },
 };
 
+/**
+ * Issue 13: a document's parts are stored as they are, without PostgreSQL's TOAST compression
+ * (pglz). They are PDFs with deflated streams, e-mail and web bodies already small: pglz ran over
+ * each part on every insert only to store it uncompressed in the end (it needs a 25 % saving),
+ * and on the embedded store that ran on the event-loop thread. `EXTERNAL` still moves large
+ * values out of line; it changes how rows written from now on are stored, not what they hold.
+ */
+const m019_document_parts_uncompressed: Migration = {
+  async up(db: AnyDB) {
+    await sql`alter table communications.document_parts alter column body set storage external`.execute(db);
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '001_workflow': m001_workflow,
   '002_customers': m002_customers,
@@ -945,6 +958,7 @@ export const migrations: Record<string, Migration> = {
   '016_batch_document_count': m016_batch_document_count,
   '017_batch_counts': m017_batch_counts,
   '018_batch_counts_slots': m018_batch_counts_slots,
+  '019_document_parts_uncompressed': m019_document_parts_uncompressed,
 };
 
 class StaticProvider implements MigrationProvider {
