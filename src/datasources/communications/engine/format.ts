@@ -93,30 +93,47 @@ export function parseIsoDate(value: unknown, what: string): Date {
 export type DateStyle = 'iso' | 'long';
 
 const dateFormats = new Map<string, Intl.DateTimeFormat>();
+const longDates = new Map<string, string>();
 
 export function formatDate(value: unknown, style: DateStyle, locale: string): string {
   if (value === null || value === undefined || value === '') return '';
   const date = parseIsoDate(value, 'date');
   if (style === 'iso') return date.toISOString().slice(0, 10);
+  // A batch prints the same few dates (its issue date, the data's) on every letter, and ICU's
+  // formatting is the costly part; the text is a pure function of locale and date.
+  const key = `${locale}|${date.getTime()}`;
+  const known = longDates.get(key);
+  if (known !== undefined) return known;
   let format = dateFormats.get(locale);
   if (!format) {
     format = new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone: 'UTC' });
     if (dateFormats.size < 1000) dateFormats.set(locale, format);
   }
-  return format.format(date);
+  const text = format.format(date);
+  if (longDates.size >= 1000) longDates.clear();
+  longDates.set(key, text);
+  return text;
 }
 
 let regionNames: Intl.DisplayNames | null = null;
+const countryCache = new Map<string, string>();
 
 /**
  * An ISO 3166 code as the country line of a postal address: the English name in capitals, as
  * the UPU recommends for international mail. Anything that is not a known code is printed as given.
  */
 export function postalCountry(code: string): string {
-  if (!/^[A-Za-z]{2}$/.test(code)) return code;
-  regionNames ??= new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' });
-  const name = regionNames.of(code.toUpperCase());
-  return !name || name === 'Unknown Region' ? code : name.toUpperCase();
+  // A pure function of the code (ICU's names are fixed for the process): every letter asks again.
+  const known = countryCache.get(code);
+  if (known !== undefined) return known;
+  let line = code;
+  if (/^[A-Za-z]{2}$/.test(code)) {
+    regionNames ??= new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' });
+    const name = regionNames.of(code.toUpperCase());
+    line = !name || name === 'Unknown Region' ? code : name.toUpperCase();
+  }
+  if (countryCache.size < 1000) countryCache.set(code, line);
+  return line;
 }
 
 /**
@@ -127,15 +144,24 @@ export const DEFAULT_LANGUAGE = 'en-GB';
 /** A version lists at most this many languages its text is written for. */
 export const MAX_LANGUAGES = 10;
 
+const languageCache = new Map<string, string | null>();
+
 /** The canonical form of a BCP 47 tag Intl can format in, or null. */
 export function supportedLanguage(tag: unknown): string | null {
   if (typeof tag !== 'string' || tag === '' || tag.length > 35) return null;
+  // Asked for the version's languages and the customer's locale on every letter, and ICU's answer
+  // is fixed for the process: the two Intl calls were a twentieth of a statement's render.
+  const known = languageCache.get(tag);
+  if (known !== undefined) return known;
+  let language: string | null;
   try {
     const [canonical] = Intl.getCanonicalLocales(tag);
-    return canonical && Intl.NumberFormat.supportedLocalesOf([canonical]).length ? canonical : null;
+    language = canonical && Intl.NumberFormat.supportedLocalesOf([canonical]).length ? canonical : null;
   } catch {
-    return null;
+    language = null;
   }
+  if (languageCache.size < 1000) languageCache.set(tag, language);
+  return language;
 }
 
 /**
