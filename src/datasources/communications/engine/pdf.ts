@@ -2,6 +2,7 @@ import PDFDocument from 'pdfkit';
 import { TemplateError } from './errors.js';
 import { resetSharedGlyphs, type PrintFonts } from './fonts.js';
 import { postalCountry } from './format.js';
+import { collectOutput, shareStreamWriting } from './pdf-output.js';
 import type { Brand, PostalAddress } from './types.js';
 
 export type RenderedPrintBlock =
@@ -210,6 +211,7 @@ function aliasDefaultFont(doc: PDFKit.PDFDocument, name: string, source: unknown
 export function renderLetterPdf(letter: PrintLetter, fonts: PrintFonts): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     let doc: PDFKit.PDFDocument;
+    shareStreamWriting();
     // From here to doc.end() everything runs synchronously: see resetSharedGlyphs.
     resetSharedGlyphs(fonts);
     try {
@@ -234,8 +236,9 @@ export function renderLetterPdf(letter: PrintLetter, fonts: PrintFonts): Promise
       reject(new TemplateError(`PRINT: ${(err as Error).message}`, { cause: err }));
       return;
     }
-    const chunks: Buffer[] = [];
-    doc.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const chunks: Uint8Array[] = [];
+    if (collectOutput(doc, chunks)) doc.resume();
+    else doc.on('data', (chunk: Buffer) => chunks.push(chunk));
     doc.on('end', () => resolve(Buffer.concat(chunks)));
     doc.on('error', (err: Error) => reject(new TemplateError(`PRINT: ${err.message}`, { cause: err })));
     try {
