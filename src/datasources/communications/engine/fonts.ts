@@ -89,7 +89,9 @@ type LayoutRunFn = (this: { font: unknown }, text: string, features?: unknown) =
  * the same bytes.
  */
 interface RecordedRun {
-  before: Map<number, number[] | null>;
+  /** `before` as two arrays: glyph ids, and each one's characters (null: not looked up yet). */
+  beforeIds: number[];
+  beforeCharacters: Array<number[] | null>;
   calls: Array<[number, number[]]>;
   glyphIds: number[];
   positions: object[];
@@ -111,16 +113,35 @@ const decodeCaches = new WeakMap<object, Map<number, unknown>>();
 const metricsCaches = new WeakMap<object, Map<number, unknown>>();
 
 function sameCharacters(a: number[], b: number[]): boolean {
-  return a.length === b.length && a.every((c, i) => c === b[i]);
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
+// Plain loops over arrays rather than Map iteration and closures: this runs for every word of
+// every letter (it and its caller were the largest single item of a statement's profile).
 function replayable(font: SharedFontkitFont, recorded: RecordedRun): boolean {
-  for (const [id, characters] of recorded.before) {
-    const glyph = font._glyphs[id];
+  const { beforeIds, beforeCharacters } = recorded;
+  const glyphs = font._glyphs;
+  for (let i = 0; i < beforeIds.length; i++) {
+    const glyph = glyphs[beforeIds[i]!];
+    const characters = beforeCharacters[i] ?? null;
     if (characters === null ? glyph !== undefined : !glyph || !sameCharacters(glyph.codePoints, characters))
       return false;
   }
   return true;
+}
+
+function replay(font: SharedFontkitFont, recorded: RecordedRun): LayoutRun {
+  const { calls, glyphIds } = recorded;
+  for (let i = 0; i < calls.length; i++) {
+    const [id, characters] = calls[i]!;
+    font.getGlyph(id, characters.slice());
+  }
+  const glyphs = font._glyphs;
+  const run: GlyphLike[] = new Array<GlyphLike>(glyphIds.length);
+  for (let i = 0; i < glyphIds.length; i++) run[i] = glyphs[glyphIds[i]!]!;
+  return { glyphs: run, positions: recorded.positions, advanceWidth: recorded.advanceWidth };
 }
 
 function sharedLayoutRun(
@@ -131,15 +152,9 @@ function sharedLayoutRun(
   layoutRun: LayoutRunFn,
 ): LayoutRun {
   const variants = cache.get(text);
-  for (const recorded of variants ?? []) {
-    if (!replayable(font, recorded)) continue;
-    for (const [id, characters] of recorded.calls) font.getGlyph(id, [...characters]);
-    return {
-      glyphs: recorded.glyphIds.map((id) => font._glyphs[id]!),
-      positions: recorded.positions,
-      advanceWidth: recorded.advanceWidth,
-    };
-  }
+  if (variants)
+    for (let i = 0; i < variants.length; i++)
+      if (replayable(font, variants[i]!)) return replay(font, variants[i]!);
   const before = new Map<number, number[] | null>();
   const calls: Array<[number, number[]]> = [];
   const lookup = font.getGlyph;
@@ -167,7 +182,8 @@ function sharedLayoutRun(
     const list = variants ?? [];
     if (list.length < MAX_VARIANTS_PER_TEXT) {
       list.push({
-        before,
+        beforeIds: [...before.keys()],
+        beforeCharacters: [...before.values()],
         calls,
         glyphIds: run.glyphs.map((glyph) => glyph.id),
         positions: run.positions,
