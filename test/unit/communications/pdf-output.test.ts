@@ -1,5 +1,8 @@
 import PDFDocument from 'pdfkit';
-import { collectOutput, shareStreamWriting } from '../../../src/datasources/communications/engine/pdf-output.js';
+import {
+  collectOutput,
+  shareStreamWriting,
+} from '../../../src/datasources/communications/engine/pdf-output.js';
 
 type DocumentClass = typeof PDFDocument;
 
@@ -47,7 +50,8 @@ describe('PDF output', () => {
     let Pristine: DocumentClass | undefined;
     jest.isolateModules(() => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- a second, unpatched copy of pdfkit
-      Pristine = (require('pdfkit') as { default?: DocumentClass }).default ?? (require('pdfkit') as DocumentClass);
+      const loaded = require('pdfkit') as DocumentClass | { default: DocumentClass };
+      Pristine = 'default' in loaded ? loaded.default : loaded;
     });
     expect(Pristine).toBeDefined();
     expect(Pristine).not.toBe(PDFDocument);
