@@ -25,6 +25,7 @@ export function resolveLocale(locale: unknown): string {
 }
 
 const numberFormats = new Map<string, Intl.NumberFormat>();
+const amounts = new Map<string, string>();
 
 export function formatMoney(amount: unknown, currency: unknown, locale: string): string {
   if (amount === null || amount === undefined || amount === '') return '';
@@ -36,12 +37,21 @@ export function formatMoney(amount: unknown, currency: unknown, locale: string):
     throw new TemplateError(`money: ${JSON.stringify(currency)} is not an ISO 4217 currency code`);
   }
   const key = `${locale}|${currency}`;
+  // A statement prints the same few amounts on every letter of a batch, and ICU's formatting is
+  // the costly part; the text is a pure function of locale, currency and value. String(value)
+  // tells every number apart but -0 from 0, which ICU prints with a minus sign.
+  const amountKey = `${key}|${Object.is(value, -0) ? '-0' : String(value)}`;
+  const known = amounts.get(amountKey);
+  if (known !== undefined) return known;
   let format = numberFormats.get(key);
   if (!format) {
     format = new Intl.NumberFormat(locale, { style: 'currency', currency });
     if (numberFormats.size < 1000) numberFormats.set(key, format);
   }
-  return format.format(value);
+  const text = format.format(value);
+  if (amounts.size >= 1000) amounts.clear();
+  amounts.set(amountKey, text);
+  return text;
 }
 
 const percentFormats = new Map<string, Intl.NumberFormat>();
@@ -71,23 +81,39 @@ export function formatPercent(value: unknown, locale: string): string {
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
+const parsedDates = new Map<string, number>();
+
 /** Parses an ISO date or an ISO date-time with an explicit offset; anything else is refused. */
 export function parseIsoDate(value: unknown, what: string): Date {
   if (typeof value === 'string') {
-    const dateOnly = DATE_ONLY.exec(value);
-    if (dateOnly) {
-      const [, y, m, d] = dateOnly;
-      const date = new Date(Date.UTC(Number(y), Number(m) - 1, Number(d)));
-      // Date.UTC rolls 2025-02-30 over into March; a calendar date that does not exist is an error.
-      if (date.toISOString().slice(0, 10) === value) return date;
-    } else if (DATE_TIME.test(value)) {
-      const date = new Date(value);
-      if (!Number.isNaN(date.getTime())) return date;
+    // Every letter parses its issue date three times or more, and a batch shares it: remember the
+    // instant of strings already accepted (a fresh Date each time, since callers own it).
+    const known = parsedDates.get(value);
+    if (known !== undefined) return new Date(known);
+    const date = parseIsoString(value);
+    if (date) {
+      if (parsedDates.size >= 1000) parsedDates.clear();
+      parsedDates.set(value, date.getTime());
+      return date;
     }
   }
   throw new TemplateError(
     `${what}: ${JSON.stringify(value)} is not an ISO date (YYYY-MM-DD or date-time with offset)`,
   );
+}
+
+function parseIsoString(value: string): Date | null {
+  const dateOnly = DATE_ONLY.exec(value);
+  if (dateOnly) {
+    const [, y, m, d] = dateOnly;
+    const date = new Date(Date.UTC(Number(y), Number(m) - 1, Number(d)));
+    // Date.UTC rolls 2025-02-30 over into March; a calendar date that does not exist is an error.
+    if (date.toISOString().slice(0, 10) === value) return date;
+  } else if (DATE_TIME.test(value)) {
+    const date = new Date(value);
+    if (!Number.isNaN(date.getTime())) return date;
+  }
+  return null;
 }
 
 export type DateStyle = 'iso' | 'long';
