@@ -34,6 +34,7 @@ export interface TrueTypeSubset {
   loca: { offsets: number[]; version: number };
   hmtx: { metrics: Array<{ advance: number; bearing: number }>; bearings: number[] };
   _addGlyph(gid: number): number;
+  includeGlyph(gid: number): number;
   encode(): Uint8Array;
 }
 
@@ -84,6 +85,7 @@ function isTrueTypeSubset(value: unknown): value is TrueTypeSubset {
     subset !== null &&
     Array.isArray(subset.glyphs) &&
     typeof subset._addGlyph === 'function' &&
+    typeof subset.includeGlyph === 'function' &&
     typeof subset.encode === 'function' &&
     // A CFF subset (CFFSubset) has `cff`; those keep fontkit's encoder.
     !('cff' in subset)
@@ -124,14 +126,74 @@ function layoutOf(file: Uint8Array, longLoca: boolean): SubsetLayout | null {
   return { tables, hhea, maxp, longLoca };
 }
 
+/**
+ * What fontkit's _addGlyph appends for one glyph of a font, kept per font and glyph id: its glyf
+ * bytes, advance and left bearing depend on the id alone (the font has no variations: see
+ * shareSubsetEncoding), and a composite's bytes differ between subsets only in its components'
+ * ids, which are renumbered per subset at `pos`, as _addGlyph does.
+ */
+interface GlyphEntry {
+  bytes: Uint8Array;
+  components: Array<{ glyphID: number; pos: number }> | null;
+  advance: number;
+  bearing: number;
+}
+
+/** The glyph as _addGlyph reads it. Library seam: fontkit's TTFGlyph. */
+interface DecodableGlyph {
+  _decode(): { numberOfContours: number; components?: Array<{ glyphID: number; pos: number }> } | null;
+}
+
+const glyphEntries = new WeakMap<object, Map<number, GlyphEntry>>();
+
+/**
+ * fontkit's _addGlyph for `gid`, from the entry of an earlier subset when there is one. The first
+ * time a glyph is met, fontkit's own _addGlyph runs and what it appended is kept. It is a sixth
+ * of the walk's cost: no glyph object, outline decoding or table stream per glyph and letter.
+ * The glyph objects fontkit would create are not created: nothing reads them after the subset
+ * is encoded (see encodeSharedSubset).
+ */
+function addGlyph(subset: TrueTypeSubset, entries: Map<number, GlyphEntry>, gid: number): void {
+  const known = entries.get(gid);
+  if (!known) {
+    const index = subset._addGlyph(gid);
+    const glyph = (subset.font as { getGlyph(id: number): DecodableGlyph }).getGlyph(gid);
+    const decoded = glyph._decode();
+    const metrics = subset.hmtx.metrics[index]!;
+    entries.set(gid, {
+      bytes: subset.glyf[index]!,
+      components:
+        decoded && decoded.numberOfContours < 0
+          ? (decoded.components ?? []).map(({ glyphID, pos }) => ({ glyphID, pos }))
+          : null,
+      advance: metrics.advance,
+      bearing: metrics.bearing,
+    });
+    return;
+  }
+  let bytes = known.bytes;
+  if (known.components) {
+    bytes = bytes.slice();
+    const view = new DataView(bytes.buffer);
+    for (const component of known.components)
+      view.setUint16(component.pos, subset.includeGlyph(component.glyphID));
+  }
+  subset.glyf.push(bytes);
+  subset.loca.offsets.push(subset.offset);
+  subset.hmtx.metrics.push({ advance: known.advance, bearing: known.bearing });
+  subset.offset += bytes.length;
+}
+
 /** fontkit's TTFSubset.encode up to its last line: the glyph walk that fills glyf, loca and hmtx. */
 function walkGlyphs(subset: TrueTypeSubset, locaVersion: number): void {
   subset.glyf = [];
   subset.offset = 0;
   subset.loca = { offsets: [], version: locaVersion };
   subset.hmtx = { metrics: [], bearings: [] };
+  let entries = glyphEntries.get(subset.font);
+  if (!entries) glyphEntries.set(subset.font, (entries = new Map()));
   // Components of composite glyphs are appended to `glyphs` as the walk goes.
-  for (let i = 0; i < subset.glyphs.length; i++) subset._addGlyph(subset.glyphs[i]!);
+  for (let i = 0; i < subset.glyphs.length; i++) addGlyph(subset, entries, subset.glyphs[i]!);
   subset.loca.offsets.push(subset.offset);
 }
 
@@ -216,8 +278,8 @@ function writeFile(subset: TrueTypeSubset, layout: SubsetLayout): Uint8Array {
 
 /** A fresh TTFSubset of `font` holding `glyphs` (glyph 0 comes first by itself). */
 function subsetOf(font: SubsettableFont, glyphs: number[]): TrueTypeSubset | null {
-  const subset = font.createSubset() as { includeGlyph?: (id: number) => number };
-  if (!isTrueTypeSubset(subset) || typeof subset.includeGlyph !== 'function') return null;
+  const subset = font.createSubset();
+  if (!isTrueTypeSubset(subset)) return null;
   for (const id of glyphs) subset.includeGlyph(id);
   return subset;
 }

@@ -89,7 +89,9 @@ type LayoutRunFn = (this: { font: unknown }, text: string, features?: unknown) =
  * the same bytes.
  */
 interface RecordedRun {
-  before: Map<number, number[] | null>;
+  /** `before` as two arrays: glyph ids, and each one's characters (null: not looked up yet). */
+  beforeIds: number[];
+  beforeCharacters: Array<number[] | null>;
   calls: Array<[number, number[]]>;
   glyphIds: number[];
   positions: object[];
@@ -111,16 +113,35 @@ const decodeCaches = new WeakMap<object, Map<number, unknown>>();
 const metricsCaches = new WeakMap<object, Map<number, unknown>>();
 
 function sameCharacters(a: number[], b: number[]): boolean {
-  return a.length === b.length && a.every((c, i) => c === b[i]);
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
+// Plain loops over arrays rather than Map iteration and closures: this runs for every word of
+// every letter (it and its caller were the largest single item of a statement's profile).
 function replayable(font: SharedFontkitFont, recorded: RecordedRun): boolean {
-  for (const [id, characters] of recorded.before) {
-    const glyph = font._glyphs[id];
+  const { beforeIds, beforeCharacters } = recorded;
+  const glyphs = font._glyphs;
+  for (let i = 0; i < beforeIds.length; i++) {
+    const glyph = glyphs[beforeIds[i]!];
+    const characters = beforeCharacters[i] ?? null;
     if (characters === null ? glyph !== undefined : !glyph || !sameCharacters(glyph.codePoints, characters))
       return false;
   }
   return true;
+}
+
+function replay(font: SharedFontkitFont, recorded: RecordedRun): LayoutRun {
+  const { calls, glyphIds } = recorded;
+  for (let i = 0; i < calls.length; i++) {
+    const [id, characters] = calls[i]!;
+    font.getGlyph(id, characters.slice());
+  }
+  const glyphs = font._glyphs;
+  const run: GlyphLike[] = new Array<GlyphLike>(glyphIds.length);
+  for (let i = 0; i < glyphIds.length; i++) run[i] = glyphs[glyphIds[i]!]!;
+  return { glyphs: run, positions: recorded.positions, advanceWidth: recorded.advanceWidth };
 }
 
 function sharedLayoutRun(
@@ -131,15 +152,9 @@ function sharedLayoutRun(
   layoutRun: LayoutRunFn,
 ): LayoutRun {
   const variants = cache.get(text);
-  for (const recorded of variants ?? []) {
-    if (!replayable(font, recorded)) continue;
-    for (const [id, characters] of recorded.calls) font.getGlyph(id, [...characters]);
-    return {
-      glyphs: recorded.glyphIds.map((id) => font._glyphs[id]!),
-      positions: recorded.positions,
-      advanceWidth: recorded.advanceWidth,
-    };
-  }
+  if (variants)
+    for (let i = 0; i < variants.length; i++)
+      if (replayable(font, variants[i]!)) return replay(font, variants[i]!);
   const before = new Map<number, number[] | null>();
   const calls: Array<[number, number[]]> = [];
   const lookup = font.getGlyph;
@@ -167,7 +182,8 @@ function sharedLayoutRun(
     const list = variants ?? [];
     if (list.length < MAX_VARIANTS_PER_TEXT) {
       list.push({
-        before,
+        beforeIds: [...before.keys()],
+        beforeCharacters: [...before.values()],
         calls,
         glyphIds: run.glyphs.map((glyph) => glyph.id),
         positions: run.positions,
@@ -177,6 +193,69 @@ function sharedLayoutRun(
     }
   }
   return run;
+}
+
+/** pdfkit's EmbeddedFont as its layout reads it: one per document and font. */
+interface EmbeddedLike {
+  font: unknown;
+  layoutCache?: Record<string, LayoutRun> | null;
+  layoutCached: (text: string) => LayoutRun;
+}
+
+type LayoutFn = (
+  this: EmbeddedLike,
+  text: string,
+  features?: unknown,
+  onlyWidth?: boolean,
+) => { glyphs: GlyphLike[] | null; positions: object[] | null; advanceWidth: number };
+
+/**
+ * Widths of whole strings per EmbeddedFont, that is per document and font. Once a string has been
+ * laid out in a document, each of its words is in pdfkit's per-document layout cache, so laying it
+ * out again has no side effect and sums the same widths in the same order: the sum can be kept.
+ * pdfkit measures most strings more than once (line wrapping measures each word, heightOfString
+ * wraps a table cell before text() wraps it again).
+ */
+const widthMemos = new WeakMap<object, Map<string, number>>();
+
+/**
+ * pdfkit's EmbeddedFont.layout for a font shared here, step for step: the text is cut after each
+ * space or tab, each piece goes through layoutCached in order, and the widths are added in the
+ * same order, so the glyphs, positions and width are the same. pdfkit's own loop tests every
+ * character with `[' ', '\t'].includes(text.charAt(i))` and concatenates the glyph and position
+ * arrays piece by piece; this one compares char codes and appends.
+ */
+function sharedLayout(
+  embedded: EmbeddedLike,
+  text: string,
+  onlyWidth: boolean,
+): { glyphs: GlyphLike[] | null; positions: object[] | null; advanceWidth: number } {
+  let memo: Map<string, number> | undefined;
+  if (onlyWidth && embedded.layoutCache) {
+    memo = widthMemos.get(embedded);
+    if (!memo) widthMemos.set(embedded, (memo = new Map()));
+    const width = memo.get(text);
+    if (width !== undefined) return { glyphs: null, positions: null, advanceWidth: width };
+  }
+  const glyphs: GlyphLike[] | null = onlyWidth ? null : [];
+  const positions: object[] | null = onlyWidth ? null : [];
+  let advanceWidth = 0;
+  let last = 0;
+  for (let i = 0; i <= text.length; i++) {
+    if (i < text.length) {
+      const code = text.charCodeAt(i);
+      if (code !== 32 && code !== 9) continue;
+    } else if (last >= i) break;
+    const run = embedded.layoutCached(text.slice(last, i + 1));
+    if (glyphs && positions) {
+      for (let g = 0; g < run.glyphs.length; g++) glyphs.push(run.glyphs[g]!);
+      for (let p = 0; p < run.positions.length; p++) positions.push(run.positions[p]!);
+    }
+    advanceWidth += run.advanceWidth;
+    last = i + 1;
+  }
+  memo?.set(text, advanceWidth);
+  return { glyphs, positions, advanceWidth };
 }
 
 const PATCHED = Symbol('commsgraph.sharedFonts');
@@ -210,6 +289,19 @@ function shareAcrossDocuments(embeddedFont: unknown, font: SharedFontkitFont): v
       if (!cache) return layoutRun.call(this, text, features);
       return sharedLayoutRun(this, this.font as SharedFontkitFont, cache, text, layoutRun);
     };
+    if (typeof embeddedProto.layout === 'function' && typeof embeddedProto.layoutCached === 'function') {
+      const layout = embeddedProto.layout as LayoutFn;
+      embeddedProto.layout = function (
+        this: EmbeddedLike,
+        text: string,
+        features?: unknown,
+        onlyWidth?: boolean,
+      ) {
+        if (features || typeof text !== 'string' || !layoutCaches.has(this.font as object))
+          return layout.call(this, text, features, onlyWidth);
+        return sharedLayout(this, text, onlyWidth === true);
+      };
+    }
     embeddedProto[PATCHED] = true;
   }
   if (!glyphProto[PATCHED]) {

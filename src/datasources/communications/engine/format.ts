@@ -25,6 +25,7 @@ export function resolveLocale(locale: unknown): string {
 }
 
 const numberFormats = new Map<string, Intl.NumberFormat>();
+const amounts = new Map<string, string>();
 
 export function formatMoney(amount: unknown, currency: unknown, locale: string): string {
   if (amount === null || amount === undefined || amount === '') return '';
@@ -36,12 +37,21 @@ export function formatMoney(amount: unknown, currency: unknown, locale: string):
     throw new TemplateError(`money: ${JSON.stringify(currency)} is not an ISO 4217 currency code`);
   }
   const key = `${locale}|${currency}`;
+  // A statement prints the same few amounts on every letter of a batch, and ICU's formatting is
+  // the costly part; the text is a pure function of locale, currency and value. String(value)
+  // tells every number apart but -0 from 0, which ICU prints with a minus sign.
+  const amountKey = `${key}|${Object.is(value, -0) ? '-0' : String(value)}`;
+  const known = amounts.get(amountKey);
+  if (known !== undefined) return known;
   let format = numberFormats.get(key);
   if (!format) {
     format = new Intl.NumberFormat(locale, { style: 'currency', currency });
     if (numberFormats.size < 1000) numberFormats.set(key, format);
   }
-  return format.format(value);
+  const text = format.format(value);
+  if (amounts.size >= 1000) amounts.clear();
+  amounts.set(amountKey, text);
+  return text;
 }
 
 const percentFormats = new Map<string, Intl.NumberFormat>();
@@ -71,18 +81,20 @@ export function formatPercent(value: unknown, locale: string): string {
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
+const parsedDates = new Map<string, number>();
+
 /** Parses an ISO date or an ISO date-time with an explicit offset; anything else is refused. */
 export function parseIsoDate(value: unknown, what: string): Date {
   if (typeof value === 'string') {
-    const dateOnly = DATE_ONLY.exec(value);
-    if (dateOnly) {
-      const [, y, m, d] = dateOnly;
-      const date = new Date(Date.UTC(Number(y), Number(m) - 1, Number(d)));
-      // Date.UTC rolls 2025-02-30 over into March; a calendar date that does not exist is an error.
-      if (date.toISOString().slice(0, 10) === value) return date;
-    } else if (DATE_TIME.test(value)) {
-      const date = new Date(value);
-      if (!Number.isNaN(date.getTime())) return date;
+    // Every letter parses its issue date three times or more, and a batch shares it: remember the
+    // instant of strings already accepted (a fresh Date each time, since callers own it).
+    const known = parsedDates.get(value);
+    if (known !== undefined) return new Date(known);
+    const date = parseIsoString(value);
+    if (date) {
+      if (parsedDates.size >= 1000) parsedDates.clear();
+      parsedDates.set(value, date.getTime());
+      return date;
     }
   }
   throw new TemplateError(
@@ -90,33 +102,64 @@ export function parseIsoDate(value: unknown, what: string): Date {
   );
 }
 
+function parseIsoString(value: string): Date | null {
+  const dateOnly = DATE_ONLY.exec(value);
+  if (dateOnly) {
+    const [, y, m, d] = dateOnly;
+    const date = new Date(Date.UTC(Number(y), Number(m) - 1, Number(d)));
+    // Date.UTC rolls 2025-02-30 over into March; a calendar date that does not exist is an error.
+    if (date.toISOString().slice(0, 10) === value) return date;
+  } else if (DATE_TIME.test(value)) {
+    const date = new Date(value);
+    if (!Number.isNaN(date.getTime())) return date;
+  }
+  return null;
+}
+
 export type DateStyle = 'iso' | 'long';
 
 const dateFormats = new Map<string, Intl.DateTimeFormat>();
+const longDates = new Map<string, string>();
 
 export function formatDate(value: unknown, style: DateStyle, locale: string): string {
   if (value === null || value === undefined || value === '') return '';
   const date = parseIsoDate(value, 'date');
   if (style === 'iso') return date.toISOString().slice(0, 10);
+  // A batch prints the same few dates (its issue date, the data's) on every letter, and ICU's
+  // formatting is the costly part; the text is a pure function of locale and date.
+  const key = `${locale}|${date.getTime()}`;
+  const known = longDates.get(key);
+  if (known !== undefined) return known;
   let format = dateFormats.get(locale);
   if (!format) {
     format = new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone: 'UTC' });
     if (dateFormats.size < 1000) dateFormats.set(locale, format);
   }
-  return format.format(date);
+  const text = format.format(date);
+  if (longDates.size >= 1000) longDates.clear();
+  longDates.set(key, text);
+  return text;
 }
 
 let regionNames: Intl.DisplayNames | null = null;
+const countryCache = new Map<string, string>();
 
 /**
  * An ISO 3166 code as the country line of a postal address: the English name in capitals, as
  * the UPU recommends for international mail. Anything that is not a known code is printed as given.
  */
 export function postalCountry(code: string): string {
-  if (!/^[A-Za-z]{2}$/.test(code)) return code;
-  regionNames ??= new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' });
-  const name = regionNames.of(code.toUpperCase());
-  return !name || name === 'Unknown Region' ? code : name.toUpperCase();
+  // A pure function of the code (ICU's names are fixed for the process): every letter asks again.
+  const known = countryCache.get(code);
+  if (known !== undefined) return known;
+  let line = code;
+  if (/^[A-Za-z]{2}$/.test(code)) {
+    regionNames ??= new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' });
+    const name = regionNames.of(code.toUpperCase());
+    line = !name || name === 'Unknown Region' ? code : name.toUpperCase();
+  }
+  if (countryCache.size < 1000) countryCache.set(code, line);
+  return line;
 }
 
 /**
@@ -127,15 +170,24 @@ export const DEFAULT_LANGUAGE = 'en-GB';
 /** A version lists at most this many languages its text is written for. */
 export const MAX_LANGUAGES = 10;
 
+const languageCache = new Map<string, string | null>();
+
 /** The canonical form of a BCP 47 tag Intl can format in, or null. */
 export function supportedLanguage(tag: unknown): string | null {
   if (typeof tag !== 'string' || tag === '' || tag.length > 35) return null;
+  // Asked for the version's languages and the customer's locale on every letter, and ICU's answer
+  // is fixed for the process: the two Intl calls were a twentieth of a statement's render.
+  const known = languageCache.get(tag);
+  if (known !== undefined) return known;
+  let language: string | null;
   try {
     const [canonical] = Intl.getCanonicalLocales(tag);
-    return canonical && Intl.NumberFormat.supportedLocalesOf([canonical]).length ? canonical : null;
+    language = canonical && Intl.NumberFormat.supportedLocalesOf([canonical]).length ? canonical : null;
   } catch {
-    return null;
+    language = null;
   }
+  if (languageCache.size < 1000) languageCache.set(tag, language);
+  return language;
 }
 
 /**

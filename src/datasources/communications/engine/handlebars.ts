@@ -155,13 +155,20 @@ export function createTemplateEnvironment(): TemplateEnvironment {
         knownHelpers: KNOWN_HELPERS,
         knownHelpersOnly: true,
       });
-      return (context) => {
+      const run = (context: TemplateContext): string => {
         try {
           return template(context, RUNTIME_OPTIONS);
         } catch (err) {
           throw new TemplateError(`${label}: ${(err as Error).message}`, { cause: err });
         }
       };
+      // Text without a single mustache (most table labels and headings of a letter) renders to
+      // the same string whatever the context: run it once, then hand out that string.
+      if (ast.body.every((statement) => statement.type === 'ContentStatement')) {
+        let text: string | undefined;
+        return (context) => (text ??= run(context));
+      }
+      return run;
     },
   };
 }

@@ -2,6 +2,7 @@ import PDFDocument from 'pdfkit';
 import { TemplateError } from './errors.js';
 import { resetSharedGlyphs, type PrintFonts } from './fonts.js';
 import { postalCountry } from './format.js';
+import { collectOutput, shareStreamWriting } from './pdf-output.js';
 import type { Brand, PostalAddress } from './types.js';
 
 export type RenderedPrintBlock =
@@ -176,6 +177,32 @@ function drawFooters(doc: PDFKit.PDFDocument, brand: Brand): void {
   }
 }
 
+/** The parts of a pdfkit document that aliasDefaultFont touches. Library seam. */
+interface FontInternals {
+  _font?: { font?: unknown } | null;
+  _fontFamilies?: Record<string, unknown>;
+}
+
+/**
+ * Makes `name` find the document's default font, already open, as pdfkit itself would end up.
+ *
+ * The default font is the regular one (see the `font` option below), opened without a name to
+ * cache it under. Each later doc.font(REGULAR) then opens the font again, finds it equal to the
+ * default by comparing the JSON of the two fonts' name tables (isEqualFont, a tenth of a
+ * statement's render), uses the default and drops the new one, caching nothing, so the next call
+ * does it all again. The dropped fonts write nothing (a font gets its PDF object when a page first
+ * uses it), and the only font opened after them is the bold one, first used in drawHeader before
+ * any doc.font(REGULAR), so its resource name is F2 with or without the alias. Library seam: if
+ * pdfkit's fields are not there, nothing is aliased and pdfkit goes its own way.
+ */
+function aliasDefaultFont(doc: PDFKit.PDFDocument, name: string, source: unknown): void {
+  const internals = doc as unknown as FontInternals;
+  const families = internals._fontFamilies;
+  const current = internals._font;
+  if (typeof families === 'object' && families !== null && current?.font === source && !(name in families))
+    families[name] = current;
+}
+
 /**
  * Lays out a branded A4 letter. The bytes depend only on `letter` and the fonts: pdfkit's
  * timestamps come from `issuedAt`, its trailer /ID is an MD5 of the info dictionary (so fixed by
@@ -184,6 +211,7 @@ function drawFooters(doc: PDFKit.PDFDocument, brand: Brand): void {
 export function renderLetterPdf(letter: PrintLetter, fonts: PrintFonts): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     let doc: PDFKit.PDFDocument;
+    shareStreamWriting();
     // From here to doc.end() everything runs synchronously: see resetSharedGlyphs.
     resetSharedGlyphs(fonts);
     try {
@@ -208,13 +236,15 @@ export function renderLetterPdf(letter: PrintLetter, fonts: PrintFonts): Promise
       reject(new TemplateError(`PRINT: ${(err as Error).message}`, { cause: err }));
       return;
     }
-    const chunks: Buffer[] = [];
-    doc.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const chunks: Uint8Array[] = [];
+    if (collectOutput(doc, chunks)) doc.resume();
+    else doc.on('data', (chunk: Buffer) => chunks.push(chunk));
     doc.on('end', () => resolve(Buffer.concat(chunks)));
     doc.on('error', (err: Error) => reject(new TemplateError(`PRINT: ${err.message}`, { cause: err })));
     try {
       doc.registerFont(REGULAR, fonts.regular);
       doc.registerFont(BOLD, fonts.bold);
+      aliasDefaultFont(doc, REGULAR, fonts.regular);
       drawHeader(doc, letter);
       drawAddressAndReferences(doc, letter);
       drawBlocks(doc, letter);
