@@ -4,7 +4,7 @@ import { startTestGateway, type TestGateway } from '../support/harness.js';
 
 /**
  * A notice batch's progress counts (documents by channel, status and latest delivery's status)
- * are kept as counters by the writes themselves (migration 017). Here they are compared, after
+ * are kept as counters by the writes themselves (migrations 017 and 020). Here they are compared, after
  * a batch whose deliveries partly failed and after a resend that then went through (a second
  * delivery, which becomes the document's latest), with the batch's documents counted directly.
  */
@@ -127,4 +127,31 @@ test('the counts of a batch follow its documents and their latest deliveries, re
     delivered: 31,
     deliveryFailed: 7,
   });
+
+  // A document counts by its latest delivery only. Written to the store directly (the delivery
+  // worker never moves a delivery that has ended): first a late report on the superseded delivery
+  // (the SMS that failed before the resend), which moves nothing; then one statement moving both
+  // (migration 020 sums a statement's moves), where only the latest one's move counts.
+  const db = t.gateway.store!.db;
+  const { rows: both } = await sql<{ id: string }>`
+    select x.id from communications.deliveries x join communications.exceptions e on e.document_id = x.document_id
+    where e.id = ${failed.id} order by x.created_at, x.id`.execute(db);
+  expect(both).toHaveLength(2);
+  const [superseded, latest] = [both[0]!.id, both[1]!.id];
+  await sql`update communications.deliveries set status = 'DELIVERED' where id = ${superseded}`.execute(db);
+  batch = await report();
+  expect(batch.counts).toEqual([
+    { channel: 'EMAIL', documentStatus: 'GENERATED', deliveryStatus: 'DELIVERED', count: 19 },
+    { channel: 'MOBILE', documentStatus: 'GENERATED', deliveryStatus: 'DELIVERED', count: 12 },
+    { channel: 'MOBILE', documentStatus: 'GENERATED', deliveryStatus: 'FAILED', count: 7 },
+  ]);
+  await sql`update communications.deliveries set status = case when id = ${superseded} then 'SENT' else 'FAILED' end
+    where id in (${superseded}, ${latest})`.execute(db);
+  batch = await report();
+  expect(batch.counts).toEqual([
+    { channel: 'EMAIL', documentStatus: 'GENERATED', deliveryStatus: 'DELIVERED', count: 19 },
+    { channel: 'MOBILE', documentStatus: 'GENERATED', deliveryStatus: 'DELIVERED', count: 11 },
+    { channel: 'MOBILE', documentStatus: 'GENERATED', deliveryStatus: 'FAILED', count: 8 },
+  ]);
+  expect(batch.counts).toEqual(await counted(batch.id));
 }, 120_000);

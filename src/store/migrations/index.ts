@@ -939,6 +939,55 @@ const m019_document_parts_uncompressed: Migration = {
   },
 };
 
+/**
+ * Issue 13: a delivery pass's status moves counted once per statement, not once per delivery.
+ * The pass moves up to a page of deliveries in one update (delivery.ts), and 017's row trigger
+ * upserted the same two or three counter rows once for each of them: every upsert in the
+ * transaction wrote another version of rows the transaction had already written, which nothing
+ * can prune before it commits. On the embedded store (no autovacuum) the counters' pages filled
+ * with versions and each upsert walked them: the pass's update took 22.6 ms for about 30
+ * deliveries, most of it in this trigger (bench:batch, BENCH_STATEMENTS=1; EXPLAIN ANALYZE of a
+ * pass on a 1,000-statement batch's store: 30–120 ms in the trigger, 2–3 ms in everything else).
+ * This statement trigger sums the moves first, as 017 does for inserts. What it counts is
+ * unchanged: a delivery moves its document's count only when it is the document's latest one
+ * (017's rule), and only when its status changed. A transition table cannot go with a column
+ * list (`update of status`), so it runs after every update of deliveries and finds nothing to do
+ * when no status moved. 017's note on why it was a row trigger dates from when each delivery
+ * moved in its own statement.
+ */
+const m020_batch_counts_delivery_statements: Migration = {
+  async up(db: AnyDB) {
+    await sql`
+      drop trigger batch_counts_deliveries_update on communications.deliveries;
+      drop function communications.batch_counts_delivery_moved();
+
+      create function communications.batch_counts_deliveries_moved() returns trigger
+        language plpgsql
+        set search_path = pg_catalog, pg_temp
+        as $fn$
+        begin
+          with moved as (
+            select d.batch_id, d.channel, d.status as was_status, d.status as now_status,
+                   o.status as was_delivery, n.status as now_delivery
+              from old_rows o
+              join new_rows n on n.id = o.id
+              join communications.documents d on d.id = n.document_id
+             where o.status is distinct from n.status
+               and d.batch_id is not null
+               and not exists (select 1 from communications.deliveries y
+                                where y.document_id = n.document_id
+                                  and (y.created_at, y.id) > (n.created_at, n.id))
+          ) ${upsertSlottedMoves};
+          return null;
+        end
+        $fn$;
+      create trigger batch_counts_deliveries_update after update on communications.deliveries
+        referencing old table as old_rows new table as new_rows
+        for each statement execute function communications.batch_counts_deliveries_moved();
+    `.execute(db);
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '001_workflow': m001_workflow,
   '002_customers': m002_customers,
@@ -959,6 +1008,7 @@ export const migrations: Record<string, Migration> = {
   '017_batch_counts': m017_batch_counts,
   '018_batch_counts_slots': m018_batch_counts_slots,
   '019_document_parts_uncompressed': m019_document_parts_uncompressed,
+  '020_batch_counts_delivery_statements': m020_batch_counts_delivery_statements,
 };
 
 class StaticProvider implements MigrationProvider {
