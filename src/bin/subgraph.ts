@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely';
 import { ConfigError, loadConfig, SUBGRAPH_NAMES, type SubgraphName } from '../config/index.js';
 import { seedTemplates } from '../datasources/communications/seeding.js';
 import { seedCustomers } from '../datasources/customers/seeding.js';
-import { InProcessBus, RedisBus } from '../events/index.js';
+import { openBus } from '../events/index.js';
 import { documentContentRoute } from '../gateway/documents.js';
 import { verifierFor } from '../gateway/index.js';
 import { serveGraphQL } from '../gateway/serve.js';
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     return tokens.token();
   };
   const call = graphqlCaller(config.subgraphUrls, serviceToken);
-  const bus = config.redisUrl ? new RedisBus(config.redisUrl) : new InProcessBus();
+  const bus = await openBus(config.redisUrl, store.db as Kysely<unknown>);
   // Connected mode: one set of OpenText clients for this service (none for customers, none when embedded).
   const opentext = name === 'customers' ? undefined : connectOpenText(config.opentext);
 

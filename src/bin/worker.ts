@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { ConfigError, loadConfig } from '../config/index.js';
-import { InProcessBus, RedisBus } from '../events/index.js';
+import { openBus } from '../events/index.js';
 import { sendJson } from '../gateway/http.js';
 import { drainOnSignals } from '../gateway/lifecycle.js';
 import { serviceTokenSource } from '../identity/service-token.js';
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   const store = await openStore(config);
   await migrate(store.db as Kysely<unknown>);
   const token = () => tokens.token();
-  const bus = config.redisUrl ? new RedisBus(config.redisUrl) : new InProcessBus();
+  const bus = await openBus(config.redisUrl, store.db as Kysely<unknown>);
   const communications = await createCommunicationsSubgraph({
     db: sliceOf<CommunicationsDB>(store.db),
     bus,

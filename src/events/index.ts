@@ -100,9 +100,12 @@ export class InProcessBus extends PubSubBus {
   }
 }
 
-/** Redis bus (REDIS_URL): one publishing and one subscribing connection. */
+/**
+ * Redis bus (REDIS_URL): one publishing and one subscribing connection. Its channels are those of
+ * one store (`openBus` names them): a message is a claim about that store's events table.
+ */
 export class RedisBus extends PubSubBus {
-  constructor(url: string, channelPrefix = 'commsgraph') {
+  constructor(url: string, channelPrefix: string) {
     super(
       new RedisPubSub<Record<string, BusEvent>>(
         {
@@ -116,6 +119,37 @@ export class RedisBus extends PubSubBus {
       ),
     );
   }
+}
+
+/**
+ * The bus of the processes that share this store: in-process without Redis, else Redis channels
+ * named after the store (`commsgraph:<cluster system id>:<database oid>`).
+ *
+ * A bus message is trusted as the store's next event: the relay (relay.ts) hands an event whose
+ * prevId is its cursor straight to subscribers and moves its cursor to that id, without a read.
+ * Under one fixed channel name, every deployment on a Redis heard every other's events: two
+ * stores' ids are alike (each counts from 1), so a reader took another store's event as its own
+ * next one, passed it to its subscribers (a leak across deployments), and then skipped its own
+ * events up to that id as already passed (lost for live subscribers; the cluster e2e received
+ * nothing while a second cluster ran on the same Redis). Named after the store, a channel carries
+ * only the events of the table its readers follow. The name comes from the database itself, so
+ * every process on it agrees, however it reaches it (host names, poolers), with no setting.
+ */
+export async function openBus(redisUrl: string | undefined, db: Kysely<unknown>): Promise<EventBus> {
+  if (!redisUrl) return new InProcessBus();
+  return new RedisBus(redisUrl, `commsgraph:${await storeIdentity(db)}`);
+}
+
+/**
+ * Which store this is, the same for every connection to it: the cluster's system identifier
+ * (from its initdb) and the database's oid (a database dropped and made again is another store).
+ */
+export async function storeIdentity(db: Kysely<unknown>): Promise<string> {
+  const { rows } = await sql<{ system: string; database: string }>`
+    select (select system_identifier::text from pg_control_system()) as system,
+           (select oid::text from pg_database where datname = current_database()) as database`.execute(db);
+  const row = rows[0]!;
+  return `${row.system}:${row.database}`;
 }
 
 /**

@@ -8,6 +8,7 @@ import { upstreamUnavailable } from '../errors/index.js';
 import { metrics } from '../telemetry/metrics.js';
 import { InflightCalls } from './inflight.js';
 import { documentKey } from './request-key.js';
+import { UpstreamSubscription } from './upstream-subscriptions.js';
 
 /**
  * The call's duration in the metrics (commsgraph_subgraph_request_duration_seconds), for queries
@@ -138,11 +139,13 @@ export interface ForwardingContext extends BaseContext {
 
 /* eslint-disable @typescript-eslint/no-require-imports -- a deferred load, typed by its import */
 /**
- * The graphql-ws client executor (with its WebSocket shim): only remote mode calls subgraphs over
- * a socket, so the embedded default does not load it on its way to ready (issue 13, item 4).
+ * The graphql-ws client and its executor (with its WebSocket shim): only remote mode calls
+ * subgraphs over a socket, so the embedded default does not load them on its way to ready (issue
+ * 13, item 4).
  */
 const graphqlWsExecutor = () =>
   require('@graphql-tools/executor-graphql-ws') as typeof import('@graphql-tools/executor-graphql-ws');
+const graphqlWs = () => require('graphql-ws') as typeof import('graphql-ws');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
@@ -170,27 +173,38 @@ export function remoteExecutor(name: string, url: string): { executor: Executor;
     deduplicateInflightRequests: false,
   });
   const { buildGraphQLWSExecutor } = graphqlWsExecutor();
-  const ws = buildGraphQLWSExecutor({
-    url: url.replace(/^http/, 'ws'),
-    lazy: true,
-    connectionParams: () => ({}),
-  });
-  // One graphql-ws connection per subscribing caller, carrying the caller's token.
-  const wsFor = (auth: string | undefined): Executor =>
-    auth
-      ? buildGraphQLWSExecutor({
-          url: url.replace(/^http/, 'ws'),
+  const { createClient } = graphqlWs();
+  const wsUrl = url.replace(/^http/, 'ws');
+  // Each subscription on sockets of its own, carrying the caller's token, resumed after the last
+  // event it passed on when a socket drops (./upstream-subscriptions.ts); ended when the gateway stops.
+  const open = new Set<UpstreamSubscription>();
+  let stopping = false;
+  // Typed as an Executor, whose result is generic in the caller's data type: events are open records.
+  const subscribe = ((request: ExecutionRequest) => {
+    if (stopping) throw new Error('the gateway is stopping');
+    const auth = (request.context as ForwardingContext | undefined)?.authorization;
+    const subscription: UpstreamSubscription = new UpstreamSubscription(request, {
+      subgraph: name,
+      createClient: ({ on }) =>
+        createClient({
+          url: wsUrl,
           lazy: true,
-          connectionParams: { authorization: auth },
-        })
-      : ws;
+          lazyCloseTimeout: 0,
+          // Resuming is the subscription's own (see UpstreamSubscription): graphql-ws would send it again as first sent.
+          retryAttempts: 0,
+          connectionParams: auth ? { authorization: auth } : {},
+          on,
+        }),
+      executorFor: (client) => buildGraphQLWSExecutor(client),
+      onEnd: () => open.delete(subscription),
+    });
+    open.add(subscription);
+    return subscription;
+  }) as Executor;
   const executor: Executor = async (request) => {
     const op = getOperationASTFromRequest(request);
     try {
-      if (op.operation === 'subscription') {
-        const auth = (request.context as ForwardingContext | undefined)?.authorization;
-        return await wsFor(auth)(request);
-      }
+      if (op.operation === 'subscription') return await subscribe(request);
       return await http(request);
     } catch (err) {
       throw upstreamUnavailable(`Subgraph ${name} is unavailable: ${(err as Error).message}`);
@@ -199,7 +213,8 @@ export function remoteExecutor(name: string, url: string): { executor: Executor;
   return {
     executor: sharingQueries(name, measured(name, executor)),
     dispose: async () => {
-      await (ws as Executor & { [Symbol.asyncDispose]?: () => Promise<void> })[Symbol.asyncDispose]?.();
+      stopping = true;
+      await Promise.all([...open].map((s) => s.return()));
     },
   };
 }

@@ -5,7 +5,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Kysely } from 'kysely';
 import type { Config, SubgraphName } from '../config/index.js';
 import { SUBGRAPH_NAMES } from '../config/index.js';
-import { InProcessBus, RedisBus, type EventBus } from '../events/index.js';
+import { openBus, type EventBus } from '../events/index.js';
 import { createDevVerifier, loadOrCreateDevKey, type TokenVerifier } from '../identity/index.js';
 import { createJwksVerifier } from '../identity/jwks.js';
 import { cachedVerifier, VERIFIED_TOKEN_CACHE_DEFAULTS } from '../identity/verified-tokens.js';
@@ -101,14 +101,15 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
   // The store shared by the in-process subgraphs, migrated (seeded further down).
   const store = await openStore(config);
   phases.mark('storeOpen');
+  let bus: EventBus;
   try {
     await migrate(store.db as Kysely<unknown>);
+    bus = overrides.bus ?? (await openBus(config.redisUrl, store.db as Kysely<unknown>));
   } catch (err) {
     await store.close();
     throw err;
   }
   phases.mark('migrations');
-  const bus = overrides.bus ?? (config.redisUrl ? new RedisBus(config.redisUrl) : new InProcessBus());
   let subgraphs: SubgraphSet | null = null;
   let jobs: Jobs | null = null;
   // Connected mode: one set of OpenText clients for the process (nothing when embedded).

@@ -139,7 +139,7 @@ export class DeliveryWorker {
   async tick(): Promise<number> {
     this.active++;
     try {
-      const pending = await this.db
+      const found = await this.db
         .selectFrom('communications.deliveries')
         .selectAll()
         .where('status', '=', 'PENDING')
@@ -157,6 +157,13 @@ export class DeliveryWorker {
         .orderBy('x.updated_at')
         .limit(CONFIRMS_PER_PASS)
         .execute();
+      // A delivery another worker sent between these two reads is in both: PENDING in the first,
+      // SENT and due in the second. It takes one step in this pass, the one from where it is now;
+      // with both, the update moved it once (to DELIVERED) and each step emitted the moved row's
+      // event: DELIVERED twice, two events (the cluster e2e once received PENDING, SENT,
+      // DELIVERED, DELIVERED; test/integration/delivery-workers.test.ts makes the interleaving).
+      const confirming = new Set(due.map((d) => d.id));
+      const pending = found.filter((d) => !confirming.has(d.id));
       if (!pending.length && !due.length) return 0;
       const steps: Step[] = due.map(({ customer_id, case_id, batch_id, ...d }) => ({
         delivery: d,
@@ -274,6 +281,8 @@ export class DeliveryWorker {
       for (const s of steps) {
         const row = movedById.get(s.delivery.id);
         if (!row) continue; // another worker moved it first
+        // One event per row moved, whatever the steps (a row moves once per update).
+        movedById.delete(s.delivery.id);
         await emitDelivery(emit, row, s.doc);
         if (row.status === 'FAILED' && s.failed)
           await this.service.raiseException(

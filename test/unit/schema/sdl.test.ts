@@ -1,5 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import {
+  Kind,
+  parse,
+  type ObjectTypeDefinitionNode,
+  type ObjectTypeExtensionNode,
+  type TypeNode,
+} from 'graphql';
 import { SDL_DIR, sdlFiles } from '../../../src/gateway/sdl.js';
 
 /** The committed SDL under src/schema/sdl is what the code builds; run `npm run schema:print` when this fails. */
@@ -29,4 +36,35 @@ test('each subgraph declares only its own entities as owner and extends the othe
     /type Case\s+@key\(fields: "id"\)\s*\{\s*id: ID!\s*documents: \[Document!\]!\s*exceptions: \[GenerationException!\]!/,
   );
   expect(read('workflow')).toMatch(/type Customer\s+@key\(fields: "id"\)\s*\{\s*id: ID!\s*cases\(/);
+});
+
+/**
+ * The resume contract the gateway relies on to carry a subscription over a lost socket to a
+ * subgraph service (src/gateway/upstream-subscriptions.ts): every subscription field of every
+ * subgraph takes `after`, and its payload is an object type with `eventId`.
+ */
+test('every subscription field takes after, and its payload has eventId', () => {
+  let checked = 0;
+  for (const n of ['communications', 'customers', 'workflow']) {
+    const doc = parse(fs.readFileSync(path.resolve(__dirname, '../../..', SDL_DIR, `${n}.graphql`), 'utf8'));
+    const objects = doc.definitions.filter(
+      (d): d is ObjectTypeDefinitionNode | ObjectTypeExtensionNode =>
+        d.kind === Kind.OBJECT_TYPE_DEFINITION || d.kind === Kind.OBJECT_TYPE_EXTENSION,
+    );
+    const fieldsOf = (type: string) =>
+      objects.filter((d) => d.name.value === type).flatMap((d) => (d.fields ?? []).map((f) => f.name.value));
+    for (const field of objects
+      .filter((d) => d.name.value === 'Subscription')
+      .flatMap((d) => d.fields ?? [])) {
+      let type: TypeNode = field.type;
+      while (type.kind !== Kind.NAMED_TYPE) type = type.type;
+      expect({
+        field: `${n}: ${field.name.value}`,
+        after: field.arguments?.some((a) => a.name.value === 'after'),
+        eventId: fieldsOf(type.name.value).includes('eventId'),
+      }).toEqual({ field: `${n}: ${field.name.value}`, after: true, eventId: true });
+      checked++;
+    }
+  }
+  expect(checked).toBeGreaterThanOrEqual(7);
 });
