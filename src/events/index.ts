@@ -63,7 +63,9 @@ const channelOf = (source: SubgraphName, topic: Topic) => `${source}:${topic}`;
  * change committed by one replica reaches subscribers connected to another.
  */
 class PubSubBus implements EventBus {
-  private readonly unsubscribers = new Set<() => void>();
+  private readonly listeners = new Set<() => void>();
+  /** Subscribes and unsubscribes under way: `close` waits for them before the connections go. */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(private readonly pubsub: PubSub<Record<string, BusEvent>>) {}
 
@@ -71,24 +73,71 @@ class PubSubBus implements EventBus {
     await this.pubsub.publish(channelOf(event.source, event.topic), event);
   }
 
+  private track(work: Promise<unknown>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  /**
+   * A subscription the bus could not make (Redis away, or its subscribing connection not up yet)
+   * is tried again, waiting longer each time, until it is made or the listener leaves: meanwhile
+   * the listener's readers still find every event in the table on their poll (relay.ts), only
+   * later. A failure here was a rejection nobody handled, which ends a Node process; so was an
+   * unsubscribe still running when `close` ended the connections.
+   */
   listen(source: SubgraphName, topic: Topic, listener: (event: BusEvent) => void): () => void {
-    let off: (() => void) | null = null;
-    let cancelled = false;
-    const done = () => {
-      cancelled = true;
-      this.unsubscribers.delete(done);
-      off?.();
+    const channel = channelOf(source, topic);
+    let unsubscribe: (() => unknown) | null = null;
+    let left = false;
+    let retry: NodeJS.Timeout | null = null;
+    const leave = () => {
+      if (left) return;
+      left = true;
+      this.listeners.delete(leave);
+      if (retry) clearTimeout(retry);
+      if (unsubscribe) {
+        const off = unsubscribe;
+        this.track(
+          Promise.resolve()
+            .then(off)
+            .catch((err: unknown) => log.debug('event bus unsubscribe failed', { channel, err })),
+        );
+      }
     };
-    void Promise.resolve(this.pubsub.subscribe(channelOf(source, topic), listener)).then((unsubscribe) => {
-      off = () => void unsubscribe();
-      if (cancelled) off();
-    });
-    this.unsubscribers.add(done);
-    return done;
+    const subscribe = (failures: number): void => {
+      this.track(
+        Promise.resolve()
+          .then(() => this.pubsub.subscribe(channel, listener))
+          .then(
+            (off) => {
+              unsubscribe = off;
+              if (left) {
+                left = false;
+                leave();
+              }
+            },
+            (err: unknown) => {
+              if (left) return;
+              const waitMs = Math.min(1_000 * 2 ** failures, 30_000);
+              log.warn('event bus subscription failed; readers poll the events table until it is made', {
+                channel,
+                waitMs,
+                err,
+              });
+              retry = setTimeout(() => subscribe(failures + 1), waitMs);
+              retry.unref();
+            },
+          ),
+      );
+    };
+    subscribe(0);
+    this.listeners.add(leave);
+    return leave;
   }
 
   async close(): Promise<void> {
-    for (const off of [...this.unsubscribers]) off();
+    for (const leave of [...this.listeners]) leave();
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
     await this.pubsub.dispose();
   }
 }
