@@ -281,8 +281,6 @@ export class DeliveryWorker {
       for (const s of steps) {
         const row = movedById.get(s.delivery.id);
         if (!row) continue; // another worker moved it first
-        // One event per row moved, whatever the steps (a row moves once per update).
-        movedById.delete(s.delivery.id);
         await emitDelivery(emit, row, s.doc);
         if (row.status === 'FAILED' && s.failed)
           await this.service.raiseException(
