@@ -1,8 +1,9 @@
 import 'reflect-metadata';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -10,6 +11,7 @@ import { loadConfig } from '../src/config/index.js';
 import { createRenderPool, defaultRenderWorkers } from '../src/datasources/communications/engine/pool.js';
 import { startGateway, type Gateway } from '../src/gateway/index.js';
 import { configureLogger } from '../src/logger.js';
+import { adminUrlFromEnv, freshDatabase, type FreshDatabase } from './postgres.js';
 import { NAMES, STATEMENT, STATEMENT_VERSION, statementSnapshot } from './statement.js';
 
 /**
@@ -27,14 +29,37 @@ import { NAMES, STATEMENT, STATEMENT_VERSION, statementSnapshot } from './statem
  * after the batch (so both see the machine's load of the moment); the batch's
  * rate is printed as a share of it (target: at least 80%).
  *
+ * It runs on both stores, each in a child process of its own (so each peak RSS is its own): the
+ * embedded PGlite default, then PostgreSQL on a fresh database created on the server of
+ * BENCH_DATABASE_URL (default the CI machine's, as `bench:gateways`) and dropped at the end; then
+ * it prints both against the targets. BENCH_STORES=pglite or =postgres runs one.
+ *
  * BENCH_DOCS (default 10000) sets the size; BENCH_RAW_DOCS (default BENCH_DOCS / 4,
- * at least 200) the raw renders of each of the two raw runs; BENCH_DATABASE_URL runs
- * it on PostgreSQL instead of the embedded PGlite; WORKER_CONCURRENCY as in the product.
+ * at least 200) the raw renders of each of the two raw runs; WORKER_CONCURRENCY as in the product.
  * BENCH_STATEMENTS=1 adds where the store's time went by statement (see `statementTimes`).
  */
 const DOCS = Number(process.env.BENCH_DOCS ?? 10_000);
 const RAW_DOCS = Number(process.env.BENCH_RAW_DOCS ?? Math.max(200, Math.round(DOCS / 4)));
 const TARGET_RATE = 100_000 / 180;
+const TARGET_SHARE = 0.8;
+/** 1.5 GB, in MiB as RSS is printed. */
+const TARGET_RSS_MIB = 1.5e9 / 2 ** 20;
+const TARGET_LOOP_P99_MS = 100;
+const STORES = ['pglite', 'postgres'] as const;
+type StoreKind = (typeof STORES)[number];
+/** The line a store's child process ends with: its figures, for the summary. */
+const RESULT_PREFIX = 'BENCH_BATCH_RESULT ';
+
+/** One store's figures, as the summary compares them with the targets. */
+interface BatchResult {
+  store: StoreKind;
+  rate: number;
+  raw: number;
+  peakRssMiB: number;
+  loopP99Ms: number;
+  cpuMsPerDoc: number;
+  completedSeconds: number;
+}
 /**
  * Raw render rate: `n` statements on a fresh render pool of `threads` (the product's pool, so
  * worker threads from the build), no store. Enough renders in flight to keep every thread busy.
@@ -125,12 +150,8 @@ function statementTimes(): { report(top: number): string[] } {
   };
 }
 
-async function main(): Promise<void> {
-  if (process.env.BENCH_RAW_ONLY) {
-    const { threads, n } = JSON.parse(process.env.BENCH_RAW_ONLY) as { threads: number; n: number };
-    console.log(JSON.stringify(await rawRenderRate(threads, n)));
-    return;
-  }
+/** One store's batch, in this process: prints its block and returns its figures. */
+async function runOne(kind: StoreKind, databaseUrl: string | undefined): Promise<BatchResult> {
   configureLogger({ level: 'error' });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'commsgraph-batch-bench-'));
   const concurrency = process.env.WORKER_CONCURRENCY ?? '4';
@@ -155,7 +176,7 @@ async function main(): Promise<void> {
         SEED_DEMO: 'true',
         WORKER_CONCURRENCY: concurrency,
         RENDER_WORKERS: process.env.RENDER_WORKERS,
-        DATABASE_URL: process.env.BENCH_DATABASE_URL,
+        DATABASE_URL: databaseUrl,
         RATE_LIMIT_PER_MINUTE: '0',
       }),
     );
@@ -335,13 +356,124 @@ async function main(): Promise<void> {
     );
     if (timing) for (const line of timing.report(15)) console.log(line);
     console.log(
-      `  measured on               ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), node ${process.version}, in one process (gateway, workers, delivery and store)`,
+      `  measured on               ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), node ${process.version}, in one process (gateway, workers, delivery${kind === 'pglite' ? ' and store' : '; the PostgreSQL server is another process on the same cores, its CPU not counted above'})`,
     );
+    return {
+      store: kind,
+      rate,
+      raw,
+      peakRssMiB: peakRss / 2 ** 20,
+      loopP99Ms: loop.percentile(99) / 1e6,
+      cpuMsPerDoc: (cpu.user + cpu.system) / 1000 / DOCS,
+      completedSeconds,
+    };
   } finally {
     clearInterval(sampler);
     await gateway?.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** One store's batch in a child process of its own; its output passes through, its figures come back. */
+function runApart(store: StoreKind, databaseUrl: string | undefined): Promise<BatchResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [process.argv[1]!], {
+      env: { ...process.env, BENCH_BATCH_CHILD: JSON.stringify({ store, databaseUrl }) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let result: BatchResult | null = null;
+    readline.createInterface({ input: child.stdout }).on('line', (line) => {
+      if (line.startsWith(RESULT_PREFIX))
+        result = JSON.parse(line.slice(RESULT_PREFIX.length)) as BatchResult;
+      else console.log(line);
+    });
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (result && code === 0) resolve(result);
+      else
+        reject(
+          new Error(`the ${store} batch ended with exit code ${code} and ${result ? 'a' : 'no'} result`),
+        );
+    });
+  });
+}
+
+function storesFromEnv(): StoreKind[] {
+  const wanted = (process.env.BENCH_STORES ?? STORES.join(','))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = wanted.filter((s) => !(STORES as readonly string[]).includes(s));
+  if (unknown.length || !wanted.length)
+    throw new Error(`BENCH_STORES: expected a list of ${STORES.join(', ')}; got ${process.env.BENCH_STORES}`);
+  return wanted as StoreKind[];
+}
+
+/** Both stores against item 3's targets, one line a target. */
+function summary(results: BatchResult[], skipped: Map<StoreKind, string>): string[] {
+  const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+  const verdict = (ok: boolean, short: string) => (ok ? 'PASS' : `MISS (${short})`);
+  const lines = ['', 'Targets (issue 13, item 3), this run:'];
+  for (const r of results) {
+    const share = r.rate / r.raw;
+    lines.push(
+      `  ${r.store.padEnd(9)} ${r.rate.toFixed(1)}/s = ${(r.rate / TARGET_RATE).toFixed(2)}x of ${TARGET_RATE.toFixed(0)}/s: ${verdict(r.rate >= TARGET_RATE, `${((TARGET_RATE / r.rate - 1) * 100).toFixed(0)} % more needed`)}`,
+      `  ${''.padEnd(9)} batch / raw render ${pct(share)} (wanted >= 80 %): ${verdict(share >= TARGET_SHARE, `${((TARGET_SHARE - share) * 100).toFixed(1)} points short`)}`,
+      `  ${''.padEnd(9)} peak RSS ${r.peakRssMiB.toFixed(0)} MiB (wanted <= ${TARGET_RSS_MIB.toFixed(0)} MiB = 1.5 GB): ${verdict(r.peakRssMiB <= TARGET_RSS_MIB, `${(r.peakRssMiB - TARGET_RSS_MIB).toFixed(0)} MiB over`)}`,
+      `  ${''.padEnd(9)} event-loop p99 ${r.loopP99Ms.toFixed(0)} ms (wanted <= ${TARGET_LOOP_P99_MS}): ${verdict(r.loopP99Ms <= TARGET_LOOP_P99_MS, `${(r.loopP99Ms - TARGET_LOOP_P99_MS).toFixed(0)} ms over`)}`,
+      `  ${''.padEnd(9)} raw render on its own ${r.raw.toFixed(1)}/s = ${(r.raw / TARGET_RATE).toFixed(2)}x of ${TARGET_RATE.toFixed(0)}/s (the rate the batch would have with no store, queue or delivery)`,
+    );
+  }
+  for (const [store, why] of skipped) lines.push(`  ${store.padEnd(9)} not run: ${why}`);
+  return lines;
+}
+
+async function main(): Promise<void> {
+  if (process.env.BENCH_RAW_ONLY) {
+    const { threads, n } = JSON.parse(process.env.BENCH_RAW_ONLY) as { threads: number; n: number };
+    console.log(JSON.stringify(await rawRenderRate(threads, n)));
+    return;
+  }
+  if (process.env.BENCH_BATCH_CHILD) {
+    const { store, databaseUrl } = JSON.parse(process.env.BENCH_BATCH_CHILD) as {
+      store: StoreKind;
+      databaseUrl?: string;
+    };
+    const result = await runOne(store, databaseUrl);
+    console.log(RESULT_PREFIX + JSON.stringify(result));
+    return;
+  }
+  const results: BatchResult[] = [];
+  const skipped = new Map<StoreKind, string>();
+  for (const store of storesFromEnv()) {
+    if (store === 'pglite') {
+      console.log('Batch on the embedded PGlite store (the default):');
+      results.push(await runApart(store, undefined));
+      continue;
+    }
+    const adminUrl = adminUrlFromEnv();
+    let fresh: FreshDatabase;
+    try {
+      fresh = await freshDatabase(adminUrl, 'bench_batch');
+    } catch (err) {
+      // No server there: say so and go on (npm run bench carries on with the other parts).
+      skipped.set(
+        store,
+        `no database could be created on ${new URL(adminUrl).host} (${(err as Error).message})`,
+      );
+      continue;
+    }
+    console.log('');
+    console.log(
+      `Batch on PostgreSQL ${fresh.version} at ${new URL(adminUrl).host}, fresh database ${fresh.name} (dropped after):`,
+    );
+    try {
+      results.push(await runApart(store, fresh.url));
+    } finally {
+      await fresh.drop().catch((err: unknown) => console.error(`could not drop database ${fresh.name}`, err));
+    }
+  }
+  for (const line of summary(results, skipped)) console.log(line);
 }
 
 main().catch((err: unknown) => {

@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import { freshDatabase } from './postgres.js';
 import {
   HIST_BINS,
   HIST_STEP_MS,
@@ -41,7 +42,8 @@ import {
  *                      then wait until every subscriber has it (its subscription is live)
  *   DRAIN=10           seconds after the last publish for deliveries to arrive; later ones count as missing
  *   CLIENT_PROCS=2 CONNECT_CONCURRENCY=100   client processes; handshakes in flight per process
- *   BENCH_DATABASE_URL  PostgreSQL instead of the embedded PGlite store
+ *   BENCH_DATABASE_URL  PostgreSQL instead of the embedded PGlite store: a fresh database per run on
+ *                       that URL's server, dropped after
  *   PROFILE_DIR         write a V8 CPU profile of each server process's window and drain there
  */
 
@@ -205,13 +207,18 @@ async function runOnce(spec: { mode: ServerMode; subscribers: number; rate: numb
   );
   const fromServer = <T extends ServerMessage['type']>(type: T, timeoutMs?: number) =>
     Promise.race([server.next(type, timeoutMs), failure]);
+  // On PostgreSQL each run gets a fresh database of its own, so no run sees another's rows.
+  const fresh =
+    mode === 'gateway' && settings.databaseUrl
+      ? await freshDatabase(settings.databaseUrl, 'bench_fanout')
+      : null;
   try {
     server.send({
       type: 'start',
       mode,
       subscribers,
       documents: settings.documents,
-      databaseUrl: settings.databaseUrl,
+      databaseUrl: fresh?.url,
       profileDir: settings.profileDir,
       profileName: `fanout-${mode}-${subscribers}x${rate}.cpuprofile`,
     });
@@ -360,6 +367,7 @@ async function runOnce(spec: { mode: ServerMode; subscribers: number; rate: numb
     server.send({ type: 'stop' });
     await Promise.race([server.exit, deadline(60_000)]);
     if (server.proc.exitCode === null) server.proc.kill();
+    await fresh?.drop().catch((err: unknown) => console.error(`could not drop database ${fresh.name}`, err));
   }
 }
 

@@ -1,12 +1,10 @@
 import 'reflect-metadata';
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import pg from 'pg';
 import { loadConfig, SUBGRAPH_NAMES, type SubgraphName } from '../src/config/index.js';
 import { composeSupergraph } from '../src/gateway/compose.js';
 import { fetchSdl, startGateway, verifierFor, type Gateway } from '../src/gateway/index.js';
@@ -15,6 +13,7 @@ import { configureLogger } from '../src/logger.js';
 import { createApprovedCases, PAGE_QUERY, quiesce, type PageData } from './fixtures.js';
 import type { LoadOptions, LoadSummary } from './load.js';
 import type { PeerReady } from './peer-protocol.js';
+import { adminUrlFromEnv, freshDatabase } from './postgres.js';
 import { processCpuMs } from './proc.js';
 import { assertFullPage, PAGE_SIZE, startDirectServer } from './run.js';
 import {
@@ -48,7 +47,6 @@ import {
  */
 
 const ROOT = path.resolve(__dirname, '../..');
-const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 /** The workflow subgraph's part of the page: answerable by that service alone. */
 const ONE_SUBGRAPH_QUERY = /* GraphQL */ `
@@ -200,22 +198,6 @@ async function startPeer(name: string, file: string, supergraphFile: string): Pr
 function pidOf(child: Child): number {
   if (child.proc.pid === undefined) throw new Error(`${child.name} has no process id`);
   return child.proc.pid;
-}
-
-function databaseUrlFor(adminUrl: string, database: string): string {
-  const u = new URL(adminUrl);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
-async function withAdmin<T>(adminUrl: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -456,18 +438,13 @@ function gitCommit(): string {
 async function main(): Promise<void> {
   const started = Date.now();
   const o = benchOptions(process.env);
-  const adminUrl = process.env.BENCH_DATABASE_URL || DEFAULT_ADMIN_URL;
+  const adminUrl = adminUrlFromEnv();
   const profileDir = process.env.BENCH_PROFILE_DIR ? path.resolve(process.env.BENCH_PROFILE_DIR) : null;
   const loadBefore = os.loadavg();
   configureLogger({ level: 'error' });
 
-  const database = `bench_gateways_${randomBytes(5).toString('hex')}`;
-  const databaseUrl = databaseUrlFor(adminUrl, database);
-  const pgVersion = await withAdmin(adminUrl, async (c) => {
-    await c.query(`create database ${database}`);
-    const r = await c.query<{ server_version: string }>('show server_version');
-    return r.rows[0]?.server_version ?? 'unknown';
-  });
+  const fresh = await freshDatabase(adminUrl, 'bench_gateways');
+  const { name: database, url: databaseUrl, version: pgVersion } = fresh;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'commsgraph-bench-gateways-'));
   const children: Child[] = [];
   let inprocess: Gateway | null = null;
@@ -696,9 +673,7 @@ async function main(): Promise<void> {
     for (const c of children.reverse()) await c.stop().catch(() => undefined);
     await direct?.close().catch(() => undefined);
     await inprocess?.stop().catch((err: unknown) => console.error('gateway stop failed', err));
-    await withAdmin(adminUrl, (c) => c.query(`drop database if exists ${database} with (force)`)).catch(
-      (err: unknown) => console.error(`could not drop database ${database}`, err),
-    );
+    await fresh.drop().catch((err: unknown) => console.error(`could not drop database ${database}`, err));
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -4,6 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freshDatabase, type FreshDatabase } from './postgres.js';
 import { processCpuMs } from './proc.js';
 
 /**
@@ -21,7 +22,8 @@ import { processCpuMs } from './proc.js';
  *
  * BENCH_START_BASELINE=<path to another build's dist/src/main.js> interleaves that build's starts
  * with this one's (each on its own data directory), so a ratio between two builds is measured
- * under the same load. BENCH_DATABASE_URL runs the store on PostgreSQL instead of PGlite.
+ * under the same load. BENCH_DATABASE_URL runs the store on PostgreSQL instead of PGlite: a fresh
+ * database for each build on that URL's server, dropped after.
  */
 const TARGET_MS = 3000;
 const RUNS = Number(process.env.BENCH_START_RUNS ?? 5);
@@ -46,6 +48,8 @@ interface Build {
   dataDir: string;
   first: Start | null;
   restarts: Start[];
+  /** Its own fresh database when the run is on PostgreSQL (BENCH_DATABASE_URL). */
+  database?: FreshDatabase;
 }
 
 function freePort(): Promise<number> {
@@ -72,7 +76,7 @@ function readyz(port: number): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function serverEnv(dataDir: string, port: number): NodeJS.ProcessEnv {
+function serverEnv(dataDir: string, port: number, databaseUrl: string | undefined): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' };
   // What `npm start` does by default (PGlite, in-process bus); nothing from the caller's shell.
   delete env.DATABASE_URL;
@@ -80,15 +84,15 @@ function serverEnv(dataDir: string, port: number): NodeJS.ProcessEnv {
   delete env.NODE_ENV;
   delete env.SEED_DEMO;
   env.LOG_LEVEL = 'info';
-  if (process.env.BENCH_DATABASE_URL) env.DATABASE_URL = process.env.BENCH_DATABASE_URL;
+  if (databaseUrl) env.DATABASE_URL = databaseUrl;
   return env;
 }
 
-async function startOnce(main: string, dataDir: string): Promise<Start> {
+async function startOnce(main: string, dataDir: string, databaseUrl: string | undefined): Promise<Start> {
   const port = await freePort();
   const t0 = performance.now();
   const child = spawn(process.execPath, [main], {
-    env: serverEnv(dataDir, port),
+    env: serverEnv(dataDir, port, databaseUrl),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -185,13 +189,16 @@ async function main(): Promise<void> {
   for (const b of builds) {
     if (!fs.existsSync(b.main)) throw new Error(`${b.main} not found: build first (npm run build)`);
     b.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'commsgraph-start-bench-'));
+    // On PostgreSQL each build gets a fresh database, so its first start is a first start.
+    if (process.env.BENCH_DATABASE_URL)
+      b.database = await freshDatabase(process.env.BENCH_DATABASE_URL, 'bench_start');
   }
   const loadBefore = loadavg();
   console.log(`start bench: ${builds.map((b) => `${b.label} ${b.main}`).join('; ')}`);
   const nodeRuns: number[] = [];
   try {
     for (const b of builds) {
-      b.first = await startOnce(b.main, b.dataDir);
+      b.first = await startOnce(b.main, b.dataDir, b.database?.url);
       console.log(
         `  ${b.label}: first start ${ms(b.first.readyMs)} to /readyz (phases ${phaseTable([b.first])})`,
       );
@@ -199,7 +206,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < RUNS; i++) {
       nodeRuns.push(await bareNode());
       for (const b of builds) {
-        const s = await startOnce(b.main, b.dataDir);
+        const s = await startOnce(b.main, b.dataDir, b.database?.url);
         b.restarts.push(s);
         console.log(
           `  ${b.label}: restart ${i + 1}: ${ms(s.readyMs)} to /readyz, ${s.cpuMs ?? '?'} ms CPU (listening at ${s.startMs} ms of the process; stop ${ms(s.stopMs)})`,
@@ -207,7 +214,12 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    for (const b of builds) fs.rmSync(b.dataDir, { recursive: true, force: true });
+    for (const b of builds) {
+      fs.rmSync(b.dataDir, { recursive: true, force: true });
+      await b.database
+        ?.drop()
+        .catch((err: unknown) => console.error(`could not drop database ${b.database?.name}`, err));
+    }
   }
   const loadAfter = loadavg();
   const cpus = os.cpus();
