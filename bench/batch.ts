@@ -5,13 +5,15 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { loadConfig } from '../src/config/index.js';
 import { createRenderPool, defaultRenderWorkers } from '../src/datasources/communications/engine/pool.js';
 import { startGateway, type Gateway } from '../src/gateway/index.js';
+import type { Database } from '../src/store/tables.js';
 import { configureLogger } from '../src/logger.js';
 import { adminUrlFromEnv, freshDatabase, type FreshDatabase } from './postgres.js';
+import { processCpuMs, threadCpuMs, threadCpuSince, type ThreadRole } from './proc.js';
 import { NAMES, STATEMENT, STATEMENT_VERSION, statementSnapshot } from './statement.js';
 
 /**
@@ -150,6 +152,23 @@ function statementTimes(): { report(top: number): string[] } {
   };
 }
 
+/**
+ * The CPU time so far of each server backend connected to this database (/proc/<pid>/stat: only
+ * when the server runs on this machine and its processes are readable; null otherwise).
+ */
+async function serverCpuMs(db: Kysely<Database>): Promise<Map<number, number> | null> {
+  const { rows } = await sql<{
+    pid: number;
+  }>`select pid from pg_stat_activity where datname = current_database()`.execute(db);
+  const out = new Map<number, number>();
+  for (const { pid } of rows) {
+    const ms = processCpuMs(pid);
+    if (ms === null) return null;
+    out.set(pid, ms);
+  }
+  return out;
+}
+
 /** One store's batch, in this process: prints its block and returns its figures. */
 async function runOne(kind: StoreKind, databaseUrl: string | undefined): Promise<BatchResult> {
   configureLogger({ level: 'error' });
@@ -233,6 +252,8 @@ async function runOne(kind: StoreKind, databaseUrl: string | undefined): Promise
     };
     const statementsBefore = store.stats.queries;
     const timing = process.env.BENCH_STATEMENTS === '1' ? statementTimes() : null;
+    const pgBefore = kind === 'postgres' ? await serverCpuMs(db) : null;
+    const threadsBefore = threadCpuMs();
     const cpuBefore = process.cpuUsage();
     const t0 = Date.now();
     const { batchId } = await batches.launch({
@@ -284,6 +305,8 @@ async function runOne(kind: StoreKind, databaseUrl: string | undefined): Promise
     }
     const seconds = (Date.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
+    const threadsAfter = threadCpuMs();
+    const pgAfter = kind === 'postgres' ? await serverCpuMs(db) : null;
     const statements = store.stats.queries - statementsBefore + bossStatements;
     // The histogram records a stall when its timer next fires: give it that turn, or a stall
     // that lasted to the end of the batch would not be counted at all.
@@ -354,6 +377,27 @@ async function runOne(kind: StoreKind, databaseUrl: string | undefined): Promise
     console.log(
       `  load average              ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before; ${loadAfterBatch.map((l) => l.toFixed(2)).join(' ')} after the batch`,
     );
+    if (threadsBefore && threadsAfter) {
+      const byRole = threadCpuSince(threadsBefore, threadsAfter);
+      const per = (role: ThreadRole) => `${((byRole.get(role) ?? 0) / DOCS).toFixed(2)} ms`;
+      console.log(
+        `  CPU per document, thread  main ${per('main')} (${kind === 'pglite' ? 'the event loop: the PGlite store, ' : 'the event loop: '}the queue, our code), render ${per('worker threads')}, V8 helpers ${per('V8 helpers')}, other ${per('other')}; to the last document, /proc/self/task`,
+      );
+      console.log(
+        `  main thread busy          ${(((byRole.get('main') ?? 0) / 1000 / seconds) * 100).toFixed(0)} % of the wall time to the last document (100 % = it sets the pace)`,
+      );
+    }
+    if (pgBefore && pgAfter) {
+      let ms = 0;
+      for (const [pid, after] of pgAfter) ms += after - (pgBefore.get(pid) ?? 0);
+      console.log(
+        `  PostgreSQL server CPU     ${(ms / DOCS).toFixed(2)} ms per document (its ${pgAfter.size} backends on this database, /proc; on the same cores), to the last document`,
+      );
+    } else if (kind === 'postgres') {
+      console.log(
+        `  PostgreSQL server CPU     not measured (its backends' /proc entries are not readable from here)`,
+      );
+    }
     if (timing) for (const line of timing.report(15)) console.log(line);
     console.log(
       `  measured on               ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), node ${process.version}, in one process (gateway, workers, delivery${kind === 'pglite' ? ' and store' : '; the PostgreSQL server is another process on the same cores, its CPU not counted above'})`,
