@@ -4,7 +4,7 @@ import type {
   GatewayInterface,
   GatewaySchemaLoadOrUpdateCallback,
 } from '@apollo/server-gateway-interface';
-import { execute, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { execute, GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { log } from '../logger.js';
 import { Lru } from '../lru.js';
@@ -88,11 +88,31 @@ export function jitExecutor(schema: GraphQLSchema): JitExecutor {
     const settle = (result: ExecutionResult) => {
       if (!('data' in result)) return reference(args);
       metrics.executed('jit');
-      return result;
+      return locatedAsGraphqlJs(result);
     };
     const result = query.query(undefined, args.contextValue, args.variables);
     return result instanceof Promise ? result.then(settle) : settle(result);
   };
+}
+
+/**
+ * graphql-jit wraps every error a resolver throws or returns in an error at that field's path and
+ * location. graphql-js keeps an error that already has a path as it is (locatedError): the stitching
+ * layer's errors from a subgraph come located where the subgraph's answer put them, some without
+ * locations. The same errors reach clients as before, then (test/integration/jit.test.ts).
+ */
+function locatedAsGraphqlJs(result: ExecutionResult): ExecutionResult {
+  if (!result.errors?.length) return result;
+  let changed = false;
+  const errors = result.errors.map((error) => {
+    const original = error.originalError;
+    if (original instanceof GraphQLError && Array.isArray(original.path)) {
+      changed = true;
+      return original;
+    }
+    return error;
+  });
+  return changed ? { ...result, errors } : result;
 }
 
 /**
