@@ -20,6 +20,12 @@ const Env = z.object({
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   /** `inprocess` runs the subgraphs inside the gateway; `remote` calls SUBGRAPH_URLS. */
   GATEWAY_MODE: z.enum(['inprocess', 'remote']).default('inprocess'),
+  /**
+   * Run the gateway's queries and mutations on graphql-jit (compiled once per document) rather than
+   * graphql-js; subscriptions stay on graphql-js. `false` is the way back should a document behave
+   * differently (src/gateway/jit.ts).
+   */
+  GATEWAY_JIT: z.enum(['true', 'false']).default('true'),
   /** `workflow=http://host:4001/graphql,customers=...` */
   SUBGRAPH_URLS: z.string().optional(),
   /**
@@ -246,6 +252,8 @@ export interface Config {
   redisUrl: string | undefined;
   dbPoolMax: number;
   gatewayMode: 'inprocess' | 'remote';
+  /** Queries and mutations on graphql-jit (GATEWAY_JIT; src/gateway/jit.ts). */
+  gatewayJit: boolean;
   subgraphUrls: Partial<Record<SubgraphName, string>>;
   seedDemo: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -478,6 +486,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     dbPoolMax: e.DB_POOL_MAX,
     gatewayMode: e.GATEWAY_MODE,
+    gatewayJit: e.GATEWAY_JIT === 'true',
     subgraphUrls,
     seedDemo: e.SEED_DEMO ? e.SEED_DEMO === 'true' : e.NODE_ENV !== 'production',
     logLevel: e.LOG_LEVEL,

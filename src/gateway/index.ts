@@ -197,6 +197,7 @@ export async function startGateway(config: Config, overrides: { bus?: EventBus }
         explorer: explorerFor(config),
         introspection: config.security.introspection,
         security: config.security,
+        jit: config.gatewayJit,
         // The subgraphs run here: equivalent subscriptions share one execution (shared-subscriptions.ts).
         shareSubscriptions: true,
         graceMs: config.shutdownGraceMs,
@@ -286,6 +287,7 @@ async function startRemoteGateway(
       explorer: explorerFor(config),
       introspection: config.security.introspection,
       security: config.security,
+      jit: config.gatewayJit,
       graceMs: config.shutdownGraceMs,
       sockets: config.sockets,
       onStop: async () => {

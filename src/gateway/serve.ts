@@ -58,6 +58,7 @@ import type { UpstreamStates } from '../upstreams/opentext/health.js';
 import type { ForwardingContext } from './executors.js';
 import { SharedSubscriptions } from './shared-subscriptions.js';
 import { sharingQueriesPlugin } from './shared-queries.js';
+import { jitGateway } from './jit.js';
 
 /** An extra HTTP route; returns false when the request is not its own. */
 export type Route = (
@@ -112,6 +113,11 @@ export interface ServeOptions {
   shareQueries?: boolean;
   /** GET /metrics: on its own port when `port` is set, else on this one for the roles the policy names. */
   metrics?: { port: number | undefined; host: string; maxOperationNames: number };
+  /**
+   * Queries and mutations over HTTP run on graphql-jit (jit.ts) instead of graphql-js; the gateway
+   * sets it from GATEWAY_JIT. Subscriptions run on graphql-js whatever it says.
+   */
+  jit?: boolean;
 }
 
 export interface RunningServer {
@@ -244,7 +250,9 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
   const formatError = operationGuards?.formatError ?? maskError;
 
   const apollo = new ApolloServer<ForwardingContext>({
-    schema: opts.schema,
+    // The gateway interface is Apollo Server's seam for another executor; everything before
+    // execution (parsing, validation, plugins) and the formatting of errors stay Apollo's.
+    ...(opts.jit ? { gateway: jitGateway(opts.schema) } : { schema: opts.schema }),
     introspection: opts.introspection,
     csrfPrevention: true,
     ...operationGuards?.apollo,

@@ -81,6 +81,14 @@ const queriesShared = new client.Counter({
   help: 'Queries a subgraph service answered with the answer of an identical query of the same caller already in flight (no execution of their own).',
   registers: [registry],
 });
+const executions = new client.Counter({
+  name: `${PREFIX}gateway_executions_total`,
+  help: 'Queries and mutations the gateway ran with GATEWAY_JIT on, by engine: jit (graphql-jit, compiled once per document) or graphql-js (a document or variables graphql-jit refused).',
+  labelNames: ['engine'],
+  registers: [registry],
+});
+// Bound once: counted on every request.
+const executedBy = { jit: executions.labels('jit'), 'graphql-js': executions.labels('graphql-js') };
 const subscribersShed = new client.Counter({
   name: `${PREFIX}subscribers_shed_total`,
   help: "Subscribers cut off for reading slower than their events arrive: `stream` (its own stream ended with SUBSCRIBER_TOO_SLOW), `socket` (a shared stream's socket closed with 1013).",
@@ -199,6 +207,9 @@ export const metrics = {
   },
   queryShared(): void {
     queriesShared.inc();
+  },
+  executed(engine: 'jit' | 'graphql-js'): void {
+    executedBy[engine].inc();
   },
   subscriberShed(how: 'stream' | 'socket'): void {
     subscribersShed.inc({ how });
