@@ -9,6 +9,7 @@ import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { log } from '../logger.js';
 import { Lru } from '../lru.js';
 import { metrics } from '../telemetry/metrics.js';
+import { inSpan } from '../telemetry/tracing.js';
 
 /**
  * Documents whose compiled queries are kept. Apollo Server hands the gateway the same parsed
@@ -33,10 +34,10 @@ export type JitExecutor = (args: RunArgs) => Promise<ExecutionResult> | Executio
 
 /**
  * Queries and mutations of the stitched schema through graphql-jit: each document is compiled
- * once into a function, where graphql-js walks the document again on every request. A second
- * saving follows: the compiled query hands the stitching resolvers the same `info.fieldNodes`
- * arrays on every request, and @graphql-tools/delegate memoizes the documents it builds for a
- * subgraph on those objects, so they are built once per document too.
+ * once into a function, where graphql-js walks the document again on every request. (It does not
+ * make @graphql-tools/delegate's work cheaper: the documents it sends to the subgraphs are still
+ * built per request, and its one memo on whole `fieldNodes` arrays is also keyed on the request's
+ * coerced variables, a new object each time.)
  *
  * graphql-js stays the reference. A document graphql-jit does not compile runs on graphql-js
  * (logged at debug). A request whose variables graphql-jit refuses (no `data` in its answer:
@@ -124,15 +125,25 @@ function locatedAsGraphqlJs(result: ExecutionResult): ExecutionResult {
  */
 export function jitGateway(schema: GraphQLSchema, executor = jitExecutor(schema)): GatewayInterface {
   let listener: GatewaySchemaLoadOrUpdateCallback | null = null;
-  const run: GatewayExecutor = async (ctx: GatewayGraphQLRequestContext) =>
-    // The gateway interface's result is typed with open records; graphql-js's is the same shape.
-    (await executor({
-      document: ctx.document,
-      // As graphql-js would be asked: the request's name (none for a document of one operation).
-      operationName: ctx.request.operationName,
-      variables: ctx.request.variables,
-      contextValue: ctx.context,
-    })) as Awaited<ReturnType<GatewayExecutor>>;
+  const run: GatewayExecutor = (ctx: GatewayGraphQLRequestContext) =>
+    // The OpenTelemetry instrumentation traces graphql-js's execute only; this keeps the gateway's
+    // execution span (named as that instrumentation names it) when graphql-jit runs the request.
+    inSpan(
+      'graphql.execute',
+      {
+        'graphql.operation.type': ctx.operation.operation,
+        'graphql.operation.name': ctx.operationName ?? '',
+      },
+      async () =>
+        // The gateway interface's result is typed with open records; graphql-js's is the same shape.
+        (await executor({
+          document: ctx.document,
+          // As graphql-js would be asked: the request's name (none for a document of one operation).
+          operationName: ctx.request.operationName,
+          variables: ctx.request.variables,
+          contextValue: ctx.context,
+        })) as Awaited<ReturnType<GatewayExecutor>>,
+    );
   return {
     onSchemaLoadOrUpdate(callback) {
       listener = callback;
