@@ -131,7 +131,9 @@ export function jitGateway(schema: GraphQLSchema, executor = jitExecutor(schema)
     inSpan(
       'graphql.execute',
       {
-        'graphql.operation.type': ctx.operation.operation,
+        // Typed as always set, but Apollo Server calls a gateway's executor also when no operation
+        // could be determined (an unknown name; several and none named): graphql-js then refuses it.
+        'graphql.operation.type': (ctx.operation as typeof ctx.operation | undefined)?.operation ?? '',
         'graphql.operation.name': ctx.operationName ?? '',
       },
       async () =>
