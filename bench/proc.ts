@@ -10,12 +10,16 @@ import fs from 'node:fs';
 export function processCpuMs(pid: number | undefined): number | null {
   if (pid === undefined) return null;
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return cpuMsOfStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return null;
   }
+}
+
+/** utime + stime of a /proc/.../stat line, in ms (see `processCpuMs`). */
+function cpuMsOfStat(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** What a thread of this process does, by the name the runtime gives it. */
@@ -48,10 +52,9 @@ export function threadCpuMs(): Map<number, { role: ThreadRole; ms: number }> | n
     try {
       const stat = fs.readFileSync(`/proc/${process.pid}/task/${t}/stat`, 'utf8');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       out.set(Number(t), {
         role: roleOf(Number(t), name),
-        ms: (Number(fields[11]) + Number(fields[12])) * 10,
+        ms: cpuMsOfStat(stat),
       });
     } catch {
       // The thread ended while we read.
