@@ -18,6 +18,11 @@ const Env = z.object({
   /** With it, events travel through Redis, so every replica's subscribers see every change. */
   REDIS_URL: z.string().url().optional(),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  /**
+   * Milliseconds between the embedded store's VACUUM/ANALYZE passes (src/store/upkeep.ts: PGlite has
+   * no autovacuum); 0 turns them off. Ignored with DATABASE_URL, whose server runs its own.
+   */
+  STORE_UPKEEP_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   /** `inprocess` runs the subgraphs inside the gateway; `remote` calls SUBGRAPH_URLS. */
   GATEWAY_MODE: z.enum(['inprocess', 'remote']).default('inprocess'),
   /**
@@ -251,6 +256,8 @@ export interface Config {
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
   dbPoolMax: number;
+  /** The embedded store's upkeep interval (STORE_UPKEEP_INTERVAL_MS); 0 = off. */
+  storeUpkeepIntervalMs: number;
   gatewayMode: 'inprocess' | 'remote';
   /** Queries and mutations on graphql-jit (GATEWAY_JIT; src/gateway/jit.ts). */
   gatewayJit: boolean;
@@ -485,6 +492,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     dbPoolMax: e.DB_POOL_MAX,
+    storeUpkeepIntervalMs: e.STORE_UPKEEP_INTERVAL_MS,
     gatewayMode: e.GATEWAY_MODE,
     gatewayJit: e.GATEWAY_JIT === 'true',
     subgraphUrls,

@@ -9,6 +9,7 @@ import type { Database } from './tables.js';
 import { log } from '../logger.js';
 import { OutageLog } from './connection-errors.js';
 import { observePool } from '../telemetry/metrics.js';
+import { scheduleUpkeep } from './upkeep.js';
 
 /**
  * The store: one pg.Pool, either on a real PostgreSQL (DATABASE_URL) or on an
@@ -153,7 +154,7 @@ function survivesDroppedConnections(pool: pg.Pool): void {
 }
 
 export async function openStore(
-  config: Pick<Config, 'dataDir' | 'databaseUrl' | 'dbPoolMax'>,
+  config: Pick<Config, 'dataDir' | 'databaseUrl' | 'dbPoolMax' | 'storeUpkeepIntervalMs'>,
 ): Promise<Store> {
   if (config.databaseUrl) {
     const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.dbPoolMax });
@@ -187,6 +188,15 @@ export async function openStore(
     const unobserve = observePool(pool);
     const stats = { queries: 0 };
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: counter(stats) });
+    // Upkeep's own statements go through a Kysely of their own on the same pool, so they are not
+    // counted in `stats` (the N+1 tests and the benches count the application's statements).
+    const upkeep =
+      config.storeUpkeepIntervalMs > 0
+        ? scheduleUpkeep(
+            new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+            config.storeUpkeepIntervalMs,
+          )
+        : undefined;
     return {
       db,
       pool,
@@ -197,6 +207,7 @@ export async function openStore(
       },
       close: async () => {
         try {
+          await upkeep?.stop();
           unobserve();
           await db.destroy();
           // Flushes PGlite's files to disk.

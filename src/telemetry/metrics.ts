@@ -121,6 +121,32 @@ const batchRecords = new client.Counter({
   registers: [registry],
 });
 
+const storeUpkeep = new client.Histogram({
+  name: `${PREFIX}store_upkeep_seconds`,
+  help: "The embedded store's VACUUM and ANALYZE of one table (src/store/upkeep.ts), by operation; each holds the event loop while it runs.",
+  labelNames: ['operation'],
+  buckets: SECONDS,
+  registers: [registry],
+});
+const storeXidAge = new client.Gauge({
+  name: `${PREFIX}store_xid_age`,
+  help: "Transactions since the embedded store's oldest database was last frozen (age of datfrozenxid); PostgreSQL needs a VACUUM before about two billion.",
+  registers: [registry],
+});
+
+/** One table's upkeep on the embedded store. */
+export function observeStoreUpkeep(
+  operation: 'vacuum' | 'analyze' | 'vacuum_analyze',
+  seconds: number,
+): void {
+  storeUpkeep.observe({ operation }, seconds);
+}
+
+/** The embedded store's oldest database age, read at each upkeep pass. */
+export function observeStoreXidAge(age: number): void {
+  storeXidAge.set(age);
+}
+
 const backlogSources = new Map<string, () => Promise<number>>();
 new client.Gauge({
   name: `${PREFIX}command_backlog`,
