@@ -195,6 +195,8 @@ async function runOne(kind: StoreKind, databaseUrl: string | undefined): Promise
         SEED_DEMO: 'true',
         WORKER_CONCURRENCY: concurrency,
         RENDER_WORKERS: process.env.RENDER_WORKERS,
+        // The embedded store's upkeep runs as it does in production unless this says otherwise.
+        STORE_UPKEEP_INTERVAL_MS: process.env.STORE_UPKEEP_INTERVAL_MS,
         DATABASE_URL: databaseUrl,
         RATE_LIMIT_PER_MINUTE: '0',
       }),
