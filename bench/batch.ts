@@ -12,6 +12,7 @@ import { createRenderPool, defaultRenderWorkers } from '../src/datasources/commu
 import { startGateway, type Gateway } from '../src/gateway/index.js';
 import type { Database } from '../src/store/tables.js';
 import { configureLogger } from '../src/logger.js';
+import { registry } from '../src/telemetry/metrics.js';
 import { adminUrlFromEnv, freshDatabase, type FreshDatabase } from './postgres.js';
 import { processCpuMs, threadCpuMs, threadCpuSince, type ThreadRole } from './proc.js';
 import { NAMES, STATEMENT, STATEMENT_VERSION, statementSnapshot } from './statement.js';
@@ -256,6 +257,7 @@ async function runOne(kind: StoreKind, databaseUrl: string | undefined): Promise
     const timing = process.env.BENCH_STATEMENTS === '1' ? statementTimes() : null;
     const pgBefore = kind === 'postgres' ? await serverCpuMs(db) : null;
     const threadsBefore = threadCpuMs();
+    const upkeepBefore = await upkeepSoFar();
     const cpuBefore = process.cpuUsage();
     const t0 = Date.now();
     const { batchId } = await batches.launch({
@@ -329,6 +331,7 @@ async function runOne(kind: StoreKind, databaseUrl: string | undefined): Promise
     }
     const completedSeconds = (Date.now() - t0) / 1000;
     const cpuToEnd = process.cpuUsage(cpuBefore);
+    const upkeepAfter = await upkeepSoFar();
     const statementsToEnd = store.stats.queries - statementsBefore + bossStatements;
     const ms = (ns: number) => `${(ns / 1e6).toFixed(0)} ms`;
     const rate = DOCS / seconds;
@@ -398,6 +401,12 @@ async function runOne(kind: StoreKind, databaseUrl: string | undefined): Promise
     } else if (kind === 'postgres') {
       console.log(
         `  PostgreSQL server CPU     not measured (its backends' /proc entries are not readable from here)`,
+      );
+    }
+    if (kind === 'pglite') {
+      const upkeep = upkeepBetween(upkeepBefore, upkeepAfter);
+      console.log(
+        `  store upkeep              ${upkeep.count} tables vacuumed or analyzed, ${(upkeep.seconds * 1000).toFixed(0)} ms on the event loop in all, the longest ${upkeep.longest} (STORE_UPKEEP_INTERVAL_MS=${process.env.STORE_UPKEEP_INTERVAL_MS ?? 'default'}), to COMPLETED`,
       );
     }
     if (timing) for (const line of timing.report(15)) console.log(line);
@@ -526,3 +535,44 @@ main().catch((err: unknown) => {
   console.error(err);
   process.exitCode = 1;
 });
+
+interface UpkeepTotals {
+  count: number;
+  seconds: number;
+  /** Cumulative bucket counts by upper bound (seconds). */
+  buckets: Map<number, number>;
+}
+
+/** The embedded store's upkeep so far (src/store/upkeep.ts), from its histogram. */
+async function upkeepSoFar(): Promise<UpkeepTotals> {
+  const totals: UpkeepTotals = { count: 0, seconds: 0, buckets: new Map() };
+  const metric = registry.getSingleMetric('commsgraph_store_upkeep_seconds');
+  if (!metric) return totals;
+  for (const v of (await metric.get()).values) {
+    // A histogram's values carry which series they are (prom-client's MetricValueWithName; the
+    // shared `get()` type leaves it out).
+    const name = (v as { metricName?: string }).metricName ?? '';
+    if (name.endsWith('_count')) totals.count += v.value;
+    else if (name.endsWith('_sum')) totals.seconds += v.value;
+    else if (name.endsWith('_bucket') && v.labels.le !== '+Inf') {
+      const le = Number(v.labels.le);
+      totals.buckets.set(le, (totals.buckets.get(le) ?? 0) + v.value);
+    }
+  }
+  return totals;
+}
+
+/** Between two readings: tables done, their seconds, and a bound on the longest (its bucket). */
+function upkeepBetween(
+  before: UpkeepTotals,
+  after: UpkeepTotals,
+): { count: number; seconds: number; longest: string } {
+  const count = after.count - before.count;
+  let longest = count === 0 ? '0 ms' : 'over 30 s';
+  for (const [le, n] of [...after.buckets].sort((a, b) => a[0] - b[0]))
+    if (count > 0 && n - (before.buckets.get(le) ?? 0) === count) {
+      longest = `${(le * 1000).toFixed(0)} ms or less`;
+      break;
+    }
+  return { count, seconds: after.seconds - before.seconds, longest };
+}
