@@ -141,10 +141,11 @@ async function startService(
   script: string[],
   env: Record<string, string>,
   base: string,
+  cwd = ROOT,
 ): Promise<Child> {
   const output: string[] = [];
   const proc = spawn(process.execPath, script, {
-    cwd: ROOT,
+    cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -380,7 +381,9 @@ function table(
       .slice(1)
       .map((c, i) => c.padStart(WIDTHS[i]!))
       .join('');
-  const base = summaries.get(ours)!;
+  const base = summaries.get(ours);
+  // BENCH_ONLY may leave a query, or our gateway, out of the rounds.
+  if (!base || !targets.length) return [];
   return [
     title,
     row([
@@ -425,9 +428,9 @@ function cpuCells(rounds: readonly CpuPerRequest[]): [string, string] {
   return [fmt(median(rounds.map((r) => r.targetMs)), 2), fmt(median(rounds.map((r) => r.subgraphsMs)), 2)];
 }
 
-function gitCommit(): string {
+function gitCommit(dir = ROOT): string {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim();
   } catch {
     return 'unknown';
   }
@@ -440,6 +443,17 @@ async function main(): Promise<void> {
   const o = benchOptions(process.env);
   const adminUrl = adminUrlFromEnv();
   const profileDir = process.env.BENCH_PROFILE_DIR ? path.resolve(process.env.BENCH_PROFILE_DIR) : null;
+  // BENCH_BASELINE: another checkout, built, whose remote gateway runs beside ours on the same
+  // services and is loaded in the same rounds (a change against its base, paired round by round
+  // on one machine state instead of across runs minutes apart).
+  const baselineDir = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : null;
+  if (baselineDir && !fs.existsSync(path.join(baselineDir, 'dist/src/main.js')))
+    throw new Error(`BENCH_BASELINE=${baselineDir}: no dist/src/main.js there (build it first)`);
+  // BENCH_ONLY: the target keys loaded in the rounds (page:ours,page:hive,...); every target still
+  // answers the probes. Shorter runs when only some figures are wanted.
+  const only = process.env.BENCH_ONLY
+    ? new Set(process.env.BENCH_ONLY.split(',').map((k) => k.trim()))
+    : null;
   const loadBefore = os.loadavg();
   configureLogger({ level: 'error' });
 
@@ -529,6 +543,19 @@ async function main(): Promise<void> {
       startPeer('@apollo/gateway', 'peer-apollo.js', supergraphFile),
     ]);
     children.push(ours, hive, apollo);
+    const baselinePort = baselineDir ? await freePort() : 0;
+    const baselineUrl = `http://127.0.0.1:${baselinePort}/graphql`;
+    const baseline = baselineDir
+      ? await startService(
+          'CommsGraph gateway (remote), baseline build',
+          [path.join(baselineDir, 'dist/src/main.js')],
+          { ...env, GATEWAY_MODE: 'remote', PORT: String(baselinePort) },
+          baselineUrl,
+          baselineDir,
+        )
+      : null;
+    if (baseline) children.push(baseline);
+    const baselineName = `  baseline ${baselineDir ? gitCommit(baselineDir) : ''} (BENCH_BASELINE)`;
 
     const targets: Target[] = [
       {
@@ -538,6 +565,17 @@ async function main(): Promise<void> {
         url: gatewayUrl,
         pid: pidOf(ours),
       },
+      ...(baseline
+        ? [
+            {
+              key: 'page:baseline',
+              name: baselineName,
+              query: 'page' as const,
+              url: baselineUrl,
+              pid: pidOf(baseline),
+            },
+          ]
+        : []),
       { key: 'page:hive', name: hive.version, query: 'page', url: hive.url, pid: pidOf(hive) },
       { key: 'page:apollo', name: apollo.version, query: 'page', url: apollo.url, pid: pidOf(apollo) },
       {
@@ -561,6 +599,17 @@ async function main(): Promise<void> {
         url: gatewayUrl,
         pid: pidOf(ours),
       },
+      ...(baseline
+        ? [
+            {
+              key: 'one:baseline',
+              name: baselineName,
+              query: 'one' as const,
+              url: baselineUrl,
+              pid: pidOf(baseline),
+            },
+          ]
+        : []),
       { key: 'one:hive', name: hive.version, query: 'one', url: hive.url, pid: pidOf(hive) },
       { key: 'one:apollo', name: apollo.version, query: 'one', url: apollo.url, pid: pidOf(apollo) },
       {
@@ -596,8 +645,10 @@ async function main(): Promise<void> {
     // Subgraph requests per query under load: lower than in sequence when a gateway lets identical
     // queries in flight at once share a subgraph call.
     const underLoad = new Map<string, number[]>(targets.map((t) => [t.key, []]));
+    const loaded = only ? targets.filter((t) => only.has(t.key)) : targets;
+    if (!loaded.length) throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY}: no such target`);
     for (let round = 0; round < o.rounds; round++) {
-      for (const t of roundOrder(targets, round)) {
+      for (const t of roundOrder(loaded, round)) {
         console.log(
           `round ${round + 1}/${o.rounds}: ${t.query === 'page' ? 'page' : 'one subgraph'} via ${t.name} (${o.warmupSec} s warm-up + ${o.durationSec} s)...`,
         );
@@ -616,15 +667,41 @@ async function main(): Promise<void> {
       }
     }
     const loadAfter = os.loadavg();
-    const summaries = new Map([...results].map(([k, rounds]) => [k, summarize(rounds)]));
+    const summaries = new Map(
+      [...results].filter(([, rounds]) => rounds.length).map(([k, rounds]) => [k, summarize(rounds)]),
+    );
 
     const cpus = os.cpus();
-    const goals = evaluate(GOALS, summaries);
+    // Goals whose targets were all loaded (BENCH_ONLY may leave some out).
+    const goals = evaluate(
+      GOALS.filter((g) => [g.of, g.kind === 'throughput' ? g.over : g.below].every((k) => summaries.has(k))),
+      summaries,
+    );
+    // With a baseline: each round's figures side by side, the pairing the medians hide.
+    const pairs = baseline
+      ? (['page', 'one'] as const).flatMap((q) => {
+          const ours = results.get(`${q}:ours`)!;
+          const base = results.get(`${q}:baseline`)!;
+          const hive = results.get(`${q}:hive`)!;
+          if (!ours.length || ours.length !== base.length) return [];
+          return [
+            `${q === 'page' ? 'Page' : 'One-subgraph'} query, round by round: ours / baseline req/s, CPU ms/req ours and baseline, ours and baseline / Hive Gateway req/s`,
+            ...ours.map((r, i) => {
+              const b = base[i]!;
+              const h = hive[i];
+              const c = cpu.get(`${q}:ours`)![i];
+              const cb = cpu.get(`${q}:baseline`)![i];
+              return `  round ${i + 1}: ${fmt(r.requestsPerSecMean)} / ${fmt(b.requestsPerSecMean)} = ${fmt(r.requestsPerSecMean / b.requestsPerSecMean, 3)}x; CPU ${c ? fmt(c.targetMs, 2) : '-'} / ${cb ? fmt(cb.targetMs, 2) : '-'} ms${h ? `; over Hive ${fmt(r.requestsPerSecMean / h.requestsPerSecMean, 2)}x / ${fmt(b.requestsPerSecMean / h.requestsPerSecMean, 2)}x` : ''}`;
+            }),
+            '',
+          ];
+        })
+      : [];
     const lines = [
       '',
       ...table(
         `Page query: cases(first: ${PAGE_SIZE}, kind: REGULATED_DOCUMENT) with customer, approvals, documents, deliveries (all three subgraphs)`,
-        targets.filter((t) => t.query === 'page'),
+        targets.filter((t) => t.query === 'page' && summaries.has(t.key)),
         summaries,
         'page:ours',
         fanout,
@@ -633,13 +710,14 @@ async function main(): Promise<void> {
       ),
       ...table(
         `One-subgraph query: the same ${PAGE_SIZE} cases with approvals (workflow only)`,
-        targets.filter((t) => t.query === 'one'),
+        targets.filter((t) => t.query === 'one' && summaries.has(t.key)),
         summaries,
         'one:ours',
         fanout,
         cpu,
         underLoad,
       ),
+      ...pairs,
       'Targets (issue 13)',
       `${'goal'.padEnd(50)}${'ratio'.padStart(8)}${'wanted'.padStart(10)}  result`,
       ...goals.map(
