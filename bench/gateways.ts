@@ -535,7 +535,12 @@ async function main(): Promise<void> {
       startService(
         'CommsGraph gateway (remote)',
         // BENCH_PROFILE_DIR: a CPU profile of our gateway's process, written there when it stops.
-        [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), 'dist/src/main.js'],
+        [
+          ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+          // BENCH_NODE_ARGS: node flags for our gateway's process only (a flag tried against BENCH_BASELINE).
+          ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(/\s+/).filter(Boolean) : []),
+          'dist/src/main.js',
+        ],
         { ...env, GATEWAY_MODE: 'remote', PORT: String(gatewayPort) },
         gatewayUrl,
       ),
