@@ -169,13 +169,18 @@ async function startService(
 }
 
 /** A peer gateway (bench/peer-*.ts) in its own process; its URL comes back over IPC. */
-async function startPeer(name: string, file: string, supergraphFile: string): Promise<Child & PeerReady> {
+async function startPeer(
+  name: string,
+  file: string,
+  supergraphFile: string,
+  nodeArgs: string[] = [],
+): Promise<Child & PeerReady> {
   const output: string[] = [];
   const profileDir = process.env.BENCH_PROFILE_DIR ? path.resolve(process.env.BENCH_PROFILE_DIR) : null;
   const proc = fork(path.join(__dirname, file), [supergraphFile], {
     cwd: ROOT,
     // BENCH_PROFILE_DIR: the peers are profiled too, so where each spends a request can be compared.
-    execArgv: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    execArgv: [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...nodeArgs],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   tail(proc, output);
@@ -454,6 +459,10 @@ async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY
     ? new Set(process.env.BENCH_ONLY.split(',').map((k) => k.trim()))
     : null;
+  // BENCH_TWIN_NODE_ARGS: a twin of each gateway (ours, Hive Gateway, @apollo/gateway) started with
+  // these node flags and loaded in the same rounds (keys page:ours-twin and so on): what a flag or a
+  // preload does to each gateway, paired round by round.
+  const twinArgs = process.env.BENCH_TWIN_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? null;
   const loadBefore = os.loadavg();
   configureLogger({ level: 'error' });
 
@@ -561,6 +570,37 @@ async function main(): Promise<void> {
       : null;
     if (baseline) children.push(baseline);
     const baselineName = `  baseline ${baselineDir ? gitCommit(baselineDir) : ''} (BENCH_BASELINE)`;
+    const twinPort = twinArgs ? await freePort() : 0;
+    const twinUrl = `http://127.0.0.1:${twinPort}/graphql`;
+    const twins = twinArgs
+      ? await Promise.all([
+          startService(
+            'CommsGraph gateway (remote), twin',
+            [...twinArgs, 'dist/src/main.js'],
+            { ...env, GATEWAY_MODE: 'remote', PORT: String(twinPort) },
+            twinUrl,
+          ),
+          startPeer('Hive Gateway, twin', 'peer-hive.js', supergraphFile, twinArgs),
+          startPeer('@apollo/gateway, twin', 'peer-apollo.js', supergraphFile, twinArgs),
+        ])
+      : null;
+    if (twins) children.push(...twins);
+    const twinTargets = (query: QueryKind): Target[] => {
+      if (!twins) return [];
+      const [oursTwin, hiveTwin, apolloTwin] = twins;
+      const tag = ` twin (${twinArgs!.join(' ')})`.slice(0, 40);
+      return [
+        { key: `${query}:ours-twin`, name: `ours${tag}`, query, url: twinUrl, pid: pidOf(oursTwin) },
+        { key: `${query}:hive-twin`, name: `Hive${tag}`, query, url: hiveTwin.url, pid: pidOf(hiveTwin) },
+        {
+          key: `${query}:apollo-twin`,
+          name: `Apollo${tag}`,
+          query,
+          url: apolloTwin.url,
+          pid: pidOf(apolloTwin),
+        },
+      ];
+    };
 
     const targets: Target[] = [
       {
@@ -581,6 +621,7 @@ async function main(): Promise<void> {
             },
           ]
         : []),
+      ...twinTargets('page'),
       { key: 'page:hive', name: hive.version, query: 'page', url: hive.url, pid: pidOf(hive) },
       { key: 'page:apollo', name: apollo.version, query: 'page', url: apollo.url, pid: pidOf(apollo) },
       {
@@ -615,6 +656,7 @@ async function main(): Promise<void> {
             },
           ]
         : []),
+      ...twinTargets('one'),
       { key: 'one:hive', name: hive.version, query: 'one', url: hive.url, pid: pidOf(hive) },
       { key: 'one:apollo', name: apollo.version, query: 'one', url: apollo.url, pid: pidOf(apollo) },
       {
@@ -682,26 +724,36 @@ async function main(): Promise<void> {
       GOALS.filter((g) => [g.of, g.kind === 'throughput' ? g.over : g.below].every((k) => summaries.has(k))),
       summaries,
     );
-    // With a baseline: each round's figures side by side, the pairing the medians hide.
-    const pairs = baseline
-      ? (['page', 'one'] as const).flatMap((q) => {
-          const ours = results.get(`${q}:ours`)!;
-          const base = results.get(`${q}:baseline`)!;
-          const hive = results.get(`${q}:hive`)!;
-          if (!ours.length || ours.length !== base.length) return [];
-          return [
-            `${q === 'page' ? 'Page' : 'One-subgraph'} query, round by round: ours / baseline req/s, CPU ms/req ours and baseline, ours and baseline / Hive Gateway req/s`,
-            ...ours.map((r, i) => {
-              const b = base[i]!;
-              const h = hive[i];
-              const c = cpu.get(`${q}:ours`)![i];
-              const cb = cpu.get(`${q}:baseline`)![i];
-              return `  round ${i + 1}: ${fmt(r.requestsPerSecMean)} / ${fmt(b.requestsPerSecMean)} = ${fmt(r.requestsPerSecMean / b.requestsPerSecMean, 3)}x; CPU ${c ? fmt(c.targetMs, 2) : '-'} / ${cb ? fmt(cb.targetMs, 2) : '-'} ms${h ? `; over Hive ${fmt(r.requestsPerSecMean / h.requestsPerSecMean, 2)}x / ${fmt(b.requestsPerSecMean / h.requestsPerSecMean, 2)}x` : ''}`;
-            }),
-            '',
-          ];
-        })
-      : [];
+    // With a baseline or twins: each round's figures side by side, the pairing the medians hide.
+    type Pair = [string, string];
+    const twinPairs: Pair[] = [
+      ['ours-twin', 'ours'],
+      ['hive-twin', 'hive'],
+      ['apollo-twin', 'apollo'],
+    ];
+    const pairKeys: Pair[] = [
+      ...(baseline ? [['ours', 'baseline'] as Pair] : []),
+      ...(twins ? twinPairs : []),
+    ];
+    const pairs = (['page', 'one'] as const).flatMap((q) =>
+      pairKeys.flatMap(([a, b]) => {
+        const ra = results.get(`${q}:${a}`) ?? [];
+        const rb = results.get(`${q}:${b}`) ?? [];
+        if (!ra.length || ra.length !== rb.length) return [];
+        const cpuA = cpu.get(`${q}:${a}`)!;
+        const cpuB = cpu.get(`${q}:${b}`)!;
+        const ratios = ra.map((r, i) => r.requestsPerSecMean / rb[i]!.requestsPerSecMean);
+        return [
+          `${q} query, round by round, ${a} / ${b}: req/s (ratio), CPU ms/req`,
+          ...ra.map(
+            (r, i) =>
+              `  round ${i + 1}: ${fmt(r.requestsPerSecMean)} / ${fmt(rb[i]!.requestsPerSecMean)} (${fmt(ratios[i]!, 3)}x), CPU ${cpuA[i] ? fmt(cpuA[i].targetMs, 2) : '-'} / ${cpuB[i] ? fmt(cpuB[i].targetMs, 2) : '-'} ms`,
+          ),
+          `  median ratio ${fmt(median(ratios), 3)}x; ${a} ahead in ${ratios.filter((x) => x > 1).length} of ${ratios.length} rounds`,
+          '',
+        ];
+      }),
+    );
     const lines = [
       '',
       ...table(
