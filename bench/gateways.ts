@@ -141,10 +141,11 @@ async function startService(
   script: string[],
   env: Record<string, string>,
   base: string,
+  cwd = ROOT,
 ): Promise<Child> {
   const output: string[] = [];
   const proc = spawn(process.execPath, script, {
-    cwd: ROOT,
+    cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -168,13 +169,18 @@ async function startService(
 }
 
 /** A peer gateway (bench/peer-*.ts) in its own process; its URL comes back over IPC. */
-async function startPeer(name: string, file: string, supergraphFile: string): Promise<Child & PeerReady> {
+async function startPeer(
+  name: string,
+  file: string,
+  supergraphFile: string,
+  nodeArgs: string[] = [],
+): Promise<Child & PeerReady> {
   const output: string[] = [];
   const profileDir = process.env.BENCH_PROFILE_DIR ? path.resolve(process.env.BENCH_PROFILE_DIR) : null;
   const proc = fork(path.join(__dirname, file), [supergraphFile], {
     cwd: ROOT,
     // BENCH_PROFILE_DIR: the peers are profiled too, so where each spends a request can be compared.
-    execArgv: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    execArgv: [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...nodeArgs],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   tail(proc, output);
@@ -380,7 +386,9 @@ function table(
       .slice(1)
       .map((c, i) => c.padStart(WIDTHS[i]!))
       .join('');
-  const base = summaries.get(ours)!;
+  const base = summaries.get(ours);
+  // BENCH_ONLY may leave a query, or our gateway, out of the rounds.
+  if (!base || !targets.length) return [];
   return [
     title,
     row([
@@ -425,9 +433,9 @@ function cpuCells(rounds: readonly CpuPerRequest[]): [string, string] {
   return [fmt(median(rounds.map((r) => r.targetMs)), 2), fmt(median(rounds.map((r) => r.subgraphsMs)), 2)];
 }
 
-function gitCommit(): string {
+function gitCommit(dir = ROOT): string {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim();
   } catch {
     return 'unknown';
   }
@@ -440,6 +448,21 @@ async function main(): Promise<void> {
   const o = benchOptions(process.env);
   const adminUrl = adminUrlFromEnv();
   const profileDir = process.env.BENCH_PROFILE_DIR ? path.resolve(process.env.BENCH_PROFILE_DIR) : null;
+  // BENCH_BASELINE: another checkout, built, whose remote gateway runs beside ours on the same
+  // services and is loaded in the same rounds (a change against its base, paired round by round
+  // on one machine state instead of across runs minutes apart).
+  const baselineDir = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : null;
+  if (baselineDir && !fs.existsSync(path.join(baselineDir, 'dist/src/main.js')))
+    throw new Error(`BENCH_BASELINE=${baselineDir}: no dist/src/main.js there (build it first)`);
+  // BENCH_ONLY: the target keys loaded in the rounds (page:ours,page:hive,...); every target still
+  // answers the probes. Shorter runs when only some figures are wanted.
+  const only = process.env.BENCH_ONLY
+    ? new Set(process.env.BENCH_ONLY.split(',').map((k) => k.trim()))
+    : null;
+  // BENCH_TWIN_NODE_ARGS: a twin of each gateway (ours, Hive Gateway, @apollo/gateway) started with
+  // these node flags and loaded in the same rounds (keys page:ours-twin and so on): what a flag or a
+  // preload does to each gateway, paired round by round.
+  const twinArgs = process.env.BENCH_TWIN_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? null;
   const loadBefore = os.loadavg();
   configureLogger({ level: 'error' });
 
@@ -521,7 +544,12 @@ async function main(): Promise<void> {
       startService(
         'CommsGraph gateway (remote)',
         // BENCH_PROFILE_DIR: a CPU profile of our gateway's process, written there when it stops.
-        [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), 'dist/src/main.js'],
+        [
+          ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+          // BENCH_NODE_ARGS: node flags for our gateway's process only (a flag tried against BENCH_BASELINE).
+          ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(/\s+/).filter(Boolean) : []),
+          'dist/src/main.js',
+        ],
         { ...env, GATEWAY_MODE: 'remote', PORT: String(gatewayPort) },
         gatewayUrl,
       ),
@@ -529,6 +557,50 @@ async function main(): Promise<void> {
       startPeer('@apollo/gateway', 'peer-apollo.js', supergraphFile),
     ]);
     children.push(ours, hive, apollo);
+    const baselinePort = baselineDir ? await freePort() : 0;
+    const baselineUrl = `http://127.0.0.1:${baselinePort}/graphql`;
+    const baseline = baselineDir
+      ? await startService(
+          'CommsGraph gateway (remote), baseline build',
+          [path.join(baselineDir, 'dist/src/main.js')],
+          { ...env, GATEWAY_MODE: 'remote', PORT: String(baselinePort) },
+          baselineUrl,
+          baselineDir,
+        )
+      : null;
+    if (baseline) children.push(baseline);
+    const baselineName = `  baseline ${baselineDir ? gitCommit(baselineDir) : ''} (BENCH_BASELINE)`;
+    const twinPort = twinArgs ? await freePort() : 0;
+    const twinUrl = `http://127.0.0.1:${twinPort}/graphql`;
+    const twins = twinArgs
+      ? await Promise.all([
+          startService(
+            'CommsGraph gateway (remote), twin',
+            [...twinArgs, 'dist/src/main.js'],
+            { ...env, GATEWAY_MODE: 'remote', PORT: String(twinPort) },
+            twinUrl,
+          ),
+          startPeer('Hive Gateway, twin', 'peer-hive.js', supergraphFile, twinArgs),
+          startPeer('@apollo/gateway, twin', 'peer-apollo.js', supergraphFile, twinArgs),
+        ])
+      : null;
+    if (twins) children.push(...twins);
+    const twinTargets = (query: QueryKind): Target[] => {
+      if (!twins) return [];
+      const [oursTwin, hiveTwin, apolloTwin] = twins;
+      const tag = ` twin (${twinArgs!.join(' ')})`.slice(0, 40);
+      return [
+        { key: `${query}:ours-twin`, name: `ours${tag}`, query, url: twinUrl, pid: pidOf(oursTwin) },
+        { key: `${query}:hive-twin`, name: `Hive${tag}`, query, url: hiveTwin.url, pid: pidOf(hiveTwin) },
+        {
+          key: `${query}:apollo-twin`,
+          name: `Apollo${tag}`,
+          query,
+          url: apolloTwin.url,
+          pid: pidOf(apolloTwin),
+        },
+      ];
+    };
 
     const targets: Target[] = [
       {
@@ -538,6 +610,18 @@ async function main(): Promise<void> {
         url: gatewayUrl,
         pid: pidOf(ours),
       },
+      ...(baseline
+        ? [
+            {
+              key: 'page:baseline',
+              name: baselineName,
+              query: 'page' as const,
+              url: baselineUrl,
+              pid: pidOf(baseline),
+            },
+          ]
+        : []),
+      ...twinTargets('page'),
       { key: 'page:hive', name: hive.version, query: 'page', url: hive.url, pid: pidOf(hive) },
       { key: 'page:apollo', name: apollo.version, query: 'page', url: apollo.url, pid: pidOf(apollo) },
       {
@@ -561,6 +645,18 @@ async function main(): Promise<void> {
         url: gatewayUrl,
         pid: pidOf(ours),
       },
+      ...(baseline
+        ? [
+            {
+              key: 'one:baseline',
+              name: baselineName,
+              query: 'one' as const,
+              url: baselineUrl,
+              pid: pidOf(baseline),
+            },
+          ]
+        : []),
+      ...twinTargets('one'),
       { key: 'one:hive', name: hive.version, query: 'one', url: hive.url, pid: pidOf(hive) },
       { key: 'one:apollo', name: apollo.version, query: 'one', url: apollo.url, pid: pidOf(apollo) },
       {
@@ -596,8 +692,10 @@ async function main(): Promise<void> {
     // Subgraph requests per query under load: lower than in sequence when a gateway lets identical
     // queries in flight at once share a subgraph call.
     const underLoad = new Map<string, number[]>(targets.map((t) => [t.key, []]));
+    const loaded = only ? targets.filter((t) => only.has(t.key)) : targets;
+    if (!loaded.length) throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY}: no such target`);
     for (let round = 0; round < o.rounds; round++) {
-      for (const t of roundOrder(targets, round)) {
+      for (const t of roundOrder(loaded, round)) {
         console.log(
           `round ${round + 1}/${o.rounds}: ${t.query === 'page' ? 'page' : 'one subgraph'} via ${t.name} (${o.warmupSec} s warm-up + ${o.durationSec} s)...`,
         );
@@ -616,15 +714,51 @@ async function main(): Promise<void> {
       }
     }
     const loadAfter = os.loadavg();
-    const summaries = new Map([...results].map(([k, rounds]) => [k, summarize(rounds)]));
+    const summaries = new Map(
+      [...results].filter(([, rounds]) => rounds.length).map(([k, rounds]) => [k, summarize(rounds)]),
+    );
 
     const cpus = os.cpus();
-    const goals = evaluate(GOALS, summaries);
+    // Goals whose targets were all loaded (BENCH_ONLY may leave some out).
+    const goals = evaluate(
+      GOALS.filter((g) => [g.of, g.kind === 'throughput' ? g.over : g.below].every((k) => summaries.has(k))),
+      summaries,
+    );
+    // With a baseline or twins: each round's figures side by side, the pairing the medians hide.
+    type Pair = [string, string];
+    const twinPairs: Pair[] = [
+      ['ours-twin', 'ours'],
+      ['hive-twin', 'hive'],
+      ['apollo-twin', 'apollo'],
+    ];
+    const pairKeys: Pair[] = [
+      ...(baseline ? [['ours', 'baseline'] as Pair] : []),
+      ...(twins ? twinPairs : []),
+    ];
+    const pairs = (['page', 'one'] as const).flatMap((q) =>
+      pairKeys.flatMap(([a, b]) => {
+        const ra = results.get(`${q}:${a}`) ?? [];
+        const rb = results.get(`${q}:${b}`) ?? [];
+        if (!ra.length || ra.length !== rb.length) return [];
+        const cpuA = cpu.get(`${q}:${a}`)!;
+        const cpuB = cpu.get(`${q}:${b}`)!;
+        const ratios = ra.map((r, i) => r.requestsPerSecMean / rb[i]!.requestsPerSecMean);
+        return [
+          `${q} query, round by round, ${a} / ${b}: req/s (ratio), CPU ms/req`,
+          ...ra.map(
+            (r, i) =>
+              `  round ${i + 1}: ${fmt(r.requestsPerSecMean)} / ${fmt(rb[i]!.requestsPerSecMean)} (${fmt(ratios[i]!, 3)}x), CPU ${cpuA[i] ? fmt(cpuA[i].targetMs, 2) : '-'} / ${cpuB[i] ? fmt(cpuB[i].targetMs, 2) : '-'} ms`,
+          ),
+          `  median ratio ${fmt(median(ratios), 3)}x; ${a} ahead in ${ratios.filter((x) => x > 1).length} of ${ratios.length} rounds`,
+          '',
+        ];
+      }),
+    );
     const lines = [
       '',
       ...table(
         `Page query: cases(first: ${PAGE_SIZE}, kind: REGULATED_DOCUMENT) with customer, approvals, documents, deliveries (all three subgraphs)`,
-        targets.filter((t) => t.query === 'page'),
+        targets.filter((t) => t.query === 'page' && summaries.has(t.key)),
         summaries,
         'page:ours',
         fanout,
@@ -633,13 +767,14 @@ async function main(): Promise<void> {
       ),
       ...table(
         `One-subgraph query: the same ${PAGE_SIZE} cases with approvals (workflow only)`,
-        targets.filter((t) => t.query === 'one'),
+        targets.filter((t) => t.query === 'one' && summaries.has(t.key)),
         summaries,
         'one:ours',
         fanout,
         cpu,
         underLoad,
       ),
+      ...pairs,
       'Targets (issue 13)',
       `${'goal'.padEnd(50)}${'ratio'.padStart(8)}${'wanted'.padStart(10)}  result`,
       ...goals.map(

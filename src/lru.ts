@@ -7,6 +7,12 @@
 export class Lru<K, V> {
   private readonly entries = new Map<K, { value: V; weight: number }>();
   private weight = 0;
+  /**
+   * The most recently used key (the Map's last), while it is in the map. The same key asked for
+   * again (one client's token, one operation's text: every request of a busy client) is already
+   * where a move would put it; moving it anyway cost a delete and an insert in the Map each time.
+   */
+  private newest: { key: K } | null = null;
 
   constructor(
     private readonly maxEntries: number,
@@ -22,8 +28,11 @@ export class Lru<K, V> {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     // Most recently used last: Map keeps insertion order.
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    if (this.newest?.key !== key) {
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      this.newest = { key };
+    }
     return entry.value;
   }
 
@@ -31,6 +40,7 @@ export class Lru<K, V> {
     this.delete(key);
     if (weight > this.maxWeight || this.maxEntries <= 0) return;
     this.entries.set(key, { value, weight });
+    this.newest = { key };
     this.weight += weight;
     while (this.entries.size > this.maxEntries || this.weight > this.maxWeight) {
       this.delete(this.entries.keys().next().value as K);
@@ -41,6 +51,7 @@ export class Lru<K, V> {
     const entry = this.entries.get(key);
     if (!entry) return;
     this.entries.delete(key);
+    if (this.newest?.key === key) this.newest = null;
     this.weight -= entry.weight;
   }
 }

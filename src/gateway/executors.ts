@@ -1,11 +1,12 @@
 import { normalizedExecutor } from '@graphql-tools/executor';
-import { execute, type ExecutionResult } from 'graphql';
+import { execute, print, stripIgnoredCharacters, type DocumentNode, type ExecutionResult } from 'graphql';
 import { buildHTTPExecutor } from '@graphql-tools/executor-http';
 import { getOperationASTFromRequest, type ExecutionRequest, type Executor } from '@graphql-tools/utils';
 import type { BaseContext } from '../context/index.js';
 import type { Subgraph } from '../subgraphs/types.js';
 import { upstreamUnavailable } from '../errors/index.js';
 import { metrics } from '../telemetry/metrics.js';
+import { Lru } from '../lru.js';
 import { InflightCalls } from './inflight.js';
 import { documentKey } from './request-key.js';
 import { UpstreamSubscription } from './upstream-subscriptions.js';
@@ -132,6 +133,42 @@ export function copyData(value: unknown): unknown {
   return out;
 }
 
+/**
+ * Subgraph documents' texts kept, by the documents' keys: a gateway sends a few shapes of document
+ * per operation it serves, so a few hundred cover many operations; the weight bound (characters)
+ * keeps a client's endless distinct operations from growing the process.
+ */
+export const PRINTED_DOCUMENTS = { maxEntries: 1_000, maxTextChars: 4_000_000 } as const;
+
+/**
+ * The text of a subgraph call's document as executor-http would send it (printed, then stripped of
+ * ignored characters: its default print), remembered by the document's key (./request-key.ts),
+ * which two documents share exactly when they print the same. Each call's document is a new object
+ * the stitching layer built, so executor-http's own memo (by document object) never hit: it printed
+ * and re-lexed every document it sent, some 100 µs an entity query, while the key takes about 1 µs.
+ * One printer per process: equal keys mean equal text whichever subgraph the call goes to.
+ */
+export function subgraphDocumentPrinter(): (document: DocumentNode) => string {
+  const printed = new Lru<string, string>(PRINTED_DOCUMENTS.maxEntries, PRINTED_DOCUMENTS.maxTextChars);
+  // executor-http asks twice per call for the same document (the request, then its body): the
+  // last answer is kept, so the second ask costs a comparison.
+  let lastDocument: DocumentNode | null = null;
+  let lastText = '';
+  return (document) => {
+    if (document === lastDocument) return lastText;
+    const key = documentKey(document);
+    let text = printed.get(key);
+    if (text === undefined) {
+      text = stripIgnoredCharacters(print(document));
+      printed.set(key, text, text.length);
+    }
+    lastDocument = document;
+    lastText = text;
+    return text;
+  };
+}
+const printSubgraphDocument = subgraphDocumentPrinter();
+
 /** The gateway context fields forwarded to a remote subgraph. */
 export interface ForwardingContext extends BaseContext {
   authorization?: string;
@@ -167,6 +204,7 @@ export function remoteExecutor(name: string, url: string): { executor: Executor;
       return headers;
     },
     timeout: 30_000,
+    print: printSubgraphDocument,
     // executor-http's own sharing of identical in-flight queries keys on every header, and each
     // call carries its own x-request-id, so it never shared anything while still deep-copying each
     // answer; queries are shared before they reach it instead (sharingQueries).

@@ -57,17 +57,12 @@ export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES)
   const tooLarge = () => new BodyError(413, `Request body larger than ${limit} bytes`);
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw tooLarge();
-    chunks.push(chunk);
-  }
+  const chunks = declared !== undefined ? await readDeclared(req) : await readStreamed(req, limit, tooLarge);
   // The stream also ends, without an error, when the client disconnects mid-body: that is not a
   // malformed request to answer but a client that went away (logged at debug by the server).
   if (!req.complete) throw Object.assign(new Error('request aborted'), { code: 'ECONNABORTED' });
-  const text = Buffer.concat(chunks).toString('utf8');
+  // One chunk (a small body usually is) decodes as it is; several are joined first.
+  const text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8');
   if (!text) return undefined;
   const type = req.headers['content-type'] ?? '';
   if (!type.includes('json')) return text;
@@ -76,6 +71,51 @@ export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES)
   } catch {
     throw new BodyError(400, 'Request body is not valid JSON');
   }
+}
+
+/**
+ * A body of a declared length (within the limit, checked before): its chunks, read with the
+ * stream's own events. Node's HTTP parser delivers exactly the declared number of bytes, so no
+ * count is needed. `for await` over the request did the same with an async iterator, its promises
+ * and listeners, on every request: about 1 % of the remote gateway's CPU under the page bench. As
+ * the loop did, a stream error is thrown, and a stream that closes before its end (the client
+ * went away) resolves with what came, which the caller tells from a whole body by `req.complete`.
+ */
+function readDeclared(req: IncomingMessage): Promise<Buffer[]> {
+  return new Promise<Buffer[]>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const settle = (err: Error | null) => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('close', onEnd);
+      req.off('error', onError);
+      if (err) reject(err);
+      else resolve(chunks);
+    };
+    const onData = (chunk: Buffer) => void chunks.push(chunk);
+    const onEnd = () => settle(null);
+    const onError = (err: Error) => settle(err);
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('close', onEnd);
+    req.on('error', onError);
+  });
+}
+
+/**
+ * A body without a declared length (chunked): counted as it arrives and refused as soon as it
+ * passes the limit. Leaving the loop destroys the request stream the way node's stream helpers do
+ * for a server request (detached from its socket first), so the refusal is still answered.
+ */
+async function readStreamed(req: IncomingMessage, limit: number, tooLarge: () => Error): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return chunks;
 }
 
 export function sendJson(
@@ -212,6 +252,8 @@ export interface GraphQLHttpOptions {
    * rate limiter's refusal (429) to send instead, or null.
    */
   beforeRefusal?: () => Promise<GraphQLRefusal | null>;
+  /** The request URL's query string (with its `?`), when the caller has parsed the URL already. */
+  search?: string;
 }
 
 /**
@@ -231,8 +273,8 @@ export async function handleGraphQL<C extends ApolloBaseContext>(
   for (const [key, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
   }
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  let request: PreparedRequest = { method: req.method ?? 'GET', body: undefined, search: url.search };
+  const search = options.search ?? new URL(req.url ?? '/', 'http://localhost').search;
+  let request: PreparedRequest = { method: req.method ?? 'GET', body: undefined, search };
   // Apollo Server answers in the type we negotiated (it would pick application/json for */* or no
   // Accept at all), except for a browser asking for the landing page.
   if (media && !(request.method === 'GET' && prefersHtml(accept))) headers.set('accept', media);

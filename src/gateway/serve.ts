@@ -60,7 +60,7 @@ import { SharedSubscriptions } from './shared-subscriptions.js';
 import { sharingQueriesPlugin } from './shared-queries.js';
 import { jitGateway } from './jit.js';
 
-/** An extra HTTP route; returns false when the request is not its own. */
+/** An extra HTTP route, on a path other than /graphql; returns false when the request is not its own. */
 export type Route = (
   req: IncomingMessage,
   res: ServerResponse,
@@ -522,10 +522,14 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
       if (admitRoute(res, caller, 'GET /metrics', 'Reading metrics')) await serveMetricsRoute(req, res);
       return;
     }
-    for (const route of opts.routes ?? []) {
-      if (await route(req, res, auth)) return;
+    if (url.pathname !== '/graphql') {
+      // The extra routes own paths of their own (/documents/..., /reports/...), never /graphql: a
+      // GraphQL request does not go through each of them (each parsed the URL again to say no).
+      for (const route of opts.routes ?? []) {
+        if (await route(req, res, auth)) return;
+      }
+      return sendError(res, 404, ErrorCode.NOT_FOUND, 'Not found');
     }
-    if (url.pathname !== '/graphql') return sendError(res, 404, ErrorCode.NOT_FOUND, 'Not found');
     if (limits) {
       // A bad token never reaches the limiter's Apollo plugin (the context
       // fails first): charge its address here, so forged tokens cost a budget too.
@@ -562,6 +566,7 @@ export async function serveGraphQL(opts: ServeOptions, port: number, host: strin
       {
         ...operationGuards?.http,
         ...(limits ? { beforeRefusal: () => limits.refusal(req, auth) } : {}),
+        search: url.search,
       },
     );
   }

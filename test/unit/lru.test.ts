@@ -30,3 +30,24 @@ test('holds at most maxWeight in total, and nothing heavier than that alone', ()
   lru.set('e', 'eee', 3);
   expect(lru.size).toBe(3);
 });
+
+test('asking for the most recently used key again keeps the order exact', () => {
+  const lru = new Lru<string, number>(3);
+  lru.set('a', 1);
+  lru.set('b', 2);
+  lru.set('c', 3);
+  // c is the newest: asked again and again, it stays newest and a stays oldest.
+  expect([lru.get('c'), lru.get('c')]).toEqual([3, 3]);
+  lru.set('d', 4);
+  expect(lru.get('a')).toBeUndefined();
+  // b, then c, then d asked: b is the oldest again once c and d are used after it.
+  expect([lru.get('b'), lru.get('b'), lru.get('c'), lru.get('d')]).toEqual([2, 2, 3, 4]);
+  lru.set('e', 5);
+  expect(lru.get('b')).toBeUndefined();
+  // The newest deleted, then set anew: it goes last again.
+  lru.delete('e');
+  lru.set('e', 6);
+  lru.get('c');
+  lru.set('f', 7);
+  expect([lru.get('d'), lru.get('c'), lru.get('e'), lru.get('f')]).toEqual([undefined, 3, 6, 7]);
+});

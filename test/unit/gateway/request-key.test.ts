@@ -1,5 +1,5 @@
-import { parse, print } from 'graphql';
-import { copyData } from '../../../src/gateway/executors.js';
+import { parse, print, stripIgnoredCharacters } from 'graphql';
+import { copyData, subgraphDocumentPrinter } from '../../../src/gateway/executors.js';
 import { documentKey } from '../../../src/gateway/request-key.js';
 
 /**
@@ -65,6 +65,20 @@ test('two documents share a key exactly when they print the same', () => {
   // The same text parsed twice (two calls' documents) shares its key.
   for (const d of documents) expect(documentKey(parse(d))).toBe(documentKey(parse(d)));
   expect(new Set(parsed.map(documentKey)).size).toBe(new Set(parsed.map((d) => print(d))).size);
+});
+
+test("a subgraph document's remembered text is executor-http's print of that very document", () => {
+  const printer = subgraphDocumentPrinter();
+  // Each document twice, as separately parsed objects, in an order that revisits every key.
+  for (const round of [0, 1])
+    for (const text of round ? [...documents].reverse() : documents) {
+      const document = parse(text);
+      const expected = stripIgnoredCharacters(print(document));
+      expect(printer(document)).toBe(expected);
+      // Asked again for the same object (executor-http asks twice per call), and for an equal one.
+      expect(printer(document)).toBe(expected);
+      expect(printer(parse(text))).toBe(expected);
+    }
 });
 
 test('copyData copies an answer whole, sharing no object with it', () => {
