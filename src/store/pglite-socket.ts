@@ -5,6 +5,12 @@ import type { PGlite } from '@electric-sql/pglite';
 const TERMINATE = 0x58;
 
 /**
+ * One queue of calls per PGlite, whichever client's socket makes them: a socket that is ending
+ * still runs what its client wrote before the pool's next client runs anything, in that order.
+ */
+const lanes = new WeakMap<PGlite, { tail: Promise<void> }>();
+
+/**
  * A socket into the embedded PGlite for node-postgres (pg.Client's documented `stream` option), so
  * pg speaks the wire protocol to it as it does to a server: its own parser reads PGlite's answers.
  *
@@ -28,7 +34,7 @@ export class PGliteSocket extends EventEmitter {
   #pending: Uint8Array[] = [];
   #flushScheduled = false;
   #afterFlush: Array<() => void> = [];
-  #queue: Promise<void>;
+  readonly #lane: { tail: Promise<void> };
   #ended = false;
 
   /** `beforeExec` runs before each call into PGlite (the store's yield to the event loop). */
@@ -36,11 +42,21 @@ export class PGliteSocket extends EventEmitter {
     super();
     this.#pglite = pglite;
     this.#beforeExec = beforeExec;
-    this.#queue = pglite.waitReady;
+    let lane = lanes.get(pglite);
+    if (!lane) {
+      lane = { tail: pglite.waitReady };
+      lanes.set(pglite, lane);
+    }
+    this.#lane = lane;
+  }
+
+  /** Runs `step` after everything queued on this PGlite so far. */
+  #then(step: () => void | Promise<void>): void {
+    this.#lane.tail = this.#lane.tail.then(step, step);
   }
 
   connect(): this {
-    this.#queue = this.#queue.then(
+    this.#lane.tail = this.#lane.tail.then(
       () => void this.emit('connect'),
       (err: unknown) => void this.emit('error', err),
     );
@@ -64,7 +80,7 @@ export class PGliteSocket extends EventEmitter {
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    this.#queue = this.#queue.then(() => this.#flush());
+    this.#then(() => this.#flush());
   }
 
   async #flush(): Promise<void> {
@@ -97,7 +113,7 @@ export class PGliteSocket extends EventEmitter {
     this.#ended = true;
     this.writable = false;
     // Like a socket closing after what was written: pg waits for 'end' (its parser) and 'close'.
-    this.#queue = this.#queue.then(() => {
+    this.#then(() => {
       this.emit('end');
       this.emit('close', false);
     });
