@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import { Kysely, PostgresDialect, type LogEvent } from 'kysely';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
-import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import type { Config } from '../config/index.js';
 import type { Database } from './tables.js';
 import { log } from '../logger.js';
 import { OutageLog } from './connection-errors.js';
+import { PGliteSocket } from './pglite-socket.js';
 import { observePool } from '../telemetry/metrics.js';
 import { scheduleUpkeep } from './upkeep.js';
 
@@ -89,20 +90,21 @@ export const PGLITE_SHARED_BUFFERS = '32MB';
 export const PGLITE_YIELD_AFTER_MS = 5;
 
 /**
- * PGlite runs every statement on this thread, synchronously, and its
- * node-postgres adapter chains one statement to the next with promises
- * only: a transaction, or the records of a batch running back to back,
- * never give the event loop a turn, so /healthz, plain reads and timers
- * wait for seconds (issue 9, point 8). Before each protocol message, if
- * the loop has not had a turn for `afterMs` (statements, or whatever
- * ran between them, held it), this waits one `setImmediate` first: I/O
- * and timers run, then the statement. Order is kept (the adapter sends
- * the next message only after this one answered), and a transaction
- * keeps its connection across the wait, so nothing else interleaves
- * into it; the others queue in the pool as before.
+ * PGlite runs every statement on this thread, synchronously, and pg's
+ * client chains one statement to the next with promises only: a
+ * transaction, or the records of a batch running back to back, never
+ * give the event loop a turn, so /healthz, plain reads and timers wait
+ * for seconds (issue 9, point 8). This returns the hook the store's
+ * socket into PGlite (`PGliteSocket`) runs before each call into it
+ * (a statement's messages, sent together): if the loop has not had a
+ * turn for `afterMs` (statements, or whatever ran between them, held
+ * it), it waits one `setImmediate` first: I/O and timers run, then the
+ * statement. Order is kept (the socket sends the next messages only
+ * after these answered), and a transaction keeps its connection across
+ * the wait, so nothing else interleaves into it; the others queue in
+ * the pool as before.
  */
-export function yieldBetweenStatements(pglite: PGlite, afterMs = PGLITE_YIELD_AFTER_MS): void {
-  const exec = pglite.execProtocolStream.bind(pglite);
+export function yieldBetweenStatements(afterMs = PGLITE_YIELD_AFTER_MS): () => Promise<void> | void {
   // When the loop last had a turn: reset by a check-phase callback, so a
   // wait for I/O between statements counts as a turn too.
   let turnAt = performance.now();
@@ -115,13 +117,14 @@ export function yieldBetweenStatements(pglite: PGlite, afterMs = PGLITE_YIELD_AF
       turnAt = performance.now();
     });
   };
-  pglite.execProtocolStream = async (message, options) => {
-    if (performance.now() - turnAt > afterMs) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      turnAt = performance.now();
-    }
+  const afterTurn = () => {
+    turnAt = performance.now();
     watchForTurn();
-    return exec(message, options);
+  };
+  return () => {
+    if (performance.now() - turnAt > afterMs)
+      return new Promise<void>((resolve) => setImmediate(resolve)).then(afterTurn);
+    watchForTurn();
   };
 }
 
@@ -182,8 +185,20 @@ export async function openStore(
     const pglite = await PGlite.create(pgDir, {
       startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
     });
-    yieldBetweenStatements(pglite);
-    const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1 });
+    const beforeExec = yieldBetweenStatements();
+    // A pool of one: PGlite is a single session. Its clients reach it through a socket of their
+    // own (`PGliteSocket`); user, database and password are what the startup message carries.
+    const pool = new pg.Pool({
+      // pg types the option as a Duplex; it calls only what PGliteSocket has (connect, write, end,
+      // destroy, events), as with the socket it would open itself (a library seam).
+      stream: () => new PGliteSocket(pglite, beforeExec) as unknown as Duplex,
+      user: 'postgres',
+      database: 'postgres',
+      password: 'postgres',
+      // Nothing to encrypt in-process (and a PGSSLMODE in the environment must not ask for it).
+      ssl: false,
+      max: 1,
+    });
     survivesDroppedConnections(pool);
     const unobserve = observePool(pool);
     const stats = { queries: 0 };

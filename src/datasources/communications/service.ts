@@ -203,7 +203,7 @@ export class CommunicationsService {
       [customer] = await this.ports.customers([req.customerId]);
       if (!customer) throw notFound('Customer', req.customerId);
     }
-    const planned = await this.plan(req, resolved, caseInfo, customer, data);
+    const planned = await this.plan(req, resolved, caseInfo, customer, data, fingerprint);
     // A re-render from an archived snapshot still goes to where the customer is now.
     if (req.snapshot) {
       const [current] = await this.ports.customers([req.snapshot.customer.id]);
@@ -285,7 +285,14 @@ export class CommunicationsService {
             if (!customer) throw notFound('Customer', req.customerId);
             return {
               i,
-              planned: await this.plan(req, shared.resolved, shared.caseInfo, customer, checkData(req.data)),
+              planned: await this.plan(
+                req,
+                shared.resolved,
+                shared.caseInfo,
+                customer,
+                checkData(req.data),
+                fingerprints[i]!,
+              ),
             };
           } catch (err) {
             outcomes[i] = err as Error;
@@ -340,6 +347,8 @@ export class CommunicationsService {
     caseInfo: RenderSnapshot['case'],
     customer: CustomerProfile | null,
     data: Record<string, unknown>,
+    /** `requestFingerprint(req)`, which the caller has already taken (a SHA-256 of the request's data). */
+    fingerprint: string,
   ): Promise<PlannedDocument> {
     const channel = (req.channel ?? customer?.preferredChannel ?? null) as Channel | null;
     if (!channel || !CHANNELS.includes(channel))
@@ -391,7 +400,7 @@ export class CommunicationsService {
         batch_id: req.batchId ?? null,
         idempotency_key: key,
         idempotency_scope: key ? scopeName(req.scope) : null,
-        request_hash: key ? requestFingerprint(req) : null,
+        request_hash: key ? fingerprint : null,
         requested_by: req.actor,
         output_note: attempt.note ? JSON.stringify(attempt.note) : null,
       },
