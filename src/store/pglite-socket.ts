@@ -8,7 +8,26 @@ const TERMINATE = 0x58;
  * One queue of calls per PGlite, whichever client's socket makes them: a socket that is ending
  * still runs what its client wrote before the pool's next client runs anything, in that order.
  */
-const lanes = new WeakMap<PGlite, { tail: Promise<void> }>();
+const lanes = new WeakMap<PGlite, Lane>();
+
+interface Lane {
+  tail: Promise<void>;
+  /**
+   * The session's transaction status from the last ReadyForQuery PGlite sent: `I` idle, `T` in a
+   * transaction, `E` in a failed one.
+   */
+  status: number;
+}
+
+const READY_FOR_QUERY = 0x5a; // 'Z'
+const IDLE = 0x49; // 'I'
+
+/** The status byte of a ReadyForQuery ending `answer` ('Z', length 5, status), or null. */
+export function endingStatus(answer: Buffer): number | null {
+  const at = answer.length - 6;
+  if (at < 0 || answer[at] !== READY_FOR_QUERY || answer.readInt32BE(at + 1) !== 5) return null;
+  return answer[at + 5]!;
+}
 
 /**
  * A socket into the embedded PGlite for node-postgres (pg.Client's documented `stream` option), so
@@ -34,7 +53,7 @@ export class PGliteSocket extends EventEmitter {
   #pending: Uint8Array[] = [];
   #flushScheduled = false;
   #afterFlush: Array<() => void> = [];
-  readonly #lane: { tail: Promise<void> };
+  readonly #lane: Lane;
   #ended = false;
 
   /** `beforeExec` runs before each call into PGlite (the store's yield to the event loop). */
@@ -44,7 +63,7 @@ export class PGliteSocket extends EventEmitter {
     this.#beforeExec = beforeExec;
     let lane = lanes.get(pglite);
     if (!lane) {
-      lane = { tail: pglite.waitReady };
+      lane = { tail: pglite.waitReady, status: IDLE };
       lanes.set(pglite, lane);
     }
     this.#lane = lane;
@@ -57,7 +76,22 @@ export class PGliteSocket extends EventEmitter {
 
   connect(): this {
     this.#lane.tail = this.#lane.tail.then(
-      () => void this.emit('connect'),
+      async () => {
+        // A client the pool discarded inside a transaction (an error between BEGIN and COMMIT that
+        // also broke the client) leaves the one session in it: the next client would otherwise run
+        // its statements inside what is left of that transaction. A server would have rolled it
+        // back when the connection closed; so does this, before the next client starts.
+        try {
+          if (this.#lane.status !== IDLE) {
+            await this.#pglite.exec('rollback');
+            this.#lane.status = IDLE;
+          }
+        } catch (err) {
+          this.emit('error', err);
+          return;
+        }
+        this.emit('connect');
+      },
       (err: unknown) => void this.emit('error', err),
     );
     return this;
@@ -102,8 +136,9 @@ export class PGliteSocket extends EventEmitter {
         this.emit('error', err);
         return;
       }
-      if (!this.#ended && answer.length)
-        this.emit('data', answer.length === 1 ? answer[0]! : Buffer.concat(answer));
+      const whole = answer.length === 1 ? answer[0]! : Buffer.concat(answer);
+      this.#lane.status = endingStatus(whole) ?? this.#lane.status;
+      if (!this.#ended && whole.length) this.emit('data', whole);
     }
     for (const cb of callbacks) cb();
   }

@@ -13,7 +13,7 @@ let store: Store;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pglite-socket-'));
-  store = await openStore({ dataDir: dir, databaseUrl: undefined, dbPoolMax: 1 });
+  store = await openStore({ dataDir: dir, databaseUrl: undefined, dbPoolMax: 1, storeUpkeepIntervalMs: 0 });
   await store.pool.query('create table parts (id int primary key, body bytea, note text)');
 });
 
@@ -67,4 +67,22 @@ test('clients come and go on the one session (the pool replaces a discarded clie
     'select count(*)::text as n from parts where id >= 10',
   );
   expect(rows).toEqual([{ n: '3' }]);
+});
+
+test('a client discarded inside a transaction leaves nothing of it to the next client', async () => {
+  const client = await store.pool.connect();
+  await client.query('begin');
+  await client.query('insert into parts (id, note) values (20, $1)', ['never committed']);
+  // Broken between BEGIN and COMMIT: the pool discards the client, as after a connection error.
+  client.release(true);
+  await store.pool.query('insert into parts (id) values (21)');
+  // A server rolls back a transaction whose connection closed; the next client is on its own.
+  const { rows } = await store.pool.query<{ id: number }>(
+    'select id from parts where id in (20, 21) order by id',
+  );
+  expect(rows).toEqual([{ id: 21 }]);
+  const { rows: xact } = await store.pool.query<{ xid: string | null }>(
+    'select pg_current_xact_id_if_assigned()::text as xid',
+  );
+  expect(xact).toEqual([{ xid: null }]);
 });
