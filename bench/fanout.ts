@@ -37,7 +37,10 @@ import {
  *   SWEEP=1000x100,10000x500                 several configurations instead, one row each
  *   MODES=gateway,baseline                   which servers each configuration runs on
  *   DOCUMENTS=1        >1: events go round robin over that many documents and each
- *                      subscriber filters on one (documentId argument) instead of all
+ *                      subscriber filters on one (documentId argument) instead of all.
+ *                      Unset with no SUBSCRIBERS, RATE or SWEEP: both issue-13 cases, broadcast
+ *                      (every subscriber gets every event, on both servers) and filtered (10,000
+ *                      subscribers each on one of 10,000 documents, 500 events/s, on the gateway)
  *   WARMUP=3           seconds of warm-up rounds before measuring: one event per document,
  *                      then wait until every subscriber has it (its subscription is live)
  *   DRAIN=10           seconds after the last publish for deliveries to arrive; later ones count as missing
@@ -46,6 +49,9 @@ import {
  *                       that URL's server, dropped after
  *   PROFILE_DIR         write a V8 CPU profile of each server process's window and drain there
  */
+
+/** The p99 the target allows, and the target itself, for the verdict column. */
+const TARGET = { subscribers: 10_000, rate: 500, p99Ms: 200 };
 
 const settings = (() => {
   const args = Object.fromEntries(
@@ -72,21 +78,30 @@ const settings = (() => {
     return { subscribers: n, rate: r };
   });
   const documents = Math.max(1, Math.round(num('DOCUMENTS', 1)));
+  // With nothing chosen, the run prints every fan-out figure issue 13 asks for: the broadcast case
+  // on both servers, then the filtered one on the gateway (the baseline sends what it is given, so
+  // filtering would not change it).
+  const defaults = get('DOCUMENTS') === undefined && !get('SWEEP') && !get('SUBSCRIBERS') && !get('RATE');
+  const runs = sweep.flatMap((c) => modes.map((mode) => ({ ...c, mode, documents })));
+  if (defaults && modes.includes('gateway'))
+    runs.push({
+      subscribers: TARGET.subscribers,
+      rate: TARGET.rate,
+      mode: 'gateway',
+      documents: TARGET.subscribers,
+    });
   return {
-    runs: sweep.flatMap((c) => modes.map((mode) => ({ ...c, mode }))),
+    runs,
     durationSec: num('DURATION', 10),
     warmupSec: num('WARMUP', 3),
     drainSec: num('DRAIN', 10),
     clientProcs: Math.max(1, Math.round(num('CLIENT_PROCS', 2))),
     connectConcurrency: Math.max(1, Math.round(num('CONNECT_CONCURRENCY', 100))),
-    documents,
     databaseUrl: get('BENCH_DATABASE_URL') || undefined,
     profileDir: get('PROFILE_DIR') || undefined,
   };
 })();
 
-/** The p99 the target allows, and the target itself, for the verdict column. */
-const TARGET = { subscribers: 10_000, rate: 500, p99Ms: 200 };
 /**
  * Broadcast (every subscriber receives every event, DOCUMENTS=1): deliveries per second one
  * gateway process must reach, nothing lost (issue 13: half of a bare ws server's 75-100k here).
@@ -106,6 +121,8 @@ interface Row {
   mode: ServerMode;
   subscribers: number;
   rate: number;
+  /** 1: every subscriber gets every event (broadcast); more: each filters on one of that many documents. */
+  documents: number;
   connected: number;
   failedConnects: number;
   connectSec: number;
@@ -187,11 +204,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A deadline that does not keep this process alive on its own. */
 const deadline = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
-async function runOnce(spec: { mode: ServerMode; subscribers: number; rate: number }): Promise<Row> {
-  const { mode, subscribers, rate } = spec;
+async function runOnce(spec: {
+  mode: ServerMode;
+  subscribers: number;
+  rate: number;
+  documents: number;
+}): Promise<Row> {
+  const { mode, subscribers, rate, documents } = spec;
   const window = Math.round(rate * settings.durationSec);
   const notes: string[] = [];
-  const log = (s: string) => console.log(`  [${mode} ${subscribers}x${rate}] ${s}`);
+  const log = (s: string) =>
+    console.log(
+      `  [${mode} ${subscribers}x${rate}${documents > 1 ? ` over ${documents} documents` : ''}] ${s}`,
+    );
 
   const clients: Array<Child<ClientCommand, ClientMessage>> = [];
   // The server reports what went wrong (a failed start or publish) instead of the answer awaited.
@@ -217,10 +242,10 @@ async function runOnce(spec: { mode: ServerMode; subscribers: number; rate: numb
       type: 'start',
       mode,
       subscribers,
-      documents: settings.documents,
+      documents,
       databaseUrl: fresh?.url,
       profileDir: settings.profileDir,
-      profileName: `fanout-${mode}-${subscribers}x${rate}.cpuprofile`,
+      profileName: `fanout-${mode}-${subscribers}x${rate}${documents > 1 ? `-d${documents}` : ''}.cpuprofile`,
     });
     const ready = await fromServer('ready');
 
@@ -248,10 +273,10 @@ async function runOnce(spec: { mode: ServerMode; subscribers: number; rate: numb
         url: ready.url,
         tokens: Array.from({ length: to - from }, (_, i) => ready.tokens[from + i] ?? ''),
         documents: Array.from({ length: to - from }, (_, i) =>
-          settings.documents > 1 ? (from + i) % settings.documents : null,
+          documents > 1 ? (from + i) % documents : null,
         ),
         window,
-        documentCount: settings.documents,
+        documentCount: documents,
         connectConcurrency: settings.connectConcurrency,
       });
     }
@@ -274,8 +299,8 @@ async function runOnce(spec: { mode: ServerMode; subscribers: number; rate: numb
       // Filtering subscribers need one event per document each round: those go out faster.
       server.send({
         type: 'warmup',
-        rate: settings.documents > 1 ? Math.max(rate, WARMUP_FILTERED_RATE) : rate,
-        count: settings.documents,
+        rate: documents > 1 ? Math.max(rate, WARMUP_FILTERED_RATE) : rate,
+        count: documents,
       });
       const roundStart = now();
       while (sum('receipts') < rounds * connected && now() - roundStart < WARMUP_TIMEOUT_MS) await sleep(20);
@@ -333,6 +358,7 @@ async function runOnce(spec: { mode: ServerMode; subscribers: number; rate: numb
       mode,
       subscribers,
       rate,
+      documents,
       connected,
       failedConnects,
       connectSec,
@@ -376,6 +402,11 @@ const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) :
 const ms = (n: number, digits = 1) => (n >= HIST_BINS * HIST_STEP_MS ? '>60000' : fmt(n, digits));
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 
+/** Which events a row's subscribers receive: all of them, or those of one document each. */
+function filterLabel(r: Row): string {
+  return r.documents === 1 ? 'broadcast' : `filtered over ${r.documents} documents`;
+}
+
 function verdict(r: Row): string {
   const ok =
     r.failedConnects === 0 &&
@@ -394,6 +425,7 @@ function report(rows: Row[], totalSec: number): void {
     ['server', 9, (r) => r.mode],
     ['subs', 7, (r) => String(r.subscribers)],
     ['ev/s', 5, (r) => String(r.rate)],
+    ['filter', 8, (r) => (r.documents === 1 ? 'all' : `1/${r.documents}`)],
     ['achieved', 9, (r) => fmt(r.achievedRate)],
     ['deliveries exp.', 16, (r) => int(r.expected)],
     ['received', 12, (r) => int(r.received)],
@@ -425,14 +457,16 @@ function report(rows: Row[], totalSec: number): void {
     `was kept (>= 98%), p99 <= ${TARGET.p99Ms} ms, nothing missing, duplicated or extra, every subscriber connected.`,
     '',
   ];
-  if (settings.documents === 1) {
+  const broadcast = rows.filter((r) => r.documents === 1 && r.mode === 'gateway');
+  if (broadcast.length) {
     out.push(
       `Broadcast target: >= ${int(BROADCAST_TARGET)} deliveries/s from one gateway process, nothing missing (deliv./s above;`,
       'server CPU per delivery = server CPU time over window and drain / deliveries, publishing and the store included):',
     );
-    for (const r of rows.filter((x) => x.mode === 'gateway')) {
+    for (const r of broadcast) {
       const base = rows.find(
-        (x) => x.mode === 'baseline' && x.subscribers === r.subscribers && x.rate === r.rate,
+        (x) =>
+          x.mode === 'baseline' && x.documents === 1 && x.subscribers === r.subscribers && x.rate === r.rate,
       );
       const lost = r.missing + r.duplicates + r.outOfOrder + r.foreign;
       out.push(
@@ -446,6 +480,20 @@ function report(rows: Row[], totalSec: number): void {
     }
     out.push('');
   }
+  const filtered = rows.filter((r) => r.documents > 1 && r.mode === 'gateway');
+  if (filtered.length) {
+    out.push(
+      `Filtered target: ${int(TARGET.subscribers)} subscribers each on one document, ${TARGET.rate} events/s, p99 <= ${TARGET.p99Ms} ms, nothing lost:`,
+    );
+    for (const r of filtered) {
+      const lost = r.missing + r.duplicates + r.outOfOrder + r.foreign;
+      out.push(
+        `  gateway ${r.subscribers}x${r.rate}, each on one of ${r.documents} documents: p99 ${ms(r.p99)} ms` +
+          `, ${lost ? `${int(lost)} missing, duplicated, out of order or foreign` : 'nothing lost'}: ${verdict(r) === 'ok' ? 'PASS' : 'MISS'}`,
+      );
+    }
+    out.push('');
+  }
   for (const r of rows) {
     const extra = [
       `connected ${r.connected}/${r.subscribers} in ${fmt(r.connectSec, 1)} s`,
@@ -455,7 +503,9 @@ function report(rows: Row[], totalSec: number): void {
       `missing: ${int(r.late)} arrived late, ${int(r.missing - r.late)} never (${r.subscribersMissing} subscribers)`,
       `out of order ${r.outOfOrder}, foreign ${r.foreign}, errors ${r.errors}, closed early ${r.closedEarly}`,
     ];
-    out.push(`  ${r.mode} ${r.subscribers}x${r.rate} (${r.server.storeKind}): ${extra.join('; ')}`);
+    out.push(
+      `  ${r.mode} ${r.subscribers}x${r.rate} ${filterLabel(r)} (${r.server.storeKind}): ${extra.join('; ')}`,
+    );
     for (const n of r.notes.slice(0, 5)) out.push(`    note: ${n}`);
   }
   out.push(
@@ -475,7 +525,8 @@ function report(rows: Row[], totalSec: number): void {
     '  baseline: a bare ws server speaking the graphql-ws messages by hand; one JSON payload per event, one send per subscriber;',
     '    it holds the next event back while a socket has over 1 MiB unsent (rather than buffer without end), so slow clients slow it.',
     `  Clients: ${settings.clientProcs} processes of graphql-ws createClient (ws), one socket and one subscription per subscriber,`,
-    `    ${settings.documents > 1 ? `each filtering on one of ${settings.documents} documents` : 'all receiving every event'}; they share the ${cpus.length} cores with the server.`,
+    '    in a row with filter "all" every subscriber receives every event; with "1/N" each filters on one of N documents',
+    `    (events round robin over them); they share the ${cpus.length} cores with the server.`,
     `  Warm-up: rounds of one event per document, each waited for until every subscriber had it, for at least ${settings.warmupSec} s.`,
     `  Window: RATE x ${settings.durationSec} events issued on a fixed schedule (open loop, up to 64 in flight); a server too busy to keep`,
     `    the schedule stops after ${settings.durationSec * WINDOW_OVERRUN} s. Clock: performance.timeOrigin + performance.now() in each process.`,
@@ -488,7 +539,9 @@ async function main(): Promise<void> {
   const started = now();
   const rows: Row[] = [];
   for (const spec of settings.runs) {
-    console.log(`fan-out: ${spec.mode}, ${spec.subscribers} subscribers, ${spec.rate} events/s...`);
+    console.log(
+      `fan-out: ${spec.mode}, ${spec.subscribers} subscribers, ${spec.rate} events/s, ${spec.documents === 1 ? 'broadcast' : `each on one of ${spec.documents} documents`}...`,
+    );
     rows.push(await runOnce(spec));
   }
   report(rows, (now() - started) / 1000);
