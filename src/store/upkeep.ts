@@ -221,13 +221,18 @@ async function tableActivity(db: AnyDB): Promise<Array<TableActivity & { relopti
   }));
 }
 
-/** One pass: what is due, done table by table. Returns what ran, for logs and tests. */
+/**
+ * One pass: what is due, done table by table, while `goOn()` says so (a shutdown stops between
+ * tables rather than after the whole pass). Returns what ran, for logs and tests.
+ */
 export async function upkeepOnce(
   db: AnyDB,
+  goOn: () => boolean = () => true,
 ): Promise<Array<{ table: string; vacuum: boolean; analyze: boolean; ms: number }>> {
   const server = await serverSettings(db);
   const done: Array<{ table: string; vacuum: boolean; analyze: boolean; ms: number }> = [];
   for (const t of await tableActivity(db)) {
+    if (!goOn()) break;
     const due = upkeepFor(t, tableSettings(server, t.reloptions));
     if (!due.vacuum && !due.analyze) continue;
     const target = sql.id(t.schema, t.table);
@@ -270,10 +275,11 @@ export function scheduleUpkeep(db: AnyDB, intervalMs: number): StoreUpkeep {
   const pass = async () => {
     try {
       const started = performance.now();
-      const done = await upkeepOnce(db);
+      const done = await upkeepOnce(db, () => !stopped);
       const ms = Math.round(performance.now() - started);
       // A pass holds the event loop table by table; one long enough to be felt is worth a line.
       if (done.length) (ms >= 500 ? log.info : log.debug)('store upkeep', { tables: done, ms });
+      if (stopped) return;
       const { age, freezeMaxAge } = await oldestDatabaseAge(db);
       observeStoreXidAge(age);
       if (age > freezeMaxAge && !warnedAge) {
