@@ -138,7 +138,7 @@ export function copyData(value: unknown): unknown {
  * per operation it serves, so a few hundred cover many operations; the weight bound (characters)
  * keeps a client's endless distinct operations from growing the process.
  */
-export const PRINTED_DOCUMENTS = { maxEntries: 1_000, maxTextChars: 4_000_000 } as const;
+const PRINTED_DOCUMENTS = { maxEntries: 1_000, maxTextChars: 4_000_000 } as const;
 
 /**
  * The text of a subgraph call's document as executor-http would send it (printed, then stripped of

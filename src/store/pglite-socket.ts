@@ -23,7 +23,7 @@ const READY_FOR_QUERY = 0x5a; // 'Z'
 const IDLE = 0x49; // 'I'
 
 /** The status byte of a ReadyForQuery ending `answer` ('Z', length 5, status), or null. */
-export function endingStatus(answer: Buffer): number | null {
+function endingStatus(answer: Buffer): number | null {
   const at = answer.length - 6;
   if (at < 0 || answer[at] !== READY_FOR_QUERY || answer.readInt32BE(at + 1) !== 5) return null;
   return answer[at + 5]!;
